@@ -1,0 +1,39 @@
+# Finds the fixed dependencies: the CUDA Toolkit (NVRTC and headers only;
+# libcuda is never linked), cJSON, libcurl, zlib, threads, and cmocka for the
+# tests. Each missing one stops configure with the package that provides it.
+include_guard(GLOBAL)
+
+find_package(CUDAToolkit REQUIRED)
+find_package(CURL REQUIRED)
+find_package(ZLIB REQUIRED)
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)
+
+# cJSON: Debian's config file names no namespaced target, and a prefix
+# unpacked with dpkg -x has none that points at it, so look for it directly.
+find_path(HELION_CJSON_INCLUDE_DIR cjson/cJSON.h)
+find_library(HELION_CJSON_LIBRARY cjson)
+if(NOT HELION_CJSON_INCLUDE_DIR OR NOT HELION_CJSON_LIBRARY)
+  message(FATAL_ERROR
+    "cJSON not found: install libcjson-dev (apt-get install libcjson-dev) or "
+    "add its prefix to CMAKE_PREFIX_PATH")
+endif()
+add_library(helion::cjson UNKNOWN IMPORTED)
+set_target_properties(helion::cjson PROPERTIES
+  IMPORTED_LOCATION "${HELION_CJSON_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${HELION_CJSON_INCLUDE_DIR}")
+
+if(HELION_BUILD_TESTS)
+  find_path(HELION_CMOCKA_INCLUDE_DIR cmocka.h)
+  find_library(HELION_CMOCKA_LIBRARY cmocka)
+  if(NOT HELION_CMOCKA_INCLUDE_DIR OR NOT HELION_CMOCKA_LIBRARY)
+    message(FATAL_ERROR
+      "cmocka not found: install libcmocka-dev (apt-get install "
+      "libcmocka-dev), add its prefix to CMAKE_PREFIX_PATH, or configure "
+      "with -DHELION_BUILD_TESTS=OFF")
+  endif()
+  add_library(helion::cmocka UNKNOWN IMPORTED)
+  set_target_properties(helion::cmocka PROPERTIES
+    IMPORTED_LOCATION "${HELION_CMOCKA_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${HELION_CMOCKA_INCLUDE_DIR}")
+endif()
