@@ -550,6 +550,308 @@ static void test_expr_to_c_slot_names_and_limit(void **state) {
   helion_buf_cleanup(&b);
 }
 
+/* ---------------------------------------------------------------------------
+ * Randomized comparison with the C compiler. A generator builds random
+ * expressions as a tree of productions and writes each twice: in the
+ * language (with as few parentheses as precedence allows, plus some spare
+ * ones) and as C text with the same tokens (integer literals cast to int64_t,
+ * the functions as macros). One generated C file prints, for every set of
+ * variable values, both the C text and helion_expr_to_c's print; both must
+ * equal helion_expr_eval in type and value. The generator keeps `%`, cdiv,
+ * next_pow2 and log2 on integer operands, so every line compiles, and only
+ * expressions that evaluate without error run in C, so C never meets
+ * undefined behaviour.
+ */
+enum { P_COND, P_OR, P_AND, P_EQ, P_REL, P_ADD, P_MUL, P_UNARY, P_PRIMARY };
+
+#define RANDOM_EXPRS 1000
+#define RANDOM_SETS 4
+#define RANDOM_DEPTH 5
+
+typedef struct gen {
+  helion_rng_t rng;
+  helion_buf_t t; /* the language */
+  helion_buf_t c; /* the same tokens as C */
+} gen;
+
+static void emit(gen *g, const char *t, const char *c) {
+  helion_buf_puts(&g->t, t);
+  helion_buf_puts(&g->c, c ? c : t);
+}
+
+static bool gen_expr(gen *g, int depth, bool need_int, int min_prec);
+
+static bool gen_leaf(gen *g, bool need_int) {
+  static const char *const ints[] = {"0", "1", "2", "3", "5", "7", "16",
+                                     "64", "100", "0x1F", "1000000007",
+                                     "4611686018427387904",
+                                     "9223372036854775807"};
+  static const char *const floats[] = {"0.5", "2.", ".25", "1e1", "3.75",
+                                       "0.0", "1.5e-3", "1e300"};
+  static const char *const int_vars[] = {"a", "b", "c"};
+  static const char *const float_vars[] = {"x", "y"};
+  char buf[64];
+  uint64_t pick = helion_rng_below(&g->rng, need_int ? 2 : 4);
+  switch (pick) {
+  case 0: {
+    const char *lit = ints[helion_rng_below(&g->rng, 13)];
+    snprintf(buf, sizeof(buf), "((int64_t)%s)", lit);
+    emit(g, lit, buf);
+    return false;
+  }
+  case 1:
+    emit(g, int_vars[helion_rng_below(&g->rng, 3)], NULL);
+    return false;
+  case 2:
+    emit(g, floats[helion_rng_below(&g->rng, 8)], NULL);
+    return true;
+  default:
+    emit(g, float_vars[helion_rng_below(&g->rng, 2)], NULL);
+    return true;
+  }
+}
+
+static bool gen_node(gen *g, int depth, bool need_int, int *prec) {
+  static const char *const rel[] = {" < ", " <= ", " > ", " >= "};
+  static const char *const eq[] = {" == ", " != "};
+  static const char *const arith[] = {" + ", " - ", " * ", " / "};
+  bool fa, fb;
+  *prec = P_PRIMARY;
+  if (depth == 0)
+    return gen_leaf(g, need_int);
+  switch (helion_rng_below(&g->rng, 14)) {
+  case 0:
+  case 1:
+    return gen_leaf(g, need_int);
+  case 2: { /* unary */
+    uint64_t k = helion_rng_below(&g->rng, 3);
+    *prec = P_UNARY;
+    /* C would read "--" as a decrement, so its text gets a space. */
+    emit(g, k == 0 ? "-" : k == 1 ? "+" : "!",
+         k == 0 ? "- " : k == 1 ? "+ " : "! ");
+    fa = gen_expr(g, depth - 1, need_int && k < 2, P_UNARY);
+    return k < 2 && fa;
+  }
+  case 3:
+  case 4: { /* + - * / */
+    const char *o = arith[helion_rng_below(&g->rng, 4)];
+    *prec = o[1] == '+' || o[1] == '-' ? P_ADD : P_MUL;
+    fa = gen_expr(g, depth - 1, need_int, *prec);
+    emit(g, o, NULL);
+    fb = gen_expr(g, depth - 1, need_int, *prec + 1);
+    return fa || fb;
+  }
+  case 5: /* % on integers only, as in C */
+    *prec = P_MUL;
+    gen_expr(g, depth - 1, true, P_MUL);
+    emit(g, " % ", NULL);
+    gen_expr(g, depth - 1, true, P_MUL + 1);
+    return false;
+  case 6: { /* comparisons */
+    bool is_eq = helion_rng_below(&g->rng, 2) == 0;
+    *prec = is_eq ? P_EQ : P_REL;
+    gen_expr(g, depth - 1, false, *prec);
+    emit(g, is_eq ? eq[helion_rng_below(&g->rng, 2)]
+                  : rel[helion_rng_below(&g->rng, 4)],
+         NULL);
+    gen_expr(g, depth - 1, false, *prec + 1);
+    return false;
+  }
+  case 7: { /* && || */
+    bool is_and = helion_rng_below(&g->rng, 2) == 0;
+    *prec = is_and ? P_AND : P_OR;
+    gen_expr(g, depth - 1, false, *prec);
+    emit(g, is_and ? " && " : " || ", NULL);
+    gen_expr(g, depth - 1, false, *prec + 1);
+    return false;
+  }
+  case 8:
+  case 9: /* ?: is right-associative */
+    *prec = P_COND;
+    gen_expr(g, depth - 1, false, P_OR);
+    emit(g, " ? ", NULL);
+    fa = gen_expr(g, depth - 1, need_int, P_COND);
+    emit(g, " : ", NULL);
+    fb = gen_expr(g, depth - 1, need_int, P_COND);
+    return fa || fb;
+  case 10: /* cdiv */
+    emit(g, "cdiv(", NULL);
+    gen_expr(g, depth - 1, true, P_COND);
+    emit(g, ", ", NULL);
+    gen_expr(g, depth - 1, true, P_COND);
+    emit(g, ")", NULL);
+    return false;
+  case 11:
+  case 12: /* min, max */
+    emit(g, helion_rng_below(&g->rng, 2) ? "min(" : "max(", NULL);
+    fa = gen_expr(g, depth - 1, need_int, P_COND);
+    emit(g, ", ", NULL);
+    fb = gen_expr(g, depth - 1, need_int, P_COND);
+    emit(g, ")", NULL);
+    return fa || fb;
+  default: /* next_pow2, log2 */
+    emit(g, helion_rng_below(&g->rng, 2) ? "next_pow2(" : "log2(", NULL);
+    gen_expr(g, depth - 1, true, P_COND);
+    emit(g, ")", NULL);
+    return false;
+  }
+}
+
+/* Writes one expression that binds at least as tightly as min_prec,
+ * parenthesising it when it would not (and now and then anyway). */
+static bool gen_expr(gen *g, int depth, bool need_int, int min_prec) {
+  size_t t0 = g->t.len, c0 = g->c.len;
+  int prec;
+  bool is_float = gen_node(g, depth, need_int, &prec);
+  if (prec < min_prec || helion_rng_below(&g->rng, 6) == 0) {
+    /* Wrap what was just written. */
+    char *t = helion_strdup(g->t.data + t0);
+    char *c = helion_strdup(g->c.data + c0);
+    assert_non_null(t);
+    assert_non_null(c);
+    g->t.len = t0;
+    g->c.len = c0;
+    helion_buf_appendf(&g->t, "(%s)", t);
+    helion_buf_appendf(&g->c, "(%s)", c);
+    free(t);
+    free(c);
+  }
+  return is_float;
+}
+
+static void test_expr_random_matches_cc(void **state) {
+  (void)state;
+  static const char *const names[] = {"a", "b", "c", "x", "y"};
+  const helion_expr_scope_t scope = {names, 5};
+  helion_num_t sets[RANDOM_SETS][5];
+  helion_expr_t *exprs[RANDOM_EXPRS];
+  helion_num_t want[RANDOM_SETS][RANDOM_EXPRS];
+  bool ok[RANDOM_SETS][RANDOM_EXPRS];
+  char dir[] = "/tmp/helion_test_expr_XXXXXX";
+  char path[256], cmd[1024];
+  helion_buf_t prog;
+  gen g;
+  size_t compared = 0;
+
+  if (system("cc --version >/dev/null 2>&1") != 0) {
+    fprintf(stderr, "skipping: no C compiler `cc` on PATH to compare with\n");
+    skip();
+  }
+  helion_rng_seed(&g.rng, 20240611);
+  helion_buf_init(&g.t, HELION_BUF_DEFAULT_MAX);
+  helion_buf_init(&g.c, HELION_BUF_DEFAULT_MAX);
+  helion_buf_init(&prog, HELION_BUF_DEFAULT_MAX);
+
+  /* Variable values: small ones mostly, extremes now and then. */
+  for (int s = 0; s < RANDOM_SETS; s++) {
+    for (int v = 0; v < 3; v++) {
+      /* b is often zero, so && || ! and division by zero get exercised. */
+      int64_t i = v == 1 ? helion_rng_range(&g.rng, -1, 1)
+                         : helion_rng_range(&g.rng, -20, 20);
+      if (helion_rng_below(&g.rng, 6) == 0)
+        i = helion_rng_below(&g.rng, 2) ? INT64_MAX : INT64_MIN + 1;
+      sets[s][v] = helion_num_int(i);
+    }
+    for (int v = 3; v < 5; v++)
+      sets[s][v] = helion_num_float(
+          (double)helion_rng_range(&g.rng, v == 4 ? -2 : -40, 40) / 4.0);
+  }
+
+  helion_buf_puts(&prog,
+                  "#include <stdint.h>\n#include <stdio.h>\n"
+                  "#include \"helion/expr_inline.h\"\n"
+                  "#define cdiv(a, b) (((a) + (b) - 1) / (b))\n"
+                  "#define min(a, b) ((a) < (b) ? (a) : (b))\n"
+                  "#define max(a, b) ((a) > (b) ? (a) : (b))\n"
+                  "#define next_pow2(a) helion_next_pow2(a)\n"
+                  "#define log2(a) helion_ilog2(a)\n"
+                  "static void pi(int64_t v) { printf(\"i %lld\\n\", "
+                  "(long long)v); }\n"
+                  "static void pd(double v) { printf(\"d %.17g\\n\", v); }\n"
+                  "#define P(e) _Generic((e), double: pd, default: pi)(e)\n"
+                  "static void run(int s, int64_t a, int64_t b, int64_t c, "
+                  "double x, double y) {\n");
+  for (int k = 0; k < RANDOM_EXPRS; k++) {
+    helion_err_t err = {{0}};
+    helion_buf_reset(&g.t);
+    helion_buf_reset(&g.c);
+    gen_expr(&g, (int)helion_rng_range(&g.rng, 1, RANDOM_DEPTH), false,
+             P_COND);
+    if (helion_expr_parse(helion_buf_str(&g.t), &scope, &exprs[k], &err))
+      fail_msg("parse '%s': %s", helion_buf_str(&g.t), err.msg);
+    helion_buf_puts(&prog, "  if (");
+    for (int s = 0; s < RANDOM_SETS; s++) {
+      ok[s][k] = helion_expr_eval(exprs[k], sets[s], &want[s][k], &err) == 0;
+      helion_buf_appendf(&prog, "%s(s == %d && %d)", s ? " || " : "", s,
+                         ok[s][k]);
+    }
+    helion_buf_puts(&prog, ") {\n    P(");
+    assert_int_equal(helion_expr_to_c(exprs[k], &prog, NULL, NULL), HELION_OK);
+    helion_buf_appendf(&prog, ");\n    P(%s);\n  }\n", helion_buf_str(&g.c));
+  }
+  helion_buf_puts(&prog, "}\nint main(void) {\n");
+  for (int s = 0; s < RANDOM_SETS; s++)
+    helion_buf_appendf(&prog, "  run(%d, %lldLL, %lldLL, %lldLL, %.17g, %.17g);\n",
+                       s, (long long)sets[s][0].i, (long long)sets[s][1].i,
+                       (long long)sets[s][2].i, sets[s][3].f, sets[s][4].f);
+  helion_buf_puts(&prog, "  return 0;\n}\n");
+
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/exprs.c", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(helion_buf_str(&prog), f);
+  fclose(f);
+  snprintf(cmd, sizeof(cmd),
+           "cc -std=c11 -O1 -ffp-contract=off -w -I'%s' -o '%s/exprs' '%s'",
+           HELION_RUNTIME_INCLUDE_DIR, dir, path);
+  if (system(cmd) != 0)
+    fail_msg("the generated program %s does not compile", path);
+  snprintf(cmd, sizeof(cmd), "'%s/exprs'", dir);
+  FILE *out = popen(cmd, "r");
+  assert_non_null(out);
+  for (int s = 0; s < RANDOM_SETS; s++) {
+    for (int k = 0; k < RANDOM_EXPRS; k++) {
+      if (!ok[s][k])
+        continue;
+      for (int form = 0; form < 2; form++) {
+        char line[128], type = 0, value[100];
+        if (!fgets(line, sizeof(line), out) ||
+            sscanf(line, "%c %99s", &type, value) != 2)
+          fail_msg("output ended early at expression %d", k);
+        const helion_num_t *w = &want[s][k];
+        bool same;
+        if (type == 'd') {
+          double d = strtod(value, NULL);
+          same = w->is_float && (d == w->f || (d != d && w->f != w->f));
+        } else {
+          same = !w->is_float && strtoll(value, NULL, 10) == w->i;
+        }
+        if (!same)
+          fail_msg("set %d, '%s' (%s form): C prints %c %s, helion_expr_eval "
+                   "gives %s %.17g / %lld",
+                   s, helion_expr_text(exprs[k]), form ? "text" : "to_c", type,
+                   value, w->is_float ? "double" : "int", w->f,
+                   (long long)w->i);
+        compared++;
+      }
+    }
+  }
+  assert_int_equal(pclose(out), 0);
+  print_message("compared %zu values of %d random expressions with cc\n",
+                compared, RANDOM_EXPRS);
+  /* Most expressions evaluate without error; the comparison covers them. */
+  assert_true(compared > RANDOM_EXPRS * RANDOM_SETS);
+  snprintf(cmd, sizeof(cmd), "rm -f '%s/exprs' '%s/exprs.c' && rmdir '%s'",
+           dir, dir, dir);
+  assert_int_equal(system(cmd), 0);
+  for (int k = 0; k < RANDOM_EXPRS; k++)
+    helion_expr_destroy(exprs[k]);
+  helion_buf_cleanup(&g.t);
+  helion_buf_cleanup(&g.c);
+  helion_buf_cleanup(&prog);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_expr_matches_c_table),
@@ -561,6 +863,7 @@ int main(void) {
       cmocka_unit_test(test_expr_uses_and_text),
       cmocka_unit_test(test_expr_to_c_forms),
       cmocka_unit_test(test_expr_to_c_slot_names_and_limit),
+      cmocka_unit_test(test_expr_random_matches_cc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
