@@ -316,7 +316,8 @@ static helion_status parse_slot(const helion_space_t *s, size_t slot,
   size_t n = (size_t)cJSON_GetArraySize(item);
   if (n != w)
     return helion_err_set(err, HELION_ERR_INVALID,
-                          "%s: expected %zu values, got %zu", label, w, n);
+                          "%s: expected %zu value%s, got %zu", label, w,
+                          w == 1 ? "" : "s", n);
   size_t i = 0;
   const cJSON *e;
   cJSON_ArrayForEach(e, item) {
@@ -412,7 +413,8 @@ helion_status helion_config_from_json(const helion_space_t *s,
     size_t n = (size_t)cJSON_GetArraySize(item);
     if (n != g->count) {
       rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "%s: expected %zu values, got %zu", key, g->count, n);
+                          "%s: expected %zu value%s, got %zu", key, g->count,
+                          g->count == 1 ? "" : "s", n);
       goto out;
     }
     size_t i = 0;
