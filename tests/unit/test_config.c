@@ -54,17 +54,20 @@ static helion_param_t mk_list(const char *key, helion_value_t *ch, size_t n,
   return p;
 }
 
-#define S(x) {HELION_VALUE_STR, 0, 0.0, (char *)(x)}
-#define I(x) {HELION_VALUE_INT, (x), 0.0, NULL}
-#define NUL {HELION_VALUE_NULL, 0, 0.0, NULL}
+#define S(x)                                                                   \
+  { HELION_VALUE_STR, 0, 0.0, (char *)(x) }
+#define I(x)                                                                   \
+  { HELION_VALUE_INT, (x), 0.0, NULL }
+#define NUL                                                                    \
+  { HELION_VALUE_NULL, 0, 0.0, NULL }
 
 static helion_value_t ix_choices[] = {S("pointer"), S("tensor_descriptor")};
-static helion_value_t pid_choices[] = {S("flat"), S("xyz"),
-                                       S("persistent_blocked"),
-                                       S("persistent_interleaved")};
+static helion_value_t pid_choices[] = {
+    S("flat"), S("xyz"), S("persistent_blocked"), S("persistent_interleaved")};
 static helion_value_t reg_choices[] = {NUL, I(128), I(256)};
 static helion_value_t ev_choices[] = {S(""), S("first"), S("last")};
-static helion_value_t mode_choices[] = {S("fast"), S("exact"),
+static helion_value_t mode_choices[] = {S("fast"),
+                                        S("exact"),
                                         {HELION_VALUE_FLOAT, 0, 0.5, NULL},
                                         {HELION_VALUE_BOOL, 1, 0.0, NULL}};
 
@@ -196,10 +199,9 @@ static void test_config_round_trip(void **state) {
                    HELION_OK);
   assert_memory_equal(back, other_cells, sizeof(back));
   /* A scalar for a list key is replicated (Helion's flatten does so). */
-  assert_int_equal(
-      helion_config_from_json(s, "{\"indexing\":\"tensor_descriptor\"}", back,
-                              NULL),
-      HELION_OK);
+  assert_int_equal(helion_config_from_json(
+                       s, "{\"indexing\":\"tensor_descriptor\"}", back, NULL),
+                   HELION_OK);
   assert_int_equal(back[8], 1);
   assert_int_equal(back[9], 1);
   helion_space_destroy(s);
@@ -225,7 +227,8 @@ static void test_config_from_json_errors(void **state) {
                      "num_warps: 3 is not a power of two in [1, 32]");
   expect_parse_error(s, "{\"num_warps\": 64}",
                      "num_warps: 64 is not a power of two in [1, 32]");
-  expect_parse_error(s, "{\"num_stages\": 9}", "num_stages: 9 is outside [1, 5]");
+  expect_parse_error(s, "{\"num_stages\": 9}",
+                     "num_stages: 9 is outside [1, 5]");
   expect_parse_error(s, "{\"num_stages\": \"3\"}",
                      "num_stages: expected an integer, got string");
   expect_parse_error(s, "{\"num_stages\": 2.5}",
@@ -297,26 +300,25 @@ static void test_config_defines(void **state) {
   helion_buf_t b;
   helion_buf_init(&b, 1 << 20);
   assert_int_equal(helion_config_defines(s, other_cells, &b), HELION_OK);
-  assert_string_equal(helion_buf_str(&b),
-                      "-DBLOCK_M=128\n"
-                      "-DBLOCK_N=16\n"
-                      "-DHL_LOOP_ORDER_0_0=1\n"
-                      "-DHL_LOOP_ORDER_0_1=0\n"
-                      "-DHL_FLATTEN_0=1\n"
-                      "-DHL_L2_GROUPING_0=8\n"
-                      "-DHL_NUM_WARPS=8\n"
-                      "-DHL_NUM_THREADS=256\n"
-                      "-DHL_NUM_STAGES=3\n"
-                      "-DHL_INDEXING_0=1\n"
-                      "-DHL_INDEXING_1=0\n"
-                      "-DHL_PID_TYPE=3\n"
-                      "-DHL_NUM_SM_MULTIPLIER=4\n"
-                      "--maxrregcount=256\n"
-                      "-DHL_EVICT_0=2\n"
-                      "-DHL_EVICT_1=1\n"
-                      "-DSPLIT_K=2\n"
-                      "-DMODE=0.5\n"
-                      "-DHL_UNROLL_0=2\n");
+  assert_string_equal(helion_buf_str(&b), "-DBLOCK_M=128\n"
+                                          "-DBLOCK_N=16\n"
+                                          "-DHL_LOOP_ORDER_0_0=1\n"
+                                          "-DHL_LOOP_ORDER_0_1=0\n"
+                                          "-DHL_FLATTEN_0=1\n"
+                                          "-DHL_L2_GROUPING_0=8\n"
+                                          "-DHL_NUM_WARPS=8\n"
+                                          "-DHL_NUM_THREADS=256\n"
+                                          "-DHL_NUM_STAGES=3\n"
+                                          "-DHL_INDEXING_0=1\n"
+                                          "-DHL_INDEXING_1=0\n"
+                                          "-DHL_PID_TYPE=3\n"
+                                          "-DHL_NUM_SM_MULTIPLIER=4\n"
+                                          "--maxrregcount=256\n"
+                                          "-DHL_EVICT_0=2\n"
+                                          "-DHL_EVICT_1=1\n"
+                                          "-DSPLIT_K=2\n"
+                                          "-DMODE=0.5\n"
+                                          "-DHL_UNROLL_0=2\n");
   helion_buf_reset(&b);
   int64_t c[18];
   helion_space_default(s, c);
@@ -324,25 +326,24 @@ static void test_config_defines(void **state) {
   c[10] = 2; /* persistent_blocked */
   assert_int_equal(helion_config_defines(s, c, &b), HELION_OK);
   /* maxnreg null: no option at all. */
-  assert_string_equal(helion_buf_str(&b),
-                      "-DBLOCK_M=64\n"
-                      "-DBLOCK_N=32\n"
-                      "-DHL_LOOP_ORDER_0_0=0\n"
-                      "-DHL_LOOP_ORDER_0_1=1\n"
-                      "-DHL_FLATTEN_0=0\n"
-                      "-DHL_L2_GROUPING_0=1\n"
-                      "-DHL_NUM_WARPS=4\n"
-                      "-DHL_NUM_THREADS=128\n"
-                      "-DHL_NUM_STAGES=1\n"
-                      "-DHL_INDEXING_0=0\n"
-                      "-DHL_INDEXING_1=0\n"
-                      "-DHL_PID_TYPE=2\n"
-                      "-DHL_NUM_SM_MULTIPLIER=1\n"
-                      "-DHL_EVICT_0=0\n"
-                      "-DHL_EVICT_1=0\n"
-                      "-DSPLIT_K=1\n"
-                      "-DMODE=1\n"
-                      "-DHL_UNROLL_0=0\n");
+  assert_string_equal(helion_buf_str(&b), "-DBLOCK_M=64\n"
+                                          "-DBLOCK_N=32\n"
+                                          "-DHL_LOOP_ORDER_0_0=0\n"
+                                          "-DHL_LOOP_ORDER_0_1=1\n"
+                                          "-DHL_FLATTEN_0=0\n"
+                                          "-DHL_L2_GROUPING_0=1\n"
+                                          "-DHL_NUM_WARPS=4\n"
+                                          "-DHL_NUM_THREADS=128\n"
+                                          "-DHL_NUM_STAGES=1\n"
+                                          "-DHL_INDEXING_0=0\n"
+                                          "-DHL_INDEXING_1=0\n"
+                                          "-DHL_PID_TYPE=2\n"
+                                          "-DHL_NUM_SM_MULTIPLIER=1\n"
+                                          "-DHL_EVICT_0=0\n"
+                                          "-DHL_EVICT_1=0\n"
+                                          "-DSPLIT_K=1\n"
+                                          "-DMODE=1\n"
+                                          "-DHL_UNROLL_0=0\n");
   helion_buf_reset(&b);
   c[16] = 0; /* a string choice goes in as-is */
   assert_int_equal(helion_config_defines(s, c, &b), HELION_OK);

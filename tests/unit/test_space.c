@@ -158,7 +158,8 @@ static void test_space_int_enum_bool_neighbors(void **state) {
   (void)state;
   helion_value_t ch[] = {v_int(1), v_int(2), v_int(3)};
   helion_param_t ps[] = {p_int("i", -1, "i", 1, 10, 5),
-                         p_enum("e", -1, "e", ch, 3, 0), p_bool("b", -1, "b", 0)};
+                         p_enum("e", -1, "e", ch, 3, 0),
+                         p_bool("b", -1, "b", 0)};
   helion_space_t *s = make_space(ps, 3, NULL, 0);
   int64_t cells[3] = {5, 1, 0}, out[16];
   assert_int_equal(helion_space_slot_neighbors(s, 0, cells, 2, out, 16), 4);
@@ -207,7 +208,7 @@ static void test_space_block_pair_neighbors(void **state) {
   int64_t base[2] = {32, 64}, out[64];
   size_t n = helion_space_pattern_neighbors(s, base, 1, out, 32);
   /* Singles: BM 16|64, BN 32|128; then the pair product (16|64)x(32|128). */
-  int64_t want[] = {16, 64, 64, 64, 32, 32, 32, 128,
+  int64_t want[] = {16, 64, 64, 64,  32, 32, 32, 128,
                     16, 32, 16, 128, 64, 32, 64, 128};
   assert_int_equal(n, 8);
   assert_memory_equal(out, want, sizeof(want));
@@ -313,7 +314,8 @@ static void test_space_mutation_rules(void **state) {
 
 static void test_space_mutate_crossover(void **state) {
   (void)state;
-  helion_param_t ps[] = {p_int("a", -1, "a", 0, 9, 5), p_int("b", -1, "b", 0, 9, 5),
+  helion_param_t ps[] = {p_int("a", -1, "a", 0, 9, 5),
+                         p_int("b", -1, "b", 0, 9, 5),
                          p_int("c", -1, "c", 0, 9, 5)};
   helion_space_t *s = make_space(ps, 3, NULL, 0);
   helion_rng_t rng;
@@ -338,7 +340,8 @@ static void test_space_mutate_crossover(void **state) {
 
 static void test_space_encode_and_cardinality(void **state) {
   (void)state;
-  helion_value_t ch[] = {v_str("flat"), v_str("xyz"), v_str("persistent_blocked")};
+  helion_value_t ch[] = {v_str("flat"), v_str("xyz"),
+                         v_str("persistent_blocked")};
   helion_value_t ix[] = {v_str("pointer"), v_str("tensor_descriptor")};
   helion_param_t ps[] = {
       p_pow2("block_sizes", 0, "BM", 16, 256, 64, HELION_ROLE_BLOCK_SIZE),
@@ -408,8 +411,8 @@ static void test_space_random_distribution(void **state) {
   helion_value_t ch[] = {v_int(1), v_int(2), v_int(3)};
   helion_param_t ps[] = {p_pow2("p", -1, "p", 2, 16, 2, HELION_ROLE_NONE),
                          p_int("i", -1, "i", -2, 2, 0),
-                         p_enum("e", -1, "e", ch, 3, 0), p_bool("b", -1, "b", 0),
-                         p_perm("loop_orders", 0, 3)};
+                         p_enum("e", -1, "e", ch, 3, 0),
+                         p_bool("b", -1, "b", 0), p_perm("loop_orders", 0, 3)};
   helion_space_t *s = make_space(ps, 5, NULL, 0);
   helion_rng_t rng;
   helion_rng_seed(&rng, 42);
@@ -483,8 +486,8 @@ static void test_space_normalize_repairs(void **state) {
   helion_value_t ch[] = {v_int(1), v_int(2), v_int(3)};
   helion_param_t ps[] = {p_pow2("p", -1, "p", 1, 128, 1, HELION_ROLE_NONE),
                          p_int("i", -1, "i", 1, 8, 1),
-                         p_enum("e", -1, "e", ch, 3, 0), p_bool("b", -1, "b", 0),
-                         p_perm("loop_orders", 0, 3)};
+                         p_enum("e", -1, "e", ch, 3, 0),
+                         p_bool("b", -1, "b", 0), p_perm("loop_orders", 0, 3)};
   helion_space_t *s = make_space(ps, 5, NULL, 0);
   int64_t c[7] = {100, 100, -3, 5, 0, 0, 1};
   helion_space_normalize(s, c);
@@ -655,9 +658,10 @@ static void test_space_validation_messages(void **state) {
                       "block_sizes[2].min: 0 is not a power of two; use 1");
   bs[2].frag.low = 16;
   bs[1].name = (char *)"BM";
-  expect_params_error(bs, 3, NULL, 0,
-                      "duplicate name 'BM' (block_sizes[0] and block_sizes[1]); "
-                      "names must be unique");
+  expect_params_error(
+      bs, 3, NULL, 0,
+      "duplicate name 'BM' (block_sizes[0] and block_sizes[1]); "
+      "names must be unique");
   bs[1].name = (char *)"BN";
   bs[0].name = (char *)"2x";
   expect_params_error(bs, 3, NULL, 0,
@@ -680,7 +684,8 @@ static void test_space_validation_messages(void **state) {
 
   helion_param_t nw[] = {
       p_pow2("num_warps", -1, "num_warps", 1, 32, 64, HELION_ROLE_NUM_WARPS)};
-  expect_params_error(nw, 1, NULL, 0, "num_warps.default: 64 is outside [1, 32]");
+  expect_params_error(nw, 1, NULL, 0,
+                      "num_warps.default: 64 is outside [1, 32]");
   nw[0].frag.dflt = 3;
   expect_params_error(nw, 1, NULL, 0,
                       "num_warps.default: 3 is not a power of two; use 2 or 4");

@@ -236,10 +236,9 @@ static helion_status parse_elem(const helion_frag_t *f, helion_frag_kind k,
   case HELION_FRAG_POW2:
   case HELION_FRAG_INT:
     if (!helion_json_get_int(item, &v))
-      return helion_err_set(err, HELION_ERR_INVALID,
-                            "%s: expected an integer, got %s", label,
-                            cJSON_IsNumber(item) ? "a fraction"
-                                                 : helion_json_type_name(item));
+      return helion_err_set(
+          err, HELION_ERR_INVALID, "%s: expected an integer, got %s", label,
+          cJSON_IsNumber(item) ? "a fraction" : helion_json_type_name(item));
     if (k == HELION_FRAG_POW2 &&
         (!helion_is_pow2(v) || v < f->low || v > f->high))
       return helion_err_set(err, HELION_ERR_INVALID,
@@ -273,9 +272,9 @@ static helion_status parse_elem(const helion_frag_t *f, helion_frag_kind k,
         put_choice_json(&b, &f->choices[j]);
       }
       item_text(item, got, sizeof(got));
-      helion_status rc = helion_err_set(err, HELION_ERR_INVALID,
-                                        "%s: %s is not one of %s", label, got,
-                                        helion_buf_str(&b));
+      helion_status rc =
+          helion_err_set(err, HELION_ERR_INVALID, "%s: %s is not one of %s",
+                         label, got, helion_buf_str(&b));
       helion_buf_cleanup(&b);
       return rc;
     }
@@ -352,15 +351,15 @@ static helion_status parse_slot(const helion_space_t *s, size_t slot,
   return HELION_OK;
 }
 
-helion_status helion_config_from_json(const helion_space_t *s,
-                                      const char *json, int64_t *out_cells,
-                                      helion_err_t *err) {
+helion_status helion_config_from_json(const helion_space_t *s, const char *json,
+                                      int64_t *out_cells, helion_err_t *err) {
   cJSON *root = NULL;
   layout_t l = {0};
   int64_t *cells = NULL;
   helion_buf_t known;
   helion_buf_init(&known, 1 << 16);
-  helion_status rc = helion_json_parse(json, strlen(json), "config", &root, err);
+  helion_status rc =
+      helion_json_parse(json, strlen(json), "config", &root, err);
   if (rc)
     goto out;
   if (!cJSON_IsObject(root)) {
@@ -599,10 +598,9 @@ helion_status helion_config_defines(const helion_space_t *s,
       continue;
     }
     if (strcmp(key, "num_warps") == 0) {
-      rc = helion_buf_appendf(out,
-                              "-DHL_NUM_WARPS=%" PRId64
-                              "\n-DHL_NUM_THREADS=%" PRId64 "\n",
-                              v, v * 32);
+      rc = helion_buf_appendf(
+          out, "-DHL_NUM_WARPS=%" PRId64 "\n-DHL_NUM_THREADS=%" PRId64 "\n", v,
+          v * 32);
       continue;
     }
     if (strcmp(key, "loop_orders") == 0 && p->frag.kind == HELION_FRAG_PERM) {
@@ -611,8 +609,9 @@ helion_status helion_config_defines(const helion_space_t *s,
       continue;
     }
     if (strcmp(key, "pid_type") == 0 && p->frag.kind == HELION_FRAG_ENUM) {
-      rc = helion_buf_appendf(out, "-DHL_PID_TYPE=%" PRId64 "\n",
-                              code_of(choice_str(&p->frag, v), pid_names, 4, v));
+      rc =
+          helion_buf_appendf(out, "-DHL_PID_TYPE=%" PRId64 "\n",
+                             code_of(choice_str(&p->frag, v), pid_names, 4, v));
       continue;
     }
     if (strcmp(key, "maxnreg") == 0) {

@@ -67,7 +67,8 @@ static void value_cleanup(helion_value_t *v) {
   v->s = NULL;
 }
 
-static helion_status value_copy(helion_value_t *dst, const helion_value_t *src) {
+static helion_status value_copy(helion_value_t *dst,
+                                const helion_value_t *src) {
   *dst = *src;
   dst->s = NULL;
   if (src->kind == HELION_VALUE_STR && src->s) {
@@ -91,7 +92,8 @@ void helion_param_cleanup(helion_param_t *p) {
   memset(p, 0, sizeof(*p));
 }
 
-helion_status helion_param_copy(helion_param_t *dst, const helion_param_t *src) {
+helion_status helion_param_copy(helion_param_t *dst,
+                                const helion_param_t *src) {
   helion_param_t p = *src;
   p.key = NULL;
   p.name = NULL;
@@ -120,7 +122,9 @@ fail:
 
 /* ------------------------------------------------ one element (scalar) */
 
-static int pow2_exp(int64_t v) { return v >= 1 ? helion_log2_floor((uint64_t)v) : 0; }
+static int pow2_exp(int64_t v) {
+  return v >= 1 ? helion_log2_floor((uint64_t)v) : 0;
+}
 
 static uint64_t elem_card(const helion_frag_t *f, helion_frag_kind k) {
   switch (k) {
@@ -147,7 +151,8 @@ static int64_t elem_random(const helion_frag_t *f, helion_frag_kind k,
                            helion_rng_t *rng) {
   switch (k) {
   case HELION_FRAG_POW2:
-    return (int64_t)1 << helion_rng_range(rng, pow2_exp(f->low), pow2_exp(f->high));
+    return (int64_t)1 << helion_rng_range(rng, pow2_exp(f->low),
+                                          pow2_exp(f->high));
   case HELION_FRAG_INT:
     return helion_rng_range(rng, f->low, f->high);
   case HELION_FRAG_ENUM:
@@ -363,7 +368,8 @@ static void slot_decode(const helion_space_t *s, size_t slot, uint64_t idx,
       size_t pick = (size_t)(idx / f_i);
       idx %= f_i;
       c[i] = avail[pick];
-      memmove(avail + pick, avail + pick + 1, (left - pick - 1) * sizeof(*avail));
+      memmove(avail + pick, avail + pick + 1,
+              (left - pick - 1) * sizeof(*avail));
       left--;
     }
     return;
@@ -520,7 +526,8 @@ void helion_space_shrink(const helion_space_t *s, int64_t *cells,
   if (s->num_warps_slot < 0 || s->nblock_slots == 0)
     return;
   int64_t nw = cells[s->cell_off[s->num_warps_slot]];
-  uint64_t mept = max_elements_per_thread < 1 ? 1 : (uint64_t)max_elements_per_thread;
+  uint64_t mept =
+      max_elements_per_thread < 1 ? 1 : (uint64_t)max_elements_per_thread;
   uint64_t limit = sat_mul(sat_mul(mept, nw < 1 ? 1 : (uint64_t)nw), 32);
   for (;;) {
     uint64_t prod = 1;
@@ -799,14 +806,16 @@ static helion_status big_mul(bignum_t *a, uint64_t factor) {
 /* Multiplies by the exact cardinality of one element kind. */
 static helion_status big_mul_elem(bignum_t *a, const helion_frag_t *f,
                                   helion_frag_kind k) {
-  if (k == HELION_FRAG_INT && (uint64_t)f->high - (uint64_t)f->low == UINT64_MAX) {
+  if (k == HELION_FRAG_INT &&
+      (uint64_t)f->high - (uint64_t)f->low == UINT64_MAX) {
     helion_status rc = big_mul(a, (uint64_t)1 << 32);
     return rc ? rc : big_mul(a, (uint64_t)1 << 32);
   }
   return big_mul(a, elem_card(f, k));
 }
 
-helion_status helion_space_size_str(const helion_space_t *s, helion_buf_t *out) {
+helion_status helion_space_size_str(const helion_space_t *s,
+                                    helion_buf_t *out) {
   bignum_t b = {calloc(1, sizeof(uint32_t)), 1};
   helion_status rc = HELION_OK;
   if (!b.d)
@@ -925,7 +934,8 @@ void helion_space_count_valid(const helion_space_t *s, helion_rng_t *rng,
 /* ---------------------------------------------------------- fingerprint */
 
 static const char *kind_name(helion_frag_kind k) {
-  static const char *const names[] = {"pow2", "int", "enum", "bool", "perm", "list"};
+  static const char *const names[] = {"pow2", "int",  "enum",
+                                      "bool", "perm", "list"};
   return (unsigned)k < 6 ? names[k] : "?";
 }
 
@@ -1004,7 +1014,8 @@ static helion_status pow2_error(helion_err_t *err, const char *label,
   int64_t lo = (int64_t)1 << helion_log2_floor((uint64_t)v);
   if (lo >= ((int64_t)1 << 62))
     return helion_err_set(err, HELION_ERR_INVALID,
-                          "%s.%s: %" PRId64 " is not a power of two; use %" PRId64,
+                          "%s.%s: %" PRId64
+                          " is not a power of two; use %" PRId64,
                           label, field, v, lo);
   return helion_err_set(err, HELION_ERR_INVALID,
                         "%s.%s: %" PRId64 " is not a power of two; use %" PRId64
@@ -1130,7 +1141,8 @@ static helion_status check_param(const helion_param_t *p, const char *label,
   const helion_frag_t *f = &p->frag;
   if (p->name && !helion_is_c_identifier(p->name))
     return helion_err_set(err, HELION_ERR_INVALID,
-                          "%s.name: '%s' is not a C identifier", label, p->name);
+                          "%s.name: '%s' is not a C identifier", label,
+                          p->name);
   if (p->role == HELION_ROLE_BLOCK_SIZE && f->kind != HELION_FRAG_POW2)
     return helion_err_set(err, HELION_ERR_INVALID,
                           "%s: a block size must be a power-of-two parameter",
@@ -1150,10 +1162,10 @@ static helion_status check_param(const helion_param_t *p, const char *label,
   case HELION_FRAG_PERM:
   case HELION_FRAG_LIST:
     if (f->length < 1)
-      return helion_err_set(err, HELION_ERR_INVALID,
-                            "%s.length: 0; a %s needs at least one element",
-                            label,
-                            f->kind == HELION_FRAG_PERM ? "permutation" : "list");
+      return helion_err_set(
+          err, HELION_ERR_INVALID,
+          "%s.length: 0; a %s needs at least one element", label,
+          f->kind == HELION_FRAG_PERM ? "permutation" : "list");
     if (f->length > MAX_SLOT_LENGTH)
       return helion_err_set(err, HELION_ERR_LIMIT,
                             "%s.length: %zu is above the limit of %u", label,
@@ -1162,8 +1174,8 @@ static helion_status check_param(const helion_param_t *p, const char *label,
       return check_elem(f, f->inner, label, err);
     return HELION_OK;
   }
-  return helion_err_set(err, HELION_ERR_INVALID, "%s: unknown parameter kind %d",
-                        label, (int)f->kind);
+  return helion_err_set(err, HELION_ERR_INVALID,
+                        "%s: unknown parameter kind %d", label, (int)f->kind);
 }
 
 /* Keys, indices and names across params. */
@@ -1178,8 +1190,8 @@ static helion_status check_layout(const helion_space_opts_t *o,
                             "params[%zu]: empty key; every parameter needs one",
                             i);
     if (p->index < -1)
-      return helion_err_set(err, HELION_ERR_INVALID,
-                            "%s: negative index %d", p->key, p->index);
+      return helion_err_set(err, HELION_ERR_INVALID, "%s: negative index %d",
+                            p->key, p->index);
     size_t seq_len = 0;
     for (size_t j = 0; j < o->nparams; j++) {
       const helion_param_t *q = &o->params[j];
@@ -1315,15 +1327,17 @@ static helion_status check_restrictions(helion_space_t *s, helion_err_t *err) {
     if (!sat) {
       const char *text = helion_expr_text(pv->restr[r]);
       if (exact)
-        rc = helion_err_set(err, HELION_ERR_INVALID,
-                            "restrictions[%zu] '%s': no configuration satisfies "
-                            "it (checked all %" PRIu64 " configurations)",
-                            r, text, n);
+        rc =
+            helion_err_set(err, HELION_ERR_INVALID,
+                           "restrictions[%zu] '%s': no configuration satisfies "
+                           "it (checked all %" PRIu64 " configurations)",
+                           r, text, n);
       else
-        rc = helion_err_set(err, HELION_ERR_INVALID,
-                            "restrictions[%zu] '%s': no configuration satisfies "
-                            "it (none of %" PRIu64 " sampled)",
-                            r, text, n);
+        rc =
+            helion_err_set(err, HELION_ERR_INVALID,
+                           "restrictions[%zu] '%s': no configuration satisfies "
+                           "it (none of %" PRIu64 " sampled)",
+                           r, text, n);
       goto out;
     }
   }
@@ -1334,17 +1348,19 @@ static helion_status check_restrictions(helion_space_t *s, helion_err_t *err) {
     helion_err_t eerr;
     const char *text = helion_expr_text(pv->restr[r]);
     if (helion_expr_eval(pv->restr[r], vals, &res, &eerr))
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "defaults: the default configuration violates "
-                          "restrictions[%zu] '%s' (%s); set \"defaults\" to one "
-                          "that satisfies it",
-                          r, text, eerr.msg);
+      rc =
+          helion_err_set(err, HELION_ERR_INVALID,
+                         "defaults: the default configuration violates "
+                         "restrictions[%zu] '%s' (%s); set \"defaults\" to one "
+                         "that satisfies it",
+                         r, text, eerr.msg);
     else
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "defaults: the default configuration violates "
-                          "restrictions[%zu] '%s'; set \"defaults\" to one that "
-                          "satisfies it",
-                          r, text);
+      rc =
+          helion_err_set(err, HELION_ERR_INVALID,
+                         "defaults: the default configuration violates "
+                         "restrictions[%zu] '%s'; set \"defaults\" to one that "
+                         "satisfies it",
+                         r, text);
     goto out;
   }
 out:
@@ -1428,16 +1444,19 @@ helion_status helion_space_create(const helion_space_opts_t *opts,
   pv->filter_ud = opts->filter_ud;
 
   s->enc_slot = calloc(s->enc_dim ? s->enc_dim : 1, sizeof(*s->enc_slot));
-  s->default_cells = calloc(s->ncells ? s->ncells : 1, sizeof(*s->default_cells));
+  s->default_cells =
+      calloc(s->ncells ? s->ncells : 1, sizeof(*s->default_cells));
   pv->param_scope = calloc(np ? np : 1, sizeof(*pv->param_scope));
   size_t nscope_max = np + opts->nextra;
-  pv->scope_names = calloc(nscope_max ? nscope_max : 1, sizeof(*pv->scope_names));
+  pv->scope_names =
+      calloc(nscope_max ? nscope_max : 1, sizeof(*pv->scope_names));
   pv->extra_names = calloc(opts->nextra ? opts->nextra : 1, sizeof(char *));
   pv->nextra = opts->nextra;
-  pv->scope_template = calloc(nscope_max ? nscope_max : 1, sizeof(helion_num_t));
+  pv->scope_template =
+      calloc(nscope_max ? nscope_max : 1, sizeof(helion_num_t));
   pv->scratch = calloc(nscope_max ? nscope_max : 1, sizeof(helion_num_t));
-  pv->restr = calloc(opts->nrestrictions ? opts->nrestrictions : 1,
-                     sizeof(*pv->restr));
+  pv->restr =
+      calloc(opts->nrestrictions ? opts->nrestrictions : 1, sizeof(*pv->restr));
   if (!s->enc_slot || !s->default_cells || !pv->param_scope ||
       !pv->scope_names || !pv->extra_names || !pv->scope_template ||
       !pv->scratch || !pv->restr) {
