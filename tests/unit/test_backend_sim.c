@@ -236,6 +236,34 @@ static void test_backend_sim_records_in_every_format(void **state) {
   }
 }
 
+/* The space's random draws go through the filter: only recorded,
+ * non-excluded configurations come out, and every one of them does. */
+static void test_backend_sim_space_random_proposes_recorded(void **state) {
+  (void)state;
+  helion_sim_t *sim = load_ok(data_path("tiny_cache.json"), NULL);
+  const helion_space_t *s = helion_sim_space(sim);
+  const int64_t *valid[5] = {CA, CB, CC, CD, CE};
+  int seen[5] = {0};
+  helion_rng_t rng;
+  helion_rng_seed(&rng, 1);
+  for (int i = 0; i < 200; i++) {
+    int64_t c[5];
+    assert_int_equal(helion_space_random(s, &rng, 0, c), HELION_OK);
+    int hit = -1;
+    for (int k = 0; k < 5; k++)
+      if (memcmp(c, valid[k], sizeof(c)) == 0)
+        hit = k;
+    if (hit < 0)
+      fail_msg("draw %d [%lld %lld %lld %lld %lld] is not a valid record", i,
+               (long long)c[0], (long long)c[1], (long long)c[2],
+               (long long)c[3], (long long)c[4]);
+    seen[hit]++;
+  }
+  for (int k = 0; k < 5; k++)
+    assert_true(seen[k] > 0);
+  helion_sim_destroy(sim);
+}
+
 /* Gzip is told by its magic bytes, not the file's name. */
 static void test_backend_sim_gzip_by_magic(void **state) {
   (void)state;
@@ -811,6 +839,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_backend_sim_space_from_params),
       cmocka_unit_test(test_backend_sim_records_in_every_format),
+      cmocka_unit_test(test_backend_sim_space_random_proposes_recorded),
       cmocka_unit_test(test_backend_sim_gzip_by_magic),
       cmocka_unit_test(test_backend_sim_clock_first_visit_only),
       cmocka_unit_test(test_backend_sim_clock_t4),
