@@ -1,4 +1,5 @@
 /* cmd_report.c: `helion-tune report`: draws a search trace as an SVG chart. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -115,7 +116,9 @@ int helion_cmd_report(int argc, char **argv) {
   }
   helion_report_summary_t sum;
   helion_report_summarize(&trace, &sum);
-  if (sum.best_ms == sum.best_ms)
+  if (strcmp(out_path, "-") == 0)
+    out_path = "the SVG to stdout";
+  if (!isnan(sum.best_ms))
     fprintf(stderr,
             "helion-tune report: wrote %s (%zu evaluations, %zu failed, "
             "best %.4g ms)\n",

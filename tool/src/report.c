@@ -567,7 +567,7 @@ helion_status helion_report_put_xml_text(helion_buf_t *out, const char *s) {
 enum {
   SVG_W = 1240,
   SVG_H = 600,
-  PLOT_TOP = 110,
+  PLOT_TOP = 120,
   PLOT_BOTTOM = 450,
   PLOT_W = 500,
 };
@@ -650,15 +650,19 @@ typedef struct thin_grid {
   bool on;
 } thin_grid;
 
-enum { GRID_W = PLOT_W + 40, GRID_H = PLOT_BOTTOM - PLOT_TOP + 60 };
+/* Cells are 2x2 pixels, about the size of the smallest dot. */
+enum {
+  GRID_W = (PLOT_W + 40) / 2,
+  GRID_H = (PLOT_BOTTOM - PLOT_TOP + 60) / 2,
+};
 
-/* True when the mark at (x, y) should be drawn (first on its pixel). */
+/* True when the mark at (x, y) should be drawn (first in its cell). */
 static bool thin_take(thin_grid *g, int kind, double x, double y,
                       int panel) {
   if (!g->on)
     return true;
-  long gx = lround(x) - panel_x0[panel] + 20;
-  long gy = lround(y) - PLOT_TOP + 40;
+  long gx = (long)floor((x - panel_x0[panel] + 20) / 2);
+  long gy = (long)floor((y - PLOT_TOP + 40) / 2);
   if (gx < 0 || gx >= GRID_W || gy < 0 || gy >= GRID_H)
     return true;
   size_t idx = (((size_t)panel * (HELION_REPORT_NOUTCOMES + 1) + (size_t)kind) *
@@ -740,8 +744,8 @@ static void draw_x_axis(svg *s, const scale *xs, int panel, double step,
 
 /* A cross centred on (x, y). */
 static void put_cross(svg *s, int kind, double x, double y) {
-  put(s, "<path class=\"fail %s\" d=\"M%.1f %.1fl7 7m0 -7l-7 7\"/>\n",
-      outcome_names[kind], x - 3.5, y - 3.5);
+  put(s, "<path class=\"fail %s\" d=\"M%.1f %.1fl5 5m0 -5l-5 5\"/>\n",
+      outcome_names[kind], x - 2.5, y - 2.5);
 }
 
 static void put_diamond(svg *s, double x, double y) {
@@ -756,6 +760,7 @@ typedef struct chart {
   bool has_y; /* something has a time to plot */
   double dot_r, dot_opacity;
   thin_grid grid;
+  const helion_report_summary_t *sum;
 } chart;
 
 static double x_of_eval(const helion_report_eval_t *e, int panel) {
@@ -795,7 +800,7 @@ static void draw_panel(svg *s, chart *ch, int panel,
   put(s,
       "<text x=\"%d\" y=\"%d\" font-size=\"13\" font-weight=\"bold\" "
       "text-anchor=\"middle\">%s</text>\n",
-      x0 + PLOT_W / 2, PLOT_TOP - 36,
+      x0 + PLOT_W / 2, PLOT_TOP - 42,
       panel == 0 ? "best so far by evaluation"
                  : "best so far by elapsed time");
   put(s,
@@ -812,21 +817,27 @@ static void draw_panel(svg *s, chart *ch, int panel,
   draw_x_axis(s, &xs, panel, step,
               panel == 0 ? "evaluation" : "elapsed (s)");
 
-  /* Failures sit in a row just above the plot: they have no time. */
-  put(s,
-      "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\" "
-      "fill=\"#666\">failed</text>\n",
-      x0 - 6, PLOT_TOP - 9);
+  /* Failures have no time, so they sit above the plot, one row per kind
+   * that occurs: in a dense trace a shared row would show only the colour
+   * drawn last. */
+  int row = 0;
   for (int k = 1; k < HELION_REPORT_NOUTCOMES; k++) {
-    put(s, "<g stroke=\"%s\" stroke-width=\"1.4\" fill=\"none\">\n",
+    if (ch->sum->count[k] == 0)
+      continue;
+    double y = PLOT_TOP - 7 - 8 * row++;
+    put(s,
+        "<text x=\"%d\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\" "
+        "fill=\"%s\">%s</text>\n",
+        x0 - 6, y + 3, outcome_colours[k], outcome_names[k]);
+    put(s, "<g stroke=\"%s\" stroke-width=\"1.3\" fill=\"none\">\n",
         outcome_colours[k]);
     for (size_t i = 0; i < t->nevals; i++) {
       const helion_report_eval_t *e = &t->evals[i];
       if ((int)e->outcome != k)
         continue;
       double x = scale_map(&xs, x_of_eval(e, panel));
-      if (thin_take(&ch->grid, k, x, PLOT_TOP - 12, panel))
-        put_cross(s, k, x, PLOT_TOP - 12);
+      if (thin_take(&ch->grid, k, x, y, panel))
+        put_cross(s, k, x, y);
     }
     put(s, "</g>\n");
   }
@@ -1076,6 +1087,7 @@ helion_status helion_report_svg(const helion_report_trace_t *t,
       goto out;
   }
   helion_report_summarize(t, &sum);
+  ch.sum = &sum;
   choose_y(&ch);
   /* Dots shrink as they multiply so that dense regions stay readable. */
   size_t nok = sum.count[HELION_REPORT_OK];
