@@ -156,8 +156,9 @@ static void json_num(helion_buf_t *b, double v) {
     helion_buf_puts(b, "null");
 }
 
-static helion_status run_once(helion_sim_t *sim, helion_search_opts_t *o,
-                              const char *trace_path, run_result *r,
+static helion_status run_once(helion_sim_t *sim, const char *landscape,
+                              helion_search_opts_t *o, const char *trace_path,
+                              run_result *r,
                               helion_err_t *err) {
   helion_status rc = HELION_OK;
   helion_search_t *s = NULL;
@@ -173,6 +174,21 @@ static helion_status run_once(helion_sim_t *sim, helion_search_opts_t *o,
                           trace_path, strerror(errno));
       goto out;
     }
+  }
+  if (trace) {
+    /* The report reads this optional first line for its title and the
+     * optimum line (report.h). */
+    helion_buf_puts(&json, "{\"meta\": {\"landscape\": ");
+    helion_buf_put_json_string(&json, landscape);
+    helion_buf_puts(&json, ", \"algorithm\": ");
+    helion_buf_put_json_string(&json, o->algorithm
+                                          ? o->algorithm
+                                          : HELION_SEARCH_DEFAULT_ALGORITHM);
+    helion_buf_appendf(&json, ", \"seed\": %llu, \"optimum_ms\": %.9g}}\n",
+                       (unsigned long long)o->seed,
+                       helion_sim_optimum(sim, NULL));
+    fputs(helion_buf_str(&json), trace);
+    helion_buf_reset(&json);
   }
   o->trace = trace;
   r->seed = o->seed;
@@ -438,7 +454,7 @@ int helion_cmd_simulate(int argc, char **argv) {
       else
         sprintf(trace_name, "%s.%llu", trace, (unsigned long long)o.seed);
     }
-    if (run_once(sim, &o, trace ? trace_name : NULL, &results[r], &err)) {
+    if (run_once(sim, path, &o, trace ? trace_name : NULL, &results[r], &err)) {
       fprintf(stderr, PROG ": %s: run with seed %llu: %s\n", path,
               (unsigned long long)o.seed, err.msg);
       goto out;

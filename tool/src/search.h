@@ -94,10 +94,11 @@ typedef struct helion_search_opts {
   /* Stops. Both end the search cleanly with the best so far. */
   double budget_seconds; /* backend elapsed() seconds; <= 0 = no budget */
   size_t max_evals;      /* distinct configs measured, never exceeded; 0 = none */
-  /* While a budget is set, a batch goes to the backend in chunks of this
-   * many configs and the budget is checked before each chunk, so a batch
-   * overruns the budget by at most one chunk. 0 = 16 (keeps a GPU compile
-   * pool busy); the simulator uses 1, which makes the cut exact. */
+  /* Configs per backend call. The budget is checked before each call, so a
+   * batch overruns the budget by at most one chunk. 0 = the whole batch in
+   * one call without a budget and chunks of 16 with one (keeps a GPU
+   * compile pool busy). The simulator uses 1: the budget cut is exact and
+   * every trace line carries its own elapsed time. */
   size_t bench_chunk;
 
   /* Population searches. */

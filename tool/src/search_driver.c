@@ -530,8 +530,6 @@ helion_status helion_search_create(const helion_space_t *space,
     o->rebench_target_ms = 200.0;
   if (o->crossover_rate <= 0)
     o->crossover_rate = 0.8;
-  if (o->bench_chunk == 0)
-    o->bench_chunk = 16;
   if (o->pinned_tolerance < 0)
     o->pinned_tolerance = 0;
 
@@ -711,24 +709,6 @@ size_t helion_search_evals_left(const helion_search_t *s) {
 
 /* --------------------------------------------------------------- tracing -- */
 
-/* The trace's status names (helion_result_kind_name's, kept here so the
- * trace format does not depend on which backend is linked). */
-static const char *kind_name(helion_result_kind k) {
-  switch (k) {
-  case HELION_RESULT_OK:
-    return "ok";
-  case HELION_RESULT_COMPILE:
-    return "compile";
-  case HELION_RESULT_RUNTIME:
-    return "runtime";
-  case HELION_RESULT_ACCURACY:
-    return "accuracy";
-  case HELION_RESULT_TIMEOUT:
-    return "timeout";
-  }
-  return "runtime";
-}
-
 static void trace_ms(helion_search_t *s, double ms) {
   if (isfinite(ms))
     fprintf(s->opts.trace, "%.9g", ms);
@@ -756,7 +736,7 @@ static helion_status trace_eval(helion_search_t *s, size_t id, double t) {
   trace_ms(s, m->perf);
   fprintf(s->opts.trace,
           ", \"status\": \"%s\", \"elapsed\": %.6f, \"generation\": %d}\n",
-          kind_name(m->kind), t, s->generation);
+          helion_result_kind_name(m->kind), t, s->generation);
   return HELION_OK;
 }
 
@@ -854,7 +834,9 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
   if (capped)
     nnew = left;
 
-  size_t chunk = s->opts.budget_seconds > 0 ? s->opts.bench_chunk : nnew;
+  size_t chunk = s->opts.bench_chunk      ? s->opts.bench_chunk
+                 : s->opts.budget_seconds > 0 ? 16
+                                              : nnew;
   helion_progress_t prog;
   bool show = nnew > 0 && desc;
   if (show)
@@ -1455,7 +1437,7 @@ static helion_status run_default_only(helion_search_t *s, helion_err_t *err) {
                           "configuration");
   if (!isfinite(helion_search_perf(s, id)))
     HELION_LOG(HELION_LOG_WARN, "the default config failed (%s)",
-               kind_name(helion_search_kind(s, id)));
+               helion_result_kind_name(helion_search_kind(s, id)));
   s->best = id;
   return HELION_OK;
 }
