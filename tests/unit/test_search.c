@@ -370,6 +370,35 @@ static void test_search_pattern_climb_path(void **state) {
   helion_space_destroy(space);
 }
 
+/* Finishing rounds (reference §2.2) from (2,3) = 5: resetting A gives (0,3)
+ * = 5, resetting B gives (2,0) = 4; both are "good" (no slower), so their
+ * combination (0,0) is tried. At 6 it is rejected and the FIRST good reset
+ * in slot order, (0,3), is taken (not the fastest); round 2 finds nothing.
+ * When (0,0) costs 4.5 the combination is accepted. */
+static void test_search_finishing_rounds(void **state) {
+  (void)state;
+  static double T[16] = {6, 9, 9, 5, 9, 9, 9, 9, 4, 9, 9, 5, 9, 9, 9, 9};
+  helion_space_t *space = grid_space(2, 4);
+  for (int accept = 0; accept <= 1; accept++) {
+    T[0] = accept ? 4.5 : 6;
+    fake f;
+    fake_init(&f, space, 2, 4, T);
+    helion_search_opts_t o;
+    opts_quiet(&o, "PatternSearch");
+    o.finishing_rounds = 2;
+    helion_search_t *s = make_search(space, &f, &o);
+    helion_member_id x = bench1(s, 2, 3);
+    helion_err_t err = {{0}};
+    assert_int_equal(helion_search_finalize(s, x, &err), HELION_OK);
+    const int64_t want[2][2] = {{0, 3}, {0, 0}};
+    assert_memory_equal(helion_search_best(s), want[accept],
+                        sizeof(want[accept]));
+    assert_int_equal(f.nbenched, 4);
+    helion_search_destroy(s);
+  }
+  helion_space_destroy(space);
+}
+
 /* The cap is never exceeded: RandomSearch of 10 stops at 7; PatternSearch
  * with 3 initial configs is cut to 2 of its first generation. */
 static void test_search_max_evals_truncates(void **state) {
@@ -769,6 +798,7 @@ int main(void) {
       cmocka_unit_test(test_search_final_verification_picks_rebench_winner),
       cmocka_unit_test(test_search_final_verification_pinned_tolerance),
       cmocka_unit_test(test_search_pattern_climb_path),
+      cmocka_unit_test(test_search_finishing_rounds),
       cmocka_unit_test(test_search_max_evals_truncates),
       cmocka_unit_test(test_search_budget_stops_exactly),
       cmocka_unit_test(test_search_same_seed_same_trace),

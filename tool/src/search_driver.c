@@ -267,6 +267,7 @@ typedef struct member {
   int generation;
   helion_result_kind kind;
   bool pinned;
+  uint32_t mark; /* == search's stamp: already collected in this pass */
   uint64_t hash;
 } member;
 
@@ -299,6 +300,7 @@ struct helion_search {
 
   int64_t *user_configs; /* normalized copies of opts.configs */
 
+  uint32_t stamp; /* see member.mark */
   int generation;
   helion_search_stop stop;
   helion_search_metrics_t metrics;
@@ -953,23 +955,26 @@ static helion_status rebench_ids(helion_search_t *s, size_t n,
 }
 
 /* Copies the distinct valid ids (keeping first occurrences) into rb_ids,
- * filtered by should_rebench when `filter`. Populations are small (tens to
- * a few hundred), so a quadratic duplicate check is cheaper than a table. */
+ * filtered by should_rebench when `filter`. Duplicates are found with a
+ * per-pass stamp on the members, so a pass is linear in n. */
 static helion_status collect_rb(helion_search_t *s, const helion_member_id *ids,
                                 size_t n, bool filter, size_t *out_n) {
   helion_status rc = ensure_rb(s, n);
   if (rc)
     return rc;
+  if (++s->stamp == 0) {
+    for (size_t i = 0; i < s->nmembers; i++)
+      s->members[i].mark = 0;
+    s->stamp = 1;
+  }
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     helion_member_id id = ids[i];
-    if (id >= s->nmembers || (filter && !helion_search_should_rebench(s, id)))
+    if (id >= s->nmembers || s->members[id].mark == s->stamp ||
+        (filter && !helion_search_should_rebench(s, id)))
       continue;
-    bool dup = false;
-    for (size_t j = 0; j < k && !dup; j++)
-      dup = s->rb_ids[j] == id;
-    if (!dup)
-      s->rb_ids[k++] = id;
+    s->members[id].mark = s->stamp;
+    s->rb_ids[k++] = id;
   }
   *out_n = k;
   return HELION_OK;
