@@ -191,9 +191,10 @@ typedef struct helion_search_metrics {
  * must belong to the space). Resolves the effort profile into the options
  * (helion_search_opts() shows the result) and checks them: an unknown
  * algorithm is HELION_ERR_USAGE with the list of valid names; user configs
- * that are invalid are HELION_ERR_INVALID naming their index; a DE
- * population_size below 4 is HELION_ERR_USAGE. Free with
- * helion_search_destroy().
+ * that are invalid are HELION_ERR_INVALID naming their index. Checks that
+ * belong to one algorithm (DE's population_size >= 4, FiniteSearch's two
+ * configs) are made by helion_search_run() before anything is measured.
+ * Free with helion_search_destroy().
  */
 helion_status helion_search_create(const helion_space_t *space,
                                    helion_backend_t *backend,
