@@ -1791,14 +1791,14 @@ static helion_status parse_init(ctx_t *c, const cJSON *it,
       return HELION_OK;
     }
     char sh[64];
-    show(sh, sizeof(sh), s);
+    show(sh, sizeof(sh), it->valuestring);
     return fail(c, HELION_ERR_INVALID,
                 "'%s' is malformed; write randint(lo,hi) with integers lo <= "
                 "hi",
                 sh);
   }
   char sh[64];
-  show(sh, sizeof(sh), s);
+  show(sh, sizeof(sh), it->valuestring);
   const char *near = suggest(s, words, 6);
   char nearbuf[64] = "";
   if (near)
