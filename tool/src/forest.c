@@ -326,16 +326,28 @@ static void scan_feature(const work_t *ws, int32_t feat, int32_t start,
   double wl = 0.0, sl = 0.0;
 
   if (!ws->classify) {
-    for (int32_t k = start; k < end - 1; k++) {
+    /* Every cut is scored, so the score is inlined here; a cut at k + 1 is
+     * valid for k + 1 in [lo, hi], and hi <= end - 1. */
+    double best_proxy = best->proxy;
+    int32_t best_pos = -1;
+    for (int32_t k = start; k < hi; k++) {
       int32_t i = ix[k];
       wl += rows[i].w;
       sl += rows[i].wy;
-      int32_t pos = k + 1;
-      if (pos < lo || pos > hi)
+      if (k + 1 < lo || xc[ix[k + 1]] <= xc[i] + FEATURE_EPS)
         continue;
-      if (xc[ix[pos]] <= xc[i] + FEATURE_EPS)
-        continue;
-      consider(ws, ix, xc, feat, pos, wl, sl, W, S, best);
+      double wr = W - wl, sr = S - sl;
+      double proxy = sl * sl / wl + sr * sr / wr;
+      if (proxy > best_proxy) {
+        best_proxy = proxy;
+        best_pos = k + 1;
+      }
+    }
+    if (best_pos >= 0) {
+      best->proxy = best_proxy;
+      best->feature = feat;
+      best->pos = best_pos;
+      best->threshold = midpoint(xc[ix[best_pos - 1]], xc[ix[best_pos]]);
     }
     return;
   }
