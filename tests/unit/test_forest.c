@@ -100,10 +100,10 @@ static void test_forest_separable_split_midpoint(void **state) {
  * x = 1 2 3, labels 0 1 0, a stump (max_depth 1), gini. Gini's proxy is
  * sum over children of sum_k w_k^2 / w_child:
  *   weights 1 1 3: cut 1.5 -> 1/1 + (1 + 9)/4 = 3.5; cut 2.5 -> 2/2 + 9/3 = 4
- *   weights 3 1 1: cut 1.5 -> 9/3 + 2/2 = 4;         cut 2.5 -> (9+1)/4 + 1 = 3.5
- * so the weights decide the threshold. Leaf values are weighted fractions:
- * with 1 1 3 the left leaf {0:1, 1:1} has 0.5; with 3 1 1 the right leaf
- * {1:1, 0:1} has 0.5. The same holds for log_loss (the pure side costs 0,
+ *   weights 3 1 1: cut 1.5 -> 9/3 + 2/2 = 4;         cut 2.5 -> (9+1)/4 + 1
+ * = 3.5 so the weights decide the threshold. Leaf values are weighted
+ * fractions: with 1 1 3 the left leaf {0:1, 1:1} has 0.5; with 3 1 1 the right
+ * leaf {1:1, 0:1} has 0.5. The same holds for log_loss (the pure side costs 0,
  * the mixed one 2 ln 2 against 1 ln 4 + 3 ln 4/3).
  */
 static void test_forest_sample_weights_change_split(void **state) {
@@ -245,16 +245,15 @@ static void test_forest_max_depth_honoured(void **state) {
 
 /* A noisy dataset with several informative features for the forest-level
  * checks: label = sign of a linear score plus noise. */
-static void make_data(size_t n, size_t d, uint64_t seed, double *X,
-                      double *y) {
+static void make_data(size_t n, size_t d, uint64_t seed, double *X, double *y) {
   helion_rng_t r;
   helion_rng_seed(&r, seed);
   for (size_t i = 0; i < n; i++) {
     double s = 0.0;
     for (size_t j = 0; j < d; j++) {
       /* Some features discrete, as configuration encodings are. */
-      double v = j % 3 == 0 ? (double)helion_rng_below(&r, 5)
-                            : helion_rng_normal(&r);
+      double v =
+          j % 3 == 0 ? (double)helion_rng_below(&r, 5) : helion_rng_normal(&r);
       X[i * d + j] = v;
       if (j < 4)
         s += v * (double)(j + 1);
@@ -278,8 +277,7 @@ static void test_forest_apply_path_predict_consistent(void **state) {
   size_t T = helion_forest_n_trees(f);
   assert_int_equal(T, 20);
   assert_int_equal(helion_forest_apply(f, Xq, Q, leaves, NULL), HELION_OK);
-  assert_int_equal(helion_forest_predict_proba(f, Xq, Q, p1, NULL),
-                   HELION_OK);
+  assert_int_equal(helion_forest_predict_proba(f, Xq, Q, p1, NULL), HELION_OK);
   for (size_t i = 0; i < Q; i++) {
     const double *x = Xq + i * D;
     double sum = 0.0;
@@ -287,9 +285,9 @@ static void test_forest_apply_path_predict_consistent(void **state) {
       int32_t path[64];
       size_t len = 0;
       size_t depth = helion_forest_tree_depth(f, t);
-      assert_int_equal(helion_forest_decision_path(f, t, x, path, depth + 1,
-                                                   &len, NULL),
-                       HELION_OK);
+      assert_int_equal(
+          helion_forest_decision_path(f, t, x, path, depth + 1, &len, NULL),
+          HELION_OK);
       assert_true(len >= 1 && len <= depth + 1);
       assert_int_equal(path[0], 0);
       for (size_t k = 0; k + 1 < len; k++) {
@@ -391,8 +389,8 @@ static void test_forest_deterministic_by_seed(void **state) {
   assert_true(memcmp(a, b, sizeof(a)) != 0);
   int same_trees = 0;
   for (size_t t = 0; t < 30; t++)
-    same_trees += helion_forest_tree_n_nodes(f1, t) ==
-                  helion_forest_tree_n_nodes(f2, t);
+    same_trees +=
+        helion_forest_tree_n_nodes(f1, t) == helion_forest_tree_n_nodes(f2, t);
   assert_true(same_trees < 30);
   helion_forest_destroy(f1);
   helion_forest_destroy(f2);
@@ -516,8 +514,7 @@ static void test_forest_errors(void **state) {
                    HELION_ERR_USAGE);
   assert_string_equal(err.msg, "helion_forest_predict_proba: the forest is "
                                "not fitted; call helion_forest_fit first");
-  assert_int_equal(helion_forest_apply(f, &x, 1, leaf, &err),
-                   HELION_ERR_USAGE);
+  assert_int_equal(helion_forest_apply(f, &x, 1, leaf, &err), HELION_ERR_USAGE);
   assert_string_equal(err.msg, "helion_forest_apply: the forest is not "
                                "fitted; call helion_forest_fit first");
   assert_true(isnan(helion_forest_tree_predict_proba(f, 0, &x)));
