@@ -4,6 +4,17 @@
 include_guard(GLOBAL)
 
 find_package(CUDAToolkit REQUIRED)
+# CUDA::nvrtc drags in CUDA::cuda_driver (the libcuda stub), and a binary that
+# needs libcuda.so.1 to start is exactly what the dlopen loader avoids; so
+# link the NVRTC library file alone.
+if(NOT CUDA_nvrtc_LIBRARY)
+  message(FATAL_ERROR "NVRTC not found in the CUDA Toolkit at "
+                      "${CUDAToolkit_LIBRARY_ROOT}; set CUDAToolkit_ROOT")
+endif()
+add_library(helion::nvrtc UNKNOWN IMPORTED)
+set_target_properties(helion::nvrtc PROPERTIES
+  IMPORTED_LOCATION "${CUDA_nvrtc_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${CUDAToolkit_INCLUDE_DIRS}")
 find_package(CURL REQUIRED)
 find_package(ZLIB REQUIRED)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
