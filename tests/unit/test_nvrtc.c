@@ -44,7 +44,10 @@ static void test_nvrtc_compiles_kernel_to_cubin_and_ptx(void **state) {
       HELION_OK);
   /* A cubin is an ELF file. */
   assert_true(res.cubin_size > 64);
-  assert_memory_equal(res.cubin, "\x7f" "ELF", 4);
+  assert_memory_equal(res.cubin,
+                      "\x7f"
+                      "ELF",
+                      4);
   assert_non_null(strstr(res.ptx, ".entry add_one("));
   assert_int_equal(strlen(res.ptx), res.ptx_size);
   assert_non_null(strstr(res.ptx, ".target sm_90"));
@@ -61,13 +64,12 @@ static void test_nvrtc_compiles_kernel_to_cubin_and_ptx(void **state) {
 static void test_nvrtc_reports_static_shared_memory(void **state) {
   (void)state;
   /* 256 floats of static shared memory = 1024 bytes, as ptxas reports. */
-  const char *src =
-      "extern \"C\" __global__ void rev(float *x) {\n"
-      "  __shared__ float s[256];\n"
-      "  s[threadIdx.x] = x[threadIdx.x];\n"
-      "  __syncthreads();\n"
-      "  x[threadIdx.x] = s[255 - threadIdx.x];\n"
-      "}\n";
+  const char *src = "extern \"C\" __global__ void rev(float *x) {\n"
+                    "  __shared__ float s[256];\n"
+                    "  s[threadIdx.x] = x[threadIdx.x];\n"
+                    "  __syncthreads();\n"
+                    "  x[threadIdx.x] = s[255 - threadIdx.x];\n"
+                    "}\n";
   helion_nvrtc_result_t res;
   helion_err_t err;
   helion_nvrtc_result_init(&res);
@@ -100,7 +102,8 @@ static void test_nvrtc_syntax_error_cites_file_and_line(void **state) {
   assert_null(strchr(err.msg, '\n'));
   /* The full log comes back on a compile failure; nothing else does. */
   assert_non_null(res.log);
-  assert_non_null(strstr(res.log, "dir/broken.cu(3): error: expected an expression\n"));
+  assert_non_null(
+      strstr(res.log, "dir/broken.cu(3): error: expected an expression\n"));
   assert_null(res.cubin);
   assert_null(res.ptx);
   helion_nvrtc_result_cleanup(&res);
@@ -249,9 +252,9 @@ static void test_nvrtc_device_header_defaults_sm80_sm90(void **state) {
     helion_nvrtc_result_t res;
     helion_err_t err;
     helion_nvrtc_result_init(&res);
-    assert_int_equal(
-        compile(device_src, "helpers.cu", archs[i], NULL, "helpers", &res, &err),
-        HELION_OK);
+    assert_int_equal(compile(device_src, "helpers.cu", archs[i], NULL,
+                             "helpers", &res, &err),
+                     HELION_OK);
     /* Default policy: plain loads, no eviction hints. */
     assert_null(strstr(res.ptx, "evict_"));
     helion_nvrtc_result_cleanup(&res);
@@ -300,8 +303,8 @@ static void test_nvrtc_device_header_rejects_unknown_pid_type(void **state) {
                    HELION_ERR_NVRTC);
   assert_non_null(strstr(err.msg, "error"));
   helion_nvrtc_result_cleanup(&res);
-  assert_int_equal(compile(device_src, "helpers.cu", "sm_90",
-                           "-DHL_PID_TYPE=7", "helpers", &res, &err),
+  assert_int_equal(compile(device_src, "helpers.cu", "sm_90", "-DHL_PID_TYPE=7",
+                           "helpers", &res, &err),
                    HELION_ERR_NVRTC);
   assert_non_null(strstr(err.msg, "HL_PID_TYPE must be one of"));
   helion_nvrtc_result_cleanup(&res);
@@ -315,8 +318,8 @@ static void test_nvrtc_include_dir_env_override(void **state) {
   setenv("HELION_INCLUDE_DIR", "/nonexistent/helion-include", 1);
   assert_string_equal(helion_nvrtc_runtime_include_dir(),
                       "/nonexistent/helion-include");
-  helion_status rc = compile(device_src, "helpers.cu", "sm_90", NULL,
-                             "helpers", &res, &err);
+  helion_status rc =
+      compile(device_src, "helpers.cu", "sm_90", NULL, "helpers", &res, &err);
   unsetenv("HELION_INCLUDE_DIR");
   assert_int_equal(rc, HELION_ERR_NVRTC);
   assert_non_null(strstr(err.msg, "helpers.cu(1)"));

@@ -1,6 +1,6 @@
 /*
- * nvrtc_compile.c: one NVRTC compile of a CUDA C source into cubin + PTX, with the
- * log and the entry's resource usage (see nvrtc_compile.h).
+ * nvrtc_compile.c: one NVRTC compile of a CUDA C source into cubin + PTX, with
+ * the log and the entry's resource usage (see nvrtc_compile.h).
  */
 #include "nvrtc_compile.h"
 
@@ -125,7 +125,8 @@ static int64_t number_after(const char *line, size_t len, const char *phrase) {
     if (k >= len || !isdigit((unsigned char)line[k]))
       return -1;
     int64_t v = 0;
-    for (; k < len && isdigit((unsigned char)line[k]) && v < INT64_MAX / 10 - 10;
+    for (;
+         k < len && isdigit((unsigned char)line[k]) && v < INT64_MAX / 10 - 10;
          k++)
       v = v * 10 + (line[k] - '0');
     return v;
@@ -229,8 +230,9 @@ static void log_summary(const char *log, char *out, size_t cap) {
         size_t tl = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
         memcpy(tmp, line, tl);
         tmp[tl] = '\0';
-        take = strstr(tmp, "error") != NULL && strstr(tmp, "detected in the "
-                                                          "compilation") == NULL;
+        take =
+            strstr(tmp, "error") != NULL && strstr(tmp, "detected in the "
+                                                        "compilation") == NULL;
       }
       if (take && used + 3 < cap) {
         if (used) {
@@ -303,11 +305,11 @@ helion_status helion_nvrtc_compile(const helion_nvrtc_input_t *in,
   if (!rc)
     rc = add_option(&opts, &nopts, "-default-device", "");
   if (!rc)
-    rc = add_option(&opts, &nopts, "--include-path=",
-                    helion_nvrtc_runtime_include_dir());
+    rc = add_option(&opts, &nopts,
+                    "--include-path=", helion_nvrtc_runtime_include_dir());
   if (!rc)
-    rc = add_option(&opts, &nopts, "--include-path=",
-                    helion_nvrtc_cuda_include_dir());
+    rc = add_option(&opts, &nopts,
+                    "--include-path=", helion_nvrtc_cuda_include_dir());
   if (!rc)
     rc = add_option(&opts, &nopts, "--ptxas-options=-v", "");
   for (const char *p = in->options; !rc && p && *p;) {
@@ -401,11 +403,9 @@ helion_status helion_nvrtc_compile(const helion_nvrtc_input_t *in,
     r = nvrtcGetCUBIN(prog, (char *)cubin);
   }
   if (r != NVRTC_SUCCESS || cubin_size == 0) {
-    rc = helion_err_set(err, HELION_ERR_NVRTC,
-                        "%s: nvrtcGetCUBIN failed for %s: %s", in->name,
-                        in->arch,
-                        r != NVRTC_SUCCESS ? nvrtcGetErrorString(r)
-                                           : "empty cubin");
+    rc = helion_err_set(
+        err, HELION_ERR_NVRTC, "%s: nvrtcGetCUBIN failed for %s: %s", in->name,
+        in->arch, r != NVRTC_SUCCESS ? nvrtcGetErrorString(r) : "empty cubin");
     goto out;
   }
 

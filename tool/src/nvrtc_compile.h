@@ -1,6 +1,6 @@
 /*
- * nvrtc_compile.h: compiles one CUDA C source for one architecture with NVRTC into
- * a cubin plus its PTX, the program log and the entry's resource usage.
+ * nvrtc_compile.h: compiles one CUDA C source for one architecture with NVRTC
+ * into a cubin plus its PTX, the program log and the entry's resource usage.
  *
  * Every compile gets the same base options: --gpu-architecture=sm_XX (so a
  * cubin comes out, not only PTX), -std=c++17, -default-device, include paths
@@ -42,12 +42,12 @@ typedef struct helion_nvrtc_input {
 
 /* Resource usage of the entry as ptxas reported it. */
 typedef struct helion_nvrtc_usage {
-  bool known;              /* false when the log had no line for the entry */
-  int registers;           /* per thread */
-  int64_t smem_bytes;      /* static shared memory per block */
-  int64_t stack_bytes;     /* stack frame per thread */
-  int64_t spill_stores;    /* bytes */
-  int64_t spill_loads;     /* bytes */
+  bool known;           /* false when the log had no line for the entry */
+  int registers;        /* per thread */
+  int64_t smem_bytes;   /* static shared memory per block */
+  int64_t stack_bytes;  /* stack frame per thread */
+  int64_t spill_stores; /* bytes */
+  int64_t spill_loads;  /* bytes */
 } helion_nvrtc_usage_t;
 
 /*
@@ -55,13 +55,13 @@ typedef struct helion_nvrtc_usage {
  * call; free what it holds with helion_nvrtc_result_cleanup().
  */
 typedef struct helion_nvrtc_result {
-  uint8_t *cubin;    /* malloc'd */
+  uint8_t *cubin; /* malloc'd */
   size_t cubin_size;
-  char *ptx;         /* malloc'd, NUL-terminated */
-  size_t ptx_size;   /* excludes the NUL */
-  char *log;         /* malloc'd, NUL-terminated; "" when NVRTC said nothing */
+  char *ptx;       /* malloc'd, NUL-terminated */
+  size_t ptx_size; /* excludes the NUL */
+  char *log;       /* malloc'd, NUL-terminated; "" when NVRTC said nothing */
   helion_nvrtc_usage_t usage;
-  double seconds;    /* wall time of nvrtcCompileProgram */
+  double seconds; /* wall time of nvrtcCompileProgram */
 } helion_nvrtc_result_t;
 
 void helion_nvrtc_result_init(helion_nvrtc_result_t *r);
@@ -81,11 +81,11 @@ void helion_nvrtc_result_cleanup(helion_nvrtc_result_t *r);
  *                       (NVRTC_ERROR_COMPILATION): vector_add.cu(12): error:
  *                       expected a \";\"");
  *   HELION_ERR_NOT_FOUND the entry is not in the PTX: "entry 'x' not found in
- *                       vector_add.cu; is it declared extern \"C\" __global__?";
- *   HELION_ERR_NOMEM, HELION_ERR_LIMIT (options over 1 MiB).
- * One exception to "out-parameters only on success": when the compile step
- * itself fails, out->log is set to NVRTC's full log (and nothing else),
- * because that log is what the user needs to see. Thread-safe.
+ *                       vector_add.cu; is it declared extern \"C\"
+ * __global__?"; HELION_ERR_NOMEM, HELION_ERR_LIMIT (options over 1 MiB). One
+ * exception to "out-parameters only on success": when the compile step itself
+ * fails, out->log is set to NVRTC's full log (and nothing else), because that
+ * log is what the user needs to see. Thread-safe.
  */
 helion_status helion_nvrtc_compile(const helion_nvrtc_input_t *in,
                                    helion_nvrtc_result_t *out,

@@ -141,6 +141,41 @@
 #define HL_LOOP_ORDER_1_2 2
 #endif
 
+/* Whether the i-th loop is fully unrolled at compile time
+ * (static_ranges[i]); 0 = an ordinary loop. */
+#ifndef HL_STATIC_RANGE_0
+#define HL_STATIC_RANGE_0 0
+#endif
+#ifndef HL_STATIC_RANGE_1
+#define HL_STATIC_RANGE_1 0
+#endif
+
+/* Chunk size of the i-th reduction loop (reduction_loops[i]); 0 = none: the
+ * whole reduction is held at once ("persistent reduction"). */
+#ifndef HL_REDUCTION_LOOP_0
+#define HL_REDUCTION_LOOP_0 0
+#endif
+#ifndef HL_REDUCTION_LOOP_1
+#define HL_REDUCTION_LOOP_1 0
+#endif
+
+/* Addressing of the i-th memory access (indexing[i]): the index of the
+ * spec's choice; 0 = plain pointers. */
+#ifndef HL_INDEXING_0
+#define HL_INDEXING_0 0
+#endif
+#ifndef HL_INDEXING_1
+#define HL_INDEXING_1 0
+#endif
+#ifndef HL_INDEXING_2
+#define HL_INDEXING_2 0
+#endif
+
+/* Epilogue split factor (epilogue_subtile); 0 = not split. */
+#ifndef HL_EPILOGUE_SUBTILE
+#define HL_EPILOGUE_SUBTILE 0
+#endif
+
 /* Cache hint of the i-th load site: HL_EVICT_NORMAL/FIRST/LAST. */
 #ifndef HL_EVICT_0
 #define HL_EVICT_0 HL_EVICT_NORMAL
