@@ -212,6 +212,10 @@ static void test_space_block_pair_neighbors(void **state) {
                     16, 32, 16, 128, 64, 32, 64, 128};
   assert_int_equal(n, 8);
   assert_memory_equal(out, want, sizeof(want));
+  /* A short buffer gets the first ones and the full count. */
+  int64_t part[6] = {0};
+  assert_int_equal(helion_space_pattern_neighbors(s, base, 1, part, 3), 8);
+  assert_memory_equal(part, want, sizeof(part));
   /* Frozen slots take part in neither. */
   s->frozen[1] = true;
   n = helion_space_pattern_neighbors(s, base, 1, out, 32);
@@ -718,6 +722,79 @@ static void test_space_validation_messages(void **state) {
                       "property); names must be unique");
 }
 
+static bool only_bm16(const int64_t *cells, void *ud) {
+  (void)ud;
+  return cells[0] == 16;
+}
+
+static bool never(const int64_t *cells, void *ud) {
+  (void)cells;
+  (void)ud;
+  return false;
+}
+
+static void test_space_filter_and_no_config(void **state) {
+  (void)state;
+  helion_param_t ps[] = {
+      p_pow2("block_sizes", 0, "BM", 16, 128, 32, HELION_ROLE_BLOCK_SIZE)};
+  helion_space_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.params = ps;
+  o.nparams = 1;
+  o.filter = only_bm16;
+  helion_space_t *s = NULL;
+  assert_int_equal(helion_space_create(&o, &s, NULL), HELION_OK);
+  helion_rng_t rng;
+  helion_rng_seed(&rng, 1);
+  int64_t c[1];
+  for (int k = 0; k < 20; k++) {
+    assert_int_equal(helion_space_random(s, &rng, 0, c), HELION_OK);
+    assert_int_equal(c[0], 16);
+  }
+  double frac = 0;
+  bool exact = false;
+  helion_space_count_valid(s, &rng, 100, 0, &frac, &exact);
+  assert_true(exact);
+  assert_true(frac == 0.25);
+  helion_space_destroy(s);
+  o.filter = never;
+  assert_int_equal(helion_space_create(&o, &s, NULL), HELION_OK);
+  c[0] = -1;
+  assert_int_equal(helion_space_random(s, &rng, 50, c), HELION_ERR_NO_CONFIG);
+  assert_int_equal(c[0], -1);
+  helion_space_destroy(s);
+}
+
+static bool perm_starts_at_zero(const int64_t *cells, void *ud) {
+  int *visits = ud;
+  (*visits)++;
+  return cells[0] == 0;
+}
+
+static void test_space_count_enumerates_perm_and_list(void **state) {
+  (void)state;
+  /* 3! permutations x 2^2 lists of booleans = 24 configurations; those
+   * whose permutation starts with 0 are 2 x 4 = 8. */
+  helion_param_t ps[] = {p_perm("loop_orders", 0, 3),
+                         p_list("flags", p_bool("x", -1, NULL, 0), 2)};
+  int visits = 0;
+  helion_space_opts_t o;
+  memset(&o, 0, sizeof(o));
+  o.params = ps;
+  o.nparams = 2;
+  o.filter = perm_starts_at_zero;
+  o.filter_ud = &visits;
+  helion_space_t *s = NULL;
+  assert_int_equal(helion_space_create(&o, &s, NULL), HELION_OK);
+  double frac = 0;
+  bool exact = false;
+  helion_space_count_valid(s, NULL, 24, 0, &frac, &exact);
+  assert_true(exact);
+  assert_int_equal(visits, 24);
+  assert_true(frac == 8.0 / 24.0);
+  helion_space_destroy(s);
+}
+
 /* ---------------------------------------------------------- fingerprint */
 
 static void test_space_fingerprint(void **state) {
@@ -793,6 +870,8 @@ int main(void) {
       cmocka_unit_test(test_space_restrictions_filter_configs),
       cmocka_unit_test(test_space_restriction_errors),
       cmocka_unit_test(test_space_validation_messages),
+      cmocka_unit_test(test_space_filter_and_no_config),
+      cmocka_unit_test(test_space_count_enumerates_perm_and_list),
       cmocka_unit_test(test_space_fingerprint),
       cmocka_unit_test(test_space_find_and_number),
   };
