@@ -68,8 +68,8 @@ static const char *spec_text =
     " \"accuracy\": {\"atol\": 1e-5, \"rtol\": 1e-5}}\n";
 
 #define NKERNELS 5
-static const char *entries[NKERNELS] = {"vadd", "wrong", "half_written",
-                                        "oob", "hang"};
+static const char *entries[NKERNELS] = {"vadd", "wrong", "half_written", "oob",
+                                        "hang"};
 static helion_nvrtc_result_t compiled[NKERNELS];
 
 typedef struct row {
@@ -252,8 +252,7 @@ int main(int argc, char **argv) {
   o = bench(c, 0, &l, 0);
   o2 = bench(c, 0, &l, 0);
   snprintf(d, sizeof(d), "second run %.4f ms (%+.2f%%), %u reps, graph %u",
-           o2.ms, 100.0 * (o2.ms - o.ms) / o.ms, o.timed.reps,
-           o.timed.graph_k);
+           o2.ms, 100.0 * (o2.ms - o.ms) / o.ms, o.timed.reps, o.timed.graph_k);
   add_row("correct N=16M", "ok", &o,
           o.kind == HELION_RESULT_OK && o.ms > 0 &&
               o2.kind == HELION_RESULT_OK && o2.ms > 0,
@@ -280,8 +279,8 @@ int main(int argc, char **argv) {
   snprintf(d, sizeof(d), "after restart: %u restart(s)",
            helion_bench_client_restarts(c) - r0);
   add_row("next job after IMA", "ok", &o,
-          o.kind == HELION_RESULT_OK && helion_bench_client_restarts(c) ==
-                                            r0 + 1,
+          o.kind == HELION_RESULT_OK &&
+              helion_bench_client_restarts(c) == r0 + 1,
           d);
 
   r0 = helion_bench_client_restarts(c);
@@ -293,8 +292,8 @@ int main(int argc, char **argv) {
   snprintf(d, sizeof(d), "after restart: %u restart(s)",
            helion_bench_client_restarts(c) - r0);
   add_row("next job after hang", "ok", &o,
-          o.kind == HELION_RESULT_OK && helion_bench_client_restarts(c) ==
-                                            r0 + 1,
+          o.kind == HELION_RESULT_OK &&
+              helion_bench_client_restarts(c) == r0 + 1,
           d);
 
   /* Interleaved rebench of the two block sizes. */
@@ -321,8 +320,8 @@ int main(int argc, char **argv) {
   o2 = bench(c, 0, &l, 0);
   snprintf(d, sizeof(d),
            "second run %.5f ms (%+.2f%%), %u reps, graph %u x, %u copies",
-           o2.ms, 100.0 * (o2.ms - o.ms) / o.ms, o.timed.reps,
-           o.timed.graph_k, o.timed.copies);
+           o2.ms, 100.0 * (o2.ms - o.ms) / o.ms, o.timed.reps, o.timed.graph_k,
+           o.timed.copies);
   add_row("correct N=4096 (graph)", "ok", &o,
           o.kind == HELION_RESULT_OK && o.ms > 0 &&
               o2.kind == HELION_RESULT_OK && o.timed.graph_k > 0,
@@ -339,12 +338,11 @@ int main(int argc, char **argv) {
   unlink(js);
   rmdir(dir);
 
-  printf("\n%-28s %-9s %-9s %12s  %s\n", "case", "want", "got", "ms",
-         "detail");
+  printf("\n%-28s %-9s %-9s %12s  %s\n", "case", "want", "got", "ms", "detail");
   for (int i = 0; i < nrows; i++)
     printf("%-28s %-9s %-9s %12.5f  %s%s\n", rows[i].name, rows[i].want,
-           rows[i].got, rows[i].ms, rows[i].pass ? "" : "FAIL: ",
-           rows[i].detail);
+           rows[i].got, rows[i].ms,
+           rows[i].pass ? "" : "FAIL: ", rows[i].detail);
   printf("%d of %d cases passed\n", nrows - failures, nrows);
   return failures ? 1 : 0;
 }
