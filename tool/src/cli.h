@@ -7,6 +7,8 @@
 #ifndef HELION_CLI_H
 #define HELION_CLI_H
 
+#include <stdint.h>
+
 #define HELION_EXIT_OK 0
 #define HELION_EXIT_FAILURE 1
 #define HELION_EXIT_USAGE 2
@@ -18,5 +20,22 @@ int helion_cmd_report(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int helion_cli_is_help(const char *arg);
+
+struct helion_spec;
+struct helion_device_props;
+
+/*
+ * What `check`, `space` and `tune` do first: loads the spec at `spec_path`,
+ * the device properties assumed for `arch` ("sm_90"), and, when `shape` is
+ * not NULL, parses it ("M=64,N=128") into *out_shape (spec->nkeys values,
+ * caller frees; NULL when `shape` is NULL). On failure prints
+ * "helion-tune <cmd>: <message>" to stderr, writes nothing and returns the
+ * exit code (1 for a bad spec, 2 for a bad --arch or --shape); 0 on success.
+ */
+int helion_cli_load_spec(const char *cmd, const char *spec_path,
+                         const char *arch, const char *shape,
+                         struct helion_spec **out_spec,
+                         struct helion_device_props *out_dev,
+                         int64_t **out_shape);
 
 #endif /* HELION_CLI_H */

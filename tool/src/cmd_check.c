@@ -171,28 +171,11 @@ int helion_cmd_check(int argc, char **argv) {
   helion_log_start();
   double t0 = helion_now();
 
-  rc = helion_device_props_for_arch(a.arch, &dev, &err);
-  if (rc) {
-    fprintf(stderr, "helion-tune check: --arch: %s\n", err.msg);
-    exit_code = HELION_EXIT_USAGE;
+  exit_code = helion_cli_load_spec("check", a.spec_path, a.arch, a.shape, &spec,
+                                   &dev, &one_shape);
+  if (exit_code != HELION_EXIT_OK)
     goto out;
-  }
-  rc = helion_spec_load(a.spec_path, &spec, &err);
-  if (rc)
-    goto fail;
-  if (a.shape) {
-    one_shape = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(int64_t));
-    if (!one_shape) {
-      rc = helion_err_set(&err, HELION_ERR_NOMEM, "out of memory");
-      goto fail;
-    }
-    rc = helion_spec_parse_shape(spec, a.shape, one_shape, &err);
-    if (rc) {
-      fprintf(stderr, "helion-tune check: --shape: %s\n", err.msg);
-      exit_code = HELION_EXIT_USAGE;
-      goto out;
-    }
-  }
+  exit_code = HELION_EXIT_FAILURE;
   HELION_LOG(HELION_LOG_INFO, "%s: spec '%s', entry %s, %zu parameters",
              a.spec_path, spec->name, spec->entry, spec->nparams);
 

@@ -19,25 +19,26 @@
 #define SPACE_DEFAULT_SAMPLES 200000ULL
 
 static void space_usage(FILE *f) {
-  fprintf(f,
-          "usage: helion-tune space SPEC [--shape K=V,...] [--arch sm_XX]\n"
-          "                         [--samples N] [--json]\n\n"
-          "Reports the configuration space of a kernel spec: its total size\n"
-          "as an exact integer, the number of values of each parameter, and\n"
-          "how many configurations the restrictions remove. Spaces of up to\n"
-          "%llu configurations are counted exactly; larger ones are estimated\n"
-          "from uniform samples.\n\n"
-          "Options:\n"
-          "  --shape K=V,...  the shape to evaluate restrictions for (default:\n"
-          "                   every shape listed in the spec)\n"
-          "  --arch sm_XX     device properties assumed in expressions\n"
-          "                   (default sm_90); no GPU is used\n"
-          "  --samples N      samples for the estimate (default %llu)\n"
-          "  --seed S         seed of the sampling (default 0)\n"
-          "  --json           print one JSON object to stdout\n"
-          "  -h, --help       show this help\n\n"
-          "Exit status: 0 success, 1 invalid spec, 2 usage error.\n",
-          SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES);
+  fprintf(
+      f,
+      "usage: helion-tune space SPEC [--shape K=V,...] [--arch sm_XX]\n"
+      "                         [--samples N] [--json]\n\n"
+      "Reports the configuration space of a kernel spec: its total size\n"
+      "as an exact integer, the number of values of each parameter, and\n"
+      "how many configurations the restrictions remove. Spaces of up to\n"
+      "%llu configurations are counted exactly; larger ones are estimated\n"
+      "from uniform samples.\n\n"
+      "Options:\n"
+      "  --shape K=V,...  the shape to evaluate restrictions for (default:\n"
+      "                   every shape listed in the spec)\n"
+      "  --arch sm_XX     device properties assumed in expressions\n"
+      "                   (default sm_90); no GPU is used\n"
+      "  --samples N      samples for the estimate (default %llu)\n"
+      "  --seed S         seed of the sampling (default 0)\n"
+      "  --json           print one JSON object to stdout\n"
+      "  -h, --help       show this help\n\n"
+      "Exit status: 0 success, 1 invalid spec, 2 usage error.\n",
+      SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES);
 }
 
 static const char *kind_name(const helion_param_t *p) {
@@ -81,8 +82,9 @@ static int parse_u64(const char *flag, const char *s, uint64_t *out) {
   char *end;
   unsigned long long v = strtoull(s, &end, 10);
   if (!*s || *end || s[0] == '-') {
-    fprintf(stderr, "helion-tune space: %s: '%s' is not a non-negative integer\n",
-            flag, s);
+    fprintf(stderr,
+            "helion-tune space: %s: '%s' is not a non-negative integer\n", flag,
+            s);
     return HELION_EXIT_USAGE;
   }
   *out = v;
@@ -223,10 +225,9 @@ static helion_status report_shape(const helion_spec_t *spec,
     else if (!rc)
       rc = helion_buf_puts(json, "null");
     if (!rc)
-      rc = helion_buf_appendf(json, ",\"kind\":\"%s\",\"cardinality\":%" PRIu64
-                              "}",
-                              kind_name(p),
-                              helion_space_slot_cardinality(space, i));
+      rc = helion_buf_appendf(
+          json, ",\"kind\":\"%s\",\"cardinality\":%" PRIu64 "}", kind_name(p),
+          helion_space_slot_cardinality(space, i));
   }
   if (!rc)
     rc = helion_buf_puts(json, "],\"size\":");
@@ -261,28 +262,12 @@ int helion_cmd_space(int argc, char **argv) {
   helion_buf_init(&json, 0);
   helion_device_props_t dev;
 
-  helion_status rc = helion_device_props_for_arch(a.arch, &dev, &err);
-  if (rc) {
-    fprintf(stderr, "helion-tune space: --arch: %s\n", err.msg);
-    exit_code = HELION_EXIT_USAGE;
+  helion_status rc = HELION_OK;
+  exit_code = helion_cli_load_spec("space", a.spec_path, a.arch, a.shape, &spec,
+                                   &dev, &one_shape);
+  if (exit_code != HELION_EXIT_OK)
     goto out;
-  }
-  rc = helion_spec_load(a.spec_path, &spec, &err);
-  if (rc)
-    goto fail;
-  if (a.shape) {
-    one_shape = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(int64_t));
-    if (!one_shape) {
-      rc = helion_err_set(&err, HELION_ERR_NOMEM, "out of memory");
-      goto fail;
-    }
-    rc = helion_spec_parse_shape(spec, a.shape, one_shape, &err);
-    if (rc) {
-      fprintf(stderr, "helion-tune space: --shape: %s\n", err.msg);
-      exit_code = HELION_EXIT_USAGE;
-      goto out;
-    }
-  }
+  exit_code = HELION_EXIT_FAILURE;
   if (a.json) {
     rc = helion_buf_puts(&json, "{\"spec\":");
     if (!rc)
@@ -298,7 +283,8 @@ int helion_cmd_space(int argc, char **argv) {
   }
   size_t nshapes = one_shape ? 1 : spec->nshapes;
   for (size_t s = 0; s < nshapes; s++) {
-    const int64_t *shape = one_shape ? one_shape : spec->shapes + s * spec->nkeys;
+    const int64_t *shape =
+        one_shape ? one_shape : spec->shapes + s * spec->nkeys;
     if (a.json && s > 0 && (rc = helion_buf_putc(&json, ',')))
       goto fail;
     rc = report_shape(spec, shape, &dev, &a, a.json ? &json : NULL, &err);

@@ -1,0 +1,46 @@
+/* cli.c: what several subcommands share: loading a spec with its assumed
+ * device and an optional --shape. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "spec.h"
+
+int helion_cli_load_spec(const char *cmd, const char *spec_path,
+                         const char *arch, const char *shape,
+                         helion_spec_t **out_spec,
+                         helion_device_props_t *out_dev, int64_t **out_shape) {
+  helion_err_t err = {{0}};
+  helion_spec_t *spec = NULL;
+  int64_t *values = NULL;
+  helion_device_props_t dev;
+
+  if (helion_device_props_for_arch(arch, &dev, &err)) {
+    fprintf(stderr, "helion-tune %s: --arch: %s\n", cmd, err.msg);
+    return HELION_EXIT_USAGE;
+  }
+  helion_status rc = helion_spec_load(spec_path, &spec, &err);
+  if (rc) {
+    fprintf(stderr, "helion-tune %s: %s\n", cmd,
+            rc == HELION_ERR_NOMEM ? "out of memory" : err.msg);
+    return HELION_EXIT_FAILURE;
+  }
+  if (shape) {
+    values = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(int64_t));
+    if (!values) {
+      fprintf(stderr, "helion-tune %s: out of memory\n", cmd);
+      helion_spec_destroy(spec);
+      return HELION_EXIT_FAILURE;
+    }
+    if (helion_spec_parse_shape(spec, shape, values, &err)) {
+      fprintf(stderr, "helion-tune %s: --shape: %s\n", cmd, err.msg);
+      free(values);
+      helion_spec_destroy(spec);
+      return HELION_EXIT_USAGE;
+    }
+  }
+  *out_spec = spec;
+  *out_dev = dev;
+  *out_shape = values;
+  return HELION_EXIT_OK;
+}
