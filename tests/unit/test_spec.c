@@ -582,7 +582,7 @@ static void test_spec_bounds(void **state) {
   expect_error(HEAD "'space':{'loop_orders':[3]}," LAUNCH
                     ",'defaults':{'loop_orders':[[1,0,2]]}}",
                HELION_ERR_INVALID,
-               "k.json: defaults.loop_orders[0]: a loop order's default is "
+               "k.json: defaults.loop_orders[0]: a permutation's default is "
                "the identity [0, 1, ...] of length 3; remove it or write the "
                "identity");
   expect_error(HEAD "'space':{'load_eviction_policies':{'length':2}},"
@@ -879,6 +879,24 @@ static void test_spec_unsatisfiable_restriction(void **state) {
                "1 tile");
 }
 
+/* Slot checks of helion_space_create come back under "space." (a spec
+ * changed after parsing reaches them). */
+static void test_spec_space_errors_prefixed(void **state) {
+  (void)state;
+  helion_spec_t *s = parse_ok(HEAD SPACE LAUNCH "}");
+  helion_device_props_t dev;
+  helion_err_t err;
+  assert_int_equal(helion_device_props_for_arch("sm_90", &dev, &err), 0);
+  s->params[0].frag.high = 100;
+  helion_space_t *sp = NULL;
+  assert_int_equal(helion_spec_space(s, s->shapes, &dev, &sp, &err),
+                   HELION_ERR_INVALID);
+  assert_null(sp);
+  assert_string_equal(err.msg, "k.json: space.block_sizes[0].max: 100 is not "
+                               "a power of two; use 64 or 128");
+  helion_spec_destroy(s);
+}
+
 static void test_spec_missing_source(void **state) {
   (void)state;
   char cwd[4096], msg[4200];
@@ -1021,6 +1039,7 @@ int main(void) {
       cmocka_unit_test(test_spec_expression_errors),
       cmocka_unit_test(test_spec_division_by_zero),
       cmocka_unit_test(test_spec_unsatisfiable_restriction),
+      cmocka_unit_test(test_spec_space_errors_prefixed),
       cmocka_unit_test(test_spec_missing_source),
       cmocka_unit_test(test_spec_parse_shape),
       cmocka_unit_test(test_spec_device_props),

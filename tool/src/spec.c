@@ -253,6 +253,16 @@ static void show(char *out, size_t n, const char *s) {
   out[k] = '\0';
 }
 
+/* Messages are one line: control characters that came from the input (a
+ * raw newline inside a JSON string, say) become '?'. */
+static void one_line(helion_err_t *err) {
+  if (!err)
+    return;
+  for (char *p = err->msg; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      *p = '?';
+}
+
 static void path_reset(ctx_t *c, size_t mark) {
   c->plen = mark;
   c->path[mark] = '\0';
@@ -1451,7 +1461,7 @@ static helion_status default_slot(ctx_t *c, helion_param_t *p,
     }
     if (!ok)
       return fail(c, HELION_ERR_INVALID,
-                  "a loop order's default is the identity [0, 1, ...] of "
+                  "a permutation's default is the identity [0, 1, ...] of "
                   "length %zu; remove it or write the identity",
                   f->length);
     return HELION_OK;
@@ -2286,6 +2296,7 @@ out:
   cJSON_Delete(root);
   free(c);
   if (rc) {
+    one_line(err);
     helion_spec_destroy(s);
     return rc;
   }
@@ -2441,6 +2452,18 @@ static helion_status check_at_default(const helion_spec_t *s,
   return HELION_OK;
 }
 
+/* True when a message of helion_space_create starts with a param's key
+ * ("block_sizes[2].max: ..."), which lives under "space" in the spec. */
+static bool names_param(const helion_spec_t *spec, const char *msg) {
+  for (size_t i = 0; i < spec->nparams; i++) {
+    size_t n = strlen(spec->params[i].key);
+    if (strncmp(msg, spec->params[i].key, n) == 0 &&
+        (msg[n] == '[' || msg[n] == '.' || msg[n] == ':'))
+      return true;
+  }
+  return false;
+}
+
 /*
  * When no configuration satisfies restrictions[i] and it cannot even be
  * evaluated at the default configuration ("BLOCK_M / 0 > 1"), says why: the
@@ -2523,11 +2546,11 @@ helion_status helion_spec_space(const helion_spec_t *spec,
   if (rc) {
     /* Slot messages start with the param's key; restriction and default
      * messages with their own top-level key. */
-    bool top = err && (strncmp(err->msg, "restrictions", 12) == 0 ||
-                       strncmp(err->msg, "defaults", 8) == 0);
-    if (err && top)
+    if (err && (strncmp(err->msg, "restrictions", 12) == 0 ||
+                strncmp(err->msg, "defaults", 8) == 0))
       explain_restriction(spec, vals, err);
-    helion_err_prefix(err, "%s: %s", spec->path, top ? "" : "space.");
+    helion_err_prefix(err, "%s: %s", spec->path,
+                      err && names_param(spec, err->msg) ? "space." : "");
     goto out;
   }
 
@@ -2571,6 +2594,7 @@ out:
   free(extra);
   free(vals);
   if (rc) {
+    one_line(err);
     helion_space_destroy(space);
     return rc;
   }
@@ -2579,6 +2603,17 @@ out:
 }
 
 /* ------------------------------------------------------------- shapes */
+
+/* show() for the text between `from` and `to`. */
+static void show_span(char *out, size_t n, const char *from, const char *to) {
+  char tmp[64];
+  size_t len = (size_t)(to - from);
+  if (len >= sizeof(tmp))
+    len = sizeof(tmp) - 1;
+  memcpy(tmp, from, len);
+  tmp[len] = '\0';
+  show(out, n, tmp);
+}
 
 helion_status helion_spec_parse_shape(const helion_spec_t *spec,
                                       const char *text, int64_t *out,
@@ -2611,10 +2646,7 @@ helion_status helion_spec_parse_shape(const helion_spec_t *spec,
     while (*p == ' ')
       p++;
     char piece[80];
-    size_t plen = (size_t)(end - part);
-    snprintf(piece, sizeof(piece), "%.*s", (int)(plen > 60 ? 60 : plen),
-             part);
-    show(piece, sizeof(piece), piece);
+    show_span(piece, sizeof(piece), part, end);
     if (!eq)
       return helion_err_set(err, HELION_ERR_USAGE,
                             "shape '%s': '%s' is not NAME=VALUE; give every "
@@ -2631,9 +2663,7 @@ helion_status helion_spec_parse_shape(const helion_spec_t *spec,
                                     0))
       k++;
     char name[64];
-    snprintf(name, sizeof(name), "%.*s",
-             (int)((size_t)(n1 - n0) > 40 ? 40 : (size_t)(n1 - n0)), n0);
-    show(name, sizeof(name), name);
+    show_span(name, sizeof(name), n0, n1);
     if (k == spec->nkeys)
       return helion_err_set(err, HELION_ERR_USAGE,
                             "shape '%s': unknown key '%s'; the keys are %s",
@@ -2650,16 +2680,16 @@ helion_status helion_spec_parse_shape(const helion_spec_t *spec,
     int64_t v = 0;
     bool ok = v0 < v1;
     for (const char *q = v0; ok && q < v1; q++) {
-      if (*q < '0' || *q > '9' || v > (JSON_INT_MAX - 9) / 10)
+      int d = *q - '0';
+      /* Up to 2^53, the largest value a spec's JSON can give exactly. */
+      if (d < 0 || d > 9 || v > (JSON_INT_MAX - d) / 10)
         ok = false;
       else
-        v = v * 10 + (*q - '0');
+        v = v * 10 + d;
     }
     if (!ok || v < 1) {
       char val[64];
-      snprintf(val, sizeof(val), "%.*s",
-               (int)((size_t)(v1 - v0) > 40 ? 40 : (size_t)(v1 - v0)), v0);
-      show(val, sizeof(val), val);
+      show_span(val, sizeof(val), v0, v1);
       return helion_err_set(err, HELION_ERR_USAGE,
                             "shape '%s': %s: '%s' is not a positive integer",
                             shown, spec->keys[k], val);
