@@ -54,6 +54,8 @@
   XX(cuMemcpyDtoD, 3020)                                                       \
   XX(cuMemsetD8, 3020)                                                         \
   XX(cuMemsetD32, 3020)                                                        \
+  XX(cuMemsetD8Async, 3020)                                                    \
+  XX(cuMemsetD32Async, 3020)                                                   \
   XX(cuStreamCreate, 2000)                                                     \
   XX(cuStreamDestroy, 4000)                                                    \
   XX(cuStreamSynchronize, 2000)                                                \
