@@ -49,7 +49,8 @@ def main():
     a = ap.parse_args()
     budgets = [int(b) for b in a.budgets.split(",")]
     files = sorted(f for f in glob.glob(os.path.join(a.landscapes, "*.json.gz"))
-                   if not f.endswith("_T4.json.gz"))
+                   if not f.endswith("_T4.json.gz")
+                   and not os.path.basename(f).startswith("tiny_"))
     lines = []
     head = "| landscape | algorithm | " + " | ".join(
         f"{b}: median / within 5% / evals" for b in budgets) + " |"

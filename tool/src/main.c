@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench_worker.h"
 #include "cli.h"
 #include "helion/runtime.h"
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv) {
     usage(stderr);
     return HELION_EXIT_USAGE;
   }
+  if (strcmp(argv[1], HELION_BENCH_WORKER_ARG) == 0)
+    return helion_bench_worker_main(argc - 1, argv + 1);
   if (helion_cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
     usage(stdout);
     return HELION_EXIT_OK;

@@ -1,0 +1,461 @@
+/*
+ * test_runner.c: the CPU side of running kernels: fp16/bf16 conversion
+ * against hand-computed encodings, argument data (determinism, every init),
+ * the accuracy rule, launch geometry per config, and the benchmark worker's
+ * message framing over a socketpair.
+ *
+ * The tests run inside tests/data/specs, so specs can name "matmul.cu" as
+ * their source.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <math.h>
+
+#include "bench_worker.h"
+#include "runner.h"
+#include "spec.h"
+
+static void test_runner_f16_hand_values(void **state) {
+  (void)state;
+  /* Encodings worked out by hand (and matching Python's struct 'e'). */
+  assert_int_equal(helion_f16_from_double(1.0), 0x3C00);
+  assert_int_equal(helion_f16_from_double(-2.0), 0xC000);
+  assert_int_equal(helion_f16_from_double(65504.0), 0x7BFF);
+  assert_int_equal(helion_f16_from_double(65519.0), 0x7BFF);
+  /* Halfway between 65504 and 65536 rounds to even: infinity. */
+  assert_int_equal(helion_f16_from_double(65520.0), 0x7C00);
+  assert_int_equal(helion_f16_from_double(-INFINITY), 0xFC00);
+  assert_int_equal(helion_f16_from_double(NAN) & 0x7E00, 0x7E00);
+  assert_int_equal(helion_f16_from_double(0.1), 0x2E66);
+  assert_int_equal(helion_f16_from_double(1.0 / 3.0), 0x3555);
+  /* Ties to even: 1 + 2^-11 stays 1, 1 + 3 * 2^-11 goes up to 1 + 2^-9. */
+  assert_int_equal(helion_f16_from_double(1.0 + ldexp(1, -11)), 0x3C00);
+  assert_int_equal(helion_f16_from_double(1.0 + 3 * ldexp(1, -11)), 0x3C02);
+  /* Subnormals: 2^-24 is the smallest; 2^-25 ties to 0; 1.5 * 2^-24 to 2. */
+  assert_int_equal(helion_f16_from_double(ldexp(1, -24)), 0x0001);
+  assert_int_equal(helion_f16_from_double(ldexp(1, -25)), 0x0000);
+  assert_int_equal(helion_f16_from_double(3 * ldexp(1, -25)), 0x0002);
+  assert_int_equal(helion_f16_from_double(ldexp(1, -14)), 0x0400);
+  assert_int_equal(helion_f16_from_double(-0.0), 0x8000);
+
+  assert_true(helion_f16_to_double(0x3555) == 0.333251953125);
+  assert_true(helion_f16_to_double(0x0001) == ldexp(1, -24));
+  assert_true(helion_f16_to_double(0x7BFF) == 65504.0);
+  assert_true(helion_f16_to_double(0xC000) == -2.0);
+  assert_true(isinf(helion_f16_to_double(0x7C00)));
+  assert_true(isnan(helion_f16_to_double(0xFFFF)));
+}
+
+static void test_runner_bf16_hand_values(void **state) {
+  (void)state;
+  assert_int_equal(helion_bf16_from_double(1.0), 0x3F80);
+  assert_int_equal(helion_bf16_from_double(-3.0), 0xC040);
+  /* 0.1f is 0x3DCCCCCD; the low half 0xCCCD is over the midpoint: up. */
+  assert_int_equal(helion_bf16_from_double(0.1), 0x3DCD);
+  assert_int_equal(helion_bf16_from_double(1.0 + ldexp(1, -8)), 0x3F80);
+  assert_int_equal(helion_bf16_from_double(1.0 + 3 * ldexp(1, -8)), 0x3F82);
+  /* Largest finite: (2 - 2^-7) * 2^127. */
+  assert_int_equal(helion_bf16_from_double(ldexp(255, 120)), 0x7F7F);
+  assert_int_equal(helion_bf16_from_double(ldexp(1, 128)), 0x7F80);
+  assert_int_equal(helion_bf16_from_double(ldexp(1, -133)), 0x0001);
+  assert_int_equal(helion_bf16_from_double(NAN) & 0x7FC0, 0x7FC0);
+  assert_true(helion_bf16_to_double(0x3F82) == 1.015625);
+  assert_true(helion_bf16_to_double(0x0001) == ldexp(1, -133));
+  assert_true(helion_bf16_to_double(0xC040) == -3.0);
+}
+
+static void test_runner_store_load(void **state) {
+  (void)state;
+  int8_t i8[2];
+  helion_runner_store(HELION_DT_I8, i8, 0, 200.0); /* wraps like a cast */
+  helion_runner_store(HELION_DT_I8, i8, 1, -2.6); /* nearest */
+  assert_int_equal(i8[0], -56);
+  assert_int_equal(i8[1], -3);
+  uint16_t u16;
+  helion_runner_store(HELION_DT_U16, &u16, 0, -1.0);
+  assert_int_equal(u16, 65535);
+  uint64_t u64;
+  helion_runner_store(HELION_DT_U64, &u64, 0, ldexp(1, 63));
+  assert_true(u64 == (uint64_t)1 << 63);
+  uint16_t h;
+  helion_runner_store(HELION_DT_HALF, &h, 0, 0.1);
+  assert_int_equal(h, 0x2E66);
+  assert_true(helion_runner_load(HELION_DT_HALF, &h, 0) ==
+              helion_f16_to_double(0x2E66));
+  assert_true(helion_runner_load(HELION_DT_I8, i8, 0) == -56.0);
+}
+
+static void test_runner_fill_inits(void **state) {
+  (void)state;
+  float a[64], b[64], c[64];
+  helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 7, 2, a, 64);
+  helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 7, 2, b, 64);
+  helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 7, 3, c, 64);
+  assert_memory_equal(a, b, sizeof(a));
+  assert_memory_not_equal(a, c, sizeof(a));
+  /* The documented rule: an rng seeded with seed + (index + 1) * golden. */
+  helion_rng_t r;
+  helion_rng_seed(&r, 7 + 3 * 0x9E3779B97F4A7C15ull);
+  for (int i = 0; i < 64; i++)
+    assert_true(a[i] == (float)helion_rng_normal(&r));
+  assert_true(helion_runner_arg_seed(7, 2) == 7 + 3 * 0x9E3779B97F4A7C15ull);
+
+  int32_t ri[4000];
+  helion_runner_fill(HELION_DT_I32, HELION_INIT_RANDINT, -3, 7, 0, 1, 0, ri,
+                     4000);
+  int seen_lo = 0, seen_hi = 0;
+  for (int i = 0; i < 4000; i++) {
+    assert_true(ri[i] >= -3 && ri[i] <= 7);
+    seen_lo |= ri[i] == -3;
+    seen_hi |= ri[i] == 7;
+  }
+  assert_true(seen_lo && seen_hi);
+
+  double d[1000];
+  helion_runner_fill(HELION_DT_DOUBLE, HELION_INIT_RAND, 0, 0, 0, 1, 0, d,
+                     1000);
+  for (int i = 0; i < 1000; i++)
+    assert_true(d[i] >= 0.0 && d[i] < 1.0);
+
+  int8_t ar[300];
+  helion_runner_fill(HELION_DT_I8, HELION_INIT_ARANGE, 0, 0, 0, 1, 0, ar, 300);
+  assert_int_equal(ar[5], 5);
+  assert_int_equal(ar[127], 127);
+  assert_int_equal(ar[128], -128);
+  assert_int_equal(ar[299], 43);
+
+  uint16_t hv[3];
+  helion_runner_fill(HELION_DT_HALF, HELION_INIT_ONES, 0, 0, 0, 1, 0, hv, 3);
+  assert_int_equal(hv[2], 0x3C00);
+  helion_runner_fill(HELION_DT_BF16, HELION_INIT_CONST, 0, 0, -3.0, 1, 0, hv,
+                     3);
+  assert_int_equal(hv[1], 0xC040);
+  helion_runner_fill(HELION_DT_HALF, HELION_INIT_ZEROS, 0, 0, 0, 1, 0, hv, 3);
+  assert_int_equal(hv[0], 0);
+  float p[2];
+  helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_NONE, 0, 0, 0, 1, 0, p, 2);
+  assert_true(isnan(p[0]) && isnan(p[1]));
+}
+
+static void test_runner_compare_rule(void **state) {
+  (void)state;
+  /* atol 0.01 + rtol 0.01 * |e|: the bound for e = 1 is 0.02, for e = -100
+   * it is 1.01. */
+  float e[6] = {1.0f, 1.0f, -100.0f, -100.0f, 2.0f, INFINITY};
+  float a[6] = {1.015f, 1.0f, -101.0f, -100.0f, 2.0f, INFINITY};
+  helion_mismatch_t m;
+  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01,
+                                         &m),
+                   0);
+  a[1] = 1.03f;  /* 0.03 > 0.02 */
+  a[3] = -98.9f; /* 1.1 > 1.01 */
+  a[4] = NAN;
+  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01,
+                                         &m),
+                   3);
+  assert_int_equal(m.count, 3);
+  assert_int_equal(m.first, 1);
+  assert_true(m.actual == (double)1.03f && m.expected == 1.0);
+  /* NaN never equals NaN. */
+  float n1 = NAN, n2 = NAN;
+  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, &n1, &n2, 1, 1, 1,
+                                         &m),
+                   1);
+  /* Opposite infinities differ. */
+  float i1 = INFINITY, i2 = -INFINITY;
+  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, &i1, &i2, 1, 1, 1,
+                                         &m),
+                   1);
+  /* Integers under the same rule: 5 vs 6 fails with atol 0.5, passes with
+   * atol 1. */
+  int32_t x = 5, y = 6;
+  assert_int_equal(helion_runner_compare(HELION_DT_I32, &x, &y, 1, 0.5, 0,
+                                         &m),
+                   1);
+  assert_int_equal(helion_runner_compare(HELION_DT_I32, &x, &y, 1, 1, 0, &m),
+                   0);
+}
+
+#define GEOM_SPEC                                                              \
+  "{\"name\":\"k\",\"source\":\"matmul.cu\",\"entry\":\"k\","                  \
+  "\"args\":[{\"name\":\"x\",\"type\":\"const float*\",\"numel\":\"N\","       \
+  "\"init\":\"arange\"},"                                                      \
+  "{\"name\":\"y\",\"type\":\"__half*\",\"numel\":\"N * 2\",\"output\":true}," \
+  "{\"name\":\"n\",\"type\":\"int\",\"value\":\"N\"},"                         \
+  "{\"name\":\"s\",\"type\":\"float\",\"value\":\"BLOCK / 2.0\"}],"            \
+  "\"key\":[\"N\"],\"shapes\":[{\"N\":1000}],"                                 \
+  "\"space\":{\"block_sizes\":[{\"name\":\"BLOCK\",\"min\":32,\"max\":1024,"   \
+  "\"default\":128}],\"pid_type\":[\"flat\",\"persistent_blocked\"],"         \
+  "\"num_sm_multiplier\":{\"min\":1,\"max\":4}},"                             \
+  "\"launch\":{\"tiles\":[\"cdiv(N, BLOCK)\"],\"block\":[\"BLOCK\"],"          \
+  "\"shared_mem\":\"BLOCK * 4\"}}"
+
+typedef struct geom {
+  helion_spec_t *spec;
+  helion_space_t *space;
+  helion_device_props_t dev;
+  helion_num_t scope[64];
+  int64_t cells[16];
+} geom;
+
+static void geom_open(geom *g, const char *text, int64_t n) {
+  helion_err_t err = {""};
+  memset(g, 0, sizeof(*g));
+  if (helion_spec_parse(text, strlen(text), "k.json", &g->spec, &err))
+    fail_msg("spec: %s", err.msg);
+  assert_int_equal(helion_device_props_for_arch("sm_90", &g->dev, &err), 0);
+  if (helion_spec_space(g->spec, &n, &g->dev, &g->space, &err))
+    fail_msg("space: %s", err.msg);
+  assert_true(g->space->ncells <= 16 && g->spec->nscope <= 64);
+  helion_space_default(g->space, g->cells);
+}
+
+static void geom_close(geom *g) {
+  helion_space_destroy(g->space);
+  helion_spec_destroy(g->spec);
+}
+
+static void set_slot(geom *g, const char *name, int64_t cell) {
+  int slot = helion_space_find(g->space, name);
+  assert_true(slot >= 0);
+  g->cells[g->space->cell_off[slot]] = cell;
+}
+
+static void test_runner_launch_geometry(void **state) {
+  (void)state;
+  geom g;
+  helion_launch_t l;
+  helion_err_t err = {""};
+  int64_t n = 1000;
+  geom_open(&g, GEOM_SPEC, n);
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
+                                        &err),
+                   0);
+  /* Flat default: cdiv(1000, 128) = 8 blocks of 128, 512 bytes. */
+  assert_int_equal(l.grid[0], 8);
+  assert_int_equal(l.grid[1], 1);
+  assert_int_equal(l.grid[2], 1);
+  assert_int_equal(l.block[0], 128);
+  assert_int_equal(l.block[1], 1);
+  assert_int_equal(l.shared_mem, 512);
+
+  /* BLOCK = 32: 32 tiles, 32 threads, 128 bytes. */
+  set_slot(&g, "BLOCK", 32);
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
+                                        &err),
+                   0);
+  assert_int_equal(l.grid[0], 32);
+  assert_int_equal(l.block[0], 32);
+  assert_int_equal(l.shared_mem, 128);
+  geom_close(&g);
+
+  /* Persistent on sm_90's 132 SMs: N = 100000 has 3125 tiles of 32; the
+   * grid is min(3125, 132 * 2) = 264. With N = 1000 (32 tiles) it is 32. */
+  n = 100000;
+  geom_open(&g, GEOM_SPEC, n);
+  set_slot(&g, "BLOCK", 32);
+  set_slot(&g, "pid_type", 1);
+  set_slot(&g, "num_sm_multiplier", 2);
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
+                                        &err),
+                   0);
+  assert_int_equal(l.grid[0], 264);
+  n = 1000;
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
+                                        &err),
+                   0);
+  assert_int_equal(l.grid[0], 32);
+  geom_close(&g);
+}
+
+static void test_runner_launch_limits(void **state) {
+  (void)state;
+  geom g;
+  helion_launch_t l;
+  helion_err_t err = {""};
+  int64_t n = 1000;
+  /* A second grid dimension over 65535 and a block of 2048 threads. */
+  const char *big =
+      "{\"name\":\"k\",\"source\":\"matmul.cu\",\"entry\":\"k\","
+      "\"args\":[{\"name\":\"n\",\"type\":\"int\",\"value\":\"N\"}],"
+      "\"key\":[\"N\"],\"shapes\":[{\"N\":1000}],"
+      "\"space\":{\"block_sizes\":[{\"name\":\"BLOCK\",\"min\":32,"
+      "\"max\":1024,\"default\":128}]},"
+      "\"launch\":{\"tiles\":[\"N\",\"N * 100\"],\"block\":[\"BLOCK * 16\"]}}";
+  geom_open(&g, big, n);
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
+                                        &err),
+                   HELION_ERR_INVALID);
+  assert_string_equal(err.msg, "launch.tiles[1]: 'N * 100' evaluates to "
+                               "100000; CUDA allows 1..65535");
+  n = 600;
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
+                                        &err),
+                   HELION_ERR_INVALID);
+  assert_string_equal(err.msg, "launch.block[0]: 'BLOCK * 16' evaluates to "
+                               "2048; CUDA allows 1..1024");
+  geom_close(&g);
+}
+
+static void test_runner_host_args(void **state) {
+  (void)state;
+  geom g;
+  helion_host_args_t a;
+  helion_err_t err = {""};
+  int64_t n = 1000;
+  geom_open(&g, GEOM_SPEC, n);
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_int_equal(helion_host_args_init(g.spec, g.scope, 42, &a, &err), 0);
+  assert_int_equal(a.nargs, 4);
+  assert_int_equal(a.args[0].numel, 1000);
+  assert_int_equal(a.args[0].bytes, 4000);
+  assert_true(((float *)a.args[0].data)[999] == 999.0f);
+  assert_int_equal(a.args[1].numel, 2000);
+  assert_int_equal(a.args[1].bytes, 4000);
+  assert_int_equal(((uint16_t *)a.args[1].data)[0], 0xFFFF); /* poison */
+  assert_int_equal(a.total_bytes, 8000);
+  assert_false(a.args[2].is_pointer);
+  int32_t iv;
+  memcpy(&iv, &a.args[2].scalar, 4);
+  assert_int_equal(iv, 1000);
+  float fv;
+  memcpy(&fv, &a.args[3].scalar, 4);
+  assert_true(fv == 64.0f); /* BLOCK / 2.0 at the default 128 */
+  helion_host_args_cleanup(&a);
+  helion_host_args_cleanup(&a); /* zeroed: a no-op */
+
+  /* A negative element count names the argument. */
+  n = -5;
+  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_int_equal(helion_host_args_init(g.spec, g.scope, 42, &a, &err),
+                   HELION_ERR_INVALID);
+  assert_string_equal(err.msg, "args[0] (x).numel: evaluates to -5; an "
+                               "element count must be >= 0");
+  geom_close(&g);
+}
+
+static void test_runner_wire_framing(void **state) {
+  (void)state;
+  int sv[2];
+  helion_err_t err = {""};
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  helion_wire_reader_t rd;
+  helion_wire_reader_init(&rd);
+  bool done = true;
+  uint32_t type = 0;
+  uint8_t *payload = NULL;
+  size_t len = 0;
+  /* Nothing sent yet: a non-blocking read returns not done. */
+  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_false(done);
+  assert_int_equal(helion_wire_send(sv[0], 7, "hello", 5, &err), 0);
+  assert_int_equal(helion_wire_send(sv[0], 9, NULL, 0, &err), 0);
+  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_true(done);
+  assert_int_equal(type, 7);
+  assert_int_equal(len, 5);
+  assert_memory_equal(payload, "hello", 5);
+  free(payload);
+  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_true(done);
+  assert_int_equal(type, 9);
+  assert_int_equal(len, 0);
+  assert_null(payload);
+
+  /* A message arriving in pieces: header split, then the body. */
+  uint32_t head[3] = {HELION_WIRE_MAGIC, 3, 4};
+  assert_int_equal(write(sv[0], head, 5), 5);
+  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_false(done);
+  assert_int_equal(write(sv[0], (char *)head + 5, 7), 7);
+  assert_int_equal(write(sv[0], "ab", 2), 2);
+  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_false(done);
+  assert_int_equal(write(sv[0], "cd", 2), 2);
+  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
+                                    &len, &err),
+                   0);
+  assert_true(done);
+  assert_int_equal(type, 3);
+  assert_memory_equal(payload, "abcd", 4);
+  free(payload);
+
+  /* A bad magic is a parse error. */
+  uint32_t bad[3] = {0x12345678u, 1, 0};
+  assert_int_equal(write(sv[0], bad, sizeof(bad)), (ssize_t)sizeof(bad));
+  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
+                                    &len, &err),
+                   HELION_ERR_PARSE);
+  assert_string_equal(err.msg, "benchmark worker connection: bad message "
+                               "header (magic 0x12345678, length 0)");
+  helion_wire_reader_cleanup(&rd);
+
+  /* The peer closing is end of file. */
+  helion_wire_reader_init(&rd);
+  close(sv[0]);
+  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
+                                    &len, &err),
+                   HELION_ERR_IO);
+  assert_string_equal(err.msg, "benchmark worker closed the connection");
+  helion_wire_reader_cleanup(&rd);
+  close(sv[1]);
+}
+
+static void test_runner_rebench_repeat(void **state) {
+  (void)state;
+  /* Helion's pins: (200 ms, 100 ms) -> 3 and (1000 ms, 0.05 ms) -> 20000. */
+  assert_int_equal(helion_bench_rebench_repeat(200, 100), 3);
+  assert_int_equal(helion_bench_rebench_repeat(1000, 0.05), 20000);
+  assert_int_equal(helion_bench_rebench_repeat(200, 2), 100);
+  assert_int_equal(helion_bench_rebench_repeat(200, INFINITY), 1000);
+  assert_int_equal(helion_bench_rebench_repeat(200, 0), 1000);
+}
+
+int main(void) {
+  const char *data = getenv("HELION_TEST_DATA");
+  char dir[4096];
+  snprintf(dir, sizeof(dir), "%s/specs", data ? data : "tests/data");
+  if (chdir(dir) != 0) {
+    fprintf(stderr, "test_runner: cannot enter %s\n", dir);
+    return 1;
+  }
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_runner_f16_hand_values),
+      cmocka_unit_test(test_runner_bf16_hand_values),
+      cmocka_unit_test(test_runner_store_load),
+      cmocka_unit_test(test_runner_fill_inits),
+      cmocka_unit_test(test_runner_compare_rule),
+      cmocka_unit_test(test_runner_launch_geometry),
+      cmocka_unit_test(test_runner_launch_limits),
+      cmocka_unit_test(test_runner_host_args),
+      cmocka_unit_test(test_runner_wire_framing),
+      cmocka_unit_test(test_runner_rebench_repeat),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
