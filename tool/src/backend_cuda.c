@@ -47,6 +47,9 @@ struct helion_backend_cuda {
   helion_num_t *scope; /* spec->nscope scratch */
   double clock0;
   bool adapted;
+  /* Compile tags are (call << 32) | index, so a result left over from a
+   * bench() call that ended in an error is never taken for another's. */
+  uint64_t call;
   art *arts;
   size_t narts, cap_arts;
   size_t *slots; /* index + 1 into arts; 0 = empty */
@@ -262,7 +265,7 @@ static helion_status compile_sync(helion_backend_cuda_t *b,
                                   const int64_t *cells, const char *entry,
                                   helion_compile_result_t *out,
                                   helion_err_t *err) {
-  const uint64_t tag = UINT64_MAX;
+  const uint64_t tag = UINT64_MAX; /* call 0xffffffff: never a bench() */
   helion_status rc = submit_compile(b, cells, entry, tag, err);
   if (rc)
     return rc;
@@ -497,7 +500,7 @@ static void record(helion_backend_cuda_t *b, helion_bench_result_t *out,
 static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
                         pending *pend, helion_bench_result_t *out,
                         size_t *ready, size_t *nready, helion_buf_t *js) {
-  size_t i = (size_t)r->tag;
+  size_t i = (size_t)(r->tag & 0xffffffffu);
   art *a = &b->arts[pend[i].art];
   art_take_compile(a, r);
   switch (r->status) {
@@ -561,6 +564,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
   helion_status rc = HELION_OK;
   const size_t nc = ncells(b);
   double t0 = helion_now();
+  const uint64_t call = ++b->call;
   pending *pend = calloc(n ? n : 1, sizeof(*pend));
   size_t *ready = calloc(n ? n : 1, sizeof(*ready));
   helion_bench_result_t *res = calloc(n ? n : 1, sizeof(*res));
@@ -600,7 +604,8 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       ready[nready++] = i;
       continue;
     }
-    if ((rc = submit_compile(b, cells, b->spec->entry, i, err)))
+    if ((rc = submit_compile(b, cells, b->spec->entry, (call << 32) | i,
+                             err)))
       goto out;
   }
 
@@ -646,7 +651,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
 
     helion_compile_result_t r;
     while (helion_compile_pool_take(b->pool, &r)) {
-      if (r.tag < n) {
+      if ((r.tag >> 32) == call && (r.tag & 0xffffffffu) < n) {
         size_t before = nready;
         on_compiled(b, &r, pend, res, ready, &nready, &js);
         if (nready == before)
