@@ -72,6 +72,11 @@ static void usage(FILE *f) {
       "                        within_1_02, within_1_05, within_1_10 as "
       "fractions of\n"
       "                        the runs; nearest-rank quantiles)\n"
+      "  --set KEY=VALUE       set a search option, like a keyword argument "
+      "of\n"
+      "                        Helion's search classes (population_size=20,\n"
+      "                        crossover_rate=0.5, copies=3, ...); "
+      "repeatable\n"
       "  --trace FILE          write every evaluation as one JSON line to "
       "FILE; with\n"
       "                        --runs > 1, run i writes FILE.<seed of run i>\n"
@@ -372,7 +377,8 @@ int helion_cmd_simulate(int argc, char **argv) {
         strcmp(flag, "--algorithm") == 0 || strcmp(flag, "--effort") == 0 ||
         strcmp(flag, "--max-evals") == 0 ||
         strcmp(flag, "--budget-seconds") == 0 || strcmp(flag, "--runs") == 0 ||
-        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0;
+        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0 ||
+        strcmp(flag, "--set") == 0;
     bool boolean = strcmp(flag, "--noise") == 0 ||
                    strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
     if (!takes && !boolean)
@@ -406,6 +412,9 @@ int helion_cmd_simulate(int argc, char **argv) {
       if (!parse_u64(val, &seed))
         return usage_error("--seed: '%s' is not a non-negative integer", val);
       seed_set = true;
+    } else if (strcmp(flag, "--set") == 0) {
+      if (helion_search_opts_set(&o, val, &err))
+        return usage_error("--set: %s", err.msg);
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");

@@ -162,6 +162,19 @@ void helion_search_opts_init(helion_search_opts_t *o);
 helion_status helion_search_opts_from_env(helion_search_opts_t *o,
                                           helion_err_t *err);
 
+/*
+ * Sets one option from "key=value", the way Helion passes keyword arguments
+ * to a search class: initial_population, copies, max_generations,
+ * population_size, count, num_neighbors_cap, crossover_rate,
+ * min_improvement_delta, patience, rebenchmark_threshold, finishing_rounds,
+ * final_top_k, initial_population_strategy (from_random |
+ * from_best_available), pad_random (0/1). HELION_ERR_USAGE names the key or
+ * the value, listing the keys when the key is unknown.
+ */
+helion_status helion_search_opts_set(helion_search_opts_t *o,
+                                     const char *assignment,
+                                     helion_err_t *err);
+
 /* Parses "from_random"/"from_best_available" (any case). */
 helion_status helion_initial_population_parse(const char *text,
                                               const char *what,

@@ -19,6 +19,19 @@
 
 #define DE_MIN_POPULATION 4
 
+/*
+ * With an evaluation cap and no explicit population_size, the profile's
+ * population shrinks so that the initial 2P configs and at least ~4.5
+ * generations of P trials fit in the cap: P = clamp(max_evals / 11, 4,
+ * profile P). Helion sizes the population for its own stopping point (40
+ * generations); under a cap of 220 its 80 random initial configs leave DE
+ * three generations. Measured on the shared landscapes at 220 evaluations,
+ * 200 runs each (median ratio / share within 5%; P=40 -> P=20):
+ * convolution 1.032/55% -> 1.023/51%, dedispersion_W6600 1.035/71% ->
+ * 1.025/93%, gemm 1.116/14% -> 1.079/30%, pnpoly 1.008/91% -> 1.003/88%.
+ */
+#define DE_EVALS_PER_MEMBER 11
+
 /* Three distinct indices of 0..n-1 other than j, uniformly ordered: the
  * same distribution as Helion's random.sample(range(n), 4) with j removed,
  * first three kept. */
@@ -42,6 +55,13 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   size_t nc = space->ncells;
   bool quick = o->effort == HELION_EFFORT_QUICK;
   size_t P = o->population_size ? o->population_size : (quick ? 20 : 40);
+  if (!o->population_size && o->max_evals) {
+    size_t fit = o->max_evals / DE_EVALS_PER_MEMBER;
+    if (fit < DE_MIN_POPULATION)
+      fit = DE_MIN_POPULATION;
+    if (fit < P)
+      P = fit;
+  }
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
   double cr = o->crossover_rate;
   size_t patience = o->patience;

@@ -210,6 +210,7 @@ static uint64_t elem_nb_init(const helion_frag_t *f, helion_frag_kind k,
   int64_t r = radius < 0 ? 0 : radius;
   nb->kind = k;
   nb->has_skip = false;
+  nb->skip = 0;
   switch (k) {
   case HELION_FRAG_POW2: {
     int64_t lo = pow2_exp(f->low), hi = pow2_exp(f->high);
