@@ -78,7 +78,7 @@ static void test_runner_store_load(void **state) {
   (void)state;
   int8_t i8[2];
   helion_runner_store(HELION_DT_I8, i8, 0, 200.0); /* wraps like a cast */
-  helion_runner_store(HELION_DT_I8, i8, 1, -2.6); /* nearest */
+  helion_runner_store(HELION_DT_I8, i8, 1, -2.6);  /* nearest */
   assert_int_equal(i8[0], -56);
   assert_int_equal(i8[1], -3);
   uint16_t u16;
@@ -154,33 +154,28 @@ static void test_runner_compare_rule(void **state) {
   float e[6] = {1.0f, 1.0f, -100.0f, -100.0f, 2.0f, INFINITY};
   float a[6] = {1.015f, 1.0f, -101.0f, -100.0f, 2.0f, INFINITY};
   helion_mismatch_t m;
-  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01,
-                                         &m),
-                   0);
+  assert_int_equal(
+      helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01, &m), 0);
   a[1] = 1.03f;  /* 0.03 > 0.02 */
   a[3] = -98.9f; /* 1.1 > 1.01 */
   a[4] = NAN;
-  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01,
-                                         &m),
-                   3);
+  assert_int_equal(
+      helion_runner_compare(HELION_DT_FLOAT, a, e, 6, 0.01, 0.01, &m), 3);
   assert_int_equal(m.count, 3);
   assert_int_equal(m.first, 1);
   assert_true(m.actual == (double)1.03f && m.expected == 1.0);
   /* NaN never equals NaN. */
   float n1 = NAN, n2 = NAN;
-  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, &n1, &n2, 1, 1, 1,
-                                         &m),
-                   1);
+  assert_int_equal(
+      helion_runner_compare(HELION_DT_FLOAT, &n1, &n2, 1, 1, 1, &m), 1);
   /* Opposite infinities differ. */
   float i1 = INFINITY, i2 = -INFINITY;
-  assert_int_equal(helion_runner_compare(HELION_DT_FLOAT, &i1, &i2, 1, 1, 1,
-                                         &m),
-                   1);
+  assert_int_equal(
+      helion_runner_compare(HELION_DT_FLOAT, &i1, &i2, 1, 1, 1, &m), 1);
   /* Integers under the same rule: 5 vs 6 fails with atol 0.5, passes with
    * atol 1. */
   int32_t x = 5, y = 6;
-  assert_int_equal(helion_runner_compare(HELION_DT_I32, &x, &y, 1, 0.5, 0,
-                                         &m),
+  assert_int_equal(helion_runner_compare(HELION_DT_I32, &x, &y, 1, 0.5, 0, &m),
                    1);
   assert_int_equal(helion_runner_compare(HELION_DT_I32, &x, &y, 1, 1, 0, &m),
                    0);
@@ -195,8 +190,8 @@ static void test_runner_compare_rule(void **state) {
   "{\"name\":\"s\",\"type\":\"float\",\"value\":\"BLOCK / 2.0\"}],"            \
   "\"key\":[\"N\"],\"shapes\":[{\"N\":1000}],"                                 \
   "\"space\":{\"block_sizes\":[{\"name\":\"BLOCK\",\"min\":32,\"max\":1024,"   \
-  "\"default\":128}],\"pid_type\":[\"flat\",\"persistent_blocked\"],"         \
-  "\"num_sm_multiplier\":{\"min\":1,\"max\":4}},"                             \
+  "\"default\":128}],\"pid_type\":[\"flat\",\"persistent_blocked\"],"          \
+  "\"num_sm_multiplier\":{\"min\":1,\"max\":4}},"                              \
   "\"launch\":{\"tiles\":[\"cdiv(N, BLOCK)\"],\"block\":[\"BLOCK\"],"          \
   "\"shared_mem\":\"BLOCK * 4\"}}"
 
@@ -239,9 +234,8 @@ static void test_runner_launch_geometry(void **state) {
   int64_t n = 1000;
   geom_open(&g, GEOM_SPEC, n);
   helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
-                                        &err),
-                   0);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err), 0);
   /* Flat default: cdiv(1000, 128) = 8 blocks of 128, 512 bytes. */
   assert_int_equal(l.grid[0], 8);
   assert_int_equal(l.grid[1], 1);
@@ -253,9 +247,8 @@ static void test_runner_launch_geometry(void **state) {
   /* BLOCK = 32: 32 tiles, 32 threads, 128 bytes. */
   set_slot(&g, "BLOCK", 32);
   helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
-                                        &err),
-                   0);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 32);
   assert_int_equal(l.block[0], 32);
   assert_int_equal(l.shared_mem, 128);
@@ -269,15 +262,13 @@ static void test_runner_launch_geometry(void **state) {
   set_slot(&g, "pid_type", 1);
   set_slot(&g, "num_sm_multiplier", 2);
   helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
-                                        &err),
-                   0);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 264);
   n = 1000;
   helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l,
-                                        &err),
-                   0);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 32);
   geom_close(&g);
 }
@@ -298,16 +289,16 @@ static void test_runner_launch_limits(void **state) {
       "\"launch\":{\"tiles\":[\"N\",\"N * 100\"],\"block\":[\"BLOCK * 16\"]}}";
   geom_open(&g, big, n);
   helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
-                                        &err),
-                   HELION_ERR_INVALID);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err),
+      HELION_ERR_INVALID);
   assert_string_equal(err.msg, "launch.tiles[1]: 'N * 100' evaluates to "
                                "100000; CUDA allows 1..65535");
   n = 600;
   helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
-  assert_int_equal(helion_runner_launch(g.spec, g.space, NULL, g.scope, &l,
-                                        &err),
-                   HELION_ERR_INVALID);
+  assert_int_equal(
+      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err),
+      HELION_ERR_INVALID);
   assert_string_equal(err.msg, "launch.block[0]: 'BLOCK * 16' evaluates to "
                                "2048; CUDA allows 1..1024");
   geom_close(&g);
@@ -362,23 +353,23 @@ static void test_runner_wire_framing(void **state) {
   uint8_t *payload = NULL;
   size_t len = 0;
   /* Nothing sent yet: a non-blocking read returns not done. */
-  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], false, &done, &type, &payload, &len, &err),
+      0);
   assert_false(done);
   assert_int_equal(helion_wire_send(sv[0], 7, "hello", 5, &err), 0);
   assert_int_equal(helion_wire_send(sv[0], 9, NULL, 0, &err), 0);
-  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], false, &done, &type, &payload, &len, &err),
+      0);
   assert_true(done);
   assert_int_equal(type, 7);
   assert_int_equal(len, 5);
   assert_memory_equal(payload, "hello", 5);
   free(payload);
-  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], true, &done, &type, &payload, &len, &err),
+      0);
   assert_true(done);
   assert_int_equal(type, 9);
   assert_int_equal(len, 0);
@@ -387,20 +378,20 @@ static void test_runner_wire_framing(void **state) {
   /* A message arriving in pieces: header split, then the body. */
   uint32_t head[3] = {HELION_WIRE_MAGIC, 3, 4};
   assert_int_equal(write(sv[0], head, 5), 5);
-  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], false, &done, &type, &payload, &len, &err),
+      0);
   assert_false(done);
   assert_int_equal(write(sv[0], (char *)head + 5, 7), 7);
   assert_int_equal(write(sv[0], "ab", 2), 2);
-  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], false, &done, &type, &payload, &len, &err),
+      0);
   assert_false(done);
   assert_int_equal(write(sv[0], "cd", 2), 2);
-  assert_int_equal(helion_wire_read(&rd, sv[1], false, &done, &type, &payload,
-                                    &len, &err),
-                   0);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], false, &done, &type, &payload, &len, &err),
+      0);
   assert_true(done);
   assert_int_equal(type, 3);
   assert_memory_equal(payload, "abcd", 4);
@@ -409,9 +400,9 @@ static void test_runner_wire_framing(void **state) {
   /* A bad magic is a parse error. */
   uint32_t bad[3] = {0x12345678u, 1, 0};
   assert_int_equal(write(sv[0], bad, sizeof(bad)), (ssize_t)sizeof(bad));
-  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
-                                    &len, &err),
-                   HELION_ERR_PARSE);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], true, &done, &type, &payload, &len, &err),
+      HELION_ERR_PARSE);
   assert_string_equal(err.msg, "benchmark worker connection: bad message "
                                "header (magic 0x12345678, length 0)");
   helion_wire_reader_cleanup(&rd);
@@ -419,9 +410,9 @@ static void test_runner_wire_framing(void **state) {
   /* The peer closing is end of file. */
   helion_wire_reader_init(&rd);
   close(sv[0]);
-  assert_int_equal(helion_wire_read(&rd, sv[1], true, &done, &type, &payload,
-                                    &len, &err),
-                   HELION_ERR_IO);
+  assert_int_equal(
+      helion_wire_read(&rd, sv[1], true, &done, &type, &payload, &len, &err),
+      HELION_ERR_IO);
   assert_string_equal(err.msg, "benchmark worker closed the connection");
   helion_wire_reader_cleanup(&rd);
   close(sv[1]);

@@ -181,9 +181,15 @@ static void put(enc *e, const void *p, size_t n) {
   if (helion_buf_append(&e->b, p, n))
     e->bad = true;
 }
-static void put_u32(enc *e, uint32_t v) { put(e, &v, 4); }
-static void put_u64(enc *e, uint64_t v) { put(e, &v, 8); }
-static void put_f64(enc *e, double v) { put(e, &v, 8); }
+static void put_u32(enc *e, uint32_t v) {
+  put(e, &v, 4);
+}
+static void put_u64(enc *e, uint64_t v) {
+  put(e, &v, 8);
+}
+static void put_f64(enc *e, double v) {
+  put(e, &v, 8);
+}
 static void put_blob(enc *e, const void *p, size_t n) {
   put_u32(e, (uint32_t)n);
   put(e, p, n);
@@ -558,9 +564,8 @@ static bool do_rebench(worker *w, dec *d) {
     if (f1.sticky)
       fail = f1;
   }
-  if (!fail.sticky &&
-      helion_runner_time_interleaved(w->runner, rk, n, repeat, &t, ms, &fail,
-                                     &err)) {
+  if (!fail.sticky && helion_runner_time_interleaved(w->runner, rk, n, repeat,
+                                                     &t, ms, &fail, &err)) {
     reply_error(w, HELION_ERR_CUDA, err.msg);
     goto out;
   }
@@ -611,8 +616,7 @@ int helion_bench_worker_main(int argc, char **argv) {
     uint32_t type = 0;
     uint8_t *payload = NULL;
     size_t len = 0;
-    if (helion_wire_read(&rd, w.fd, true, &done, &type, &payload, &len,
-                         NULL) ||
+    if (helion_wire_read(&rd, w.fd, true, &done, &type, &payload, &len, NULL) ||
         !done)
       break; /* the parent is gone */
     dec d = {payload, len, 0, false};
@@ -705,8 +709,7 @@ static void worker_reap(helion_bench_client_t *c, bool kill_it, char *how,
     if (how && r == c->pid) {
       if (WIFEXITED(st))
         snprintf(how, n, "exited with status %d%s", WEXITSTATUS(st),
-                 WEXITSTATUS(st) == EXIT_STICKY ? " (sticky CUDA error)"
-                                                : "");
+                 WEXITSTATUS(st) == EXIT_STICKY ? " (sticky CUDA error)" : "");
       else if (WIFSIGNALED(st))
         snprintf(how, n, "killed by signal %d", WTERMSIG(st));
     }
@@ -720,8 +723,7 @@ static void worker_reap(helion_bench_client_t *c, bool kill_it, char *how,
   helion_wire_reader_init(&c->rd);
 }
 
-static helion_status worker_spawn(helion_bench_client_t *c,
-                                  helion_err_t *err) {
+static helion_status worker_spawn(helion_bench_client_t *c, helion_err_t *err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return helion_err_set(err, HELION_ERR_SUBPROCESS,
@@ -773,9 +775,8 @@ static helion_status wait_reply(helion_bench_client_t *c, double deadline,
   if (until > deadline)
     until = deadline;
   for (;;) {
-    helion_status rc =
-        helion_wire_read(&c->rd, c->fd, false, out_done, type, payload, len,
-                         err);
+    helion_status rc = helion_wire_read(&c->rd, c->fd, false, out_done, type,
+                                        payload, len, err);
     if (rc || *out_done)
       return rc;
     double now = helion_now();
@@ -797,14 +798,13 @@ static helion_status wait_reply(helion_bench_client_t *c, double deadline,
 /* Sends a request and waits for its reply (blocking). On a lost worker or
  * timeout returns HELION_ERR_SUBPROCESS / HELION_ERR_TIMEOUT with the
  * story. */
-static helion_status call(helion_bench_client_t *c, uint32_t type,
-                          const enc *e, double timeout_s, uint32_t *rtype,
-                          uint8_t **payload, size_t *len, helion_err_t *err) {
+static helion_status call(helion_bench_client_t *c, uint32_t type, const enc *e,
+                          double timeout_s, uint32_t *rtype, uint8_t **payload,
+                          size_t *len, helion_err_t *err) {
   bool done = false, timeout = false;
   char how[128];
-  helion_status rc =
-      helion_wire_send(c->fd, type, e ? e->b.data : NULL, e ? e->b.len : 0,
-                       err);
+  helion_status rc = helion_wire_send(c->fd, type, e ? e->b.data : NULL,
+                                      e ? e->b.len : 0, err);
   if (!rc)
     rc = wait_reply(c, helion_now() + timeout_s, -1, &done, &timeout, rtype,
                     payload, len, err);
@@ -826,9 +826,9 @@ static helion_status reply_to_status(uint32_t rtype, dec *d, const char *job,
   if (rtype == REP_ERROR) {
     uint32_t code = get_u32(d);
     char *msg = get_str(d);
-    helion_status rc = helion_err_set(
-        err, code ? (helion_status)code : HELION_ERR_SUBPROCESS, "%s",
-        msg ? msg : "benchmark worker error");
+    helion_status rc =
+        helion_err_set(err, code ? (helion_status)code : HELION_ERR_SUBPROCESS,
+                       "%s", msg ? msg : "benchmark worker error");
     free(msg);
     return rc;
   }
@@ -838,8 +838,7 @@ static helion_status reply_to_status(uint32_t rtype, dec *d, const char *job,
 }
 
 /* Starts a worker and runs init. */
-static helion_status worker_start(helion_bench_client_t *c,
-                                  helion_err_t *err) {
+static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;
@@ -1085,7 +1084,9 @@ helion_status helion_bench_client_submit(helion_bench_client_t *c,
   return HELION_OK;
 }
 
-int helion_bench_client_fd(const helion_bench_client_t *c) { return c->fd; }
+int helion_bench_client_fd(const helion_bench_client_t *c) {
+  return c->fd;
+}
 
 double helion_bench_client_deadline(const helion_bench_client_t *c) {
   return c->busy ? c->deadline : 0;
@@ -1095,8 +1096,8 @@ bool helion_bench_client_busy(const helion_bench_client_t *c) {
   return c->busy;
 }
 
-helion_status helion_bench_client_collect(helion_bench_client_t *c,
-                                          int wait_ms, bool *out_done,
+helion_status helion_bench_client_collect(helion_bench_client_t *c, int wait_ms,
+                                          bool *out_done,
                                           helion_bench_outcome_t *out,
                                           helion_err_t *err) {
   helion_bench_outcome_t o;
@@ -1147,8 +1148,9 @@ helion_status helion_bench_client_collect(helion_bench_client_t *c,
       worker_reap(c, true, NULL, 0);
       o.kind = HELION_RESULT_RUNTIME;
       o.worker_lost = true;
-      snprintf(o.msg, sizeof(o.msg), "malformed reply from the benchmark "
-                                     "worker; restarted");
+      snprintf(o.msg, sizeof(o.msg),
+               "malformed reply from the benchmark "
+               "worker; restarted");
     }
     free(payload);
   }
@@ -1186,8 +1188,8 @@ uint32_t helion_bench_rebench_repeat(double target_ms, double max_ms) {
 helion_status helion_bench_client_rebench(helion_bench_client_t *c,
                                           const helion_kernel_image_t *kernels,
                                           size_t n, uint32_t repeat,
-                                          const double *prev_ms,
-                                          double *out_ms, helion_err_t *err) {
+                                          const double *prev_ms, double *out_ms,
+                                          helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;

@@ -97,10 +97,10 @@ int helion_bench_worker_main(int argc, char **argv);
 typedef struct helion_bench_client helion_bench_client_t;
 
 typedef struct helion_bench_client_opts {
-  const char *exe;      /* worker executable; NULL = "/proc/self/exe" */
-  int device;           /* CUDA device ordinal */
-  double timeout_s;     /* deadline cap per job; 0 = 30 */
-  double min_timeout_s; /* deadline floor; 0 = 2 */
+  const char *exe;        /* worker executable; NULL = "/proc/self/exe" */
+  int device;             /* CUDA device ordinal */
+  double timeout_s;       /* deadline cap per job; 0 = 30 */
+  double min_timeout_s;   /* deadline floor; 0 = 2 */
   double start_timeout_s; /* worker start, init and setup; 0 = 120 */
   helion_timing_t timing; /* defaults for jobs (zero fields: runner.h's) */
 } helion_bench_client_opts_t;
@@ -130,8 +130,8 @@ typedef struct helion_bench_setup {
 
 typedef struct helion_bench_job {
   helion_kernel_image_t kernel;
-  bool no_check;    /* skip the accuracy check (it runs by default) */
-  double timeout_s; /* 0: the adaptive deadline above */
+  bool no_check;          /* skip the accuracy check (it runs by default) */
+  double timeout_s;       /* 0: the adaptive deadline above */
   helion_timing_t timing; /* zero fields: the client's opts.timing */
 } helion_bench_job_t;
 
@@ -200,8 +200,8 @@ bool helion_bench_client_busy(const helion_bench_client_t *c);
  * by signal 11"). Non-zero only for faults of the run (no job in flight:
  * HELION_ERR_USAGE).
  */
-helion_status helion_bench_client_collect(helion_bench_client_t *c,
-                                          int wait_ms, bool *out_done,
+helion_status helion_bench_client_collect(helion_bench_client_t *c, int wait_ms,
+                                          bool *out_done,
                                           helion_bench_outcome_t *out,
                                           helion_err_t *err);
 
@@ -223,8 +223,8 @@ helion_status helion_bench_client_bench(helion_bench_client_t *c,
 helion_status helion_bench_client_rebench(helion_bench_client_t *c,
                                           const helion_kernel_image_t *kernels,
                                           size_t n, uint32_t repeat,
-                                          const double *prev_ms,
-                                          double *out_ms, helion_err_t *err);
+                                          const double *prev_ms, double *out_ms,
+                                          helion_err_t *err);
 
 /* Helion's interleaved_bench rule: min(20000, max(3, target_ms / max_ms)),
  * 1000 when max_ms is not finite or <= 0. */

@@ -60,10 +60,18 @@ static double small_to_double(uint16_t h, int mbits, int ebits) {
   return s * ldexp((double)(m | (1u << mbits)), (int)e - bias - mbits);
 }
 
-uint16_t helion_f16_from_double(double v) { return small_from_double(v, 10, 5); }
-double helion_f16_to_double(uint16_t h) { return small_to_double(h, 10, 5); }
-uint16_t helion_bf16_from_double(double v) { return small_from_double(v, 7, 8); }
-double helion_bf16_to_double(uint16_t h) { return small_to_double(h, 7, 8); }
+uint16_t helion_f16_from_double(double v) {
+  return small_from_double(v, 10, 5);
+}
+double helion_f16_to_double(uint16_t h) {
+  return small_to_double(h, 10, 5);
+}
+uint16_t helion_bf16_from_double(double v) {
+  return small_from_double(v, 7, 8);
+}
+double helion_bf16_to_double(uint16_t h) {
+  return small_to_double(h, 7, 8);
+}
 
 double helion_runner_load(helion_dtype t, const void *p, size_t i) {
   switch (t) {
@@ -228,8 +236,8 @@ helion_status helion_host_args_init(const helion_spec_t *spec,
     const char *field = sa->is_pointer ? "numel" : "value";
     if (!e) {
       rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "args[%zu] (%s): no \"%s\"; give the argument one",
-                          i, sa->name, field);
+                          "args[%zu] (%s): no \"%s\"; give the argument one", i,
+                          sa->name, field);
       goto out;
     }
     rc = helion_expr_eval(e, scope, &v, err);
@@ -307,9 +315,8 @@ out:
  * Launch geometry.
  */
 
-void helion_runner_scope(const helion_spec_t *spec,
-                         const helion_space_t *space, const int64_t *shape,
-                         const helion_device_props_t *dev,
+void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
+                         const int64_t *shape, const helion_device_props_t *dev,
                          const int64_t *cells, helion_num_t *out) {
   helion_spec_scope_values(spec, shape, dev, out);
   if (!cells)
@@ -505,7 +512,7 @@ struct helion_runner {
   /* copies * nargs device pointers (0 for scalars), copy 0 first. */
   CUdeviceptr *ptrs;
   size_t copies;
-  void **params; /* copies * nargs pointers for cuLaunchKernel */
+  void **params;   /* copies * nargs pointers for cuLaunchKernel */
   void **baseline; /* per arg: host copy of the expected output, or NULL */
   void *scratch;   /* host buffer as large as the largest output */
   CUdeviceptr flush;
@@ -725,7 +732,9 @@ static CUresult grow_copies(helion_runner_t *r, size_t copies) {
     r->copies = c + 1;
     bind_params(r, c);
   }
-  return CUDA_SUCCESS;
+  /* Device-to-device copies do not block the host; the copies must be
+   * complete before the runner's stream reads them. */
+  return r->drv->cuCtxSynchronize();
 }
 
 helion_status helion_runner_set_args(helion_runner_t *r,
@@ -752,14 +761,19 @@ helion_status helion_runner_set_args(helion_runner_t *r,
     if ((res = r->drv->cuMemAlloc(&r->ptrs[i], ha->bytes)) ||
         (res = r->drv->cuMemcpyHtoD(r->ptrs[i], ha->data, ha->bytes))) {
       char what[300];
-      snprintf(what, sizeof(what), "args[%zu] (%s): %zu bytes on the device",
-               i, spec->args[i].name, ha->bytes);
+      snprintf(what, sizeof(what), "args[%zu] (%s): %zu bytes on the device", i,
+               spec->args[i].name, ha->bytes);
       return cu_err(r, res, what, err);
     }
     if (spec->args[i].output && ha->bytes > largest)
       largest = ha->bytes;
   }
   bind_params(r, 0);
+  /* Copies from pageable memory may still be in flight on the legacy stream
+   * when cuMemcpyHtoD returns, and the runner's stream does not wait for
+   * it: wait here. */
+  if ((res = r->drv->cuCtxSynchronize()))
+    return cu_err(r, res, "uploading the arguments", err);
   r->scratch = malloc(largest ? largest : 1);
   if (!r->scratch)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
@@ -854,10 +868,9 @@ void helion_runner_unload_kernel(helion_runner_t *r,
 static CUresult launch(helion_runner_t *r, helion_runner_kernel_t *k,
                        size_t copy) {
   const helion_launch_t *l = &k->launch;
-  return r->drv->cuLaunchKernel(k->fn, l->grid[0], l->grid[1], l->grid[2],
-                                l->block[0], l->block[1], l->block[2],
-                                l->shared_mem, r->stream,
-                                &r->params[copy * r->nargs], NULL);
+  return r->drv->cuLaunchKernel(
+      k->fn, l->grid[0], l->grid[1], l->grid[2], l->block[0], l->block[1],
+      l->block[2], l->shared_mem, r->stream, &r->params[copy * r->nargs], NULL);
 }
 
 static CUresult flush_l2(helion_runner_t *r) {
@@ -894,6 +907,10 @@ helion_status helion_runner_run_checked(helion_runner_t *r,
     if (res)
       goto failed;
   }
+  /* The restores ran on the legacy stream (see set_args). */
+  what = "restoring the inputs";
+  if ((res = r->drv->cuCtxSynchronize()))
+    goto failed;
   what = "cuLaunchKernel";
   if ((res = launch(r, k, 0)))
     goto failed;
@@ -1071,8 +1088,7 @@ static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
                         const helion_timing_t *t, double *unit_ms) {
   CUresult res;
   /* Untimed: the first launch pays for module upload and caches. */
-  if ((res = launch(r, k, 0)) ||
-      (res = r->drv->cuStreamSynchronize(r->stream)))
+  if ((res = launch(r, k, 0)) || (res = r->drv->cuStreamSynchronize(r->stream)))
     return res;
   if ((res = estimate(r, k, unit_ms)))
     return res;
@@ -1103,7 +1119,8 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   if ((res = prepare(r, k, &t, &unit_ms)))
     goto failed;
   double est = unit_ms > 1e-6 ? unit_ms : 1e-6;
-  uint32_t n_warm = t.warmup_ms / est < 1 ? 1 : (uint32_t)fmin(t.warmup_ms / est, 1e6);
+  uint32_t n_warm =
+      t.warmup_ms / est < 1 ? 1 : (uint32_t)fmin(t.warmup_ms / est, 1e6);
   double want = t.rep_ms / est;
   uint32_t n = want < t.min_reps   ? t.min_reps
                : want > t.max_reps ? t.max_reps
@@ -1136,9 +1153,10 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   memset(&o, 0, sizeof(o));
   o.ms = median(times, n); /* sorts */
   o.min_ms = times[0];
-  o.spread = o.ms > 0 ? (times[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] -
-                         times[n / 4]) / o.ms
-                      : 0;
+  o.spread =
+      o.ms > 0
+          ? (times[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] - times[n / 4]) / o.ms
+          : 0;
   o.reps = n;
   o.graph_k = k->graph ? k->graph_k : 0;
   o.copies = k->graph ? (uint32_t)r->copies : 1;
@@ -1151,13 +1169,11 @@ failed:
   return HELION_OK;
 }
 
-helion_status helion_runner_time_interleaved(helion_runner_t *r,
-                                             helion_runner_kernel_t **ks,
-                                             size_t n, uint32_t repeat,
-                                             const helion_timing_t *tin,
-                                             double *out_ms,
-                                             helion_run_fail_t *fail,
-                                             helion_err_t *err) {
+helion_status
+helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
+                               size_t n, uint32_t repeat,
+                               const helion_timing_t *tin, double *out_ms,
+                               helion_run_fail_t *fail, helion_err_t *err) {
   helion_timing_t t;
   CUresult res = CUDA_SUCCESS;
   double *times = NULL, unit;

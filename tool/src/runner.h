@@ -83,10 +83,10 @@ void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
 /* One argument on the host. */
 typedef struct helion_host_arg {
   bool is_pointer;
-  size_t numel;  /* pointers: element count (may be 0) */
-  size_t bytes;  /* pointers: numel * dtype size; scalars: dtype size */
-  void *data;    /* pointers: the initial data (malloc'd, `bytes` long, NULL
-                    when bytes == 0) */
+  size_t numel;    /* pointers: element count (may be 0) */
+  size_t bytes;    /* pointers: numel * dtype size; scalars: dtype size */
+  void *data;      /* pointers: the initial data (malloc'd, `bytes` long, NULL
+                      when bytes == 0) */
   uint64_t scalar; /* scalars: the value's bytes, little end first */
 } helion_host_arg_t;
 
@@ -115,8 +115,8 @@ void helion_host_args_cleanup(helion_host_args_t *a);
  * Launch geometry.
  */
 typedef struct helion_launch {
-  uint32_t grid[3];   /* blocks per dimension; unused dims are 1 */
-  uint32_t block[3];  /* threads per dimension; unused dims are 1 */
+  uint32_t grid[3];    /* blocks per dimension; unused dims are 1 */
+  uint32_t block[3];   /* threads per dimension; unused dims are 1 */
   uint32_t shared_mem; /* dynamic shared memory, bytes */
 } helion_launch_t;
 
@@ -127,9 +127,8 @@ typedef struct helion_launch {
  * spec's space (helion_spec_space), whose named slots come in the spec's flat
  * order. cells == NULL uses the space's default config.
  */
-void helion_runner_scope(const helion_spec_t *spec,
-                         const helion_space_t *space, const int64_t *shape,
-                         const helion_device_props_t *dev,
+void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
+                         const int64_t *shape, const helion_device_props_t *dev,
                          const int64_t *cells, helion_num_t *out);
 
 /*
@@ -158,9 +157,9 @@ helion_status helion_runner_launch(const helion_spec_t *spec,
  * pass. Integers compare with the same rule.
  */
 typedef struct helion_mismatch {
-  size_t count;       /* failing elements */
-  size_t first;       /* index of the first failing element */
-  double actual;      /* its values */
+  size_t count;  /* failing elements */
+  size_t first;  /* index of the first failing element */
+  double actual; /* its values */
   double expected;
 } helion_mismatch_t;
 
@@ -188,22 +187,22 @@ typedef struct helion_run_fail {
 
 /* Timing parameters (0 fields take the defaults in brackets). */
 typedef struct helion_timing {
-  double warmup_ms;    /* [1]  warm-up budget */
-  double rep_ms;       /* [50] timed budget (Helion's do_bench rep) */
-  double graph_us;     /* [10] kernels under this are timed as CUDA graphs */
-  uint32_t min_reps;   /* [5] */
-  uint32_t max_reps;   /* [10000] */
+  double warmup_ms;  /* [1]  warm-up budget */
+  double rep_ms;     /* [50] timed budget (Helion's do_bench rep) */
+  double graph_us;   /* [10] kernels under this are timed as CUDA graphs */
+  uint32_t min_reps; /* [5] */
+  uint32_t max_reps; /* [10000] */
 } helion_timing_t;
 
 /* One timing. */
 typedef struct helion_timed {
-  double ms;          /* median per launch */
-  double min_ms;      /* fastest repetition */
-  double spread;      /* (p75 - p25) / median of the repetitions */
-  uint32_t reps;      /* repetitions timed */
-  uint32_t graph_k;   /* launches per graph replay; 0 = one launch per event
-                         pair */
-  uint32_t copies;    /* input sets rotated (1 = none) */
+  double ms;        /* median per launch */
+  double min_ms;    /* fastest repetition */
+  double spread;    /* (p75 - p25) / median of the repetitions */
+  uint32_t reps;    /* repetitions timed */
+  uint32_t graph_k; /* launches per graph replay; 0 = one launch per event
+                       pair */
+  uint32_t copies;  /* input sets rotated (1 = none) */
 } helion_timed_t;
 
 /* Creates the context on device `ordinal` and reads its properties. */
@@ -247,12 +246,10 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
 /* Interleaved timing: `repeat` rounds, each runs every kernel once after an
  * L2 flush (graph-replayed if the kernel is under graph_us); writes the
  * per-kernel median to out_ms. */
-helion_status helion_runner_time_interleaved(helion_runner_t *r,
-                                             helion_runner_kernel_t **ks,
-                                             size_t n, uint32_t repeat,
-                                             const helion_timing_t *t,
-                                             double *out_ms,
-                                             helion_run_fail_t *fail,
-                                             helion_err_t *err);
+helion_status
+helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
+                               size_t n, uint32_t repeat,
+                               const helion_timing_t *t, double *out_ms,
+                               helion_run_fail_t *fail, helion_err_t *err);
 
 #endif /* HELION_RUNNER_H */
