@@ -37,7 +37,7 @@ expect_err() {
 # --help: exit 0, on stdout, every option documented.
 expect_rc 0 "$HELION_TUNE" tune --help
 for opt in --shape --algorithm --effort --seed --budget-seconds --max-evals \
-  --device --jobs --trace --json --quiet --help \
+  --device --jobs --set --trace --json --quiet --help \
   HELION_AUTOTUNE_COMPILE_TIMEOUT HELION_AUTOTUNE_BENCHMARK_TIMEOUT \
   PatternSearch RandomSearch "Exit status"; do
   grep -qF -- "$opt" "$TMP/out" || fail "--help does not mention $opt"
@@ -70,6 +70,9 @@ expect_rc 2 "$HELION_TUNE" tune "$SPEC" --seed
 expect_err "--seed needs a value"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --json=yes
 expect_err "--json takes no value"
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --set no_such_option=3
+expect_err "--set:"
+expect_err "no_such_option"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --device x
 expect_err "--device: 'x' is not a device ordinal"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --shape N=banana

@@ -21,10 +21,9 @@
 
 #include "compile_pool.h"
 
-static const char store_src[] =
-    "extern \"C\" __global__ void store(int *x) {\n"
-    "  x[threadIdx.x] = VAL;\n"
-    "}\n";
+static const char store_src[] = "extern \"C\" __global__ void store(int *x) {\n"
+                                "  x[threadIdx.x] = VAL;\n"
+                                "}\n";
 
 static const char syntax_src[] =
     "extern \"C\" __global__ void broken(int *x) {\n"
@@ -51,16 +50,16 @@ static helion_compile_pool_t *make_pool(size_t jobs, double timeout_s) {
   return p;
 }
 
-static void submit(helion_compile_pool_t *p, const char *src,
-                   const char *entry, const char *options, uint64_t tag) {
+static void submit(helion_compile_pool_t *p, const char *src, const char *entry,
+                   const char *options, uint64_t tag) {
   helion_nvrtc_input_t in = {src, "k.cu", "sm_90", options, entry};
   helion_err_t err;
   assert_int_equal(helion_compile_pool_submit(p, &in, tag, &err), HELION_OK);
 }
 
 /* Waits until every submitted compile has finished; results by tag. */
-static void collect_all(helion_compile_pool_t *p, helion_compile_result_t *by_tag,
-                        size_t n) {
+static void collect_all(helion_compile_pool_t *p,
+                        helion_compile_result_t *by_tag, size_t n) {
   size_t got = 0;
   helion_err_t err;
   while (got < n) {
@@ -98,7 +97,10 @@ static void test_compile_pool_parallel_compiles_return_cubins(void **state) {
     assert_int_equal(r->status, HELION_COMPILE_OK);
     assert_string_equal(r->msg, "");
     assert_true(r->out.cubin_size > 64);
-    assert_memory_equal(r->out.cubin, "\x7f" "ELF", 4);
+    assert_memory_equal(r->out.cubin,
+                        "\x7f"
+                        "ELF",
+                        4);
     assert_non_null(strstr(r->out.ptx, ".entry store("));
     /* The define of this tag, not another's, reached the kernel. */
     char want[16];
@@ -140,8 +142,8 @@ static void test_compile_pool_syntax_error_returns_log(void **state) {
   helion_compile_pool_destroy(p);
 }
 
-static void test_compile_pool_slow_compile_times_out_others_finish(
-    void **state) {
+static void
+test_compile_pool_slow_compile_times_out_others_finish(void **state) {
   (void)state;
   helion_compile_pool_t *p = make_pool(2, 2.0);
   submit(p, slow_src, "slow", NULL, 0);

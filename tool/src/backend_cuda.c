@@ -247,8 +247,9 @@ static helion_status submit_compile(helion_backend_cuda_t *b,
   helion_status rc = helion_config_defines(b->base.space, cells, &opts);
   if (rc) {
     helion_buf_cleanup(&opts);
-    return helion_err_set(err, rc, "cannot build the NVRTC options of a "
-                                   "config");
+    return helion_err_set(err, rc,
+                          "cannot build the NVRTC options of a "
+                          "config");
   }
   helion_nvrtc_input_t in = {b->source, b->source_name, b->arch,
                              helion_buf_str(&opts), entry};
@@ -314,8 +315,7 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
   b->base.vt = &cuda_vtable;
   b->spec = spec;
   b->opts = *o;
-  if ((rc = helion_read_file(spec->source, SOURCE_MAX, &b->source, &len,
-                             err)))
+  if ((rc = helion_read_file(spec->source, SOURCE_MAX, &b->source, &len, err)))
     goto out;
   b->source_name = helion_strdup(path_basename(spec->source));
   b->shape = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(*b->shape));
@@ -385,8 +385,7 @@ helion_backend_t *helion_backend_cuda_backend(helion_backend_cuda_t *b) {
 
 helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                             const helion_space_t *space,
-                                            const int64_t *shape,
-                                            uint64_t seed,
+                                            const int64_t *shape, uint64_t seed,
                                             double *out_baseline_ms,
                                             helion_err_t *err) {
   helion_status rc = HELION_OK;
@@ -457,7 +456,7 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   /* Arguments are sized by the default config's scope. */
   const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
   helion_runner_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
-  helion_bench_setup_t setup = {b->spec->path, b->shape, b->spec->nkeys,
+  helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
                                 b->scope,      b->spec->nscope, seed,
                                 base};
   double base_ms = INFINITY;
@@ -510,9 +509,11 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
   case HELION_COMPILE_FAILED: {
     char line[512];
     first_error_line(r->out.log, r->msg, line, sizeof(line));
-    HELION_LOG(HELION_LOG_WARN, "Skipping config that failed to compile: %s: %s",
+    HELION_LOG(HELION_LOG_WARN,
+               "Skipping config that failed to compile: %s: %s",
                config_str(b, a->cells, js), line);
-    HELION_LOG(HELION_LOG_DEBUG, "NVRTC log:\n%s", r->out.log ? r->out.log : "");
+    HELION_LOG(HELION_LOG_DEBUG, "NVRTC log:\n%s",
+               r->out.log ? r->out.log : "");
     record(b, &out[i], &pend[i], HELION_RESULT_COMPILE, INFINITY);
     return;
   }
@@ -540,7 +541,8 @@ static void on_benched(helion_backend_cuda_t *b, size_t i,
   case HELION_RESULT_OK:
     break;
   case HELION_RESULT_ACCURACY:
-    HELION_LOG(HELION_LOG_WARN, "Skipping config with accuracy mismatch: %s: %s",
+    HELION_LOG(HELION_LOG_WARN,
+               "Skipping config with accuracy mismatch: %s: %s",
                config_str(b, cells, js), o->msg);
     break;
   case HELION_RESULT_TIMEOUT:
@@ -592,8 +594,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
     helion_err_t why = {{0}};
     helion_launch_t launch;
     if (!config_launch(b, cells, &launch, &why)) {
-      HELION_LOG(HELION_LOG_WARN,
-                 "Skipping config that cannot launch: %s: %s",
+      HELION_LOG(HELION_LOG_WARN, "Skipping config that cannot launch: %s: %s",
                  config_str(b, cells, &js), why.msg);
       record(b, &res[i], &pend[i], HELION_RESULT_RUNTIME, INFINITY);
       left--;
@@ -604,8 +605,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       ready[nready++] = i;
       continue;
     }
-    if ((rc = submit_compile(b, cells, b->spec->entry, (call << 32) | i,
-                             err)))
+    if ((rc = submit_compile(b, cells, b->spec->entry, (call << 32) | i, err)))
       goto out;
   }
 
@@ -663,7 +663,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       bool done = false;
       helion_bench_outcome_t o;
       if ((rc = helion_bench_client_collect(b->client, collect_wait_ms, &done,
-                                             &o, err)))
+                                            &o, err)))
         goto out;
       if (done) {
         b->stats.gpu_busy_s += helion_now() - busy_since;
@@ -751,8 +751,8 @@ static void cuda_destroy(helion_backend_t *base) {
   helion_backend_cuda_destroy((helion_backend_cuda_t *)base);
 }
 
-static const helion_backend_vtable_t cuda_vtable = {
-    cuda_bench, cuda_rebench, cuda_elapsed, cuda_destroy};
+static const helion_backend_vtable_t cuda_vtable = {cuda_bench, cuda_rebench,
+                                                    cuda_elapsed, cuda_destroy};
 
 /* ------------------------------------------------------------ queries -- */
 

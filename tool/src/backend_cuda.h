@@ -107,8 +107,7 @@ const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b);
  */
 helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                             const helion_space_t *space,
-                                            const int64_t *shape,
-                                            uint64_t seed,
+                                            const int64_t *shape, uint64_t seed,
                                             double *out_baseline_ms,
                                             helion_err_t *err);
 
@@ -137,18 +136,18 @@ bool helion_backend_cuda_artifact(const helion_backend_cuda_t *b,
 
 /* Counters of the current shape. */
 typedef struct helion_cuda_stats {
-  size_t configs;             /* configs through bench() */
+  size_t configs; /* configs through bench() */
   size_t by_kind[HELION_RESULT_KIND_COUNT];
-  size_t compile_timeouts;    /* of by_kind[TIMEOUT]: compile deadline */
-  size_t compiles;            /* compile children run */
-  double bench_wall_s;        /* wall seconds inside bench() */
-  double gpu_busy_s;          /* the worker had a bench job */
+  size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
+  size_t compiles;         /* compile children run */
+  double bench_wall_s;     /* wall seconds inside bench() */
+  double gpu_busy_s;       /* the worker had a bench job */
   /* Seconds inside bench() when the worker had no job while compiles were
    * outstanding: the GPU waiting for NVRTC. */
   double gpu_idle_wait_s;
-  double gpu_idle_fraction;   /* gpu_idle_wait_s / bench_wall_s (0 if none) */
-  double configs_per_second;  /* configs / bench_wall_s */
-  double compile_timeout_s;   /* the compile deadline now */
+  double gpu_idle_fraction;  /* gpu_idle_wait_s / bench_wall_s (0 if none) */
+  double configs_per_second; /* configs / bench_wall_s */
+  double compile_timeout_s;  /* the compile deadline now */
   unsigned worker_restarts;
 } helion_cuda_stats_t;
 

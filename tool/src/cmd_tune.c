@@ -65,6 +65,11 @@ static void usage(FILE *f) {
       "  --jobs N              concurrent NVRTC compile processes (default\n"
       "                        $HELION_AUTOTUNE_PRECOMPILE_JOBS, else the "
       "number of CPUs)\n"
+      "  --set KEY=VALUE       set a search option, like a keyword argument "
+      "of\n"
+      "                        Helion's search classes (copies=3, "
+      "max_generations=5,\n"
+      "                        ...); repeatable\n"
       "  --trace FILE          write every evaluation as one JSON line to "
       "FILE (for\n"
       "                        `helion-tune report`); with several shapes, "
@@ -180,7 +185,7 @@ static int parse_args(int argc, char **argv, tune_args *a,
     }
     static const char *const valued[] = {
         "--shape",     "--algorithm", "--effort", "--seed",  "--budget-seconds",
-        "--max-evals", "--device",    "--jobs",   "--trace"};
+        "--max-evals", "--device",    "--jobs",   "--trace", "--set"};
     bool takes = false;
     for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
       takes = takes || strcmp(flag, valued[k]) == 0;
@@ -224,12 +229,14 @@ static int parse_args(int argc, char **argv, tune_args *a,
                            val);
     } else if (strcmp(flag, "--jobs") == 0) {
       if (!parse_u64(val, &a->jobs) || a->jobs == 0 || a->jobs > 4096)
-        return usage_error("--jobs: '%s' is not an integer in [1, 4096]",
-                           val);
+        return usage_error("--jobs: '%s' is not an integer in [1, 4096]", val);
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");
       a->trace = val;
+    } else if (strcmp(flag, "--set") == 0) {
+      if (helion_search_opts_set(o, val, &err))
+        return usage_error("--set: %s", err.msg);
     } else if (strcmp(flag, "--json") == 0) {
       a->json = true;
     } else {
@@ -264,10 +271,9 @@ typedef struct shape_result {
 } shape_result;
 
 static helion_status tune_shape(helion_backend_cuda_t *cb,
-                                const helion_spec_t *spec,
-                                const int64_t *shape, helion_search_opts_t *o,
-                                const char *trace_path, shape_result *r,
-                                helion_err_t *err) {
+                                const helion_spec_t *spec, const int64_t *shape,
+                                helion_search_opts_t *o, const char *trace_path,
+                                shape_result *r, helion_err_t *err) {
   helion_status rc = HELION_OK;
   helion_space_t *space = NULL;
   helion_search_t *s = NULL;
@@ -281,8 +287,7 @@ static helion_status tune_shape(helion_backend_cuda_t *cb,
 
   shape_text(spec, shape, &b);
   HELION_LOG(HELION_LOG_INFO, "Tuning %s for %s on %s (%s)", spec->name,
-             helion_buf_str(&b), dev->props.name,
-             helion_backend_cuda_arch(cb));
+             helion_buf_str(&b), dev->props.name, helion_backend_cuda_arch(cb));
   if ((rc = helion_spec_space(spec, shape, &dev->props, &space, err)))
     goto out;
   if ((rc = helion_backend_cuda_set_shape(cb, space, shape, o->seed,
@@ -305,8 +310,7 @@ static helion_status tune_shape(helion_backend_cuda_t *cb,
     helion_buf_puts(&b, ", \"algorithm\": ");
     helion_buf_put_json_string(
         &b, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
-    helion_buf_appendf(&b, ", \"seed\": %llu}}\n",
-                       (unsigned long long)o->seed);
+    helion_buf_appendf(&b, ", \"seed\": %llu}}\n", (unsigned long long)o->seed);
     fputs(helion_buf_str(&b), trace);
   }
   o->trace = trace;
@@ -501,9 +505,8 @@ int helion_cmd_tune(int argc, char **argv) {
       else
         sprintf(trace_name, "%s.%zu", a.trace, i);
     }
-    helion_status rc =
-        tune_shape(cb, spec, shape, &o, a.trace ? trace_name : NULL,
-                   &results[i], &err);
+    helion_status rc = tune_shape(
+        cb, spec, shape, &o, a.trace ? trace_name : NULL, &results[i], &err);
     if (rc == HELION_ERR_INVALID) {
       /* The default config of this shape does not work: the shape fails,
        * the others still get tuned. */
@@ -524,7 +527,8 @@ int helion_cmd_tune(int argc, char **argv) {
     helion_buf_puts(&json, "{\"spec\": ");
     helion_buf_put_json_string(&json, spec->name);
     helion_buf_puts(&json, ", \"device\": ");
-    helion_buf_put_json_string(&json, helion_backend_cuda_device(cb)->props.name);
+    helion_buf_put_json_string(&json,
+                               helion_backend_cuda_device(cb)->props.name);
     helion_buf_puts(&json, ", \"shapes\": [");
     for (size_t i = 0; i < nshapes; i++)
       append_shape_json(&json, spec,

@@ -32,8 +32,8 @@ typedef struct job {
   uint64_t tag;
   char *source, *name, *arch, *options, *entry;
   pid_t pid;
-  int pipe_fd;  /* read end; EOF when the child is gone */
-  FILE *tmp;    /* the child writes its result here */
+  int pipe_fd; /* read end; EOF when the child is gone */
+  FILE *tmp;   /* the child writes its result here */
   double started, deadline, term_at;
   bool timed_out, sigkill;
   struct job *next;
@@ -175,8 +175,7 @@ static void close_other_fds(int keep1, int keep2) {
 }
 
 /* The child: compile, write the result file, exit. Never returns. */
-static void child_main(const job *j, int write_fd, int out_fd,
-                       pid_t parent) {
+static void child_main(const job *j, int write_fd, int out_fd, pid_t parent) {
 #ifdef __linux__
   prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
@@ -199,8 +198,7 @@ static void child_main(const job *j, int write_fd, int out_fd,
     raise(SIGSEGV);
 
   double t0 = helion_now();
-  helion_nvrtc_input_t in = {j->source, j->name, j->arch, j->options,
-                             j->entry};
+  helion_nvrtc_input_t in = {j->source, j->name, j->arch, j->options, j->entry};
   helion_nvrtc_result_t r;
   helion_nvrtc_result_init(&r);
   helion_err_t err;
@@ -239,8 +237,8 @@ static bool take_bytes(const uint8_t *buf, size_t len, size_t *pos, void *out,
 }
 
 /* A length-prefixed blob as a malloc'd, NUL-terminated copy. */
-static bool take_blob(const uint8_t *buf, size_t len, size_t *pos,
-                      char **out, size_t *out_n) {
+static bool take_blob(const uint8_t *buf, size_t len, size_t *pos, char **out,
+                      size_t *out_n) {
   uint64_t n;
   if (!take_bytes(buf, len, pos, &n, sizeof(n)) || n > len - *pos)
     return false;
@@ -379,9 +377,8 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
   } else if (WIFSIGNALED(st)) {
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg),
-             "compile process killed by signal %d (%s)", WTERMSIG(st),
-             strsignal(WTERMSIG(st)));
+    snprintf(r->msg, sizeof(r->msg), "compile process killed by signal %d (%s)",
+             WTERMSIG(st), strsignal(WTERMSIG(st)));
   } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !read_result(j, r)) {
     helion_nvrtc_result_cleanup(&r->out);
     r->status = HELION_COMPILE_CRASHED;
@@ -409,8 +406,8 @@ static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
     return helion_err_set(err, HELION_ERR_SUBPROCESS,
                           "compile pool: tmpfile: %s", strerror(errno));
   if (pipe(fds) < 0)
-    return helion_err_set(err, HELION_ERR_SUBPROCESS,
-                          "compile pool: pipe: %s", strerror(errno));
+    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: pipe: %s",
+                          strerror(errno));
   /* Neither end may leak into the benchmark worker's exec. */
   fcntl(fds[0], F_SETFD, FD_CLOEXEC);
   fcntl(fds[1], F_SETFD, FD_CLOEXEC);
@@ -422,8 +419,8 @@ static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
     int e = errno;
     close(fds[0]);
     close(fds[1]);
-    return helion_err_set(err, HELION_ERR_SUBPROCESS,
-                          "compile pool: fork: %s", strerror(e));
+    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: fork: %s",
+                          strerror(e));
   }
   if (pid == 0) {
     close(fds[0]);
@@ -440,8 +437,7 @@ static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
 }
 
 /* Starts queued jobs while slots are free. */
-static helion_status start_queued(helion_compile_pool_t *p,
-                                  helion_err_t *err) {
+static helion_status start_queued(helion_compile_pool_t *p, helion_err_t *err) {
   for (size_t i = 0; i < p->jobs && p->queue_head; i++) {
     if (p->running[i])
       continue;
@@ -636,8 +632,8 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
     if (got < 0) {
       if (errno == EINTR)
         continue;
-      rc = helion_err_set(err, HELION_ERR_SUBPROCESS,
-                          "compile pool: poll: %s", strerror(errno));
+      rc = helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: poll: %s",
+                          strerror(errno));
       goto out;
     }
     for (size_t k = 0; k < extra_at; k++) {
