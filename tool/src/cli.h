@@ -13,6 +13,7 @@
 #define HELION_EXIT_FAILURE 1
 #define HELION_EXIT_USAGE 2
 
+int helion_cmd_tune(int argc, char **argv);
 int helion_cmd_check(int argc, char **argv);
 int helion_cmd_space(int argc, char **argv);
 int helion_cmd_simulate(int argc, char **argv);

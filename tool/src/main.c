@@ -13,6 +13,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"tune", helion_cmd_tune,
+     "search a spec's configurations on the GPU and report the winners"},
     {"check", helion_cmd_check,
      "validate a kernel spec and NVRTC-compile its default config (no GPU)"},
     {"space", helion_cmd_space,
