@@ -15,7 +15,7 @@ int helion_cli_load_spec(const char *cmd, const char *spec_path,
   int64_t *values = NULL;
   helion_device_props_t dev;
 
-  if (helion_device_props_for_arch(arch, &dev, &err)) {
+  if (arch && helion_device_props_for_arch(arch, &dev, &err)) {
     fprintf(stderr, "helion-tune %s: --arch: %s\n", cmd, err.msg);
     return HELION_EXIT_USAGE;
   }
@@ -40,7 +40,8 @@ int helion_cli_load_spec(const char *cmd, const char *spec_path,
     }
   }
   *out_spec = spec;
-  *out_dev = dev;
+  if (out_dev && arch)
+    *out_dev = dev;
   *out_shape = values;
   return HELION_EXIT_OK;
 }

@@ -27,7 +27,8 @@ struct helion_device_props;
 
 /*
  * What `check`, `space` and `tune` do first: loads the spec at `spec_path`,
- * the device properties assumed for `arch` ("sm_90"), and, when `shape` is
+ * the device properties assumed for `arch` ("sm_90"; NULL skips them and
+ * leaves *out_dev alone, which may then be NULL), and, when `shape` is
  * not NULL, parses it ("M=64,N=128") into *out_shape (spec->nkeys values,
  * caller frees; NULL when `shape` is NULL). On failure prints
  * "helion-tune <cmd>: <message>" to stderr, writes nothing and returns the

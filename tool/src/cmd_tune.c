@@ -455,22 +455,11 @@ int helion_cmd_tune(int argc, char **argv) {
   if (a.jobs)
     co.pool.jobs = (size_t)a.jobs;
 
-  if (helion_spec_load(a.spec_path, &spec, &err)) {
-    fprintf(stderr, PROG ": %s\n", err.msg);
+  exit_code = helion_cli_load_spec("tune", a.spec_path, NULL, a.shape, &spec,
+                                   NULL, &one_shape);
+  if (exit_code != HELION_EXIT_OK)
     goto out;
-  }
-  if (a.shape) {
-    one_shape = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(int64_t));
-    if (!one_shape) {
-      fprintf(stderr, PROG ": out of memory\n");
-      goto out;
-    }
-    if (helion_spec_parse_shape(spec, a.shape, one_shape, &err)) {
-      fprintf(stderr, PROG ": --shape: %s\n", err.msg);
-      exit_code = HELION_EXIT_USAGE;
-      goto out;
-    }
-  }
+  exit_code = HELION_EXIT_FAILURE;
   size_t nshapes = one_shape ? 1 : spec->nshapes;
   if (nshapes == 0) {
     fprintf(stderr,
