@@ -713,6 +713,9 @@ static CUresult grow_copies(helion_runner_t *r, size_t copies) {
   if (!pa)
     return CUDA_ERROR_OUT_OF_MEMORY;
   r->params = pa;
+  /* params[] points into ptrs[], which realloc may just have moved. */
+  for (size_t c = 0; c < r->copies; c++)
+    bind_params(r, c);
   memset(r->ptrs + r->copies * r->nargs, 0,
          (copies - r->copies) * r->nargs * sizeof(*p));
   for (size_t c = r->copies; c < copies; c++) {
