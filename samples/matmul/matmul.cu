@@ -15,15 +15,23 @@
  *                     of one block.
  *   BLOCK_K           power of two in [16, 128], default 32: the K depth of
  *                     one pipeline stage.
- *   HL_NUM_WARPS      power of two in [1, 16], default 8.
+ *   HL_NUM_WARPS      power of two in [1, 16], default 4 (2 x 2 warps of
+ *                     64 x 64: the fastest default measured on an H200).
  *   WARPS_M           power of two in [1, 8], default 2 (user tunable): warps
  *                     along M; the other HL_NUM_WARPS / WARPS_M go along N.
  *                     Warp tile = (BLOCK_M / WARPS_M) x (BLOCK_N / WARPS_N).
- *   HL_NUM_STAGES     1..5, default 3: shared-memory stages of the cp.async
+ *   DOUBLE_BUFFER     boolean, default true (user tunable): double-buffer
+ *                     the ldmatrix fragments in registers, so the loads of
+ *                     the next k-step overlap the mma of this one (more
+ *                     registers; with HL_NUM_STAGES >= 2 only).
+ *   HL_NUM_STAGES     1..5, default 4: shared-memory stages of the cp.async
  *                     ring (1 = load, wait, compute; no overlap).
  *   HL_PID_TYPE       flat (one C tile per block), persistent_blocked or
- *                     persistent_interleaved (grid = min(tiles, num_sms),
- *                     blocks loop over tiles with HL_FOR_EACH_TILE).
+ *                     persistent_interleaved (grid = min(tiles, num_sms *
+ *                     num_sm_multiplier), blocks loop over tiles with
+ *                     HL_FOR_EACH_TILE).
+ *   num_sm_multiplier 1..4, default 1: persistent grids launch this many
+ *                     blocks per SM (host side only).
  *   HL_L2_GROUPING_0  power of two in [1, 64], default 8: hl_swizzle group
  *                     (tiles walk down this many rows of M before moving
  *                     along N, so concurrent blocks share A and B in L2).
@@ -45,10 +53,10 @@
 /* The kernel's own defaults for the standard macros, before device.cuh
  * fills in the rest. */
 #ifndef HL_NUM_WARPS
-#define HL_NUM_WARPS 8
+#define HL_NUM_WARPS 4
 #endif
 #ifndef HL_NUM_STAGES
-#define HL_NUM_STAGES 3
+#define HL_NUM_STAGES 4
 #endif
 #ifndef HL_L2_GROUPING_0
 #define HL_L2_GROUPING_0 8
@@ -67,6 +75,9 @@
 #endif
 #ifndef WARPS_M
 #define WARPS_M 2
+#endif
+#ifndef DOUBLE_BUFFER
+#define DOUBLE_BUFFER 1
 #endif
 
 #define WARPS_N (HL_NUM_WARPS / WARPS_M)
@@ -187,40 +198,47 @@ __device__ __forceinline__ void load_stage(unsigned sa, unsigned sb,
   }
 }
 
-/* Multiplies one stage: the warp's A rows times its B columns over
- * BLOCK_K, into acc. */
-__device__ __forceinline__ void compute_stage(float (&acc)[MMA_M][MMA_N][4],
-                                              unsigned sa, unsigned sb,
-                                              int warp_m, int warp_n,
-                                              int lane) {
+/* The fragments of one 16-deep k-step of a warp: MMA_M A fragments (a0..a3
+ * of m16n8k16) and MMA_N B fragments, two per ldmatrix.x4.trans. */
+struct frags {
+  unsigned a[MMA_M][4];
+  unsigned b[MMA_N / 2][4];
+};
+
+/* Loads k-step kk of the stage at sa, sb. ldmatrix.x4: lanes 0-15 address
+ * rows 0-15 at the first 8 columns, lanes 16-31 the same rows at the next
+ * 8: the mma's a0..a3 order, and (with .trans on k-major B) b0, b1 of two
+ * n8 fragments. */
+__device__ __forceinline__ void load_frags(frags &f, unsigned sa, unsigned sb,
+                                           int kk, int warp_m, int warp_n,
+                                           int lane) {
 #pragma unroll
-  for (int kk = 0; kk < BLOCK_K / 16; kk++) {
-    unsigned a[MMA_M][4];
-    unsigned b[MMA_N / 2][4];
-    /* ldmatrix.x4: lanes 0-15 address rows 0-15 at the first 8 columns,
-     * lanes 16-31 the same rows at the next 8: the mma's a0..a3 order,
-     * and (with .trans on k-major B) b0, b1 of two n8 fragments. */
+  for (int i = 0; i < MMA_M; i++) {
+    const int row = warp_m * WARP_TILE_M + i * 16 + (lane & 15);
+    const int ch = kk * 2 + (lane >> 4);
+    ldmatrix_x4(f.a[i], sa + 16 * swz<A_CHUNKS_ROW>(row, ch));
+  }
 #pragma unroll
-    for (int i = 0; i < MMA_M; i++) {
-      const int row = warp_m * WARP_TILE_M + i * 16 + (lane & 15);
-      const int ch = kk * 2 + (lane >> 4);
-      ldmatrix_x4(a[i], sa + 16 * swz<A_CHUNKS_ROW>(row, ch));
-    }
-#pragma unroll
-    for (int j = 0; j < MMA_N / 2; j++) {
-      const int row = kk * 16 + (lane & 15);
-      const int ch = (warp_n * WARP_TILE_N + j * 16) / 8 + (lane >> 4);
-      ldmatrix_x4_trans(b[j], sb + 16 * swz<B_CHUNKS_ROW>(row, ch));
-    }
-#pragma unroll
-    for (int i = 0; i < MMA_M; i++) {
-#pragma unroll
-      for (int j = 0; j < MMA_N; j++)
-        mma16816(acc[i][j], a[i], b[j / 2][(j % 2) * 2],
-                 b[j / 2][(j % 2) * 2 + 1]);
-    }
+  for (int j = 0; j < MMA_N / 2; j++) {
+    const int row = kk * 16 + (lane & 15);
+    const int ch = (warp_n * WARP_TILE_N + j * 16) / 8 + (lane >> 4);
+    ldmatrix_x4_trans(f.b[j], sb + 16 * swz<B_CHUNKS_ROW>(row, ch));
   }
 }
+
+/* acc += the k-step held in f. */
+__device__ __forceinline__ void mma_frags(float (&acc)[MMA_M][MMA_N][4],
+                                          const frags &f) {
+#pragma unroll
+  for (int i = 0; i < MMA_M; i++) {
+#pragma unroll
+    for (int j = 0; j < MMA_N; j++)
+      mma16816(acc[i][j], f.a[i], f.b[j / 2][(j % 2) * 2],
+               f.b[j / 2][(j % 2) * 2 + 1]);
+  }
+}
+
+#define K_STEPS (BLOCK_K / 16)
 
 extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
     matmul(const __half *__restrict__ A, const __half *__restrict__ B,
@@ -251,18 +269,25 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
           acc[i][j][r] = 0.0f;
 
     if constexpr (STAGES == 1) {
+      /* No overlap: load, wait, multiply, and wait again before the next
+       * load overwrites the only stage. */
       for (long long kt = 0; kt < k_tiles; kt++) {
         load_stage(s_a, s_b, A, B, m0, n0, kt, N, K);
         cp_async_commit();
         cp_async_wait<0>();
         __syncthreads();
-        compute_stage(acc, s_a, s_b, warp_m, warp_n, lane);
+#pragma unroll
+        for (int kk = 0; kk < K_STEPS; kk++) {
+          frags f;
+          load_frags(f, s_a, s_b, kk, warp_m, warp_n, lane);
+          mma_frags(acc, f);
+        }
         __syncthreads();
       }
     } else {
       /* Prologue: the first STAGES - 1 k-tiles in flight. One commit per
        * step even when there is nothing to load keeps the group count, and
-       * so the wait below, uniform. */
+       * so the waits below, uniform. */
 #pragma unroll
       for (int s = 0; s < STAGES - 1; s++) {
         if (s < k_tiles)
@@ -271,20 +296,55 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
         cp_async_commit();
       }
       int read = 0, write = STAGES - 1;
+      cp_async_wait<STAGES - 2>();
+      __syncthreads();
+      /* With DOUBLE_BUFFER the fragments are double-buffered: while the
+       * tensor cores work on k-step kk, the ldmatrix of step kk + 1 (of the
+       * next stage, after the last step) is already in flight. Without it
+       * each step loads and then multiplies, in fewer registers. */
+      frags f[DOUBLE_BUFFER ? 2 : 1];
+      if constexpr (DOUBLE_BUFFER)
+        load_frags(f[0], s_a, s_b, 0, warp_m, warp_n, lane);
       for (long long kt = 0; kt < k_tiles; kt++) {
-        /* k-tile kt has landed once at most STAGES - 2 newer groups are
-         * pending; the barrier also tells every warp that stage `write`
-         * (read in the previous step) is free. */
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        if (kt + STAGES - 1 < k_tiles)
-          load_stage(s_a + write * A_STAGE, s_b + write * B_STAGE, A, B, m0,
-                     n0, kt + STAGES - 1, N, K);
-        cp_async_commit();
-        compute_stage(acc, s_a + read * A_STAGE, s_b + read * B_STAGE, warp_m,
-                      warp_n, lane);
-        read = read + 1 == STAGES ? 0 : read + 1;
-        write = write + 1 == STAGES ? 0 : write + 1;
+#pragma unroll
+        for (int kk = 0; kk < K_STEPS; kk++) {
+          if (kk == 0) {
+            /* Refill the stage read in the previous k-tile: every warp
+             * loaded its last fragments of it before the barrier that
+             * preceded this point. */
+            if (kt + STAGES - 1 < k_tiles)
+              load_stage(s_a + write * A_STAGE, s_b + write * B_STAGE, A, B,
+                         m0, n0, kt + STAGES - 1, N, K);
+            cp_async_commit();
+            write = write + 1 == STAGES ? 0 : write + 1;
+          }
+          if constexpr (DOUBLE_BUFFER) {
+            if (kk == K_STEPS - 1) {
+              /* k-tile kt + 1 has landed once at most STAGES - 2 newer
+               * groups are pending. */
+              read = read + 1 == STAGES ? 0 : read + 1;
+              cp_async_wait<STAGES - 2>();
+              __syncthreads();
+            }
+            load_frags(f[(kk + 1) % 2], s_a + read * A_STAGE,
+                       s_b + read * B_STAGE, (kk + 1) % K_STEPS, warp_m,
+                       warp_n, lane);
+            mma_frags(acc, f[kk % 2]);
+          } else {
+            load_frags(f[0], s_a + read * A_STAGE, s_b + read * B_STAGE, kk,
+                       warp_m, warp_n, lane);
+            mma_frags(acc, f[0]);
+            if (kk == K_STEPS - 1) {
+              read = read + 1 == STAGES ? 0 : read + 1;
+              cp_async_wait<STAGES - 2>();
+              __syncthreads();
+            }
+          }
+        }
+        /* With a single k-step per stage the next step's fragments sit in
+         * f[1] where the loop expects f[0]. */
+        if constexpr (DOUBLE_BUFFER && K_STEPS == 1)
+          f[0] = f[DOUBLE_BUFFER ? 1 : 0];
       }
       /* The next tile's prologue overwrites the stages: drain and sync. */
       cp_async_wait<0>();
