@@ -151,13 +151,13 @@ typedef struct problem {
   char *source;
   int64_t shape[8];
   helion_space_t *space;
-  size_t out_arg;      /* index of the output argument */
-  size_t *numel;       /* per argument (0 for scalars) */
-  float **host;        /* per pointer argument: values as float */
-  void **raw;          /* per pointer argument: values as the type */
-  CUdeviceptr *dptr;   /* per pointer argument */
+  size_t out_arg;       /* index of the output argument */
+  size_t *numel;        /* per argument (0 for scalars) */
+  float **host;         /* per pointer argument: values as float */
+  void **raw;           /* per pointer argument: values as the type */
+  CUdeviceptr *dptr;    /* per pointer argument */
   helion_num_t *scalar; /* per scalar argument */
-  float *ref;          /* the reference output, numel[out_arg] floats */
+  float *ref;           /* the reference output, numel[out_arg] floats */
 } problem_t;
 
 static void die(const char *what, const char *msg) {
@@ -218,8 +218,7 @@ static void problem_open(problem_t *p, const char *name, const char *shape,
   if (p->spec->nkeys > 8 ||
       helion_spec_parse_shape(p->spec, shape, p->shape, &err) != HELION_OK)
     die(shape, err.msg);
-  if (helion_spec_space(p->spec, p->shape, &dev, &p->space, &err) !=
-      HELION_OK)
+  if (helion_spec_space(p->spec, p->shape, &dev, &p->space, &err) != HELION_OK)
     die(path, err.msg);
 
   size_t n = p->spec->nargs;
@@ -388,8 +387,8 @@ static const char *enum_str(const helion_space_t *s, const int64_t *cells,
 
 /* Compiles and loads `cells`; computes the launch geometry. False (with a
  * message in why) when NVRTC or the driver refuses it. */
-static bool kernel_build(const problem_t *p, const int64_t *cells,
-                         kernel_t *k, char *why, size_t why_len) {
+static bool kernel_build(const problem_t *p, const int64_t *cells, kernel_t *k,
+                         char *why, size_t why_len) {
   memset(k, 0, sizeof(*k));
   helion_buf_t defs;
   helion_buf_init(&defs, HELION_BUF_DEFAULT_MAX);
@@ -421,16 +420,14 @@ static bool kernel_build(const problem_t *p, const int64_t *cells,
   scope_of(p, cells, vals);
   int64_t tiles = 1;
   for (int d = 0; d < 3; d++) {
-    k->grid[d] = p->spec->tiles[d] ? (unsigned)eval_int(p->spec->tiles[d], vals)
-                                   : 1u;
-    k->block[d] = p->spec->block[d]
-                      ? (unsigned)eval_int(p->spec->block[d], vals)
-                      : 1u;
+    k->grid[d] =
+        p->spec->tiles[d] ? (unsigned)eval_int(p->spec->tiles[d], vals) : 1u;
+    k->block[d] =
+        p->spec->block[d] ? (unsigned)eval_int(p->spec->block[d], vals) : 1u;
     tiles *= k->grid[d];
   }
-  k->smem = p->spec->shared_mem
-                ? (unsigned)eval_int(p->spec->shared_mem, vals)
-                : 0u;
+  k->smem =
+      p->spec->shared_mem ? (unsigned)eval_int(p->spec->shared_mem, vals) : 0u;
   free(vals);
   /* Persistent kinds: one block per SM (times the multiplier), each
    * looping over tiles in the kernel (DESIGN.md section 4). */
@@ -498,8 +495,8 @@ static CUresult kernel_launch(const problem_t *p, const kernel_t *k) {
       st[a].i64 = p->scalar[a].is_float ? (int64_t)v : p->scalar[a].i;
       break;
     default:
-      st[a].i32 = (int32_t)(p->scalar[a].is_float ? (int64_t)v
-                                                  : p->scalar[a].i);
+      st[a].i32 =
+          (int32_t)(p->scalar[a].is_float ? (int64_t)v : p->scalar[a].i);
       break;
     }
     params[a] = &st[a];
@@ -559,8 +556,10 @@ static void run_config(problem_t *p, const char *shape, const int64_t *cells) {
     }
     pass = bad == 0;
     if (!pass)
-      snprintf(why, sizeof(why), "%zu of %zu elements off; first [%zu] got "
-               "%g want %g", bad, cnt, first_bad,
+      snprintf(why, sizeof(why),
+               "%zu of %zu elements off; first [%zu] got "
+               "%g want %g",
+               bad, cnt, first_bad,
                (double)load_as(out->dtype, p->raw[p->out_arg], first_bad),
                (double)p->ref[first_bad]);
     kernel_free(&k);
@@ -642,7 +641,9 @@ static double time_config(problem_t *p, const int64_t *cells) {
   return ms[REPS / 2];
 }
 
-static void noop_reference(problem_t *p) { (void)p; }
+static void noop_reference(problem_t *p) {
+  (void)p;
+}
 
 static void bench(const char *name, const char *shape, const char *const *cfgs,
                   size_t ncfgs, double flops, double bytes) {
@@ -739,19 +740,19 @@ int main(int argc, char **argv) {
   if (s && *s)
     seed = strtoull(s, NULL, 0);
   printf("device: %s (%s, %lld SMs, %lld bytes smem/block), seed %llu\n",
-         dev.name, arch, (long long)dev.num_sms,
-         (long long)dev.smem_per_block, (unsigned long long)seed);
+         dev.name, arch, (long long)dev.num_sms, (long long)dev.smem_per_block,
+         (unsigned long long)seed);
   printf("%-10s %-22s %-60s %12s  %s\n", "sample", "shape", "config",
          "max_abs_err", "result");
 
   if (!only_bench) {
-  check_sample("rmsnorm", "M=257,N=4096", ref_rmsnorm, NULL, 0, seed);
-  check_sample("rmsnorm", "M=1000,N=1024", ref_rmsnorm, NULL, 0, seed + 1);
-  check_sample("transpose", "M=1000,N=3001", ref_transpose, NULL, 0, seed);
-  check_sample("transpose", "M=512,N=1024", ref_transpose, NULL, 0, seed + 1);
-  check_sample("matmul", "M=512,N=512,K=512", ref_matmul, matmul_fast,
-               sizeof(matmul_fast) / sizeof(matmul_fast[0]), seed);
-  check_sample("matmul", "M=128,N=256,K=1024", ref_matmul, NULL, 0, seed + 1);
+    check_sample("rmsnorm", "M=257,N=4096", ref_rmsnorm, NULL, 0, seed);
+    check_sample("rmsnorm", "M=1000,N=1024", ref_rmsnorm, NULL, 0, seed + 1);
+    check_sample("transpose", "M=1000,N=3001", ref_transpose, NULL, 0, seed);
+    check_sample("transpose", "M=512,N=1024", ref_transpose, NULL, 0, seed + 1);
+    check_sample("matmul", "M=512,N=512,K=512", ref_matmul, matmul_fast,
+                 sizeof(matmul_fast) / sizeof(matmul_fast[0]), seed);
+    check_sample("matmul", "M=128,N=256,K=1024", ref_matmul, NULL, 0, seed + 1);
   }
 
   if (do_bench) {

@@ -221,8 +221,8 @@ static void test_samples_compile_matmul_default_has_no_spills(void **state) {
   assert_int_equal(
       helion_config_to_json(s.space, s.space->default_cells, false, &json),
       HELION_OK);
-  assert_non_null(strstr(helion_buf_str(&json),
-                         "\"block_sizes\":[128,128,32]"));
+  assert_non_null(
+      strstr(helion_buf_str(&json), "\"block_sizes\":[128,128,32]"));
   assert_non_null(strstr(helion_buf_str(&json), "\"num_warps\":4"));
   assert_non_null(strstr(helion_buf_str(&json), "\"num_stages\":4"));
   assert_non_null(strstr(helion_buf_str(&json), "\"DOUBLE_BUFFER\":true"));
