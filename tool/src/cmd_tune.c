@@ -65,6 +65,11 @@ static void usage(FILE *f) {
       "  --jobs N              concurrent NVRTC compile processes (default\n"
       "                        $HELION_AUTOTUNE_PRECOMPILE_JOBS, else the "
       "number of CPUs)\n"
+      "  --config JSON         a configuration to start from (pinned as a "
+      "finalist);\n"
+      "                        with --algorithm FiniteSearch, the only ones "
+      "timed;\n"
+      "                        repeatable (keys missing take the default)\n"
       "  --set KEY=VALUE       set a search option, like a keyword argument "
       "of\n"
       "                        Helion's search classes (copies=3, "
@@ -143,8 +148,12 @@ static void json_num(helion_buf_t *b, double v) {
     helion_buf_puts(b, "null");
 }
 
+#define TUNE_MAX_CONFIGS 64
+
 typedef struct tune_args {
   const char *spec_path;
+  const char *configs[TUNE_MAX_CONFIGS]; /* --config JSON texts */
+  size_t nconfigs;
   const char *shape;
   const char *trace;
   uint64_t max_evals;
@@ -185,7 +194,8 @@ static int parse_args(int argc, char **argv, tune_args *a,
     }
     static const char *const valued[] = {
         "--shape",     "--algorithm", "--effort", "--seed",  "--budget-seconds",
-        "--max-evals", "--device",    "--jobs",   "--trace", "--set"};
+        "--max-evals", "--device",    "--jobs",   "--trace", "--set",
+        "--config"};
     bool takes = false;
     for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
       takes = takes || strcmp(flag, valued[k]) == 0;
@@ -237,6 +247,11 @@ static int parse_args(int argc, char **argv, tune_args *a,
     } else if (strcmp(flag, "--set") == 0) {
       if (helion_search_opts_set(o, val, &err))
         return usage_error("--set: %s", err.msg);
+    } else if (strcmp(flag, "--config") == 0) {
+      if (a->nconfigs == TUNE_MAX_CONFIGS)
+        return usage_error("--config: at most %d configurations",
+                           TUNE_MAX_CONFIGS);
+      a->configs[a->nconfigs++] = val;
     } else if (strcmp(flag, "--json") == 0) {
       a->json = true;
     } else {
@@ -273,12 +288,13 @@ typedef struct shape_result {
 static helion_status tune_shape(helion_backend_cuda_t *cb,
                                 const helion_spec_t *spec, const int64_t *shape,
                                 helion_search_opts_t *o, const char *trace_path,
+                                const char *const *configs, size_t nconfigs,
                                 shape_result *r, helion_err_t *err) {
   helion_status rc = HELION_OK;
   helion_space_t *space = NULL;
   helion_search_t *s = NULL;
   FILE *trace = NULL;
-  int64_t *def = NULL;
+  int64_t *def = NULL, *user_cells = NULL;
   helion_buf_t b;
   helion_buf_init(&b, (size_t)1 << 20);
   const helion_gpu_info_t *dev = helion_backend_cuda_device(cb);
@@ -290,6 +306,22 @@ static helion_status tune_shape(helion_backend_cuda_t *cb,
              helion_buf_str(&b), dev->props.name, helion_backend_cuda_arch(cb));
   if ((rc = helion_spec_space(spec, shape, &dev->props, &space, err)))
     goto out;
+  if (nconfigs) {
+    user_cells = malloc(nconfigs * space->ncells * sizeof(*user_cells));
+    if (!user_cells) {
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    for (size_t i = 0; i < nconfigs; i++) {
+      if ((rc = helion_config_from_json(space, configs[i],
+                                        user_cells + i * space->ncells, err))) {
+        helion_err_prefix(err, "--config #%zu: ", i + 1);
+        goto out;
+      }
+    }
+    o->configs = user_cells;
+    o->nconfigs = nconfigs;
+  }
   if ((rc = helion_backend_cuda_set_shape(cb, space, shape, o->seed,
                                           &baseline_ms, err)))
     goto out;
@@ -373,6 +405,9 @@ out:
     rc = helion_err_set(err, HELION_ERR_IO, "--trace: cannot write %s",
                         trace_path);
   helion_search_destroy(s);
+  o->configs = NULL;
+  o->nconfigs = 0;
+  free(user_cells);
   helion_space_destroy(space);
   helion_buf_cleanup(&b);
   free(def);
@@ -494,8 +529,9 @@ int helion_cmd_tune(int argc, char **argv) {
       else
         sprintf(trace_name, "%s.%zu", a.trace, i);
     }
-    helion_status rc = tune_shape(
-        cb, spec, shape, &o, a.trace ? trace_name : NULL, &results[i], &err);
+    helion_status rc =
+        tune_shape(cb, spec, shape, &o, a.trace ? trace_name : NULL,
+                   a.configs, a.nconfigs, &results[i], &err);
     if (rc == HELION_ERR_INVALID) {
       /* The default config of this shape does not work: the shape fails,
        * the others still get tuned. */
