@@ -1,0 +1,192 @@
+/*
+ * search_de.c: Helion's DifferentialEvolutionSearch (reference §2.6) in
+ * batch mode: each generation mutates every member against three others,
+ * benchmarks all trials as one batch, and keeps a trial when compare()
+ * (with rebenchmarking of near-best pairs) says it is faster.
+ *
+ * Helion crashes when the population has fewer than 4 members (the quick
+ * profile with an empty cache starts from the default config alone). Here a
+ * population_size below 4 is a usage error, and a smaller initial
+ * population is padded with random configs up to 4 (with a log line); a
+ * space with fewer than 4 valid configs is a clear error.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "search.h"
+
+#define DE_MIN_POPULATION 4
+
+/* Three distinct indices of 0..n-1 other than j, uniformly ordered: the
+ * same distribution as Helion's random.sample(range(n), 4) with j removed,
+ * first three kept. */
+static void pick_three(helion_rng_t *rng, size_t n, size_t j, size_t out[3]) {
+  for (size_t k = 0; k < 3; k++) {
+    size_t v;
+    bool again;
+    do {
+      v = (size_t)helion_rng_below(rng, n);
+      again = v == j;
+      for (size_t i = 0; i < k && !again; i++)
+        again = out[i] == v;
+    } while (again);
+    out[k] = v;
+  }
+}
+
+helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
+  const helion_search_opts_t *o = helion_search_opts(s);
+  const helion_space_t *space = helion_search_space(s);
+  size_t nc = space->ncells;
+  bool quick = o->effort == HELION_EFFORT_QUICK;
+  size_t P = o->population_size ? o->population_size : (quick ? 20 : 40);
+  size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
+  double cr = o->crossover_rate;
+  size_t patience = o->patience;
+  double delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta
+                                               : 0.001;
+  helion_member_id *pop = NULL, *tids = NULL;
+  int64_t *trials = NULL;
+  double *hist = NULL;
+  helion_status rc = HELION_OK;
+  size_t n = 0;
+
+  if (P < DE_MIN_POPULATION)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "DifferentialEvolutionSearch: population_size %zu is "
+                          "too small; each trial mixes 3 other members, so it "
+                          "needs at least %d",
+                          P, DE_MIN_POPULATION);
+  HELION_LOG(HELION_LOG_INFO,
+             "Starting DifferentialEvolutionSearch with initial_population=%s, "
+             "population_size=%zu, max_generations=%zu, crossover_rate=%g",
+             helion_initial_population_name(o->initial_population_strategy), P,
+             G, cr);
+  pop = malloc(2 * P * sizeof(*pop));
+  tids = malloc(P * sizeof(*tids));
+  trials = malloc(P * nc * sizeof(int64_t));
+  hist = malloc((G + 1) * sizeof(double));
+  if (!pop || !tids || !trials || !hist)
+    goto nomem;
+
+  /* Initial population: 2P configs (seeds + default + padding under
+   * FROM_BEST_AVAILABLE), the best P kept. */
+  if ((rc = helion_search_initial_population(
+           s, o->initial_population_strategy, 2 * P, o->pad_random != 0,
+           "Initial population", pop, &n, err)))
+    goto out;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (pop[i] != HELION_NO_MEMBER)
+      pop[k++] = pop[i];
+  n = k;
+  if (n < DE_MIN_POPULATION && !helion_search_stopped(s)) {
+    size_t want = DE_MIN_POPULATION - n;
+    size_t got = helion_search_random_configs(s, want, trials);
+    HELION_LOG(HELION_LOG_INFO,
+               "DifferentialEvolutionSearch needs at least %d members; "
+               "padding the initial population of %zu with %zu random "
+               "configs",
+               DE_MIN_POPULATION, n, got);
+    if ((rc = helion_search_bench(s, trials, got, "Padding", pop + n, err)))
+      goto out;
+    for (size_t i = 0; i < got; i++)
+      if (pop[n + i] != HELION_NO_MEMBER)
+        pop[k++] = pop[n + i];
+    n = k;
+    if (n < DE_MIN_POPULATION && !helion_search_stopped(s)) {
+      rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
+                          "DifferentialEvolutionSearch: the space has only "
+                          "%zu valid configurations and the search needs at "
+                          "least %d; use FiniteSearch or RandomSearch",
+                          n, DE_MIN_POPULATION);
+      goto out;
+    }
+  }
+  helion_search_sort(s, pop, n);
+  if (n > P)
+    n = P;
+  char head[160];
+  snprintf(head, sizeof(head), "Initial population (initial_population=%s):",
+           helion_initial_population_name(o->initial_population_strategy));
+  if ((rc = helion_search_log_stats(s, head, pop, n, true, err)))
+    goto out;
+
+  size_t nhist = 0, stall = 0;
+  hist[nhist++] = helion_search_perf(s, helion_search_argmin(s, pop, n));
+  /* With fewer than 4 members (only when the cap or the budget cut the
+   * initial population) there is nothing to mix; go to the end. */
+  for (size_t g = 2; g < G && n >= DE_MIN_POPULATION; g++) {
+    if (helion_search_stopped(s))
+      break;
+    helion_search_set_generation(s, (int)g);
+    HELION_LOG(HELION_LOG_INFO, "Generation %zu starting", g);
+    helion_rng_t *rng = helion_search_rng(s);
+    for (size_t j = 0; j < n; j++) {
+      size_t abc[3];
+      pick_three(rng, n, j, abc);
+      helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
+                          helion_search_cells(s, pop[abc[0]]),
+                          helion_search_cells(s, pop[abc[1]]),
+                          helion_search_cells(s, pop[abc[2]]), cr,
+                          trials + j * nc);
+    }
+    char desc[64];
+    snprintf(desc, sizeof(desc), "Generation %zu:", g);
+    if ((rc = helion_search_bench(s, trials, n, desc, tids, err)))
+      goto out;
+    size_t replaced = 0;
+    for (size_t j = 0; j < n; j++) {
+      int c;
+      if (tids[j] == HELION_NO_MEMBER)
+        continue; /* invalid or cut: +inf never replaces */
+      if ((rc = helion_search_compare(s, tids[j], pop[j], &c, err)))
+        goto out;
+      if (c < 0) {
+        pop[j] = tids[j];
+        replaced++;
+      }
+    }
+    snprintf(head, sizeof(head), "Generation %zu complete: replaced=%zu", g,
+             replaced);
+    if ((rc = helion_search_log_stats(s, head, pop, n, false, err)))
+      goto out;
+    /* Optional early stop (reference §2.7): `patience` generations in a
+     * row, each improving by less than delta on the best `patience`
+     * generations earlier. */
+    if (patience > 0) {
+      double cur = helion_search_perf(s, helion_search_argmin(s, pop, n));
+      hist[nhist++] = cur;
+      if (nhist > patience) {
+        double old = hist[nhist - patience - 1];
+        double rel = fabs(cur / old - 1.0);
+        if (isfinite(rel) && rel < delta) {
+          if (++stall >= patience) {
+            HELION_LOG(HELION_LOG_INFO,
+                       "Early stopping at generation %zu: no improvement of "
+                       "%g in %zu generations",
+                       g, delta, patience);
+            break;
+          }
+        } else {
+          stall = 0;
+        }
+      }
+    }
+  }
+  if ((rc = helion_search_rebench_population(s, pop, n, err)))
+    goto out;
+  rc = helion_search_finalize(s, helion_search_argmin(s, pop, n), err);
+  goto out;
+nomem:
+  rc = helion_err_set(err, HELION_ERR_NOMEM,
+                      "DifferentialEvolutionSearch: out of memory");
+out:
+  free(pop);
+  free(tids);
+  free(trials);
+  free(hist);
+  return rc;
+}
