@@ -179,8 +179,9 @@ int main(int argc, char **argv) {
     goto out;
   size_t extra = weighted ? 2 : 1;
   if (tr.cols <= extra || te.cols != tr.cols) {
-    fprintf(stderr, "forest_cli: %s has %zu columns and %s %zu; both need "
-                    "the same number, more than %zu\n",
+    fprintf(stderr,
+            "forest_cli: %s has %zu columns and %s %zu; both need "
+            "the same number, more than %zu\n",
             argv[2], tr.cols, argv[3], te.cols, extra);
     goto out;
   }

@@ -251,25 +251,25 @@ static helion_status lex_number(parser *p, size_t start) {
     p->tok.f = f;
     return HELION_OK;
   }
-  if (s[start] != '0' || s[start + 1] == 'x' || s[start + 1] == 'X') {
-    if (s[start] != '0') {
-      for (size_t k = start; k < i; k++) {
-        int d = s[k] - '0';
-        if (v > (INT64_MAX - d) / 10)
-          return helion_err_set(p->err, HELION_ERR_PARSE,
-                                "column %u: integer literal '%s' does not fit "
-                                "in int64",
-                                column(start), q);
-        v = v * 10 + d;
-      }
-    }
-  } else if (i - start > 1) {
+  if (s[start] == '0' && i - start > 1 && s[start + 1] != 'x' &&
+      s[start + 1] != 'X') {
     /* C reads a leading zero as octal; refusing it keeps the text and its
      * printed C meaning the same. */
     return helion_err_set(p->err, HELION_ERR_PARSE,
                           "column %u: integer literal '%s' has a leading "
                           "zero, which C reads as octal; drop the zero",
                           column(start), q);
+  }
+  if (s[start] != '0') { /* decimal; hex was accumulated above */
+    for (size_t k = start; k < i; k++) {
+      int d = s[k] - '0';
+      if (v > (INT64_MAX - d) / 10)
+        return helion_err_set(p->err, HELION_ERR_PARSE,
+                              "column %u: integer literal '%s' does not fit "
+                              "in int64",
+                              column(start), q);
+      v = v * 10 + d;
+    }
   }
   p->tok.i = v;
   return HELION_OK;

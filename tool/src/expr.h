@@ -6,8 +6,9 @@
  *   expr    := cond
  *   cond    := or ('?' expr ':' cond)?
  *   or      := and ('||' and)*
- *   and     := cmp ('&&' cmp)*
- *   cmp     := add (('==' | '!=' | '<' | '<=' | '>' | '>=') add)*
+ *   and     := eq ('&&' eq)*
+ *   eq      := rel (('==' | '!=') rel)*
+ *   rel     := add (('<' | '<=' | '>' | '>=') add)*
  *   add     := mul (('+' | '-') mul)*
  *   mul     := unary (('*' | '/' | '%') unary)*
  *   unary   := ('-' | '+' | '!') unary | primary

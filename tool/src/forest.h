@@ -61,8 +61,8 @@ typedef struct helion_forest_params {
   size_t min_samples_split; /* >= 2; a node with fewer samples is a leaf */
   size_t min_samples_leaf;  /* >= 1; samples (not weight) per child */
   helion_forest_max_features_mode max_features_mode;
-  double max_features;      /* in (0, 1]; read in FRACTION mode only */
-  bool bootstrap;           /* draw n samples with replacement per tree */
+  double max_features; /* in (0, 1]; read in FRACTION mode only */
+  bool bootstrap;      /* draw n samples with replacement per tree */
   helion_forest_criterion criterion; /* GINI/LOG_LOSS classify, MSE regress */
   uint64_t seed;
 } helion_forest_params_t;
@@ -106,9 +106,13 @@ void helion_forest_destroy(helion_forest_t *f);
  *
  * Errors: HELION_ERR_INVALID for n or d of 0, a non-finite X or y value, a
  * label other than 0/1, a negative or non-finite weight, or weights summing
- * to 0 (the message names the row and column); HELION_ERR_LIMIT when n does
- * not fit in int32; HELION_ERR_NOMEM. On error the forest keeps its previous
- * trees.
+ * to 0 (the message names the row and column); HELION_ERR_LIMIT for more
+ * than 2^30 - 1 rows (node ids are int32); HELION_ERR_NOMEM. On error the
+ * forest keeps its previous trees. Not thread-safe on the same forest.
+ *
+ * Cost: each feature is sorted once per fit; a tree then costs about
+ * d * (sum of node sizes) element moves plus the split scans, e.g. ~40 ms
+ * for 2000 x 20 with 100 trees on one core.
  */
 helion_status helion_forest_fit(helion_forest_t *f, const double *X, size_t n,
                                 size_t d, const double *y,
@@ -153,10 +157,10 @@ helion_status helion_forest_apply(const helion_forest_t *f, const double *X,
  * long; helion_forest_tree_depth() + 1 is always enough); HELION_ERR_USAGE
  * when unfitted or `tree` is out of range.
  */
-helion_status helion_forest_decision_path(const helion_forest_t *f,
-                                          size_t tree, const double *x,
-                                          int32_t *out_nodes, size_t max,
-                                          size_t *out_len, helion_err_t *err);
+helion_status helion_forest_decision_path(const helion_forest_t *f, size_t tree,
+                                          const double *x, int32_t *out_nodes,
+                                          size_t max, size_t *out_len,
+                                          helion_err_t *err);
 
 /*
  * Class-1 probability of the single tree `tree` for one row (sklearn's

@@ -120,7 +120,8 @@ typedef struct helion_space {
   int num_warps_slot; /* -1 if none */
   size_t *block_slots; /* slots with ROLE_BLOCK_SIZE, in flat order */
   size_t nblock_slots;
-  bool *frozen; /* per slot: never changed by neighbours or mutation */
+  bool *frozen; /* per slot: never changed by neighbours or mutation; all
+                   false after create, callers set them (config overrides) */
   int64_t *default_cells;
   /* Private: restrictions, expression scope, filter. */
   struct helion_space_priv *priv;
@@ -145,7 +146,9 @@ void helion_space_destroy(helion_space_t *s);
 /* Writes the default configuration (a copy of s->default_cells). */
 void helion_space_default(const helion_space_t *s, int64_t *out);
 
-/* True when `cells` satisfies every restriction and the filter. */
+/* True when `cells` satisfies every restriction and the filter. Safe to call
+ * from several threads only when the expression scope has at most 256 names
+ * (larger scopes share one scratch array). */
 bool helion_space_valid(const helion_space_t *s, const int64_t *cells);
 
 /*

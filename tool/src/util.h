@@ -119,7 +119,7 @@ helion_status helion_buf_putc(helion_buf_t *b, char c);
 helion_status helion_buf_appendf(helion_buf_t *b, const char *fmt, ...)
     HELION_PRINTF(2, 3);
 helion_status helion_buf_vappendf(helion_buf_t *b, const char *fmt,
-                                  va_list ap);
+                                  va_list ap) HELION_PRINTF(2, 0);
 /* Returns the contents ("" if empty; caller frees with free()) and empties b. */
 char *helion_buf_take(helion_buf_t *b);
 /* The contents as a string; "" when nothing was appended. Owned by b. */

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds Helion-C on the GPU machine and runs the GPU tests, then optional
+# benchmark steps. Meant for the device tool: the working tree is copied
+# there, .deps/ (Debian packages of cJSON and cmocka, which that image lacks)
+# is carried along and unpacked into a prefix. Logs go under $OUT; a short
+# table is printed last.
+#
+# usage: tests/gpu/device_run.sh [STEP ...]
+#   steps: tests (default), bench-<name> runs tests/bench/gpu_<name>.sh
+#
+# Preparing .deps here (once):
+#   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev \
+#     libcmocka0 libcmocka-dev)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-/tmp/helion-gpu-out}"
+mkdir -p "$OUT"
+prefix=/tmp/helion-deps
+mkdir -p "$prefix"
+for f in .deps/*.deb; do dpkg -x "$f" "$prefix"; done
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+summary=()
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm \
+  --format=csv > "$OUT/gpu.txt" 2>&1
+cat "$OUT/gpu.txt"
+
+t0=$(date +%s)
+if ! cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release \
+     -DCMAKE_PREFIX_PATH="$prefix/usr" > "$OUT/configure.log" 2>&1; then
+  tail -30 "$OUT/configure.log"
+  exit 1
+fi
+if ! cmake --build build-gpu -j"$(nproc)" > "$OUT/build.log" 2>&1; then
+  grep -E "error|Error" "$OUT/build.log" | head -40
+  exit 1
+fi
+summary+=("build: ok ($(( $(date +%s) - t0 )) s)")
+
+steps=("$@")
+[ "${#steps[@]}" -eq 0 ] && steps=(tests)
+for step in "${steps[@]}"; do
+  t0=$(date +%s)
+  case "$step" in
+    tests)
+      ctest --test-dir build-gpu -L gpu --output-on-failure \
+        > "$OUT/gpu-tests.log" 2>&1
+      rc=$?
+      grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
+      summary+=("gpu tests: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    bench-*)
+      name="${step#bench-}"
+      bash "tests/bench/gpu_${name}.sh" > "$OUT/bench-${name}.log" 2>&1
+      rc=$?
+      tail -25 "$OUT/bench-${name}.log"
+      summary+=("bench ${name}: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    *)
+      echo "unknown step '$step'" >&2
+      exit 2
+      ;;
+  esac
+done
+
+echo
+echo "== summary"
+printf '%s\n' "${summary[@]}"
