@@ -37,6 +37,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,13 +266,60 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
   return k;
 }
 
+/* ----------------------------------------------------------- surrogate -- */
+
+/*
+ * The classifier: Helion's 100-tree forest, grown as LFBO_PARTS forests of
+ * 100 / LFBO_PARTS trees (seeds 42, 43, ...) fitted in parallel threads.
+ * Trees of a random forest are independent draws, so the union is a
+ * 100-tree forest like any other; the split keeps the fit within the
+ * overhead target on a 2-core machine. The result does not depend on the
+ * number of threads: the parts are the same whether fitted in parallel or
+ * one after the other.
+ */
+#define LFBO_PARTS 2
+
+typedef struct surrogate {
+  helion_forest_t *part[LFBO_PARTS];
+  size_t ntrees; /* over all parts */
+  double quantile;
+  bool fitted; /* false: the labels were all equal (or no data) */
+  size_t d;
+  double *X, *y, *labels, *weights;
+  size_t n, cap;
+} surrogate;
+
+/* The part holding global tree t, and t's index within it. */
+static const helion_forest_t *tree_part(const surrogate *u, size_t t,
+                                        size_t *local) {
+  size_t per = u->ntrees / LFBO_PARTS;
+  size_t k = t / per;
+  *local = t - k * per;
+  return u->part[k];
+}
+
+static helion_status sur_create(surrogate *u, helion_err_t *err) {
+  helion_forest_params_t fp;
+  helion_forest_params_lfbo(&fp);
+  size_t total = fp.n_estimators;
+  fp.n_estimators = total / LFBO_PARTS;
+  u->ntrees = fp.n_estimators * LFBO_PARTS;
+  for (size_t k = 0; k < LFBO_PARTS; k++) {
+    helion_status rc = helion_forest_create(&fp, &u->part[k], err);
+    if (rc)
+      return rc;
+    fp.seed++;
+  }
+  return HELION_OK;
+}
+
 /* ------------------------------------------------ neighbour generation -- */
 
 /* Scratch of the neighbour generators; needs no search, so the overhead
  * benchmark can drive it too. */
 typedef struct gen {
   const helion_space_t *space;
-  helion_forest_t *forest; /* fitted, or NULL */
+  const surrogate *sur; /* fitted, or NULL */
   helion_rng_t *rng;
   size_t ncells, d;
   /* Per-slot neighbour lists of the base (random_neighbors). */
@@ -455,7 +503,7 @@ static helion_status random_neighbors(gen *g, const int64_t *base,
 static helion_status tree_neighbors(gen *g, const int64_t *base,
                                     size_t count, int radius) {
   const helion_space_t *sp = g->space;
-  size_t ntrees = helion_forest_n_trees(g->forest);
+  size_t ntrees = g->sur->ntrees;
   helion_err_t e;
   double *enc = g->enc;
   int64_t *cur = g->cur;
@@ -466,21 +514,23 @@ static helion_status tree_neighbors(gen *g, const int64_t *base,
   int w = sp->num_warps_slot;
   bool warps = w >= 0 && !sp->frozen[w];
   for (size_t t = 0; t < count; t++) {
-    size_t tree = helion_rng_below(g->rng, ntrees);
-    size_t need = helion_forest_tree_depth(g->forest, tree) + 1;
+    size_t tree;
+    const helion_forest_t *f =
+        tree_part(g->sur, helion_rng_below(g->rng, ntrees), &tree);
+    size_t need = helion_forest_tree_depth(f, tree) + 1;
     if (grow((void **)&g->path, &g->path_cap, need, sizeof(int32_t)))
       return HELION_ERR_NOMEM;
     helion_space_encode(sp, base, enc);
     size_t plen;
-    if (helion_forest_decision_path(g->forest, tree, enc, g->path,
+    if (helion_forest_decision_path(f, tree, enc, g->path,
                                     g->path_cap, &plen, &e))
       return HELION_ERR_NOMEM;
     size_t ns = 0;
     for (size_t k = 0; k < plen; k++) {
-      int32_t f = helion_forest_node_feature(g->forest, tree, g->path[k]);
-      if (f < 0)
+      int32_t feat = helion_forest_node_feature(f, tree, g->path[k]);
+      if (feat < 0)
         continue;
-      size_t slot = sp->enc_slot[f];
+      size_t slot = sp->enc_slot[feat];
       if (sp->frozen[slot] || g->on_path[slot])
         continue;
       g->on_path[slot] = true;
@@ -521,13 +571,13 @@ static helion_status tree_neighbors(gen *g, const int64_t *base,
       if (!kept)
         return HELION_ERR_NOMEM;
       memcpy(kept, cur + off, wd * sizeof(int64_t));
-      double best = helion_forest_tree_predict_proba(g->forest, tree, enc);
+      double best = helion_forest_tree_predict_proba(f, tree, enc);
       /* enc holds cur's encoding here: the walk keeps them in step. */
       size_t nbest = 1, pick = 0;
       for (size_t v = 0; v < nn; v++) {
         memcpy(cur + off, g->one + v * wd, wd * sizeof(int64_t));
         helion_space_encode(sp, cur, enc);
-        double pv = helion_forest_tree_predict_proba(g->forest, tree, enc);
+        double pv = helion_forest_tree_predict_proba(f, tree, enc);
         if (pv > best) {
           best = pv;
           nbest = 1;
@@ -556,14 +606,6 @@ static helion_status tree_neighbors(gen *g, const int64_t *base,
 
 /* ----------------------------------------------------------- surrogate -- */
 
-typedef struct surrogate {
-  helion_forest_t *forest;
-  double quantile;
-  bool fitted; /* false: the labels were all equal (or no data) */
-  size_t d;
-  double *X, *y, *labels, *weights;
-  size_t n, cap;
-} surrogate;
 
 static helion_status sur_add(surrogate *u, const helion_space_t *sp,
                              const int64_t *cells, double perf) {
@@ -592,6 +634,20 @@ static helion_status sur_add(surrogate *u, const helion_space_t *sp,
   return HELION_OK;
 }
 
+typedef struct fit_job {
+  const surrogate *u;
+  helion_forest_t *f;
+  helion_status rc;
+  helion_err_t err;
+} fit_job;
+
+static void *fit_thread(void *arg) {
+  fit_job *j = arg;
+  j->rc = helion_forest_fit(j->f, j->u->X, j->u->n, j->u->d, j->u->labels,
+                            j->u->weights, &j->err);
+  return NULL;
+}
+
 /* fit_surrogate (reference §2.4): quantile labels, weights, full refit. */
 static helion_status sur_fit(surrogate *u, bool log, helion_err_t *err) {
   double q;
@@ -609,8 +665,28 @@ static helion_status sur_fit(surrogate *u, bool log, helion_err_t *err) {
   if (log)
     HELION_LOG(HELION_LOG_INFO, "Fitting surrogate: %zu points, %zu targets",
                u->n, u->n);
-  helion_status rc = helion_forest_fit(u->forest, u->X, u->n, u->d, u->labels,
-                                       u->weights, err);
+  fit_job jobs[LFBO_PARTS];
+  pthread_t th[LFBO_PARTS];
+  bool started[LFBO_PARTS] = {false};
+  for (size_t k = 0; k < LFBO_PARTS; k++) {
+    jobs[k] = (fit_job){u, u->part[k], HELION_OK, {{0}}};
+    if (k > 0)
+      started[k] = pthread_create(&th[k], NULL, fit_thread, &jobs[k]) == 0;
+  }
+  /* Part 0 here; a part whose thread did not start runs here too. */
+  for (size_t k = 0; k < LFBO_PARTS; k++)
+    if (!started[k])
+      fit_thread(&jobs[k]);
+  helion_status rc = HELION_OK;
+  for (size_t k = 0; k < LFBO_PARTS; k++) {
+    if (started[k])
+      pthread_join(th[k], NULL);
+    if (jobs[k].rc && !rc) {
+      rc = jobs[k].rc;
+      if (err)
+        *err = jobs[k].err;
+    }
+  }
   if (rc)
     return rc;
   u->fitted = true;
@@ -618,7 +694,8 @@ static helion_status sur_fit(surrogate *u, bool log, helion_err_t *err) {
 }
 
 static void sur_cleanup(surrogate *u) {
-  helion_forest_destroy(u->forest);
+  for (size_t k = 0; k < LFBO_PARTS; k++)
+    helion_forest_destroy(u->part[k]);
   free(u->X);
   free(u->y);
   free(u->labels);
@@ -628,7 +705,7 @@ static void sur_cleanup(surrogate *u) {
 /* Scratch of surrogate_select over candidate configs. */
 typedef struct selector {
   double *X, *p, *scratch;
-  int32_t *leaves;
+  int32_t *leaves, *part_leaves;
   size_t *order;
   size_t cap;
 } selector;
@@ -638,6 +715,7 @@ static void sel_cleanup(selector *s) {
   free(s->p);
   free(s->scratch);
   free(s->leaves);
+  free(s->part_leaves);
   free(s->order);
 }
 
@@ -653,7 +731,7 @@ static helion_status select_cands(selector *sel, const helion_space_t *sp,
                                   helion_err_t *err) {
   if (k > n)
     k = n;
-  size_t ntrees = u->fitted ? helion_forest_n_trees(u->forest) : 0;
+  size_t ntrees = u->ntrees;
   if (n > sel->cap) {
     size_t c = sel->cap ? sel->cap : 64;
     while (c < n)
@@ -666,10 +744,13 @@ static helion_status select_cands(selector *sel, const helion_space_t *sp,
     sel->X = malloc(c * sp->enc_dim * sizeof(double));
     sel->p = malloc(c * sizeof(double));
     sel->scratch = malloc(2 * c * sizeof(double));
-    sel->leaves = malloc(c * (ntrees ? ntrees : 100) * sizeof(int32_t));
+    sel->leaves = malloc(c * ntrees * sizeof(int32_t));
+    free(sel->part_leaves);
+    sel->part_leaves = malloc(c * ntrees * sizeof(int32_t));
     sel->order = malloc(c * sizeof(size_t));
     sel->cap = c;
-    if (!sel->X || !sel->p || !sel->scratch || !sel->leaves || !sel->order) {
+    if (!sel->X || !sel->p || !sel->scratch || !sel->leaves || !sel->order ||
+        !sel->part_leaves) {
       sel->cap = 0;
       return helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
     }
@@ -692,10 +773,27 @@ static helion_status select_cands(selector *sel, const helion_space_t *sp,
   }
   for (size_t i = 0; i < n; i++)
     helion_space_encode(sp, cands + i * sp->ncells, sel->X + i * sp->enc_dim);
-  helion_status rc;
-  if ((rc = helion_forest_predict_proba(u->forest, sel->X, n, sel->p, err)) ||
-      (rc = helion_forest_apply(u->forest, sel->X, n, sel->leaves, err)))
-    return rc;
+  /* One pass down every tree: the leaves, and predict_proba as the mean
+   * of the leaves' class-1 fractions. */
+  size_t per = ntrees / LFBO_PARTS;
+  for (size_t pk = 0; pk < LFBO_PARTS; pk++) {
+    helion_status rc =
+        helion_forest_apply(u->part[pk], sel->X, n, sel->part_leaves, err);
+    if (rc)
+      return rc;
+    for (size_t i = 0; i < n; i++)
+      memcpy(sel->leaves + i * ntrees + pk * per, sel->part_leaves + i * per,
+             per * sizeof(int32_t));
+  }
+  for (size_t i = 0; i < n; i++) {
+    double sum = 0;
+    for (size_t t = 0; t < ntrees; t++) {
+      size_t local;
+      const helion_forest_t *f = tree_part(u, t, &local);
+      sum += helion_forest_node_value(f, local, sel->leaves[i * ntrees + t]);
+    }
+    sel->p[i] = sum / (double)ntrees;
+  }
   *out_k = helion__lfbo_select(sel->p, sel->leaves, n, ntrees, penalty, k,
                                sel->order, sel->scratch);
   return HELION_OK;
@@ -785,7 +883,7 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index,
   }
   const int64_t *base = helion_search_cells(s, c->current);
   L->g.nout = 0;
-  L->g.forest = L->sur.forest;
+  L->g.sur = &L->sur;
   /* Helion advances its generation counter after neighbour generation, so
    * tree-guided neighbours start in generation 3. */
   if (L->o.tree && L->sur.fitted && gno >= 3)
@@ -919,9 +1017,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
     goto out;
   if (gen_init(&L.g, L.space, helion_search_rng(s)))
     goto nomem;
-  helion_forest_params_t fp;
-  helion_forest_params_lfbo(&fp);
-  if ((rc = helion_forest_create(&fp, &L.sur.forest, err)))
+  if ((rc = sur_create(&L.sur, err)))
     goto out;
   L.sur.d = L.space->enc_dim;
   L.sur.quantile = L.o.quantile;
@@ -1084,58 +1180,69 @@ static double now_s(void) {
 }
 
 helion_status helion__lfbo_overhead_step(const helion_space_t *space,
-                                         helion_forest_t *forest,
                                          const double *X, const double *y,
                                          size_t n, const int64_t *base,
-                                         size_t num_neighbors, bool tree,
-                                         uint64_t seed, double out_seconds[3],
+                                         size_t num_neighbors, size_t copies,
+                                         bool tree, uint64_t seed,
+                                         double out_seconds[3],
                                          helion_err_t *err) {
   helion_rng_t rng;
   helion_rng_seed(&rng, seed);
-  surrogate u = {0};
-  u.forest = forest;
+  surrogate u;
+  memset(&u, 0, sizeof(u));
+  selector sel;
+  memset(&sel, 0, sizeof(sel));
+  gen g;
+  memset(&g, 0, sizeof(g));
+  helion_status rc = HELION_OK;
   u.d = space->enc_dim;
   u.quantile = 0.1;
-  u.X = (double *)X;
-  u.y = (double *)y;
-  u.n = n;
-  selector sel = {0};
-  gen g;
-  helion_status rc = HELION_OK;
-  u.labels = malloc(n * sizeof(double));
-  u.weights = malloc(n * sizeof(double));
-  if (!u.labels || !u.weights || gen_init(&g, space, &rng)) {
+  for (size_t i = 0; i < n; i++)
+    if (sur_add(&u, space, base, 0)) {
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+  /* The observations are the caller's; only the buffers came from sur_add. */
+  memcpy(u.X, X, n * u.d * sizeof(double));
+  memcpy(u.y, y, n * sizeof(double));
+  if ((rc = sur_create(&u, err)))
+    goto out;
+  if (gen_init(&g, space, &rng)) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
   double t0 = now_s();
   if ((rc = sur_fit(&u, false, err)))
     goto out;
-  double t1 = now_s();
-  g.forest = forest;
-  if (tree && u.fitted)
-    rc = tree_neighbors(&g, base, num_neighbors, 2);
-  else
-    rc = random_neighbors(&g, base, num_neighbors, 2);
-  if (rc) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-    goto out;
+  double t1 = now_s(), tn = 0, ts = 0;
+  g.sur = &u;
+  for (size_t c = 0; c < copies; c++) {
+    double a = now_s();
+    g.nout = 0;
+    if (tree && u.fitted)
+      rc = tree_neighbors(&g, base, num_neighbors, 2);
+    else
+      rc = random_neighbors(&g, base, num_neighbors, 2);
+    if (rc) {
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+      goto out;
+    }
+    for (size_t i = 0; i < g.nout; i++)
+      helion_space_normalize(space, g.out + i * space->ncells);
+    double b = now_s();
+    size_t nsel;
+    if ((rc = select_cands(&sel, space, &u, &rng, g.out, g.nout,
+                           (size_t)((double)(g.nout + 1) * 0.10), 1.0, &nsel,
+                           err)))
+      goto out;
+    tn += b - a;
+    ts += now_s() - b;
   }
-  for (size_t i = 0; i < g.nout; i++)
-    helion_space_normalize(space, g.out + i * space->ncells);
-  double t2 = now_s();
-  size_t nsel;
-  if ((rc = select_cands(&sel, space, &u, &rng, g.out, g.nout,
-                         (size_t)((double)(g.nout + 1) * 0.10), 1.0, &nsel,
-                         err)))
-    goto out;
-  double t3 = now_s();
   out_seconds[0] = t1 - t0;
-  out_seconds[1] = t2 - t1;
-  out_seconds[2] = t3 - t2;
+  out_seconds[1] = tn;
+  out_seconds[2] = ts;
 out:
-  free(u.labels);
-  free(u.weights);
+  sur_cleanup(&u);
   sel_cleanup(&sel);
   gen_cleanup(&g);
   return rc;

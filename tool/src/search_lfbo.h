@@ -8,6 +8,7 @@
 #ifndef HELION_SEARCH_LFBO_H
 #define HELION_SEARCH_LFBO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,19 +50,19 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
                            size_t *out, double *scratch);
 
 /*
- * One surrogate step of LFBOPatternSearch/LFBOTreeSearch on synthetic data,
- * for the overhead benchmark: fits the classifier on the n observations
- * (rows of space->enc_dim features, perfs y), generates `num_neighbors`
- * neighbours of `base` (tree-guided when `tree`, else random) and selects
- * 10% of them. Writes the seconds spent in each phase. The forest is
- * created by the caller with helion_forest_params_lfbo().
+ * One generation's surrogate work of LFBOPatternSearch/LFBOTreeSearch on
+ * given data, for the overhead benchmark: fits the classifier on the n
+ * observations (rows of space->enc_dim features, perfs y), then `copies`
+ * times generates `num_neighbors` neighbours of `base` (tree-guided when
+ * `tree`, else random) and selects 10% of them. Writes the seconds spent
+ * fitting, generating neighbours and selecting (summed over the copies).
  */
 helion_status helion__lfbo_overhead_step(const helion_space_t *space,
-                                         helion_forest_t *forest,
                                          const double *X, const double *y,
                                          size_t n, const int64_t *base,
-                                         size_t num_neighbors, bool tree,
-                                         uint64_t seed, double out_seconds[3],
+                                         size_t num_neighbors, size_t copies,
+                                         bool tree, uint64_t seed,
+                                         double out_seconds[3],
                                          helion_err_t *err);
 
 #endif /* HELION_SEARCH_LFBO_H */
