@@ -36,8 +36,8 @@
 typedef struct fake {
   helion_backend_t base;
   size_t side, dims;
-  const double *bench;   /* per grid index; NULL = bumpy() */
-  const double *rebench; /* NULL = same as bench */
+  const double *bench;     /* per grid index; NULL = bumpy() */
+  const double *rebench;   /* NULL = same as bench */
   helion_result_kind fail; /* not OK: every config fails this way */
   double cost;
   double clock;
@@ -58,8 +58,7 @@ static double bumpy(const int64_t *c) {
          0.3 * (double)((c[0] * 7 + c[1] * 3 + c[2] * 5) % 4);
 }
 
-static double fake_time(const fake *f, const double *table,
-                        const int64_t *c) {
+static double fake_time(const fake *f, const double *table, const int64_t *c) {
   return table ? table[grid_index(f, c)] : bumpy(c);
 }
 
@@ -99,8 +98,12 @@ static helion_status fake_rebench(helion_backend_t *b, const int64_t *configs,
   return HELION_OK;
 }
 
-static double fake_elapsed(helion_backend_t *b) { return ((fake *)b)->clock; }
-static void fake_destroy(helion_backend_t *b) { (void)b; }
+static double fake_elapsed(helion_backend_t *b) {
+  return ((fake *)b)->clock;
+}
+static void fake_destroy(helion_backend_t *b) {
+  (void)b;
+}
 
 static const helion_backend_vtable_t fake_vt = {fake_bench, fake_rebench,
                                                 fake_elapsed, fake_destroy};
@@ -314,10 +317,10 @@ static void test_search_final_verification_pinned_tolerance(void **state) {
     helion_member_id pop[3];
     size_t n = 0;
     helion_err_t err = {{0}};
-    assert_int_equal(helion_search_initial_population(
-                         s, HELION_INITIAL_FROM_BEST_AVAILABLE, 3, false, NULL,
-                         pop, &n, &err),
-                     HELION_OK);
+    assert_int_equal(
+        helion_search_initial_population(s, HELION_INITIAL_FROM_BEST_AVAILABLE,
+                                         3, false, NULL, pop, &n, &err),
+        HELION_OK);
     /* Seeds first, then the default; no random padding. */
     assert_int_equal(n, 2);
     assert_memory_equal(helion_search_cells(s, pop[0]), seed, sizeof(seed));
@@ -337,12 +340,12 @@ static void test_search_final_verification_pinned_tolerance(void **state) {
 static void test_search_pattern_climb_path(void **state) {
   (void)state;
   static const int64_t path[11][2] = {
-      {0, 0},                 /* initial population */
-      {1, 0}, {0, 1},         /* gen 1 from (0,0) */
-      {2, 0}, {1, 1},         /* gen 2 from (1,0) */
-      {2, 1}, {1, 2},         /* gen 3 from (1,1) */
-      {3, 1}, {2, 2},         /* gen 4 from (2,1) */
-      {3, 2}, {2, 3},         /* gen 5 from (2,2): no improvement */
+      {0, 0},         /* initial population */
+      {1, 0}, {0, 1}, /* gen 1 from (0,0) */
+      {2, 0}, {1, 1}, /* gen 2 from (1,0) */
+      {2, 1}, {1, 2}, /* gen 3 from (1,1) */
+      {3, 1}, {2, 2}, /* gen 4 from (2,1) */
+      {3, 2}, {2, 3}, /* gen 5 from (2,2): no improvement */
   };
   static const int gens[11] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5};
   helion_space_t *space = grid_space(2, 4);
@@ -367,6 +370,35 @@ static void test_search_pattern_climb_path(void **state) {
   assert_int_equal(helion_search_metrics(s)->configs_tested, 11);
   assert_int_equal(f.nbenched, 11);
   helion_search_destroy(s);
+  helion_space_destroy(space);
+}
+
+/* Finishing rounds (reference §2.2) from (2,3) = 5: resetting A gives (0,3)
+ * = 5, resetting B gives (2,0) = 4; both are "good" (no slower), so their
+ * combination (0,0) is tried. At 6 it is rejected and the FIRST good reset
+ * in slot order, (0,3), is taken (not the fastest); round 2 finds nothing.
+ * When (0,0) costs 4.5 the combination is accepted. */
+static void test_search_finishing_rounds(void **state) {
+  (void)state;
+  static double T[16] = {6, 9, 9, 5, 9, 9, 9, 9, 4, 9, 9, 5, 9, 9, 9, 9};
+  helion_space_t *space = grid_space(2, 4);
+  for (int accept = 0; accept <= 1; accept++) {
+    T[0] = accept ? 4.5 : 6;
+    fake f;
+    fake_init(&f, space, 2, 4, T);
+    helion_search_opts_t o;
+    opts_quiet(&o, "PatternSearch");
+    o.finishing_rounds = 2;
+    helion_search_t *s = make_search(space, &f, &o);
+    helion_member_id x = bench1(s, 2, 3);
+    helion_err_t err = {{0}};
+    assert_int_equal(helion_search_finalize(s, x, &err), HELION_OK);
+    const int64_t want[2][2] = {{0, 3}, {0, 0}};
+    assert_memory_equal(helion_search_best(s), want[accept],
+                        sizeof(want[accept]));
+    assert_int_equal(f.nbenched, 4);
+    helion_search_destroy(s);
+  }
   helion_space_destroy(space);
 }
 
@@ -726,8 +758,7 @@ static void test_search_random_matches_expectation(void **state) {
   const char *data = getenv("HELION_TEST_DATA");
   assert_non_null(data);
   char path[1024];
-  snprintf(path, sizeof(path), "%s/landscapes/convolution_A4000.json.gz",
-           data);
+  snprintf(path, sizeof(path), "%s/landscapes/convolution_A4000.json.gz", data);
   helion_sim_t *sim = NULL;
   helion_err_t err = {{0}};
   assert_int_equal(helion_sim_load(path, NULL, &sim, &err), HELION_OK);
@@ -769,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_search_final_verification_picks_rebench_winner),
       cmocka_unit_test(test_search_final_verification_pinned_tolerance),
       cmocka_unit_test(test_search_pattern_climb_path),
+      cmocka_unit_test(test_search_finishing_rounds),
       cmocka_unit_test(test_search_max_evals_truncates),
       cmocka_unit_test(test_search_budget_stops_exactly),
       cmocka_unit_test(test_search_same_seed_same_trace),

@@ -20,20 +20,21 @@
 #define PROG "helion-tune simulate"
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: " PROG " LANDSCAPE [options]\n"
-          "\n"
-          "Runs a search against a recorded tuning landscape (Kernel Tuner "
-          "cache or T4\n"
-          "JSON, plain or gzipped) instead of a GPU, and reports the quality "
-          "of each run:\n"
-          "ratio = recorded time of the chosen config / the landscape's "
-          "optimum.\n"
-          "\n"
-          "Options:\n"
-          "  --algorithm NAME      search algorithm (default $HELION_AUTOTUNER, "
-          "else %s):\n",
-          HELION_SEARCH_DEFAULT_ALGORITHM);
+  fprintf(
+      f,
+      "usage: " PROG " LANDSCAPE [options]\n"
+      "\n"
+      "Runs a search against a recorded tuning landscape (Kernel Tuner "
+      "cache or T4\n"
+      "JSON, plain or gzipped) instead of a GPU, and reports the quality "
+      "of each run:\n"
+      "ratio = recorded time of the chosen config / the landscape's "
+      "optimum.\n"
+      "\n"
+      "Options:\n"
+      "  --algorithm NAME      search algorithm (default $HELION_AUTOTUNER, "
+      "else %s):\n",
+      HELION_SEARCH_DEFAULT_ALGORITHM);
   for (size_t i = 0; i < helion_search_algo_count(); i++) {
     const helion_search_algo_t *a = helion_search_algo_at(i);
     fprintf(f, "                          %-28s %s\n", a->name, a->summary);
@@ -156,9 +157,9 @@ static void json_num(helion_buf_t *b, double v) {
     helion_buf_puts(b, "null");
 }
 
-static helion_status run_once(helion_sim_t *sim, helion_search_opts_t *o,
-                              const char *trace_path, run_result *r,
-                              helion_err_t *err) {
+static helion_status run_once(helion_sim_t *sim, const char *landscape,
+                              helion_search_opts_t *o, const char *trace_path,
+                              run_result *r, helion_err_t *err) {
   helion_status rc = HELION_OK;
   helion_search_t *s = NULL;
   FILE *trace = NULL;
@@ -173,6 +174,20 @@ static helion_status run_once(helion_sim_t *sim, helion_search_opts_t *o,
                           trace_path, strerror(errno));
       goto out;
     }
+  }
+  if (trace) {
+    /* The report reads this optional first line for its title and the
+     * optimum line (report.h). */
+    helion_buf_puts(&json, "{\"meta\": {\"landscape\": ");
+    helion_buf_put_json_string(&json, landscape);
+    helion_buf_puts(&json, ", \"algorithm\": ");
+    helion_buf_put_json_string(
+        &json, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
+    helion_buf_appendf(&json, ", \"seed\": %llu, \"optimum_ms\": %.9g}}\n",
+                       (unsigned long long)o->seed,
+                       helion_sim_optimum(sim, NULL));
+    fputs(helion_buf_str(&json), trace);
+    helion_buf_reset(&json);
   }
   o->trace = trace;
   r->seed = o->seed;
@@ -219,8 +234,8 @@ static void print_table(const char *path, helion_sim_t *sim,
                         size_t nruns, const double *sorted) {
   fprintf(stderr, "%s: %zu valid configs, optimum %.6g ms\n", path,
           helion_sim_valid_count(sim), helion_sim_optimum(sim, NULL));
-  fprintf(stderr, "%s, effort %s\n", o->algorithm ? o->algorithm
-                                                  : HELION_SEARCH_DEFAULT_ALGORITHM,
+  fprintf(stderr, "%s, effort %s\n",
+          o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM,
           helion_effort_name(o->effort));
   fprintf(stderr, "%8s %8s %12s %8s %10s\n", "seed", "evals", "best_ms",
           "ratio", "sim_s");
@@ -232,8 +247,8 @@ static void print_table(const char *path, helion_sim_t *sim,
               r->sim_seconds);
     else
       fprintf(stderr, "%8llu %8zu %12.6g %8.4f %10.1f\n",
-              (unsigned long long)r->seed, r->evaluations, r->best_ms,
-              r->ratio, r->sim_seconds);
+              (unsigned long long)r->seed, r->evaluations, r->best_ms, r->ratio,
+              r->sim_seconds);
   }
   if (nruns > 1) {
     size_t w2 = 0, w5 = 0, w10 = 0;
@@ -259,18 +274,20 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
   helion_buf_puts(&b, "{\"landscape\": ");
   helion_buf_put_json_string(&b, path);
   helion_buf_puts(&b, ", \"algorithm\": ");
-  helion_buf_put_json_string(&b, o->algorithm ? o->algorithm
-                                              : HELION_SEARCH_DEFAULT_ALGORITHM);
-  helion_buf_appendf(&b, ", \"effort\": \"%s\", \"valid_configs\": %zu, "
-                         "\"optimum_ms\": ",
+  helion_buf_put_json_string(
+      &b, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
+  helion_buf_appendf(&b,
+                     ", \"effort\": \"%s\", \"valid_configs\": %zu, "
+                     "\"optimum_ms\": ",
                      helion_effort_name(o->effort),
                      helion_sim_valid_count(sim));
   json_num(&b, helion_sim_optimum(sim, NULL));
   helion_buf_puts(&b, ", \"runs\": [");
   for (size_t i = 0; i < nruns; i++) {
     const run_result *r = &runs[i];
-    helion_buf_appendf(&b, "%s{\"seed\": %llu, \"evaluations\": %zu, "
-                           "\"best_ms\": ",
+    helion_buf_appendf(&b,
+                       "%s{\"seed\": %llu, \"evaluations\": %zu, "
+                       "\"best_ms\": ",
                        i ? ", " : "", (unsigned long long)r->seed,
                        r->evaluations);
     json_num(&b, r->best_ms);
@@ -351,12 +368,11 @@ int helion_cmd_simulate(int argc, char **argv) {
     } else {
       snprintf(flag, sizeof(flag), "%s", a);
     }
-    bool takes = strcmp(flag, "--algorithm") == 0 ||
-                 strcmp(flag, "--effort") == 0 ||
-                 strcmp(flag, "--max-evals") == 0 ||
-                 strcmp(flag, "--budget-seconds") == 0 ||
-                 strcmp(flag, "--runs") == 0 || strcmp(flag, "--seed") == 0 ||
-                 strcmp(flag, "--trace") == 0;
+    bool takes =
+        strcmp(flag, "--algorithm") == 0 || strcmp(flag, "--effort") == 0 ||
+        strcmp(flag, "--max-evals") == 0 ||
+        strcmp(flag, "--budget-seconds") == 0 || strcmp(flag, "--runs") == 0 ||
+        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0;
     bool boolean = strcmp(flag, "--noise") == 0 ||
                    strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
     if (!takes && !boolean)
@@ -380,10 +396,12 @@ int helion_cmd_simulate(int argc, char **argv) {
         return usage_error("--max-evals: '%s' is not a positive integer", val);
     } else if (strcmp(flag, "--budget-seconds") == 0) {
       if (!parse_pos_double(val, &o.budget_seconds))
-        return usage_error("--budget-seconds: '%s' is not a positive number", val);
+        return usage_error("--budget-seconds: '%s' is not a positive number",
+                           val);
     } else if (strcmp(flag, "--runs") == 0) {
       if (!parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
-        return usage_error("--runs: '%s' is not an integer in [1, 100000]", val);
+        return usage_error("--runs: '%s' is not an integer in [1, 100000]",
+                           val);
     } else if (strcmp(flag, "--seed") == 0) {
       if (!parse_u64(val, &seed))
         return usage_error("--seed: '%s' is not a non-negative integer", val);
@@ -438,7 +456,7 @@ int helion_cmd_simulate(int argc, char **argv) {
       else
         sprintf(trace_name, "%s.%llu", trace, (unsigned long long)o.seed);
     }
-    if (run_once(sim, &o, trace ? trace_name : NULL, &results[r], &err)) {
+    if (run_once(sim, path, &o, trace ? trace_name : NULL, &results[r], &err)) {
       fprintf(stderr, PROG ": %s: run with seed %llu: %s\n", path,
               (unsigned long long)o.seed, err.msg);
       goto out;

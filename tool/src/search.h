@@ -86,33 +86,35 @@ typedef enum helion_search_stop {
  * sentinels. Pointers are borrowed: they must outlive the search.
  */
 typedef struct helion_search_opts {
-  const char *algorithm; /* registry name; NULL = HELION_SEARCH_DEFAULT_ALGORITHM */
-  helion_effort effort;  /* default FULL */
-  uint64_t seed;         /* seeds the driver's generator; default 0 */
+  /* Registry name; NULL = HELION_SEARCH_DEFAULT_ALGORITHM. */
+  const char *algorithm;
+  helion_effort effort; /* default FULL */
+  uint64_t seed;        /* seeds the driver's generator; default 0 */
 
   /* Stops. Both end the search cleanly with the best so far. */
   double budget_seconds; /* backend elapsed() seconds; <= 0 = no budget */
-  size_t max_evals;      /* distinct configs measured, never exceeded; 0 = none */
-  /* While a budget is set, a batch goes to the backend in chunks of this
-   * many configs and the budget is checked before each chunk, so a batch
-   * overruns the budget by at most one chunk. 0 = 16 (keeps a GPU compile
-   * pool busy); the simulator uses 1, which makes the cut exact. */
+  size_t max_evals; /* distinct configs measured, never exceeded; 0 = none */
+  /* Configs per backend call. The budget is checked before each call, so a
+   * batch overruns the budget by at most one chunk. 0 = the whole batch in
+   * one call without a budget and chunks of 16 with one (keeps a GPU
+   * compile pool busy). The simulator uses 1: the budget cut is exact and
+   * every trace line carries its own elapsed time. */
   size_t bench_chunk;
 
   /* Population searches. */
   helion_initial_population initial_population_strategy;
-  int pad_random;            /* pad FROM_BEST_AVAILABLE with random configs:
-                                -1 = profile (full yes, quick no), 0, 1 */
-  size_t initial_population; /* PatternSearch: 100 full, 30 quick */
-  size_t copies;             /* PatternSearch: 5 full, 2 quick */
-  size_t max_generations;    /* Pattern 20/5, DE 40/8 */
-  size_t population_size;    /* DE: 40 full, 20 quick; must be >= 4 */
-  size_t count;              /* RandomSearch: 1000 full, 100 quick */
-  size_t num_neighbors_cap;  /* PatternSearch; 0 = no cap */
-  double crossover_rate;     /* DE; <= 0 = 0.8 */
+  int pad_random;               /* pad FROM_BEST_AVAILABLE with random configs:
+                                   -1 = profile (full yes, quick no), 0, 1 */
+  size_t initial_population;    /* PatternSearch: 100 full, 30 quick */
+  size_t copies;                /* PatternSearch: 5 full, 2 quick */
+  size_t max_generations;       /* Pattern 20/5, DE 40/8 */
+  size_t population_size;       /* DE: 40 full, 20 quick; must be >= 4 */
+  size_t count;                 /* RandomSearch: 1000 full, 100 quick */
+  size_t num_neighbors_cap;     /* PatternSearch; 0 = no cap */
+  double crossover_rate;        /* DE; <= 0 = 0.8 */
   double min_improvement_delta; /* < 0 = Pattern 0.001, DE: early stop off */
-  size_t patience;           /* DE early stop (with min_improvement_delta,
-                                0.001 when unset); 0 = off */
+  size_t patience;              /* DE early stop (with min_improvement_delta,
+                                   0.001 when unset); 0 = off */
 
   /* Shared machinery. */
   double rebenchmark_threshold; /* <= 0 = profile: 1.5 full, 0.9 quick */
@@ -176,11 +178,11 @@ typedef struct helion_search_metrics {
   uint64_t seed;
   size_t configs_tested; /* distinct configs sent to the backend */
   size_t by_kind[HELION_RESULT_KIND_COUNT]; /* their outcomes */
-  size_t invalid;        /* generated configs rejected before the backend */
-  size_t rebenchmarks;   /* member re-timings (population + final) */
-  int generations;       /* last generation started (0 = initial) */
-  double elapsed_s;      /* backend elapsed() at the end */
-  double best_perf_ms;   /* lowest time ever observed; 0 if none */
+  size_t invalid;      /* generated configs rejected before the backend */
+  size_t rebenchmarks; /* member re-timings (population + final) */
+  int generations;     /* last generation started (0 = initial) */
+  double elapsed_s;    /* backend elapsed() at the end */
+  double best_perf_ms; /* lowest time ever observed; 0 if none */
   helion_search_stop stop;
 } helion_search_metrics_t;
 
@@ -189,9 +191,10 @@ typedef struct helion_search_metrics {
  * must belong to the space). Resolves the effort profile into the options
  * (helion_search_opts() shows the result) and checks them: an unknown
  * algorithm is HELION_ERR_USAGE with the list of valid names; user configs
- * that are invalid are HELION_ERR_INVALID naming their index; a DE
- * population_size below 4 is HELION_ERR_USAGE. Free with
- * helion_search_destroy().
+ * that are invalid are HELION_ERR_INVALID naming their index. Checks that
+ * belong to one algorithm (DE's population_size >= 4, FiniteSearch's two
+ * configs) are made by helion_search_run() before anything is measured.
+ * Free with helion_search_destroy().
  */
 helion_status helion_search_create(const helion_space_t *space,
                                    helion_backend_t *backend,
@@ -287,8 +290,7 @@ size_t helion_search_evals_left(const helion_search_t *s);
  */
 helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
                                   size_t n, const char *desc,
-                                  helion_member_id *out_ids,
-                                  helion_err_t *err);
+                                  helion_member_id *out_ids, helion_err_t *err);
 
 /* should_rebenchmark(m): finite perf below threshold * best_perf_so_far. */
 bool helion_search_should_rebench(const helion_search_t *s,
@@ -333,14 +335,13 @@ void helion_search_sort(const helion_search_t *s, helion_member_id *ids,
  * batch) to out_ids (room for n) and their number to *out_n.
  */
 helion_status helion_search_initial_population(
-    helion_search_t *s, helion_initial_population strategy, size_t n,
-    bool pad, const char *desc, helion_member_id *out_ids, size_t *out_n,
+    helion_search_t *s, helion_initial_population strategy, size_t n, bool pad,
+    const char *desc, helion_member_id *out_ids, size_t *out_n,
     helion_err_t *err);
 
 /* Draws up to `n` distinct valid random configurations not measured yet
  * into out (n * ncells); returns how many it found. */
-size_t helion_search_random_configs(helion_search_t *s, size_t n,
-                                    int64_t *out);
+size_t helion_search_random_configs(helion_search_t *s, size_t n, int64_t *out);
 
 /*
  * Logs `headline` followed by Helion's statistics block over ids[]:
@@ -349,8 +350,7 @@ size_t helion_search_random_configs(helion_search_t *s, size_t n,
  * HELION_ERR_NO_CONFIG (with a message saying how the configs failed) when
  * no member is finite and `require_finite`.
  */
-helion_status helion_search_log_stats(helion_search_t *s,
-                                      const char *headline,
+helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
                                       const helion_member_id *ids, size_t n,
                                       bool require_finite, helion_err_t *err);
 
@@ -374,8 +374,7 @@ void helion_search_set_result(helion_search_t *s, helion_member_id best);
 /* ----- the algorithms (search_*.c), run by the registry ---------------- */
 helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
-helion_status helion__search_pattern_run(helion_search_t *s,
-                                         helion_err_t *err);
+helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_lfbo_pattern_run(helion_search_t *s,
                                               helion_err_t *err);

@@ -45,8 +45,8 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
   double cr = o->crossover_rate;
   size_t patience = o->patience;
-  double delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta
-                                               : 0.001;
+  double delta =
+      o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
   helion_member_id *pop = NULL, *tids = NULL;
   int64_t *trials = NULL;
   double *hist = NULL;

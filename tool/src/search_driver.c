@@ -40,7 +40,9 @@ static const helion_search_algo_t algos[] = {
 
 #define NALGOS (sizeof(algos) / sizeof(algos[0]))
 
-size_t helion_search_algo_count(void) { return NALGOS; }
+size_t helion_search_algo_count(void) {
+  return NALGOS;
+}
 
 const helion_search_algo_t *helion_search_algo_at(size_t i) {
   return i < NALGOS ? &algos[i] : NULL;
@@ -56,15 +58,15 @@ const helion_search_algo_t *helion_search_algo_find(const char *name,
     size_t used = 0;
     list[0] = '\0';
     for (size_t i = 0; i < NALGOS; i++) {
-      int w = snprintf(list + used, sizeof(list) - used, "%s%s",
-                       i ? ", " : "", algos[i].name);
+      int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+                       algos[i].name);
       if (w < 0 || (size_t)w >= sizeof(list) - used)
         break;
       used += (size_t)w;
     }
     helion_err_set(err, HELION_ERR_USAGE,
-                   "unknown search algorithm '%s'; valid algorithms: %s",
-                   name, list);
+                   "unknown search algorithm '%s'; valid algorithms: %s", name,
+                   list);
   }
   return NULL;
 }
@@ -206,8 +208,8 @@ helion_status helion_search_opts_from_env(helion_search_opts_t *o,
     o->algorithm = v;
   }
   v = getenv("HELION_AUTOTUNE_EFFORT");
-  if (v && *v && (rc = helion_effort_parse(v, "HELION_AUTOTUNE_EFFORT",
-                                           &o->effort, err)))
+  if (v && *v &&
+      (rc = helion_effort_parse(v, "HELION_AUTOTUNE_EFFORT", &o->effort, err)))
     return rc;
   v = getenv("HELION_AUTOTUNER_INITIAL_POPULATION");
   if (v && *v &&
@@ -245,8 +247,8 @@ helion_status helion_search_opts_from_env(helion_search_opts_t *o,
     return rc;
   if (found)
     o->num_neighbors_cap = i > 0 ? (size_t)i : 0;
-  if ((rc = env_i64("HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K", &i, &found,
-                    err)))
+  if ((rc =
+           env_i64("HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K", &i, &found, err)))
     return rc;
   if (found)
     o->final_top_k = i < 0 ? 0 : (i > 1024 ? 1024 : (int)i);
@@ -274,6 +276,7 @@ typedef struct member {
   int generation;
   helion_result_kind kind;
   bool pinned;
+  uint32_t mark; /* == search's stamp: already collected in this pass */
   uint64_t hash;
 } member;
 
@@ -306,6 +309,7 @@ struct helion_search {
 
   int64_t *user_configs; /* normalized copies of opts.configs */
 
+  uint32_t stamp; /* see member.mark */
   int generation;
   helion_search_stop stop;
   helion_search_metrics_t metrics;
@@ -313,11 +317,11 @@ struct helion_search {
   bool ran;
 
   /* Batch scratch, grown as needed, reused across batches. */
-  int64_t *batch_cells;     /* the batch, normalized */
-  size_t batch_cap;         /* in configs */
-  size_t *batch_new;        /* positions of configs to measure */
-  size_t *batch_table;      /* in-batch dedup, 2 * batch_cap slots */
-  int64_t *send_cells;      /* one chunk, contiguous */
+  int64_t *batch_cells; /* the batch, normalized */
+  size_t batch_cap;     /* in configs */
+  size_t *batch_new;    /* positions of configs to measure */
+  size_t *batch_table;  /* in-batch dedup, 2 * batch_cap slots */
+  int64_t *send_cells;  /* one chunk, contiguous */
   helion_bench_result_t *results;
   double *rb_ms;
   helion_member_id *rb_ids;
@@ -521,8 +525,8 @@ helion_status helion_search_create(const helion_space_t *space,
    * its own sizes from the same profile. */
   bool quick = o->effort == HELION_EFFORT_QUICK;
   if (o->initial_population_strategy == HELION_INITIAL_PROFILE)
-    o->initial_population_strategy = quick ? HELION_INITIAL_FROM_BEST_AVAILABLE
-                                           : HELION_INITIAL_FROM_RANDOM;
+    o->initial_population_strategy =
+        quick ? HELION_INITIAL_FROM_BEST_AVAILABLE : HELION_INITIAL_FROM_RANDOM;
   if (o->pad_random < 0)
     o->pad_random = quick ? 0 : 1;
   if (o->rebenchmark_threshold <= 0)
@@ -537,8 +541,6 @@ helion_status helion_search_create(const helion_space_t *space,
     o->rebench_target_ms = 200.0;
   if (o->crossover_rate <= 0)
     o->crossover_rate = 0.8;
-  if (o->bench_chunk == 0)
-    o->bench_chunk = 16;
   if (o->pinned_tolerance < 0)
     o->pinned_tolerance = 0;
 
@@ -610,7 +612,9 @@ void helion_search_destroy(helion_search_t *s) {
 const helion_space_t *helion_search_space(const helion_search_t *s) {
   return s->space;
 }
-helion_rng_t *helion_search_rng(helion_search_t *s) { return &s->rng; }
+helion_rng_t *helion_search_rng(helion_search_t *s) {
+  return &s->rng;
+}
 const helion_search_opts_t *helion_search_opts(const helion_search_t *s) {
   return &s->opts;
 }
@@ -718,24 +722,6 @@ size_t helion_search_evals_left(const helion_search_t *s) {
 
 /* --------------------------------------------------------------- tracing -- */
 
-/* The trace's status names (helion_result_kind_name's, kept here so the
- * trace format does not depend on which backend is linked). */
-static const char *kind_name(helion_result_kind k) {
-  switch (k) {
-  case HELION_RESULT_OK:
-    return "ok";
-  case HELION_RESULT_COMPILE:
-    return "compile";
-  case HELION_RESULT_RUNTIME:
-    return "runtime";
-  case HELION_RESULT_ACCURACY:
-    return "accuracy";
-  case HELION_RESULT_TIMEOUT:
-    return "timeout";
-  }
-  return "runtime";
-}
-
 static void trace_ms(helion_search_t *s, double ms) {
   if (isfinite(ms))
     fprintf(s->opts.trace, "%.9g", ms);
@@ -754,8 +740,8 @@ static helion_status trace_config(helion_search_t *s, const int64_t *cells) {
 
 static helion_status trace_eval(helion_search_t *s, size_t id, double t) {
   const member *m = &s->members[id];
-  fprintf(s->opts.trace, "{\"evaluation\": %zu, \"config\": ",
-          s->metrics.configs_tested);
+  fprintf(s->opts.trace,
+          "{\"evaluation\": %zu, \"config\": ", s->metrics.configs_tested);
   helion_status rc = trace_config(s, mcells(s, id));
   if (rc)
     return rc;
@@ -763,7 +749,7 @@ static helion_status trace_eval(helion_search_t *s, size_t id, double t) {
   trace_ms(s, m->perf);
   fprintf(s->opts.trace,
           ", \"status\": \"%s\", \"elapsed\": %.6f, \"generation\": %d}\n",
-          kind_name(m->kind), t, s->generation);
+          helion_result_kind_name(m->kind), t, s->generation);
   return HELION_OK;
 }
 
@@ -861,7 +847,9 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
   if (capped)
     nnew = left;
 
-  size_t chunk = s->opts.budget_seconds > 0 ? s->opts.bench_chunk : nnew;
+  size_t chunk = s->opts.bench_chunk          ? s->opts.bench_chunk
+                 : s->opts.budget_seconds > 0 ? 16
+                                              : nnew;
   helion_progress_t prog;
   bool show = nnew > 0 && desc;
   if (show)
@@ -953,8 +941,8 @@ static helion_status ensure_rb(helion_search_t *s, size_t n) {
 }
 
 /* Re-times rb_ids[0..n) (already distinct). */
-static helion_status rebench_ids(helion_search_t *s, size_t n,
-                                 double target_ms, helion_err_t *err) {
+static helion_status rebench_ids(helion_search_t *s, size_t n, double target_ms,
+                                 helion_err_t *err) {
   size_t nc = s->ncells;
   for (size_t j = 0; j < n; j++)
     memcpy(s->send_cells + j * nc, mcells(s, s->rb_ids[j]),
@@ -978,23 +966,26 @@ static helion_status rebench_ids(helion_search_t *s, size_t n,
 }
 
 /* Copies the distinct valid ids (keeping first occurrences) into rb_ids,
- * filtered by should_rebench when `filter`. Populations are small (tens to
- * a few hundred), so a quadratic duplicate check is cheaper than a table. */
+ * filtered by should_rebench when `filter`. Duplicates are found with a
+ * per-pass stamp on the members, so a pass is linear in n. */
 static helion_status collect_rb(helion_search_t *s, const helion_member_id *ids,
                                 size_t n, bool filter, size_t *out_n) {
   helion_status rc = ensure_rb(s, n);
   if (rc)
     return rc;
+  if (++s->stamp == 0) {
+    for (size_t i = 0; i < s->nmembers; i++)
+      s->members[i].mark = 0;
+    s->stamp = 1;
+  }
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
     helion_member_id id = ids[i];
-    if (id >= s->nmembers || (filter && !helion_search_should_rebench(s, id)))
+    if (id >= s->nmembers || s->members[id].mark == s->stamp ||
+        (filter && !helion_search_should_rebench(s, id)))
       continue;
-    bool dup = false;
-    for (size_t j = 0; j < k && !dup; j++)
-      dup = s->rb_ids[j] == id;
-    if (!dup)
-      s->rb_ids[k++] = id;
+    s->members[id].mark = s->stamp;
+    s->rb_ids[k++] = id;
   }
   *out_n = k;
   return HELION_OK;
@@ -1026,7 +1017,9 @@ helion_status helion_search_rebench(helion_search_t *s,
   return rebench_ids(s, k, target_ms, err);
 }
 
-static int cmp_perf(double a, double b) { return (a > b) - (a < b); }
+static int cmp_perf(double a, double b) {
+  return (a > b) - (a < b);
+}
 
 helion_status helion_search_compare(helion_search_t *s, helion_member_id a,
                                     helion_member_id b, int *out_cmp,
@@ -1134,8 +1127,8 @@ static helion_status pin(helion_search_t *s, helion_member_id id) {
 }
 
 helion_status helion_search_initial_population(
-    helion_search_t *s, helion_initial_population strategy, size_t n,
-    bool pad, const char *desc, helion_member_id *out_ids, size_t *out_n,
+    helion_search_t *s, helion_initial_population strategy, size_t n, bool pad,
+    const char *desc, helion_member_id *out_ids, size_t *out_n,
     helion_err_t *err) {
   helion_status rc = HELION_OK;
   size_t nc = s->ncells, got = 0, npin = 0;
@@ -1226,13 +1219,12 @@ helion_status helion_search_no_config(helion_search_t *s, const char *what,
       k[HELION_RESULT_TIMEOUT], s->metrics.invalid);
 }
 
-helion_status helion_search_log_stats(helion_search_t *s,
-                                      const char *headline,
+helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
                                       const helion_member_id *ids, size_t n,
                                       bool require_finite, helion_err_t *err) {
   size_t ok = 0, timeout = 0, error = 0;
-  helion_status rc = grow((void **)&s->stat_scratch, &s->stat_cap, n + 1,
-                          sizeof(double));
+  helion_status rc =
+      grow((void **)&s->stat_scratch, &s->stat_cap, n + 1, sizeof(double));
   if (rc)
     return helion_err_set(err, rc, "search: out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -1272,9 +1264,8 @@ helion_status helion_search_log_stats(helion_search_t *s,
       (rc = helion_config_to_json(s->space, mcells(s, best), false, &s->json)))
     return helion_err_set(err, rc, "search: cannot format a configuration");
   if (ok)
-    HELION_LOG(HELION_LOG_INFO,
-               "%s\n%s | min=%.4f mid=%.4f max=%.4f\nbest: %s", headline,
-               counts, s->stat_scratch[0], s->stat_scratch[ok / 2],
+    HELION_LOG(HELION_LOG_INFO, "%s\n%s | min=%.4f mid=%.4f max=%.4f\nbest: %s",
+               headline, counts, s->stat_scratch[0], s->stat_scratch[ok / 2],
                s->stat_scratch[ok - 1], helion_buf_str(&s->json));
   else
     HELION_LOG(HELION_LOG_INFO, "%s\n%s", headline, counts);
@@ -1393,7 +1384,8 @@ static helion_status finishing_rounds(helion_search_t *s, helion_member_id best,
     }
     if (ngood == 0) {
       HELION_LOG(HELION_LOG_INFO,
-                 "Finishing round %d: no slot can return to its default", round);
+                 "Finishing round %d: no slot can return to its default",
+                 round);
       break;
     }
     helion_member_id next = ids[first_good + 1];
@@ -1462,7 +1454,7 @@ static helion_status run_default_only(helion_search_t *s, helion_err_t *err) {
                           "configuration");
   if (!isfinite(helion_search_perf(s, id)))
     HELION_LOG(HELION_LOG_WARN, "the default config failed (%s)",
-               kind_name(helion_search_kind(s, id)));
+               helion_result_kind_name(helion_search_kind(s, id)));
   s->best = id;
   return HELION_OK;
 }

@@ -52,10 +52,9 @@ static helion_status reserve_gen(pattern *p, size_t need) {
 }
 
 /* The neighbours of `base`, truncated to the cap; *out_n of them in nbrs. */
-static helion_status neighbors(pattern *p, const int64_t *base,
-                               size_t *out_n) {
-  size_t n = helion_space_pattern_neighbors(p->space, base, 1, p->nbrs,
-                                            p->nbrs_cap);
+static helion_status neighbors(pattern *p, const int64_t *base, size_t *out_n) {
+  size_t n =
+      helion_space_pattern_neighbors(p->space, base, 1, p->nbrs, p->nbrs_cap);
   if (n > p->nbrs_cap) {
     size_t cap = p->nbrs_cap ? p->nbrs_cap : 64;
     while (cap < n)
@@ -132,9 +131,8 @@ static void copy_judge(pattern *p, copy *c, size_t index) {
     }
   }
   double cp = helion_search_perf(s, c->current);
-  if (best == c->current ||
-      (isfinite(bp) && isfinite(cp) && cp != 0 &&
-       fabs(bp / cp - 1.0) < p->delta)) {
+  if (best == c->current || (isfinite(bp) && isfinite(cp) && cp != 0 &&
+                             fabs(bp / cp - 1.0) < p->delta)) {
     c->done = true;
     HELION_LOG(HELION_LOG_INFO, "Copy %zu finish because of no improvement",
                index);
@@ -157,15 +155,15 @@ helion_status helion__search_pattern_run(helion_search_t *s,
                                          helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
   bool quick = o->effort == HELION_EFFORT_QUICK;
-  size_t npop = o->initial_population ? o->initial_population
-                                      : (quick ? 30 : 100);
+  size_t npop =
+      o->initial_population ? o->initial_population : (quick ? 30 : 100);
   size_t ncopies = o->copies ? o->copies : (quick ? 2 : 5);
   pattern p = {0};
   p.s = s;
   p.space = helion_search_space(s);
   p.ncells = p.space->ncells;
-  p.max_generations = o->max_generations ? o->max_generations
-                                         : (quick ? 5 : 20);
+  p.max_generations =
+      o->max_generations ? o->max_generations : (quick ? 5 : 20);
   p.delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
   p.cap = o->num_neighbors_cap;
   helion_configset_init(&p.visited, p.space);

@@ -21,11 +21,10 @@ static helion_status pick_best(helion_search_t *s, const char *what,
   return HELION_OK;
 }
 
-helion_status helion__search_random_run(helion_search_t *s,
-                                        helion_err_t *err) {
+helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
-  size_t count = o->count ? o->count
-                          : (o->effort == HELION_EFFORT_QUICK ? 100 : 1000);
+  size_t count =
+      o->count ? o->count : (o->effort == HELION_EFFORT_QUICK ? 100 : 1000);
   HELION_LOG(HELION_LOG_INFO, "Starting RandomSearch with count=%zu", count);
   helion_member_id *ids = malloc(count * sizeof(*ids));
   if (!ids)
@@ -33,17 +32,16 @@ helion_status helion__search_random_run(helion_search_t *s,
   size_t n = 0;
   /* The default first, then the user's configs, then distinct random
    * draws (Helion's random_population). */
-  helion_status rc = helion_search_initial_population(
-      s, HELION_INITIAL_FROM_RANDOM, count, true, "Random search", ids, &n,
-      err);
+  helion_status rc =
+      helion_search_initial_population(s, HELION_INITIAL_FROM_RANDOM, count,
+                                       true, "Random search", ids, &n, err);
   if (rc == HELION_OK)
     rc = pick_best(s, "Random search", ids, n, err);
   free(ids);
   return rc;
 }
 
-helion_status helion__search_finite_run(helion_search_t *s,
-                                        helion_err_t *err) {
+helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
   if (o->nconfigs < 2)
     return helion_err_set(err, HELION_ERR_USAGE,
