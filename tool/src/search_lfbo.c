@@ -63,7 +63,10 @@ typedef struct lfbo_opts {
   size_t cap; /* neighbour cap, 0 = none */
   /* Improvements over Helion (see the file comment). */
   bool keep_current, patience_reset, visit_selected_only, restart;
+  bool restart_fresh; /* restart from the best never-climbed member */
   double init_frac; /* initial population as a fraction of max_evals */
+  size_t min_selected; /* select at least this many (when there are) */
+  bool extend; /* under max_evals: generations go on until the cap */
 } lfbo_opts;
 
 /* Reads a non-negative number from the environment into *out; unset
@@ -135,6 +138,8 @@ static helion_status lfbo_resolve(helion_search_t *s, bool tree,
   p.keep_current = p.patience_reset = p.visit_selected_only = p.restart =
       !helion;
   p.init_frac = helion ? 0 : 0.25;
+  p.min_selected = helion ? 0 : 2;
+  p.extend = !helion && o->max_evals > 0;
   double radius = p.radius;
   if ((rc = env_size("HELION_LFBO_NUM_NEIGHBORS", &p.num_neighbors, err)) ||
       (rc = env_double("HELION_LFBO_FRAC_SELECTED", &p.frac_selected, err)) ||
@@ -147,9 +152,18 @@ static helion_status lfbo_resolve(helion_search_t *s, bool tree,
       (rc = env_bool("HELION_LFBO_VISIT_SELECTED_ONLY",
                      &p.visit_selected_only, err)) ||
       (rc = env_bool("HELION_LFBO_RESTART", &p.restart, err)) ||
-      (rc = env_double("HELION_LFBO_INIT_FRAC", &p.init_frac, err)))
+      (rc = env_bool("HELION_LFBO_RESTART_FRESH", &p.restart_fresh, err)) ||
+      (rc = env_double("HELION_LFBO_INIT_FRAC", &p.init_frac, err)) ||
+      (rc = env_size("HELION_LFBO_MIN_SELECTED", &p.min_selected, err)) ||
+      (rc = env_bool("HELION_LFBO_EXTEND", &p.extend, err)))
     return rc;
   p.radius = (int)radius;
+  /* Without a cap nothing would end an extended search; an explicit
+   * max_generations is the user's stopping point. */
+  if (o->max_evals == 0 || o->max_generations)
+    p.extend = false;
+  if (p.extend)
+    p.max_generations = SIZE_MAX;
   if (p.radius < 1)
     p.radius = 1;
   if (p.quantile > 1)
@@ -825,7 +839,43 @@ typedef struct lfbo {
   size_t ids_cap;
   uint8_t *trained; /* per member id: in the training data */
   size_t trained_cap;
+  uint8_t *started; /* per member id: some copy's current at some time */
+  size_t started_cap;
 } lfbo;
+
+/* Marks a member as climbed from. */
+static helion_status mark_started(lfbo *L, helion_member_id id) {
+  if (id >= L->started_cap) {
+    size_t c = L->started_cap ? L->started_cap : 256;
+    while (c <= id)
+      c *= 2;
+    uint8_t *t = realloc(L->started, c);
+    if (!t)
+      return HELION_ERR_NOMEM;
+    memset(t + L->started_cap, 0, c - L->started_cap);
+    L->started = t;
+    L->started_cap = c;
+  }
+  L->started[id] = 1;
+  return HELION_OK;
+}
+
+/* The fastest measured member no copy has stood on; NO_MEMBER if none. */
+static helion_member_id best_fresh(const lfbo *L) {
+  helion_member_id best = HELION_NO_MEMBER;
+  double bp = INFINITY;
+  size_t n = helion_search_member_count(L->s);
+  for (helion_member_id id = 0; id < n; id++) {
+    if (id < L->started_cap && L->started[id])
+      continue;
+    double v = helion_search_perf(L->s, id);
+    if (v < bp) {
+      bp = v;
+      best = id;
+    }
+  }
+  return best;
+}
 
 static helion_status push_cand(lfbo *L, const int64_t *c) {
   if (grow((void **)&L->cands, &L->cands_cap, (L->ncands + 1) * L->ncells,
@@ -921,6 +971,8 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index,
   if (rc)
     goto nomem;
   size_t k = (size_t)((double)L->ncands * L->o.frac_selected);
+  if (k < L->o.min_selected)
+    k = L->o.min_selected;
   size_t nsel;
   if ((rc = select_cands(&L->sel, L->space, &L->sur, helion_search_rng(s),
                          L->cands, L->ncands, k, L->o.penalty, &nsel, err)))
@@ -1022,13 +1074,18 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
   L.sur.d = L.space->enc_dim;
   L.sur.quantile = L.o.quantile;
 
+  char gens[32];
+  if (L.o.extend)
+    snprintf(gens, sizeof(gens), "until max_evals");
+  else
+    snprintf(gens, sizeof(gens), "%zu", L.o.max_generations);
   HELION_LOG(HELION_LOG_INFO,
              "Starting %s with initial_population=%s, copies=%zu, "
-             "max_generations=%zu, num_neighbors=%zu, frac_selected=%g, "
+             "max_generations=%s, num_neighbors=%zu, frac_selected=%g, "
              "radius=%d, quantile=%g, patience=%zu, similarity_penalty=%g",
              name,
              helion_initial_population_name(so->initial_population_strategy),
-             L.o.copies, L.o.max_generations, L.o.num_neighbors,
+             L.o.copies, gens, L.o.num_neighbors,
              L.o.frac_selected, L.o.radius, L.o.quantile, L.o.patience,
              L.o.penalty);
   size_t npop = L.o.initial_population;
@@ -1133,14 +1190,24 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
      * surrogate now knows best. Restarts share the visited set, so they
      * explore what the finished climbs did not. */
     if (L.o.restart) {
-      helion_member_id inc = helion_search_argmin(s, pop, n);
-      for (size_t c = 0; c < ncp && inc != HELION_NO_MEMBER; c++)
-        if (copies[c].done && copies[c].steps < L.o.max_generations) {
-          copies[c].done = false;
-          copies[c].current = inc;
-          copies[c].patience = L.o.patience;
-        }
+      for (size_t c = 0; c < ncp; c++) {
+        if (!copies[c].done || copies[c].steps >= L.o.max_generations)
+          continue;
+        helion_member_id from = L.o.restart_fresh
+                                    ? best_fresh(&L)
+                                    : helion_search_argmin(s, pop, n);
+        if (from == HELION_NO_MEMBER)
+          break;
+        copies[c].done = false;
+        copies[c].current = from;
+        copies[c].patience = L.o.patience;
+        if (mark_started(&L, from))
+          goto nomem;
+      }
     }
+    for (size_t c = 0; c < ncp; c++)
+      if (!copies[c].done && mark_started(&L, copies[c].current))
+        goto nomem;
   }
   rc = helion_search_finalize(s, helion_search_argmin(s, pop, n), err);
   goto out;
@@ -1155,6 +1222,7 @@ out:
   free(L.batch);
   free(L.ids);
   free(L.trained);
+  free(L.started);
   free(pop);
   free(next);
   free(copies);
