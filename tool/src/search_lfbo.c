@@ -67,6 +67,7 @@ typedef struct lfbo_opts {
   double init_frac; /* initial population as a fraction of max_evals */
   size_t min_selected; /* select at least this many (when there are) */
   bool extend; /* under max_evals: generations go on until the cap */
+  size_t global_draws, global_selected; /* surrogate-screened random picks */
 } lfbo_opts;
 
 /* Reads a non-negative number from the environment into *out; unset
@@ -137,9 +138,11 @@ static helion_status lfbo_resolve(helion_search_t *s, bool tree,
     return rc;
   p.keep_current = p.patience_reset = p.visit_selected_only = p.restart =
       !helion;
-  p.init_frac = helion ? 0 : 0.25;
+  p.init_frac = helion ? 0 : 0.35;
   p.min_selected = helion ? 0 : 2;
   p.extend = !helion && o->max_evals > 0;
+  p.global_draws = helion ? 0 : 200;
+  p.global_selected = helion ? 0 : 1;
   double radius = p.radius;
   if ((rc = env_size("HELION_LFBO_NUM_NEIGHBORS", &p.num_neighbors, err)) ||
       (rc = env_double("HELION_LFBO_FRAC_SELECTED", &p.frac_selected, err)) ||
@@ -155,7 +158,10 @@ static helion_status lfbo_resolve(helion_search_t *s, bool tree,
       (rc = env_bool("HELION_LFBO_RESTART_FRESH", &p.restart_fresh, err)) ||
       (rc = env_double("HELION_LFBO_INIT_FRAC", &p.init_frac, err)) ||
       (rc = env_size("HELION_LFBO_MIN_SELECTED", &p.min_selected, err)) ||
-      (rc = env_bool("HELION_LFBO_EXTEND", &p.extend, err)))
+      (rc = env_bool("HELION_LFBO_EXTEND", &p.extend, err)) ||
+      (rc = env_size("HELION_LFBO_GLOBAL_DRAWS", &p.global_draws, err)) ||
+      (rc = env_size("HELION_LFBO_GLOBAL_SELECTED", &p.global_selected,
+                     err)))
     return rc;
   p.radius = (int)radius;
   /* Without a cap nothing would end an extended search; an explicit
@@ -1042,6 +1048,53 @@ static void copy_judge(lfbo *L, lcopy *c, size_t index) {
   c->current = best;
 }
 
+/*
+ * Global proposals: `global_draws` random valid configs never measured,
+ * of which the surrogate picks `global_selected` for the batch. They let
+ * the search jump to a region that the random initial population sampled
+ * only thinly but that the surrogate has come to rate highly.
+ */
+static helion_status global_propose(lfbo *L, size_t *out_count,
+                                    helion_err_t *err) {
+  *out_count = 0;
+  if (!L->sur.fitted || L->o.global_draws == 0 || L->o.global_selected == 0)
+    return HELION_OK;
+  if (grow((void **)&L->cands, &L->cands_cap, L->o.global_draws * L->ncells,
+           sizeof(int64_t)))
+    goto nomem;
+  size_t got = helion_search_random_configs(L->s, L->o.global_draws, L->cands);
+  size_t k = 0;
+  for (size_t i = 0; i < got; i++) {
+    const int64_t *x = L->cands + i * L->ncells;
+    if (helion_configset_contains(&L->visited, x))
+      continue;
+    memmove(L->cands + k * L->ncells, x, L->ncells * sizeof(int64_t));
+    k++;
+  }
+  L->ncands = k;
+  size_t nsel;
+  helion_status rc =
+      select_cands(&L->sel, L->space, &L->sur, helion_search_rng(L->s),
+                   L->cands, L->ncands, L->o.global_selected, L->o.penalty,
+                   &nsel, err);
+  if (rc)
+    return rc;
+  if (grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
+           sizeof(int64_t)))
+    goto nomem;
+  for (size_t j = 0; j < nsel; j++) {
+    const int64_t *x = L->cands + L->sel.order[j] * L->ncells;
+    if (helion_configset_add(&L->visited, x, NULL))
+      goto nomem;
+    memcpy(L->batch + L->nbatch * L->ncells, x, L->ncells * sizeof(int64_t));
+    L->nbatch++;
+  }
+  *out_count = nsel;
+  return HELION_OK;
+nomem:
+  return helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
+}
+
 static void pop_add(helion_member_id *pop, size_t *n, helion_member_id id) {
   if (id == HELION_NO_MEMBER)
     return;
@@ -1144,6 +1197,9 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
                  g);
       break;
     }
+    size_t gfirst = L.nbatch, gcount;
+    if ((rc = global_propose(&L, &gcount, err)))
+      goto out;
     helion_search_set_generation(s, (int)g);
     HELION_LOG(HELION_LOG_INFO,
                "Generation %zu starting: %zu neighbors, %zu active search "
@@ -1168,6 +1224,8 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
       for (size_t i = 0; i < copies[c].count; i++)
         pop_add(next, &nn, L.ids[copies[c].first + i]);
     }
+    for (size_t i = 0; i < gcount; i++)
+      pop_add(next, &nn, L.ids[gfirst + i]);
     helion_member_id *t = pop;
     pop = next;
     next = t;
