@@ -94,15 +94,15 @@ int main(int argc, char **argv) {
     have++;
   }
   n = have;
-  printf("%s: %zu observations, %zu features, %zu repetitions\n", argv[1], n,
-         d, reps);
+  printf("%s: %zu observations, %zu features, %zu repetitions\n", argv[1], n, d,
+         reps);
 
   for (int tree = 0; tree < 2; tree++) {
     size_t nb = tree ? 200 : 300;
     for (size_t r = 0; r < reps; r++) {
       double t[3];
-      if (helion__lfbo_overhead_step(space, X, y, n, cells + best * nc, nb,
-                                     5, tree, r + 1, t, &err))
+      if (helion__lfbo_overhead_step(space, X, y, n, cells + best * nc, nb, 5,
+                                     tree, r + 1, t, &err))
         goto fail;
       ms[0][r] = 1e3 * t[0];
       ms[1][r] = 1e3 * t[1];

@@ -78,8 +78,12 @@ static helion_status fake_rebench(helion_backend_t *b, const int64_t *configs,
   return HELION_OK;
 }
 
-static double fake_elapsed(helion_backend_t *b) { return ((fake *)b)->clock; }
-static void fake_destroy(helion_backend_t *b) { (void)b; }
+static double fake_elapsed(helion_backend_t *b) {
+  return ((fake *)b)->clock;
+}
+static void fake_destroy(helion_backend_t *b) {
+  (void)b;
+}
 
 static const helion_backend_vtable_t fake_vt = {fake_bench, fake_rebench,
                                                 fake_elapsed, fake_destroy};
@@ -179,8 +183,7 @@ static void test_search_lfbo_labels_hand_computed(void **state) {
   /* numpy.quantile([10, 20], 0.75) = 17.5; a single value is itself. */
   double scratch[2];
   const double two[2] = {20, 10};
-  assert_near(helion__lfbo_quantile(two, 2, 0.75, scratch), 17.5,
-                      1e-12);
+  assert_near(helion__lfbo_quantile(two, 2, 0.75, scratch), 17.5, 1e-12);
   assert_near(helion__lfbo_quantile(two, 1, 0.5, scratch), 20, 0);
 }
 
@@ -221,8 +224,7 @@ static void test_search_lfbo_select_greedy_penalty(void **state) {
    * and c3 tie at 0.5 - 0 = 0.5 after c0 (they share no leaf with it). */
   const double tp[4] = {0.5, 0.5, 0.5, 0.5};
   const int32_t tl[8] = {1, 1, 1, 1, 2, 2, 3, 3};
-  assert_int_equal(helion__lfbo_select(tp, tl, 4, 2, 1.0, 3, out, scratch),
-                   3);
+  assert_int_equal(helion__lfbo_select(tp, tl, 4, 2, 1.0, 3, out, scratch), 3);
   assert_int_equal(out[0], 0);
   assert_int_equal(out[1], 2);
   assert_int_equal(out[2], 3);
@@ -447,8 +449,9 @@ static void test_search_lfbo_de_hybrid_switches_to_surrogate(void **state) {
     double best;
     unsigned repl, pop;
     size_t total;
-    int got = sscanf(p, "Gen %u: %15s | best=%lfms | replaced=%u/%u | "
-                        "total_evals=%zu",
+    int got = sscanf(p,
+                     "Gen %u: %15s | best=%lfms | replaced=%u/%u | "
+                     "total_evals=%zu",
                      &g, mode, &best, &repl, &pop, &total);
     assert_int_equal(got, 6);
     assert_int_equal(g, gens + 2);

@@ -141,8 +141,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
   double cr = o->crossover_rate;
   size_t patience = o->patience ? o->patience : 3;
-  double delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta
-                                               : 0.001;
+  double delta =
+      o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
   size_t threshold = 100, ratio = 3, refit = 5;
   helion_member_id *pop = NULL, *tids = NULL;
   int64_t *trials = NULL;
@@ -197,8 +197,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
       pop[k++] = pop[i];
   n = k;
   if (n < DES_MIN_POPULATION && !helion_search_stopped(s)) {
-    size_t got = helion_search_random_configs(s, DES_MIN_POPULATION - n,
-                                              trials);
+    size_t got =
+        helion_search_random_configs(s, DES_MIN_POPULATION - n, trials);
     HELION_LOG(HELION_LOG_INFO,
                "DESurrogateHybrid needs at least %d members; padding the "
                "initial population of %zu with %zu random configs",
@@ -242,8 +242,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
       if ((rc = helion_forest_fit(forest, ob.X, ob.n, d, ob.y, NULL, err)))
         goto out;
       fitted = true;
-      HELION_LOG(HELION_LOG_INFO, "Fitted surrogate on %zu observations",
-                 ob.n);
+      HELION_LOG(HELION_LOG_INFO, "Fitted surrogate on %zu observations", ob.n);
     }
     size_t nt;
     if (use_sur) {
@@ -332,8 +331,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
   rc = helion_search_finalize(s, helion_search_argmin(s, pop, n), err);
   goto out;
 nomem:
-  rc = helion_err_set(err, HELION_ERR_NOMEM,
-                      "DESurrogateHybrid: out of memory");
+  rc =
+      helion_err_set(err, HELION_ERR_NOMEM, "DESurrogateHybrid: out of memory");
 out:
   helion_forest_destroy(forest);
   free(ob.X);

@@ -46,8 +46,8 @@ size_t helion__lfbo_labels(const double *y, size_t n, double quantile,
  * returns min(k, n). `scratch` has room for 2n doubles.
  */
 size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
-                           size_t ntrees, double penalty, size_t k,
-                           size_t *out, double *scratch);
+                           size_t ntrees, double penalty, size_t k, size_t *out,
+                           double *scratch);
 
 /*
  * One generation's surrogate work of LFBOPatternSearch/LFBOTreeSearch on
@@ -57,12 +57,9 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
  * `tree`, else random) and selects 10% of them. Writes the seconds spent
  * fitting, generating neighbours and selecting (summed over the copies).
  */
-helion_status helion__lfbo_overhead_step(const helion_space_t *space,
-                                         const double *X, const double *y,
-                                         size_t n, const int64_t *base,
-                                         size_t num_neighbors, size_t copies,
-                                         bool tree, uint64_t seed,
-                                         double out_seconds[3],
-                                         helion_err_t *err);
+helion_status helion__lfbo_overhead_step(
+    const helion_space_t *space, const double *X, const double *y, size_t n,
+    const int64_t *base, size_t num_neighbors, size_t copies, bool tree,
+    uint64_t seed, double out_seconds[3], helion_err_t *err);
 
 #endif /* HELION_SEARCH_LFBO_H */
