@@ -113,9 +113,10 @@ int main(int argc, char **argv) {
            "select 10%%):\n",
            tree ? "LFBOTreeSearch" : "LFBOPatternSearch", nb);
     report("fit (100 trees, log_loss)", ms[0], reps);
-    report(tree ? "neighbours (tree walks) x5" : "neighbours (random) x5",
+    report(tree ? "neighbours (tree walks x5, global)"
+                : "neighbours (random x5, global)",
            ms[1], reps);
-    report("select (apply + greedy) x5", ms[2], reps);
+    report("select (apply + greedy, x6)", ms[2], reps);
     report("total per generation", ms[3], reps);
   }
 

@@ -54,7 +54,8 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
  * given data, for the overhead benchmark: fits the classifier on the n
  * observations (rows of space->enc_dim features, perfs y), then `copies`
  * times generates `num_neighbors` neighbours of `base` (tree-guided when
- * `tree`, else random) and selects 10% of them. Writes the seconds spent
+ * `tree`, else random) and selects 10% of them, then screens 200 random
+ * configs and selects 1 (the global proposals). Writes the seconds spent
  * fitting, generating neighbours and selecting (summed over the copies).
  */
 helion_status helion__lfbo_overhead_step(
