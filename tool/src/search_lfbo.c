@@ -668,17 +668,52 @@ static helion_status sur_add(surrogate *u, const helion_space_t *sp,
 }
 
 typedef struct fit_job {
-  const surrogate *u;
   helion_forest_t *f;
+  const double *X, *y, *w;
+  size_t n, d;
   helion_status rc;
   helion_err_t err;
 } fit_job;
 
 static void *fit_thread(void *arg) {
   fit_job *j = arg;
-  j->rc = helion_forest_fit(j->f, j->u->X, j->u->n, j->u->d, j->u->labels,
-                            j->u->weights, &j->err);
+  j->rc = helion_forest_fit(j->f, j->X, j->n, j->d, j->y, j->w, &j->err);
   return NULL;
+}
+
+#define FIT_MAX_PARTS 8
+
+helion_status helion__forest_fit_parts(helion_forest_t *const *parts, size_t k,
+                                       const double *X, size_t n, size_t d,
+                                       const double *y, const double *w,
+                                       helion_err_t *err) {
+  if (k == 0 || k > FIT_MAX_PARTS)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "forest parts: %zu parts (1 to %d allowed)", k,
+                          FIT_MAX_PARTS);
+  fit_job jobs[FIT_MAX_PARTS];
+  pthread_t th[FIT_MAX_PARTS];
+  bool started[FIT_MAX_PARTS] = {false};
+  for (size_t i = 0; i < k; i++) {
+    jobs[i] = (fit_job){parts[i], X, y, w, n, d, HELION_OK, {{0}}};
+    if (i > 0)
+      started[i] = pthread_create(&th[i], NULL, fit_thread, &jobs[i]) == 0;
+  }
+  /* Part 0 here; a part whose thread did not start runs here too. */
+  for (size_t i = 0; i < k; i++)
+    if (!started[i])
+      fit_thread(&jobs[i]);
+  helion_status rc = HELION_OK;
+  for (size_t i = 0; i < k; i++) {
+    if (started[i])
+      pthread_join(th[i], NULL);
+    if (jobs[i].rc && !rc) {
+      rc = jobs[i].rc;
+      if (err)
+        *err = jobs[i].err;
+    }
+  }
+  return rc;
 }
 
 /* fit_surrogate (reference §2.4): quantile labels, weights, full refit. */
@@ -698,28 +733,8 @@ static helion_status sur_fit(surrogate *u, bool log, helion_err_t *err) {
   if (log)
     HELION_LOG(HELION_LOG_INFO, "Fitting surrogate: %zu points, %zu targets",
                u->n, u->n);
-  fit_job jobs[LFBO_PARTS];
-  pthread_t th[LFBO_PARTS];
-  bool started[LFBO_PARTS] = {false};
-  for (size_t k = 0; k < LFBO_PARTS; k++) {
-    jobs[k] = (fit_job){u, u->part[k], HELION_OK, {{0}}};
-    if (k > 0)
-      started[k] = pthread_create(&th[k], NULL, fit_thread, &jobs[k]) == 0;
-  }
-  /* Part 0 here; a part whose thread did not start runs here too. */
-  for (size_t k = 0; k < LFBO_PARTS; k++)
-    if (!started[k])
-      fit_thread(&jobs[k]);
-  helion_status rc = HELION_OK;
-  for (size_t k = 0; k < LFBO_PARTS; k++) {
-    if (started[k])
-      pthread_join(th[k], NULL);
-    if (jobs[k].rc && !rc) {
-      rc = jobs[k].rc;
-      if (err)
-        *err = jobs[k].err;
-    }
-  }
+  helion_status rc = helion__forest_fit_parts(u->part, LFBO_PARTS, u->X, u->n,
+                                              u->d, u->labels, u->weights, err);
   if (rc)
     return rc;
   u->fitted = true;

@@ -50,6 +50,18 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
                            double *scratch);
 
 /*
+ * Fits the k forests parts[0..k) (1 <= k <= 8) on the same data, as
+ * helion_forest_fit() would one after the other, but each in its own
+ * thread (part 0 in the caller's). Forests of different seeds fitted this
+ * way make up one larger forest: the searches grow their forests as two
+ * halves to use two cores. Returns the first part's error, if any.
+ */
+helion_status helion__forest_fit_parts(helion_forest_t *const *parts, size_t k,
+                                       const double *X, size_t n, size_t d,
+                                       const double *y, const double *w,
+                                       helion_err_t *err);
+
+/*
  * One generation's surrogate work of LFBOPatternSearch/LFBOTreeSearch on
  * given data, for the overhead benchmark: fits the classifier on the n
  * observations (rows of space->enc_dim features, perfs y), then `copies`
