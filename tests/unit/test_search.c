@@ -649,8 +649,10 @@ static void test_search_unknown_algorithm(void **state) {
   assert_null(s);
   assert_string_equal(err.msg,
                       "unknown search algorithm 'SimulatedAnnealing'; valid "
-                      "algorithms: DifferentialEvolutionSearch, FiniteSearch, "
-                      "PatternSearch, RandomSearch");
+                      "algorithms: DESurrogateHybrid, "
+                      "DifferentialEvolutionSearch, FiniteSearch, "
+                      "LFBOPatternSearch, LFBOTreeSearch, PatternSearch, "
+                      "RandomSearch");
   helion_space_destroy(space);
 }
 
@@ -737,8 +739,10 @@ static void test_search_env(void **state) {
   assert_int_equal(helion_search_opts_from_env(&o, &err), HELION_ERR_USAGE);
   assert_string_equal(err.msg,
                       "HELION_AUTOTUNER: unknown search algorithm 'Nope'; "
-                      "valid algorithms: DifferentialEvolutionSearch, "
-                      "FiniteSearch, PatternSearch, RandomSearch");
+                      "valid algorithms: DESurrogateHybrid, "
+                      "DifferentialEvolutionSearch, FiniteSearch, "
+                      "LFBOPatternSearch, LFBOTreeSearch, PatternSearch, "
+                      "RandomSearch");
   unsetenv("HELION_AUTOTUNER");
   unsetenv("HELION_AUTOTUNE_EFFORT");
   unsetenv("HELION_AUTOTUNER_INITIAL_POPULATION");

@@ -45,9 +45,8 @@
 #include "util.h"
 
 /* The algorithm used when neither opts.algorithm nor HELION_AUTOTUNER names
- * one. Helion's default is LFBOTreeSearch; it becomes the default here once
- * it is registered. */
-#define HELION_SEARCH_DEFAULT_ALGORITHM "PatternSearch"
+ * one: Helion's default. */
+#define HELION_SEARCH_DEFAULT_ALGORITHM "LFBOTreeSearch"
 
 /* ------------------------------------------------------------ options -- */
 
@@ -390,5 +389,11 @@ helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
+helion_status helion__search_lfbo_pattern_run(helion_search_t *s,
+                                              helion_err_t *err);
+helion_status helion__search_lfbo_tree_run(helion_search_t *s,
+                                           helion_err_t *err);
+helion_status helion__search_de_surrogate_run(helion_search_t *s,
+                                              helion_err_t *err);
 
 #endif /* HELION_SEARCH_H */

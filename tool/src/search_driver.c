@@ -21,10 +21,17 @@
 
 /* Name order; a new algorithm adds one line. */
 static const helion_search_algo_t algos[] = {
+    {"DESurrogateHybrid", helion__search_de_surrogate_run,
+     "differential evolution that benchmarks the trials a forest predicts "
+     "fastest"},
     {"DifferentialEvolutionSearch", helion__search_de_run,
      "differential evolution over a population (batch mode)"},
     {"FiniteSearch", helion__search_finite_run,
      "benchmark the given configurations, keep the fastest"},
+    {"LFBOPatternSearch", helion__search_lfbo_pattern_run,
+     "pattern search whose neighbours a forest classifier screens"},
+    {"LFBOTreeSearch", helion__search_lfbo_tree_run,
+     "LFBO with neighbours from walks along the forest's decision paths"},
     {"PatternSearch", helion__search_pattern_run,
      "hill climbing from the best random configs through their neighbours"},
     {"RandomSearch", helion__search_random_run,
