@@ -526,7 +526,10 @@ static void describe(helion_runner_t *r, CUresult res, const char *what,
                      char *out, size_t n) {
   char d[256];
   helion_cuda_describe(r ? r->drv : NULL, res, d, sizeof(d));
-  snprintf(out, n, "%s: %s", what, d);
+  /* A long description is cut, which is fine for a message. */
+  int w = snprintf(out, n, "%s: ", what);
+  if (w >= 0 && (size_t)w < n)
+    snprintf(out + w, n - (size_t)w, "%.*s", (int)(n - (size_t)w - 1), d);
 }
 
 /* Errors that leave the context unusable. */
