@@ -103,6 +103,9 @@ typedef struct helion_search_opts {
 
   /* Population searches. */
   helion_initial_population initial_population_strategy;
+  int immediate_update;         /* DE: benchmark trials one at a time and
+                                   replace at once (Helion's mode when
+                                   nothing precompiles); 0 = batch */
   int pad_random;               /* pad FROM_BEST_AVAILABLE with random configs:
                                    -1 = profile (full yes, quick no), 0, 1 */
   size_t initial_population;    /* PatternSearch: 100 full, 30 quick */

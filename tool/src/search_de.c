@@ -49,6 +49,21 @@ static void pick_three(helion_rng_t *rng, size_t n, size_t j, size_t out[3]) {
   }
 }
 
+/* Keeps trial *tid in place of pop[j] when compare() says it is faster. */
+static helion_status de_replace(helion_search_t *s, helion_member_id *pop,
+                                const helion_member_id *tid, size_t j,
+                                size_t *replaced, helion_err_t *err) {
+  int c;
+  if (*tid == HELION_NO_MEMBER)
+    return HELION_OK; /* invalid or cut: +inf never replaces */
+  helion_status rc = helion_search_compare(s, *tid, pop[j], &c, err);
+  if (!rc && c < 0) {
+    pop[j] = *tid;
+    (*replaced)++;
+  }
+  return rc;
+}
+
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
   const helion_space_t *space = helion_search_space(s);
@@ -144,30 +159,41 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
     helion_search_set_generation(s, (int)g);
     HELION_LOG(HELION_LOG_INFO, "Generation %zu starting", g);
     helion_rng_t *rng = helion_search_rng(s);
-    for (size_t j = 0; j < n; j++) {
-      size_t abc[3];
-      pick_three(rng, n, j, abc);
-      helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
-                          helion_search_cells(s, pop[abc[0]]),
-                          helion_search_cells(s, pop[abc[1]]),
-                          helion_search_cells(s, pop[abc[2]]), cr,
-                          trials + j * nc);
-    }
-    char desc[64];
-    snprintf(desc, sizeof(desc), "Generation %zu:", g);
-    if ((rc = helion_search_bench(s, trials, n, desc, tids, err)))
-      goto out;
     size_t replaced = 0;
-    for (size_t j = 0; j < n; j++) {
-      int c;
-      if (tids[j] == HELION_NO_MEMBER)
-        continue; /* invalid or cut: +inf never replaces */
-      if ((rc = helion_search_compare(s, tids[j], pop[j], &c, err)))
-        goto out;
-      if (c < 0) {
-        pop[j] = tids[j];
-        replaced++;
+    if (o->immediate_update) {
+      /* One trial at a time: a replacement is visible to the next trial's
+       * mutation within the same generation. */
+      for (size_t j = 0; j < n && !helion_search_stopped(s); j++) {
+        size_t abc[3];
+        pick_three(rng, n, j, abc);
+        helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
+                            helion_search_cells(s, pop[abc[0]]),
+                            helion_search_cells(s, pop[abc[1]]),
+                            helion_search_cells(s, pop[abc[2]]), cr, trials);
+        char desc[64];
+        snprintf(desc, sizeof(desc), "Generation %zu:", g);
+        if ((rc = helion_search_bench(s, trials, 1, desc, tids, err)))
+          goto out;
+        if ((rc = de_replace(s, pop, tids, j, &replaced, err)))
+          goto out;
       }
+    } else {
+      for (size_t j = 0; j < n; j++) {
+        size_t abc[3];
+        pick_three(rng, n, j, abc);
+        helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
+                            helion_search_cells(s, pop[abc[0]]),
+                            helion_search_cells(s, pop[abc[1]]),
+                            helion_search_cells(s, pop[abc[2]]), cr,
+                            trials + j * nc);
+      }
+      char desc[64];
+      snprintf(desc, sizeof(desc), "Generation %zu:", g);
+      if ((rc = helion_search_bench(s, trials, n, desc, tids, err)))
+        goto out;
+      for (size_t j = 0; j < n; j++)
+        if ((rc = de_replace(s, pop, tids + j, j, &replaced, err)))
+          goto out;
     }
     snprintf(head, sizeof(head), "Generation %zu complete: replaced=%zu", g,
              replaced);

@@ -30,6 +30,7 @@ static const opt_entry opt_table[] = {
     OPT(finishing_rounds, OPT_INT),
     OPT(final_top_k, OPT_INT),
     OPT(pad_random, OPT_INT),
+    OPT(immediate_update, OPT_INT),
 };
 
 #define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
