@@ -29,6 +29,7 @@
 #include "config.h"
 #include "cuda_driver.h"
 #include "nvrtc_compile.h"
+#include "runner.h"
 #include "space.h"
 #include "spec.h"
 
@@ -40,109 +41,6 @@ static helion_device_props_t dev;
 static char arch[16];
 static int failures;
 
-/* ------------------------------------------------------- number formats */
-
-/* fp32 -> IEEE fp16 bits, round to nearest even (what __float2half does). */
-static uint16_t f32_to_f16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000u;
-  uint32_t exp = (x >> 23) & 0xffu, man = x & 0x7fffffu;
-  if (exp == 0xffu)
-    return (uint16_t)(sign | 0x7c00u | (man ? 0x200u : 0u));
-  int e = (int)exp - 127 + 15;
-  if (e >= 31)
-    return (uint16_t)(sign | 0x7c00u);
-  if (e <= 0) {
-    if (e < -10)
-      return (uint16_t)sign;
-    man |= 0x800000u;
-    int shift = 14 - e;
-    uint32_t h = man >> shift, rem = man & ((1u << shift) - 1u);
-    uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1u)))
-      h++;
-    return (uint16_t)(sign | h);
-  }
-  uint32_t h = ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1fffu;
-  /* A carry out of the mantissa correctly bumps the exponent (to inf at
-   * the top). */
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u)))
-    h++;
-  return (uint16_t)(sign | h);
-}
-
-static float f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-  float f;
-  if (exp == 0) {
-    f = ldexpf((float)man, -24);
-    return sign ? -f : f;
-  }
-  uint32_t x = exp == 31 ? sign | 0x7f800000u | (man << 13)
-                         : sign | ((exp - 15 + 127) << 23) | (man << 13);
-  memcpy(&f, &x, 4);
-  return f;
-}
-
-/* fp32 -> bf16 bits, round to nearest even (what __float2bfloat16 does). */
-static uint16_t f32_to_bf16(float f) {
-  uint32_t x;
-  memcpy(&x, &f, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u)
-    return (uint16_t)((x >> 16) | 0x40u);
-  x += 0x7fffu + ((x >> 16) & 1u);
-  return (uint16_t)(x >> 16);
-}
-
-static float bf16_to_f32(uint16_t b) {
-  uint32_t x = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &x, 4);
-  return f;
-}
-
-/* Stores v as element i of a buffer of type t and returns the value the
- * buffer now holds (v rounded to t). */
-static float store_as(helion_dtype t, void *buf, size_t i, double v) {
-  switch (t) {
-  case HELION_DT_HALF: {
-    uint16_t h = f32_to_f16((float)v);
-    ((uint16_t *)buf)[i] = h;
-    return f16_to_f32(h);
-  }
-  case HELION_DT_BF16: {
-    uint16_t h = f32_to_bf16((float)v);
-    ((uint16_t *)buf)[i] = h;
-    return bf16_to_f32(h);
-  }
-  case HELION_DT_FLOAT:
-    ((float *)buf)[i] = (float)v;
-    return (float)v;
-  case HELION_DT_I32:
-    ((int32_t *)buf)[i] = (int32_t)v;
-    return (float)(int32_t)v;
-  default:
-    return NAN; /* the samples use no other element type */
-  }
-}
-
-static float load_as(helion_dtype t, const void *buf, size_t i) {
-  switch (t) {
-  case HELION_DT_HALF:
-    return f16_to_f32(((const uint16_t *)buf)[i]);
-  case HELION_DT_BF16:
-    return bf16_to_f32(((const uint16_t *)buf)[i]);
-  case HELION_DT_FLOAT:
-    return ((const float *)buf)[i];
-  case HELION_DT_I32:
-    return (float)((const int32_t *)buf)[i];
-  default:
-    return NAN;
-  }
-}
-
 /* ------------------------------------------------------------ a problem */
 
 /* One spec at one shape: inputs on host and device, the reference output. */
@@ -151,13 +49,11 @@ typedef struct problem {
   char *source;
   int64_t shape[8];
   helion_space_t *space;
-  size_t out_arg;       /* index of the output argument */
-  size_t *numel;        /* per argument (0 for scalars) */
-  float **host;         /* per pointer argument: values as float */
-  void **raw;           /* per pointer argument: values as the type */
-  CUdeviceptr *dptr;    /* per pointer argument */
-  helion_num_t *scalar; /* per scalar argument */
-  float *ref;           /* the reference output, numel[out_arg] floats */
+  size_t out_arg;            /* index of the output argument */
+  helion_host_args_t args;   /* the runner's argument data (runner.h) */
+  float **host;              /* per pointer argument: values as float */
+  CUdeviceptr *dptr;         /* per pointer argument */
+  float *ref;                /* the reference output */
 } problem_t;
 
 static void die(const char *what, const char *msg) {
@@ -171,28 +67,6 @@ static void check_cu(CUresult r, const char *what) {
     helion_cuda_describe(drv, r, msg, sizeof(msg));
     die(what, msg);
   }
-}
-
-/* The scope values of `cells` (shape, params, device props). */
-static void scope_of(const problem_t *p, const int64_t *cells,
-                     helion_num_t *vals) {
-  helion_spec_scope_values(p->spec, p->shape, &dev, vals);
-  for (size_t i = 0, k = p->spec->nkeys; i < p->spec->nparams; i++)
-    if (p->spec->params[i].name)
-      vals[k++] = helion_space_slot_number(p->space, i, cells);
-}
-
-static helion_num_t eval(const helion_expr_t *e, const helion_num_t *vals) {
-  helion_num_t v;
-  helion_err_t err = {0};
-  if (helion_expr_eval(e, vals, &v, &err) != HELION_OK)
-    die(helion_expr_text(e), err.msg);
-  return v;
-}
-
-static int64_t eval_int(const helion_expr_t *e, const helion_num_t *vals) {
-  helion_num_t v = eval(e, vals);
-  return v.is_float ? (int64_t)v.f : v.i;
 }
 
 typedef void (*reference_fn)(problem_t *p);
@@ -222,66 +96,35 @@ static void problem_open(problem_t *p, const char *name, const char *shape,
     die(path, err.msg);
 
   size_t n = p->spec->nargs;
-  p->numel = calloc(n, sizeof(*p->numel));
   p->host = calloc(n, sizeof(*p->host));
-  p->raw = calloc(n, sizeof(*p->raw));
   p->dptr = calloc(n, sizeof(*p->dptr));
-  p->scalar = calloc(n, sizeof(*p->scalar));
   helion_num_t *vals = calloc(p->spec->nscope, sizeof(*vals));
-  if (!p->numel || !p->host || !p->raw || !p->dptr || !p->scalar || !vals)
+  if (!p->host || !p->dptr || !vals)
     die(name, "out of memory");
-  scope_of(p, p->space->default_cells, vals);
-
-  helion_rng_t rng;
-  helion_rng_seed(&rng, seed);
+  /* The same argument data the benchmark worker builds (runner.h). */
+  helion_runner_scope(p->spec, p->space, p->shape, &dev, NULL, vals);
+  if (helion_host_args_init(p->spec, vals, seed, &p->args, &err) != HELION_OK)
+    die(name, err.msg);
   for (size_t a = 0; a < n; a++) {
     const helion_spec_arg_t *arg = &p->spec->args[a];
-    if (!arg->is_pointer) {
-      p->scalar[a] = eval(arg->value, vals);
+    const helion_host_arg_t *ha = &p->args.args[a];
+    if (!ha->is_pointer)
       continue;
-    }
     if (arg->output)
       p->out_arg = a;
-    size_t cnt = (size_t)eval_int(arg->numel, vals);
-    size_t bytes = cnt * helion_dtype_size(arg->dtype);
-    p->numel[a] = cnt;
-    p->host[a] = malloc(cnt * sizeof(float));
-    p->raw[a] = malloc(bytes);
-    if (!p->host[a] || !p->raw[a])
+    p->host[a] = malloc((ha->numel ? ha->numel : 1) * sizeof(float));
+    if (!p->host[a])
       die(arg->name, "out of memory");
-    for (size_t i = 0; i < cnt; i++) {
-      double v = 0.0;
-      switch (arg->init) {
-      case HELION_INIT_RANDN:
-        v = helion_rng_normal(&rng);
-        break;
-      case HELION_INIT_RAND:
-        v = helion_rng_double(&rng);
-        break;
-      case HELION_INIT_RANDINT:
-        v = (double)helion_rng_range(&rng, (int64_t)arg->init_lo,
-                                     (int64_t)arg->init_hi);
-        break;
-      case HELION_INIT_ARANGE:
-        v = (double)i;
-        break;
-      case HELION_INIT_ONES:
-        v = 1.0;
-        break;
-      case HELION_INIT_CONST:
-        v = arg->init_const;
-        break;
-      default:
-        v = 0.0;
-        break;
-      }
-      p->host[a][i] = store_as(arg->dtype, p->raw[a], i, v);
+    for (size_t i = 0; i < ha->numel; i++)
+      p->host[a][i] = (float)helion_runner_load(arg->dtype, ha->data, i);
+    if (ha->bytes) {
+      check_cu(drv->cuMemAlloc(&p->dptr[a], ha->bytes), "cuMemAlloc");
+      check_cu(drv->cuMemcpyHtoD(p->dptr[a], ha->data, ha->bytes),
+               "cuMemcpyHtoD");
     }
-    check_cu(drv->cuMemAlloc(&p->dptr[a], bytes), "cuMemAlloc");
-    check_cu(drv->cuMemcpyHtoD(p->dptr[a], p->raw[a], bytes), "cuMemcpyHtoD");
   }
   free(vals);
-  p->ref = malloc(p->numel[p->out_arg] * sizeof(float));
+  p->ref = malloc(p->args.args[p->out_arg].numel * sizeof(float));
   if (!p->ref)
     die(name, "out of memory");
   reference(p);
@@ -292,13 +135,10 @@ static void problem_close(problem_t *p) {
     if (p->dptr[a])
       drv->cuMemFree(p->dptr[a]);
     free(p->host[a]);
-    free(p->raw[a]);
   }
-  free(p->numel);
+  helion_host_args_cleanup(&p->args);
   free(p->host);
-  free(p->raw);
   free(p->dptr);
-  free(p->scalar);
   free(p->ref);
   helion_space_destroy(p->space);
   free(p->source);
@@ -320,12 +160,13 @@ static int64_t key(const problem_t *p, const char *name) {
 static void ref_rmsnorm(problem_t *p) {
   const int64_t M = key(p, "M"), N = key(p, "N");
   const float *x = p->host[0], *w = p->host[1];
-  const double eps = helion_num_as_double(p->scalar[5]);
+  float eps;
+  memcpy(&eps, &p->args.args[5].scalar, sizeof(eps)); /* a float scalar */
   for (int64_t r = 0; r < M; r++) {
     double ss = 0.0;
     for (int64_t c = 0; c < N; c++)
       ss += (double)x[r * N + c] * x[r * N + c];
-    const double inv = 1.0 / sqrt(ss / (double)N + (double)(float)eps);
+    const double inv = 1.0 / sqrt(ss / (double)N + (double)eps);
     for (int64_t c = 0; c < N; c++)
       p->ref[r * N + c] = (float)(x[r * N + c] * inv * w[c]);
   }
@@ -367,23 +208,8 @@ static void ref_matmul(problem_t *p) {
 typedef struct kernel {
   CUmodule mod;
   CUfunction fn;
-  unsigned grid[3], block[3];
-  unsigned smem;
+  helion_launch_t launch;
 } kernel_t;
-
-/* The choice string of enum slot `name` in cells, or NULL. */
-static const char *enum_str(const helion_space_t *s, const int64_t *cells,
-                            const char *name) {
-  int slot = helion_space_find(s, name);
-  if (slot < 0)
-    return NULL;
-  const helion_frag_t *f = &s->params[slot].frag;
-  int64_t v = cells[s->cell_off[slot]];
-  if (f->kind != HELION_FRAG_ENUM || v < 0 || (size_t)v >= f->nchoices ||
-      f->choices[v].kind != HELION_VALUE_STR)
-    return NULL;
-  return f->choices[v].s;
-}
 
 /* Compiles and loads `cells`; computes the launch geometry. False (with a
  * message in why) when NVRTC or the driver refuses it. */
@@ -414,36 +240,23 @@ static bool kernel_build(const problem_t *p, const int64_t *cells, kernel_t *k,
     goto out;
   }
 
+  /* The geometry the tuner launches with (runner.h): grid from
+   * launch.tiles, persistent pid types capped at num_sms * multiplier. */
   helion_num_t *vals = calloc(p->spec->nscope, sizeof(*vals));
   if (!vals)
     die(p->spec->name, "out of memory");
-  scope_of(p, cells, vals);
-  int64_t tiles = 1;
-  for (int d = 0; d < 3; d++) {
-    k->grid[d] =
-        p->spec->tiles[d] ? (unsigned)eval_int(p->spec->tiles[d], vals) : 1u;
-    k->block[d] =
-        p->spec->block[d] ? (unsigned)eval_int(p->spec->block[d], vals) : 1u;
-    tiles *= k->grid[d];
-  }
-  k->smem =
-      p->spec->shared_mem ? (unsigned)eval_int(p->spec->shared_mem, vals) : 0u;
+  helion_runner_scope(p->spec, p->space, p->shape, &dev, cells, vals);
+  helion_status lrc =
+      helion_runner_launch(p->spec, p->space, cells, vals, &k->launch, &err);
   free(vals);
-  /* Persistent kinds: one block per SM (times the multiplier), each
-   * looping over tiles in the kernel (DESIGN.md section 4). */
-  const char *pid = enum_str(p->space, cells, "pid_type");
-  if (pid && strncmp(pid, "persistent", 10) == 0) {
-    int64_t mult = 1;
-    int slot = helion_space_find(p->space, "num_sm_multiplier");
-    if (slot >= 0)
-      mult = cells[p->space->cell_off[slot]];
-    int64_t g = dev.num_sms * mult;
-    k->grid[0] = (unsigned)(tiles < g ? tiles : g);
-    k->grid[1] = k->grid[2] = 1;
+  if (lrc != HELION_OK) {
+    snprintf(why, why_len, "%s", err.msg);
+    goto out;
   }
-  if (k->smem > 48 * 1024) {
-    r = drv->cuFuncSetAttribute(
-        k->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)k->smem);
+  if (k->launch.shared_mem > 48 * 1024) {
+    r = drv->cuFuncSetAttribute(k->fn,
+                                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                (int)k->launch.shared_mem);
     if (r != CUDA_SUCCESS) {
       helion_cuda_describe(drv, r, why, why_len);
       goto out;
@@ -462,48 +275,20 @@ static void kernel_free(kernel_t *k) {
   memset(k, 0, sizeof(*k));
 }
 
-/* Scalar argument storage, by type, so the launch can point at it. */
-typedef union scalar_store {
-  int32_t i32;
-  int64_t i64;
-  float f32;
-  double f64;
-} scalar_store_t;
-
 static CUresult kernel_launch(const problem_t *p, const kernel_t *k) {
   void *params[32];
-  scalar_store_t st[32];
   size_t n = p->spec->nargs;
   if (n > 32)
     die(p->spec->name, "more than 32 arguments");
-  for (size_t a = 0; a < n; a++) {
-    const helion_spec_arg_t *arg = &p->spec->args[a];
-    if (arg->is_pointer) {
-      params[a] = &p->dptr[a];
-      continue;
-    }
-    double v = helion_num_as_double(p->scalar[a]);
-    switch (arg->dtype) {
-    case HELION_DT_FLOAT:
-      st[a].f32 = (float)v;
-      break;
-    case HELION_DT_DOUBLE:
-      st[a].f64 = v;
-      break;
-    case HELION_DT_I64:
-    case HELION_DT_U64:
-      st[a].i64 = p->scalar[a].is_float ? (int64_t)v : p->scalar[a].i;
-      break;
-    default:
-      st[a].i32 =
-          (int32_t)(p->scalar[a].is_float ? (int64_t)v : p->scalar[a].i);
-      break;
-    }
-    params[a] = &st[a];
-  }
-  return drv->cuLaunchKernel(k->fn, k->grid[0], k->grid[1], k->grid[2],
-                             k->block[0], k->block[1], k->block[2], k->smem,
-                             NULL, params, NULL);
+  /* Scalars are stored little end first, so a pointer to the 64-bit slot
+   * is a pointer to the int32/float/... value. */
+  for (size_t a = 0; a < n; a++)
+    params[a] = p->args.args[a].is_pointer ? (void *)&p->dptr[a]
+                                           : (void *)&p->args.args[a].scalar;
+  const helion_launch_t *l = &k->launch;
+  return drv->cuLaunchKernel(k->fn, l->grid[0], l->grid[1], l->grid[2],
+                             l->block[0], l->block[1], l->block[2],
+                             l->shared_mem, NULL, params, NULL);
 }
 
 /* ------------------------------------------------------------- checking */
@@ -522,8 +307,9 @@ static void run_config(problem_t *p, const char *shape, const int64_t *cells) {
   bool pass = false;
   kernel_t k;
   const helion_spec_arg_t *out = &p->spec->args[p->out_arg];
-  size_t cnt = p->numel[p->out_arg];
-  size_t bytes = cnt * helion_dtype_size(out->dtype);
+  helion_host_arg_t *oa = &p->args.args[p->out_arg];
+  size_t cnt = oa->numel;
+  size_t bytes = oa->bytes;
   if (kernel_build(p, cells, &k, why, sizeof(why))) {
     /* Poison the output: 0xFF bytes are NaN in every float type, so an
      * element the kernel never writes fails the comparison. */
@@ -539,11 +325,11 @@ static void run_config(problem_t *p, const char *shape, const int64_t *cells) {
              "-", why);
       exit(1);
     }
-    check_cu(drv->cuMemcpyDtoH(p->raw[p->out_arg], p->dptr[p->out_arg], bytes),
+    check_cu(drv->cuMemcpyDtoH(oa->data, p->dptr[p->out_arg], bytes),
              "cuMemcpyDtoH");
     size_t bad = 0, first_bad = 0;
     for (size_t i = 0; i < cnt; i++) {
-      double got = load_as(out->dtype, p->raw[p->out_arg], i);
+      double got = helion_runner_load(out->dtype, oa->data, i);
       double want = p->ref[i];
       double e = fabs(got - want);
       if (!(e <= p->spec->atol + p->spec->rtol * fabs(want))) {
@@ -560,7 +346,7 @@ static void run_config(problem_t *p, const char *shape, const int64_t *cells) {
                "%zu of %zu elements off; first [%zu] got "
                "%g want %g",
                bad, cnt, first_bad,
-               (double)load_as(out->dtype, p->raw[p->out_arg], first_bad),
+               helion_runner_load(out->dtype, oa->data, first_bad),
                (double)p->ref[first_bad]);
     kernel_free(&k);
   }
