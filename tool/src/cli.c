@@ -1,5 +1,8 @@
 /* cli.c: what several subcommands share: loading a spec with its assumed
  * device and an optional --shape. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -44,4 +47,38 @@ int helion_cli_load_spec(const char *cmd, const char *spec_path,
     *out_dev = dev;
   *out_shape = values;
   return HELION_EXIT_OK;
+}
+
+bool helion_cli_parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s || *s == '-' || *s == '+')
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end)
+    return false;
+  *out = (uint64_t)v;
+  return true;
+}
+
+bool helion_cli_parse_pos_double(const char *s, double *out) {
+  if (!s || !*s)
+    return false;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || *end || !(v > 0) || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+int helion_cli_usage_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nRun '%s --help' for the options.\n", prog);
+  return HELION_EXIT_USAGE;
 }

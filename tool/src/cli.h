@@ -7,6 +7,7 @@
 #ifndef HELION_CLI_H
 #define HELION_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define HELION_EXIT_OK 0
@@ -21,6 +22,19 @@ int helion_cmd_report(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int helion_cli_is_help(const char *arg);
+
+/* Parses a non-negative decimal integer (no sign, no trailing text). */
+bool helion_cli_parse_u64(const char *s, uint64_t *out);
+/* Parses a finite number > 0. */
+bool helion_cli_parse_pos_double(const char *s, double *out);
+
+/* Prints "<prog>: <message>" and the pointer to --help on stderr; returns
+ * HELION_EXIT_USAGE. */
+int helion_cli_usage_error(const char *prog, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 struct helion_spec;
 struct helion_device_props;

@@ -92,41 +92,7 @@ static void usage(FILE *f) {
       "working config), 2 usage error.\n");
 }
 
-static int usage_error(const char *fmt, ...) HELION_PRINTF(1, 2);
-
-static int usage_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, PROG ": ");
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nRun '" PROG " --help' for the options.\n");
-  return HELION_EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+')
-    return false;
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end)
-    return false;
-  *out = (uint64_t)v;
-  return true;
-}
-
-static bool parse_pos_double(const char *s, double *out) {
-  if (!s || !*s)
-    return false;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || *end || !(v > 0) || !isfinite(v))
-    return false;
-  *out = v;
-  return true;
-}
+#define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 typedef struct run_result {
   uint64_t seed;
@@ -373,12 +339,12 @@ int helion_cmd_simulate(int argc, char **argv) {
     } else {
       snprintf(flag, sizeof(flag), "%s", a);
     }
-    bool takes =
-        strcmp(flag, "--algorithm") == 0 || strcmp(flag, "--effort") == 0 ||
-        strcmp(flag, "--max-evals") == 0 ||
-        strcmp(flag, "--budget-seconds") == 0 || strcmp(flag, "--runs") == 0 ||
-        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0 ||
-        strcmp(flag, "--set") == 0;
+    bool takes = strcmp(flag, "--algorithm") == 0 ||
+                 strcmp(flag, "--effort") == 0 ||
+                 strcmp(flag, "--max-evals") == 0 ||
+                 strcmp(flag, "--budget-seconds") == 0 ||
+                 strcmp(flag, "--runs") == 0 || strcmp(flag, "--seed") == 0 ||
+                 strcmp(flag, "--trace") == 0 || strcmp(flag, "--set") == 0;
     bool boolean = strcmp(flag, "--noise") == 0 ||
                    strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
     if (!takes && !boolean)
@@ -398,18 +364,18 @@ int helion_cmd_simulate(int argc, char **argv) {
       if (helion_effort_parse(val, "--effort", &o.effort, &err))
         return usage_error("%s", err.msg);
     } else if (strcmp(flag, "--max-evals") == 0) {
-      if (!parse_u64(val, &max_evals) || max_evals == 0)
+      if (!helion_cli_parse_u64(val, &max_evals) || max_evals == 0)
         return usage_error("--max-evals: '%s' is not a positive integer", val);
     } else if (strcmp(flag, "--budget-seconds") == 0) {
-      if (!parse_pos_double(val, &o.budget_seconds))
+      if (!helion_cli_parse_pos_double(val, &o.budget_seconds))
         return usage_error("--budget-seconds: '%s' is not a positive number",
                            val);
     } else if (strcmp(flag, "--runs") == 0) {
-      if (!parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
+      if (!helion_cli_parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
         return usage_error("--runs: '%s' is not an integer in [1, 100000]",
                            val);
     } else if (strcmp(flag, "--seed") == 0) {
-      if (!parse_u64(val, &seed))
+      if (!helion_cli_parse_u64(val, &seed))
         return usage_error("--seed: '%s' is not a non-negative integer", val);
       seed_set = true;
     } else if (strcmp(flag, "--set") == 0) {

@@ -79,9 +79,8 @@ typedef struct space_args {
 } space_args;
 
 static int parse_u64(const char *flag, const char *s, uint64_t *out) {
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (!*s || *end || s[0] == '-') {
+  uint64_t v;
+  if (!helion_cli_parse_u64(s, &v)) {
     fprintf(stderr,
             "helion-tune space: %s: '%s' is not a non-negative integer\n", flag,
             s);

@@ -105,41 +105,7 @@ static void usage(FILE *f) {
       "shape with no working config), 2 usage error.\n");
 }
 
-static int usage_error(const char *fmt, ...) HELION_PRINTF(1, 2);
-
-static int usage_error(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fprintf(stderr, PROG ": ");
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "\nRun '" PROG " --help' for the options.\n");
-  return HELION_EXIT_USAGE;
-}
-
-static bool parse_u64(const char *s, uint64_t *out) {
-  if (!s || !*s || *s == '-' || *s == '+')
-    return false;
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || *end)
-    return false;
-  *out = (uint64_t)v;
-  return true;
-}
-
-static bool parse_pos_double(const char *s, double *out) {
-  if (!s || !*s)
-    return false;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (errno || *end || !(v > 0) || !isfinite(v))
-    return false;
-  *out = v;
-  return true;
-}
+#define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 static void json_num(helion_buf_t *b, double v) {
   if (isfinite(v))
@@ -193,9 +159,9 @@ static int parse_args(int argc, char **argv, tune_args *a,
       snprintf(flag, sizeof(flag), "%s", arg);
     }
     static const char *const valued[] = {
-        "--shape",     "--algorithm", "--effort", "--seed",  "--budget-seconds",
-        "--max-evals", "--device",    "--jobs",   "--trace", "--set",
-        "--config"};
+        "--shape",          "--algorithm", "--effort", "--seed",
+        "--budget-seconds", "--max-evals", "--device", "--jobs",
+        "--trace",          "--set",       "--config"};
     bool takes = false;
     for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
       takes = takes || strcmp(flag, valued[k]) == 0;
@@ -222,23 +188,24 @@ static int parse_args(int argc, char **argv, tune_args *a,
       if (helion_effort_parse(val, "--effort", &o->effort, &err))
         return usage_error("%s", err.msg);
     } else if (strcmp(flag, "--seed") == 0) {
-      if (!parse_u64(val, &seed))
+      if (!helion_cli_parse_u64(val, &seed))
         return usage_error("--seed: '%s' is not a non-negative integer", val);
       seed_set = true;
     } else if (strcmp(flag, "--budget-seconds") == 0) {
-      if (!parse_pos_double(val, &o->budget_seconds))
+      if (!helion_cli_parse_pos_double(val, &o->budget_seconds))
         return usage_error("--budget-seconds: '%s' is not a positive number",
                            val);
     } else if (strcmp(flag, "--max-evals") == 0) {
-      if (!parse_u64(val, &a->max_evals) || a->max_evals == 0)
+      if (!helion_cli_parse_u64(val, &a->max_evals) || a->max_evals == 0)
         return usage_error("--max-evals: '%s' is not a positive integer", val);
     } else if (strcmp(flag, "--device") == 0) {
-      if (!parse_u64(val, &a->device) || a->device > 1024)
+      if (!helion_cli_parse_u64(val, &a->device) || a->device > 1024)
         return usage_error("--device: '%s' is not a device ordinal (0, 1, "
                            "...)",
                            val);
     } else if (strcmp(flag, "--jobs") == 0) {
-      if (!parse_u64(val, &a->jobs) || a->jobs == 0 || a->jobs > 4096)
+      if (!helion_cli_parse_u64(val, &a->jobs) || a->jobs == 0 ||
+          a->jobs > 4096)
         return usage_error("--jobs: '%s' is not an integer in [1, 4096]", val);
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
@@ -530,8 +497,8 @@ int helion_cmd_tune(int argc, char **argv) {
         sprintf(trace_name, "%s.%zu", a.trace, i);
     }
     helion_status rc =
-        tune_shape(cb, spec, shape, &o, a.trace ? trace_name : NULL,
-                   a.configs, a.nconfigs, &results[i], &err);
+        tune_shape(cb, spec, shape, &o, a.trace ? trace_name : NULL, a.configs,
+                   a.nconfigs, &results[i], &err);
     if (rc == HELION_ERR_INVALID) {
       /* The default config of this shape does not work: the shape fails,
        * the others still get tuned. */
