@@ -253,6 +253,23 @@ const helion_search_algo_t *helion_search_algo_find(const char *name,
                                                     helion_err_t *err);
 
 /* ------------------------------------------- for algorithm authors ----- */
+
+/*
+ * Early stopping of the DE searches (reference §2.7): fed the best time of
+ * each generation (the initial population's first), it says stop once
+ * `patience` generations in a row each improved by less than `delta` on the
+ * best of `patience` generations earlier. `hist` holds one entry per call
+ * (caller-allocated, `cap` entries); further calls past `cap` never stop.
+ */
+typedef struct helion_early_stop {
+  double *hist;
+  size_t cap, n, stall, patience;
+  double delta;
+} helion_early_stop_t;
+
+/* True when the search should stop after this generation. */
+bool helion_early_stop_update(helion_early_stop_t *es, double best);
+
 /*
  * The primitives an algorithm (search_*.c) drives. Every member id comes
  * from helion_search_bench() or helion_search_initial_population().

@@ -149,8 +149,9 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   if ((rc = helion_search_log_stats(s, head, pop, n, true, err)))
     goto out;
 
-  size_t nhist = 0, stall = 0;
-  hist[nhist++] = helion_search_perf(s, helion_search_argmin(s, pop, n));
+  helion_early_stop_t es = {hist, G + 1, 0, 0, patience, delta};
+  helion_early_stop_update(
+      &es, helion_search_perf(s, helion_search_argmin(s, pop, n)));
   /* With fewer than 4 members (only when the cap or the budget cut the
    * initial population) there is nothing to mix; go to the end. */
   for (size_t g = 2; g < G && n >= DE_MIN_POPULATION; g++) {
@@ -202,24 +203,14 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
     /* Optional early stop (reference §2.7): `patience` generations in a
      * row, each improving by less than delta on the best `patience`
      * generations earlier. */
-    if (patience > 0) {
-      double cur = helion_search_perf(s, helion_search_argmin(s, pop, n));
-      hist[nhist++] = cur;
-      if (nhist > patience) {
-        double old = hist[nhist - patience - 1];
-        double rel = fabs(cur / old - 1.0);
-        if (isfinite(rel) && rel < delta) {
-          if (++stall >= patience) {
-            HELION_LOG(HELION_LOG_INFO,
-                       "Early stopping at generation %zu: no improvement of "
-                       "%g in %zu generations",
-                       g, delta, patience);
-            break;
-          }
-        } else {
-          stall = 0;
-        }
-      }
+    if (patience > 0 &&
+        helion_early_stop_update(
+            &es, helion_search_perf(s, helion_search_argmin(s, pop, n)))) {
+      HELION_LOG(HELION_LOG_INFO,
+                 "Early stopping at generation %zu: no improvement of %g in "
+                 "%zu generations",
+                 g, delta, patience);
+      break;
     }
   }
   if ((rc = helion_search_rebench_population(s, pop, n, err)))

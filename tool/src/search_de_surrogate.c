@@ -241,8 +241,9 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
   if ((rc = helion_search_log_stats(s, head, pop, n, true, err)))
     goto out;
 
-  size_t nhist = 0, stall = 0;
-  hist[nhist++] = helion_search_perf(s, helion_search_argmin(s, pop, n));
+  helion_early_stop_t es = {hist, G + 2, 0, 0, patience, delta};
+  helion_early_stop_update(
+      &es, helion_search_perf(s, helion_search_argmin(s, pop, n)));
   for (size_t g = 2; g <= G && n >= DES_MIN_POPULATION; g++) {
     if (helion_search_stopped(s))
       break;
@@ -328,21 +329,12 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
                "total_evals=%zu",
                g, use_sur ? "SURROGATE" : "STANDARD", cur, replaced, n,
                helion_search_metrics(s)->configs_tested);
-    hist[nhist++] = cur;
-    if (nhist > patience) {
-      double old = hist[nhist - patience - 1];
-      double rel = fabs(cur / old - 1.0);
-      if (isfinite(rel) && rel < delta) {
-        if (++stall >= patience) {
-          HELION_LOG(HELION_LOG_INFO,
-                     "Early stopping at generation %zu: no improvement of %g "
-                     "in %zu generations",
-                     g, delta, patience);
-          break;
-        }
-      } else {
-        stall = 0;
-      }
+    if (helion_early_stop_update(&es, cur)) {
+      HELION_LOG(HELION_LOG_INFO,
+                 "Early stopping at generation %zu: no improvement of %g in "
+                 "%zu generations",
+                 g, delta, patience);
+      break;
     }
   }
   if ((rc = helion_search_rebench_population(s, pop, n, err)))

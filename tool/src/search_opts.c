@@ -1,4 +1,5 @@
-/* search_opts.c: setting search options by name ("population_size=20"). */
+/* search_opts.c: setting search options by name ("population_size=20"),
+ * and the early-stopping rule the DE searches share. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@ typedef struct opt_entry {
   size_t offset;
 } opt_entry;
 
-#define OPT(key, type) {#key, type, offsetof(helion_search_opts_t, key)}
+#define OPT(key, type)                                                         \
+  { #key, type, offsetof(helion_search_opts_t, key) }
 
 static const opt_entry opt_table[] = {
     OPT(initial_population, OPT_SIZE),
@@ -64,9 +66,8 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
   const char *val = eq + 1;
 
   if (strcmp(key, "initial_population_strategy") == 0)
-    return helion_initial_population_parse(val, key,
-                                           &o->initial_population_strategy,
-                                           err);
+    return helion_initial_population_parse(
+        val, key, &o->initial_population_strategy, err);
   for (size_t i = 0; i < NOPTS; i++) {
     const opt_entry *e = &opt_table[i];
     if (strcmp(key, e->key) != 0)
@@ -77,8 +78,8 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
     if (e->type == OPT_DOUBLE) {
       double v = strtod(val, &end);
       if (!*val || *end || errno || !isfinite(v))
-        return helion_err_set(err, HELION_ERR_USAGE,
-                              "%s: '%s' is not a number", key, val);
+        return helion_err_set(err, HELION_ERR_USAGE, "%s: '%s' is not a number",
+                              key, val);
       *(double *)field = v;
     } else {
       long long v = strtoll(val, &end, 10);
@@ -95,4 +96,18 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
     return HELION_OK;
   }
   return unknown_key(key, err);
+}
+
+bool helion_early_stop_update(helion_early_stop_t *es, double best) {
+  if (es->n >= es->cap)
+    return false;
+  es->hist[es->n++] = best;
+  if (es->patience == 0 || es->n <= es->patience)
+    return false;
+  double old = es->hist[es->n - es->patience - 1];
+  double rel = fabs(best / old - 1.0);
+  if (isfinite(rel) && rel < es->delta)
+    return ++es->stall >= es->patience;
+  es->stall = 0;
+  return false;
 }
