@@ -6,7 +6,9 @@
 # table is printed last.
 #
 # usage: tests/gpu/device_run.sh [STEP ...]
-#   steps: tests (default), bench-<name> runs tests/bench/gpu_<name>.sh
+#   steps: tests (default), tests-quick (the worker and samples tests only),
+#          profile (where the benchmark worker's time goes, per config, on a
+#          short matmul tune), bench-<name> runs tests/bench/gpu_<name>.sh
 #
 # Preparing .deps here (once):
 #   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev \
@@ -48,6 +50,32 @@ for step in "${steps[@]}"; do
       rc=$?
       grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
       summary+=("gpu tests: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    tests-quick)
+      ctest --test-dir build-gpu -L gpu -R "bench_worker|samples" \
+        --output-on-failure > "$OUT/gpu-tests.log" 2>&1
+      rc=$?
+      grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
+      summary+=("gpu tests (worker, samples): rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    profile)
+      HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \
+        build-gpu/helion-tune tune samples/matmul/matmul.json \
+        --shape M=4096,N=4096,K=4096 --budget-seconds 30 --seed 1 \
+        > "$OUT/profile.json" 2> "$OUT/profile.log"
+      rc=$?
+      python3 - "$OUT/profile.log" <<'PY'
+import re, statistics, sys
+rows = [tuple(map(float, m.groups())) for m in
+        (re.search(r"load ([0-9.]+) ms, checked run ([0-9.]+) ms, timing and unload ([0-9.]+) ms", l)
+         for l in open(sys.argv[1])) if m]
+if rows:
+    for name, k in (("load", 0), ("checked run", 1), ("timing+unload", 2)):
+        v = [r[k] for r in rows]
+        print(f"{name:14s} median {statistics.median(v):8.1f} ms  mean {statistics.mean(v):8.1f} ms  (n={len(v)})")
+PY
+      grep -E "configs/s|Rebench|Verifying" "$OUT/profile.log" | tail -3
+      summary+=("profile: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     bench-*)
       name="${step#bench-}"

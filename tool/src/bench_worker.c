@@ -403,24 +403,34 @@ static void do_init(worker *w, dec *d) {
   helion_buf_cleanup(&e.b);
 }
 
-/* Loads, checks (optionally) and times one kernel. */
+/* Loads, checks (optionally) and times one kernel. With
+ * HELION_BENCH_PROFILE=1 in the environment the worker prints how long each
+ * phase took to stderr, one line per job (for tuning the tuner). */
 static helion_status bench_one(worker *w, const kernel_in *k, bool check,
                                bool as_baseline, const helion_timing_t *t,
                                helion_run_fail_t *fail, helion_timed_t *timed,
                                helion_err_t *err) {
   helion_runner_kernel_t *rk = NULL;
+  double t0 = helion_now(), t1 = t0, t2 = t0;
   helion_status rc = helion_runner_load_kernel(
       w->runner, k->image, k->len, k->entry, &k->launch, &rk, fail, err);
   if (rc || fail->kind)
     return rc;
+  t1 = t2 = helion_now();
   if (check || as_baseline) {
     rc = helion_runner_run_checked(w->runner, rk, as_baseline, fail, err);
+    t2 = helion_now();
     if (rc || fail->kind)
       goto out;
   }
   rc = helion_runner_time(w->runner, rk, t, timed, fail, err);
 out:
   helion_runner_unload_kernel(w->runner, rk);
+  if (helion_env_flag("HELION_BENCH_PROFILE"))
+    fprintf(stderr,
+            "bench worker: load %.1f ms, checked run %.1f ms, timing and "
+            "unload %.1f ms\n",
+            (t1 - t0) * 1e3, (t2 - t1) * 1e3, (helion_now() - t2) * 1e3);
   return rc;
 }
 
