@@ -226,6 +226,56 @@ static void set_slot(geom *g, const char *name, int64_t cell) {
   g->cells[g->space->cell_off[slot]] = cell;
 }
 
+/* The typed fast paths of the comparison (fp16 through a decode table,
+ * bf16, fp32) must judge every element exactly as the element-by-element
+ * rule does: every fp16 bit pattern against a fixed expected value set, NaN
+ * and infinities included, and bf16 likewise. */
+static void test_runner_compare_fast_paths_match_rule(void **state) {
+  (void)state;
+  enum { N = 65536 };
+  static uint16_t actual[N], expected[N];
+  const double atol = 1e-2, rtol = 1e-2;
+  for (helion_dtype t = HELION_DT_HALF; t <= HELION_DT_BF16; t++) {
+    for (uint32_t i = 0; i < N; i++) {
+      actual[i] = (uint16_t)i;
+      /* Expected: the pattern itself for a quarter (exact match, NaN !=
+       * NaN), a neighbour pattern for a quarter, and fixed values. */
+      switch (i & 3) {
+      case 0:
+        expected[i] = (uint16_t)i;
+        break;
+      case 1:
+        expected[i] = (uint16_t)(i + 1);
+        break;
+      case 2:
+        expected[i] = t == HELION_DT_HALF ? helion_f16_from_double(1.0)
+                                          : helion_bf16_from_double(1.0);
+        break;
+      default:
+        expected[i] = t == HELION_DT_HALF ? helion_f16_from_double(-0.001)
+                                          : helion_bf16_from_double(-0.001);
+      }
+    }
+    size_t want = 0, first = 0;
+    for (uint32_t i = 0; i < N; i++) {
+      double a = helion_runner_load(t, actual, i);
+      double e = helion_runner_load(t, expected, i);
+      bool ok = isnan(a) || isnan(e)   ? false
+                : isinf(a) || isinf(e) ? a == e
+                                       : fabs(a - e) <= atol + rtol * fabs(e);
+      if (!ok && want++ == 0)
+        first = i;
+    }
+    helion_mismatch_t m;
+    assert_int_equal(helion_runner_compare(t, actual, expected, N, atol, rtol,
+                                           &m),
+                     want);
+    assert_true(want > 1000 && want < N); /* the sets are mixed */
+    assert_int_equal(m.count, want);
+    assert_int_equal(m.first, first);
+  }
+}
+
 static void test_runner_launch_geometry(void **state) {
   (void)state;
   geom g;
@@ -442,6 +492,7 @@ int main(void) {
       cmocka_unit_test(test_runner_store_load),
       cmocka_unit_test(test_runner_fill_inits),
       cmocka_unit_test(test_runner_compare_rule),
+      cmocka_unit_test(test_runner_compare_fast_paths_match_rule),
       cmocka_unit_test(test_runner_launch_geometry),
       cmocka_unit_test(test_runner_launch_limits),
       cmocka_unit_test(test_runner_host_args),
