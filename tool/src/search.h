@@ -409,6 +409,9 @@ helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
+/* The DE population size for these options: population_size, else the
+ * profile's (40 full, 20 quick) shrunk to fit an evaluation cap. */
+size_t helion__search_de_population(const helion_search_opts_t *o);
 helion_status helion__search_lfbo_pattern_run(helion_search_t *s,
                                               helion_err_t *err);
 helion_status helion__search_lfbo_tree_run(helion_search_t *s,

@@ -64,19 +64,26 @@ static helion_status de_replace(helion_search_t *s, helion_member_id *pop,
   return rc;
 }
 
-helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
-  const helion_space_t *space = helion_search_space(s);
-  size_t nc = space->ncells;
-  bool quick = o->effort == HELION_EFFORT_QUICK;
-  size_t P = o->population_size ? o->population_size : (quick ? 20 : 40);
-  if (!o->population_size && o->max_evals) {
+size_t helion__search_de_population(const helion_search_opts_t *o) {
+  if (o->population_size)
+    return o->population_size;
+  size_t P = o->effort == HELION_EFFORT_QUICK ? 20 : 40;
+  if (o->max_evals) {
     size_t fit = o->max_evals / DE_EVALS_PER_MEMBER;
     if (fit < DE_MIN_POPULATION)
       fit = DE_MIN_POPULATION;
     if (fit < P)
       P = fit;
   }
+  return P;
+}
+
+helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
+  const helion_search_opts_t *o = helion_search_opts(s);
+  const helion_space_t *space = helion_search_space(s);
+  size_t nc = space->ncells;
+  bool quick = o->effort == HELION_EFFORT_QUICK;
+  size_t P = helion__search_de_population(o);
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
   double cr = o->crossover_rate;
   size_t patience = o->patience;
