@@ -35,6 +35,8 @@
 
 #define DES_MIN_POPULATION 4
 #define DES_PARTS 2
+/* Redraws of a surrogate candidate that is excluded or already measured. */
+#define DES_FRESH_ATTEMPTS 16
 
 static helion_status env_size(const char *name, size_t *out,
                               helion_err_t *err) {
@@ -159,6 +161,17 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
   helion_status rc = HELION_OK;
   size_t n = 0;
 
+  /* Helion screens candidates the restrictions exclude or that were
+   * measured before, so as the population converges most of the P picks are
+   * repeats that measure nothing new (on convolution the search stalled at
+   * about 195 configs whatever the cap). Here such candidates are redrawn
+   * before the surrogate sees them; HELION_DES_HELION=1 restores Helion's
+   * rule. Measured at a cap of 500, 200 runs (median ratio / within 5%,
+   * Helion's rule -> this one): gemm 1.018/69% -> 1.000/87%, pnpoly
+   * 1.010/78% -> 1.000/91%, dedispersion_W6600 1.025/99% -> 1.023/100%,
+   * dedispersion_A100 1.002 -> 1.000, convolution unchanged (1.236/32%);
+   * at 220 the two are even. */
+  bool fresh_only = !helion_env_flag("HELION_DES_HELION");
   if ((rc = env_size("HELION_DES_SURROGATE_THRESHOLD", &threshold, err)) ||
       (rc = env_size("HELION_DES_CANDIDATE_RATIO", &ratio, err)) ||
       (rc = env_size("HELION_DES_REFIT_FREQUENCY", &refit, err)))
@@ -260,13 +273,21 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
     size_t nt;
     if (use_sur) {
       for (size_t j = 0; j < ncand; j++) {
-        size_t q[4];
-        pick_four(rng, n, q);
-        helion_space_mutate(space, rng, helion_search_cells(s, pop[q[0]]),
-                            helion_search_cells(s, pop[q[1]]),
-                            helion_search_cells(s, pop[q[2]]),
-                            helion_search_cells(s, pop[q[3]]), cr,
-                            trials + j * nc);
+        int64_t *t = trials + j * nc;
+        for (int attempt = 0; attempt < DES_FRESH_ATTEMPTS; attempt++) {
+          size_t q[4];
+          pick_four(rng, n, q);
+          helion_space_mutate(space, rng, helion_search_cells(s, pop[q[0]]),
+                              helion_search_cells(s, pop[q[1]]),
+                              helion_search_cells(s, pop[q[2]]),
+                              helion_search_cells(s, pop[q[3]]), cr, t);
+          if (!fresh_only)
+            break;
+          helion_space_normalize(space, t);
+          if (helion_space_valid(space, t) &&
+              helion_search_lookup(s, t) == HELION_NO_MEMBER)
+            break;
+        }
         order[j] = j;
       }
       if (fitted) {
