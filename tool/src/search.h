@@ -412,6 +412,20 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
 /* The DE population size for these options: population_size, else the
  * profile's (40 full, 20 quick) shrunk to fit an evaluation cap. */
 size_t helion__search_de_population(const helion_search_opts_t *o);
+/*
+ * The first phase of both DE searches (reference §2.6): an initial
+ * population of 2P configs by the options' strategy, failures dropped,
+ * padded with random configs up to the 4 members DE needs (Helion crashes
+ * there), in the order they were measured. Writes all of them to pop (room
+ * for 2P) and the count to *n; callers sort and keep the best P. `scratch`
+ * holds 4 configs.
+ * HELION_ERR_NO_CONFIG (naming `algo`) when the space has fewer than 4 valid
+ * configurations.
+ */
+helion_status helion__search_de_initial(helion_search_t *s, const char *algo,
+                                        size_t P, helion_member_id *pop,
+                                        size_t *n, int64_t *scratch,
+                                        helion_err_t *err);
 helion_status helion__search_lfbo_pattern_run(helion_search_t *s,
                                               helion_err_t *err);
 helion_status helion__search_lfbo_tree_run(helion_search_t *s,

@@ -78,6 +78,46 @@ size_t helion__search_de_population(const helion_search_opts_t *o) {
   return P;
 }
 
+helion_status helion__search_de_initial(helion_search_t *s, const char *algo,
+                                        size_t P, helion_member_id *pop,
+                                        size_t *n_out, int64_t *scratch,
+                                        helion_err_t *err) {
+  const helion_search_opts_t *o = helion_search_opts(s);
+  size_t n = 0;
+  helion_status rc = helion_search_initial_population(
+      s, o->initial_population_strategy, 2 * P, o->pad_random != 0,
+      "Initial population", pop, &n, err);
+  if (rc)
+    return rc;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (pop[i] != HELION_NO_MEMBER)
+      pop[k++] = pop[i];
+  n = k;
+  if (n < DE_MIN_POPULATION && !helion_search_stopped(s)) {
+    size_t got =
+        helion_search_random_configs(s, DE_MIN_POPULATION - n, scratch);
+    HELION_LOG(HELION_LOG_INFO,
+               "%s needs at least %d members; padding the initial population "
+               "of %zu with %zu random configs",
+               algo, DE_MIN_POPULATION, n, got);
+    if ((rc = helion_search_bench(s, scratch, got, "Padding", pop + n, err)))
+      return rc;
+    for (size_t i = 0; i < got; i++)
+      if (pop[n + i] != HELION_NO_MEMBER)
+        pop[k++] = pop[n + i];
+    n = k;
+    if (n < DE_MIN_POPULATION && !helion_search_stopped(s))
+      return helion_err_set(err, HELION_ERR_NO_CONFIG,
+                            "%s: the space has only %zu valid configurations "
+                            "and the search needs at least %d; use "
+                            "FiniteSearch or RandomSearch",
+                            algo, n, DE_MIN_POPULATION);
+  }
+  *n_out = n;
+  return HELION_OK;
+}
+
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
   const helion_space_t *space = helion_search_space(s);
@@ -115,38 +155,9 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
 
   /* Initial population: 2P configs (seeds + default + padding under
    * FROM_BEST_AVAILABLE), the best P kept. */
-  if ((rc = helion_search_initial_population(
-           s, o->initial_population_strategy, 2 * P, o->pad_random != 0,
-           "Initial population", pop, &n, err)))
+  if ((rc = helion__search_de_initial(s, "DifferentialEvolutionSearch", P, pop,
+                                      &n, trials, err)))
     goto out;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (pop[i] != HELION_NO_MEMBER)
-      pop[k++] = pop[i];
-  n = k;
-  if (n < DE_MIN_POPULATION && !helion_search_stopped(s)) {
-    size_t want = DE_MIN_POPULATION - n;
-    size_t got = helion_search_random_configs(s, want, trials);
-    HELION_LOG(HELION_LOG_INFO,
-               "DifferentialEvolutionSearch needs at least %d members; "
-               "padding the initial population of %zu with %zu random "
-               "configs",
-               DE_MIN_POPULATION, n, got);
-    if ((rc = helion_search_bench(s, trials, got, "Padding", pop + n, err)))
-      goto out;
-    for (size_t i = 0; i < got; i++)
-      if (pop[n + i] != HELION_NO_MEMBER)
-        pop[k++] = pop[n + i];
-    n = k;
-    if (n < DE_MIN_POPULATION && !helion_search_stopped(s)) {
-      rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
-                          "DifferentialEvolutionSearch: the space has only "
-                          "%zu valid configurations and the search needs at "
-                          "least %d; use FiniteSearch or RandomSearch",
-                          n, DE_MIN_POPULATION);
-      goto out;
-    }
-  }
   helion_search_sort(s, pop, n);
   if (n > P)
     n = P;

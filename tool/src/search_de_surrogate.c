@@ -211,37 +211,9 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
       !order)
     goto nomem;
 
-  if ((rc = helion_search_initial_population(
-           s, o->initial_population_strategy, 2 * P, o->pad_random != 0,
-           "Initial population", pop, &n, err)))
+  if ((rc = helion__search_de_initial(s, "DESurrogateHybrid", P, pop, &n,
+                                      trials, err)))
     goto out;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++)
-    if (pop[i] != HELION_NO_MEMBER)
-      pop[k++] = pop[i];
-  n = k;
-  if (n < DES_MIN_POPULATION && !helion_search_stopped(s)) {
-    size_t got =
-        helion_search_random_configs(s, DES_MIN_POPULATION - n, trials);
-    HELION_LOG(HELION_LOG_INFO,
-               "DESurrogateHybrid needs at least %d members; padding the "
-               "initial population of %zu with %zu random configs",
-               DES_MIN_POPULATION, n, got);
-    if ((rc = helion_search_bench(s, trials, got, "Padding", pop + n, err)))
-      goto out;
-    for (size_t i = 0; i < got; i++)
-      if (pop[n + i] != HELION_NO_MEMBER)
-        pop[k++] = pop[n + i];
-    n = k;
-    if (n < DES_MIN_POPULATION && !helion_search_stopped(s)) {
-      rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
-                          "DESurrogateHybrid: the space has only %zu valid "
-                          "configurations and the search needs at least %d; "
-                          "use FiniteSearch or RandomSearch",
-                          n, DES_MIN_POPULATION);
-      goto out;
-    }
-  }
   for (size_t i = 0; i < n; i++)
     if (obs_add(&ob, s, pop[i]))
       goto nomem;
