@@ -85,6 +85,15 @@ expect_err "HELION_AUTOTUNE_COMPILE_TIMEOUT='soon'"
 HELION_AUTOTUNE_PRECOMPILE_JOBS=-1 expect_rc 2 "$HELION_TUNE" tune "$SPEC"
 expect_err "HELION_AUTOTUNE_PRECOMPILE_JOBS='-1'"
 
+# --config is checked against the spec before any GPU work: exit 2 naming
+# the config and the key.
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --config '{"num_warps": 4}' --config '{"bogus": 1}'
+expect_err "--config #2: bogus: unknown key"
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --config '{"num_warps": 3}'
+expect_err "--config #1: num_warps: 3 is not a power of two"
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --config 'not json'
+expect_err "--config #1:"
+
 # A broken spec: exit 1 with the spec module's message.
 expect_rc 1 "$HELION_TUNE" tune "$TMP/missing.json"
 expect_err "missing.json"

@@ -16,6 +16,7 @@
 #include "backend_cuda.h"
 #include "cli.h"
 #include "config.h"
+#include "space.h"
 #include "search.h"
 #include "spec.h"
 #include "util.h"
@@ -417,6 +418,44 @@ static void append_shape_json(helion_buf_t *b, const helion_spec_t *spec,
   helion_buf_putc(b, '}');
 }
 
+/*
+ * Checks every --config against the spec's parameters before any GPU work,
+ * so a typo costs no device start-up. The parameters do not depend on the
+ * shape or the device (restrictions do, and are checked per shape later).
+ */
+static int check_configs(const helion_spec_t *spec, const tune_args *a) {
+  if (a->nconfigs == 0)
+    return HELION_EXIT_OK;
+  helion_space_opts_t so;
+  memset(&so, 0, sizeof(so));
+  so.params = spec->params;
+  so.nparams = spec->nparams;
+  helion_space_t *space = NULL;
+  int64_t *cells = NULL;
+  helion_err_t err = {{0}};
+  int rc = HELION_EXIT_USAGE;
+  if (helion_space_create(&so, &space, &err)) {
+    fprintf(stderr, PROG ": %s: %s\n", spec->path, err.msg);
+    goto out;
+  }
+  cells = malloc(space->ncells * sizeof(*cells));
+  if (!cells) {
+    fprintf(stderr, PROG ": out of memory\n");
+    goto out;
+  }
+  for (size_t i = 0; i < a->nconfigs; i++) {
+    if (helion_config_from_json(space, a->configs[i], cells, &err)) {
+      fprintf(stderr, PROG ": --config #%zu: %s\n", i + 1, err.msg);
+      goto out;
+    }
+  }
+  rc = HELION_EXIT_OK;
+out:
+  free(cells);
+  helion_space_destroy(space);
+  return rc;
+}
+
 int helion_cmd_tune(int argc, char **argv) {
   tune_args a;
   memset(&a, 0, sizeof(a));
@@ -462,6 +501,10 @@ int helion_cmd_tune(int argc, char **argv) {
   if (exit_code != HELION_EXIT_OK)
     goto out;
   exit_code = HELION_EXIT_FAILURE;
+  if (check_configs(spec, &a) != HELION_EXIT_OK) {
+    exit_code = HELION_EXIT_USAGE;
+    goto out;
+  }
   size_t nshapes = one_shape ? 1 : spec->nshapes;
   if (nshapes == 0) {
     fprintf(stderr,
