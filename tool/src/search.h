@@ -254,6 +254,18 @@ const helion_search_algo_t *helion_search_algo_find(const char *name,
 
 /* ------------------------------------------- for algorithm authors ----- */
 
+/* A set of member ids (dense, so one byte per id up to the largest). */
+typedef struct helion_member_set {
+  uint8_t *has;
+  size_t cap;
+} helion_member_set_t;
+
+/* Adds id; *out_added says whether it was new. HELION_ERR_NOMEM on failure
+ * (the set is unchanged). Start from a zeroed set. */
+helion_status helion_member_set_add(helion_member_set_t *set,
+                                    helion_member_id id, bool *out_added);
+void helion_member_set_cleanup(helion_member_set_t *set);
+
 /*
  * Early stopping of the DE searches (reference §2.7): fed the best time of
  * each generation (the initial population's first), it says stop once

@@ -56,27 +56,17 @@ static helion_status env_size(const char *name, size_t *out,
 typedef struct obs {
   double *X, *y;
   size_t n, cap, d;
-  uint8_t *seen; /* per member id */
-  size_t seen_cap;
+  helion_member_set_t seen;
 } obs;
 
 static helion_status obs_add(obs *o, helion_search_t *s, helion_member_id id) {
   if (id == HELION_NO_MEMBER || !isfinite(helion_search_perf(s, id)))
     return HELION_OK;
-  if (id >= o->seen_cap) {
-    size_t c = o->seen_cap ? o->seen_cap : 256;
-    while (c <= id)
-      c *= 2;
-    uint8_t *t = realloc(o->seen, c);
-    if (!t)
-      return HELION_ERR_NOMEM;
-    memset(t + o->seen_cap, 0, c - o->seen_cap);
-    o->seen = t;
-    o->seen_cap = c;
-  }
-  if (o->seen[id])
+  bool added;
+  if (helion_member_set_add(&o->seen, id, &added))
+    return HELION_ERR_NOMEM;
+  if (!added)
     return HELION_OK;
-  o->seen[id] = 1;
   if (o->n == o->cap) {
     size_t c = o->cap ? 2 * o->cap : 256;
     double *X = realloc(o->X, c * o->d * sizeof(double));
@@ -343,7 +333,7 @@ out:
   free(part_pred);
   free(ob.X);
   free(ob.y);
-  free(ob.seen);
+  helion_member_set_cleanup(&ob.seen);
   free(pop);
   free(tids);
   free(trials);

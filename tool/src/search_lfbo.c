@@ -871,8 +871,7 @@ typedef struct lfbo {
   size_t nbatch, batch_cap;
   helion_member_id *ids;
   size_t ids_cap;
-  uint8_t *trained; /* per member id: in the training data */
-  size_t trained_cap;
+  helion_member_set_t trained; /* members in the training data */
   uint8_t *started; /* per member id: some copy's current at some time */
   size_t started_cap;
 } lfbo;
@@ -927,20 +926,11 @@ static helion_status train_add(lfbo *L, const helion_member_id *ids, size_t n) {
     helion_member_id id = ids[i];
     if (id == HELION_NO_MEMBER)
       continue;
-    if (id >= L->trained_cap) {
-      size_t c = L->trained_cap ? L->trained_cap : 256;
-      while (c <= id)
-        c *= 2;
-      uint8_t *t = realloc(L->trained, c);
-      if (!t)
-        return HELION_ERR_NOMEM;
-      memset(t + L->trained_cap, 0, c - L->trained_cap);
-      L->trained = t;
-      L->trained_cap = c;
-    }
-    if (L->trained[id])
+    bool added;
+    if (helion_member_set_add(&L->trained, id, &added))
+      return HELION_ERR_NOMEM;
+    if (!added)
       continue;
-    L->trained[id] = 1;
     if (sur_add(&L->sur, L->space, helion_search_cells(L->s, id),
                 helion_search_perf(L->s, id)))
       return HELION_ERR_NOMEM;
@@ -1304,7 +1294,7 @@ out:
   free(L.cands);
   free(L.batch);
   free(L.ids);
-  free(L.trained);
+  helion_member_set_cleanup(&L.trained);
   free(L.started);
   free(pop);
   free(next);

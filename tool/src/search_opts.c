@@ -1,5 +1,5 @@
 /* search_opts.c: setting search options by name ("population_size=20"),
- * and the early-stopping rule the DE searches share. */
+ * and small pieces several algorithms share (early stopping, member sets). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -110,4 +110,28 @@ bool helion_early_stop_update(helion_early_stop_t *es, double best) {
     return ++es->stall >= es->patience;
   es->stall = 0;
   return false;
+}
+
+helion_status helion_member_set_add(helion_member_set_t *set,
+                                    helion_member_id id, bool *out_added) {
+  if (id >= set->cap) {
+    size_t c = set->cap ? set->cap : 256;
+    while (c <= id)
+      c *= 2;
+    uint8_t *t = realloc(set->has, c);
+    if (!t)
+      return HELION_ERR_NOMEM;
+    memset(t + set->cap, 0, c - set->cap);
+    set->has = t;
+    set->cap = c;
+  }
+  *out_added = !set->has[id];
+  set->has[id] = 1;
+  return HELION_OK;
+}
+
+void helion_member_set_cleanup(helion_member_set_t *set) {
+  free(set->has);
+  set->has = NULL;
+  set->cap = 0;
 }
