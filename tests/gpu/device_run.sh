@@ -52,11 +52,11 @@ for step in "${steps[@]}"; do
       summary+=("gpu tests: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     tests-quick)
-      ctest --test-dir build-gpu -L gpu -R "bench_worker|samples" \
+      ctest --test-dir build-gpu -L gpu -R "bench_worker|samples|compare" \
         --output-on-failure > "$OUT/gpu-tests.log" 2>&1
       rc=$?
       grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
-      summary+=("gpu tests (worker, samples): rc=$rc ($(( $(date +%s) - t0 )) s)")
+      summary+=("gpu tests (worker, samples, compare): rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     profile)
       HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cuda_driver.h"
+#include "nvrtc_compile.h"
 
 /* ---------------------------------------------------------------------------
  * Half and bfloat16.
@@ -452,9 +453,10 @@ helion_status helion_runner_launch(const helion_spec_t *spec,
  * Accuracy.
  */
 
-/* fp16 bits -> value, for every bit pattern: the checked run of a 4096^2
- * fp16 output compares 16M elements, and decoding each by hand was most of
- * the cost (120 ms against 25 ms with the table). */
+/* fp16 bits -> value, for every bit pattern (decoding 16M elements by hand
+ * takes 120 ms, through the table 25 ms). The worker compares on the GPU
+ * (helion_runner_compare_device); this host version is the rule's
+ * reference, which the GPU tests hold the device version to. */
 static float f16_table[65536];
 static pthread_once_t f16_table_once = PTHREAD_ONCE_INIT;
 
@@ -547,8 +549,12 @@ struct helion_runner {
   CUdeviceptr *ptrs;
   size_t copies;
   void **params;   /* copies * nargs pointers for cuLaunchKernel */
-  void **baseline; /* per arg: host copy of the expected output, or NULL */
-  void *scratch;   /* host buffer as large as the largest output */
+  /* per arg: device copy of the expected output, or 0 */
+  CUdeviceptr *baseline;
+  /* The compare kernel (compiled on first use) and its two counters. */
+  CUmodule cmp_mod;
+  CUfunction cmp_fn;
+  CUdeviceptr cmp_out;
   CUdeviceptr flush;
   size_t flush_words;
   uint32_t flush_val;
@@ -698,13 +704,12 @@ static void free_args(helion_runner_t *r) {
   free(r->ptrs);
   free(r->params);
   for (size_t i = 0; r->baseline && i < r->nargs; i++)
-    free(r->baseline[i]);
+    if (r->baseline[i])
+      r->drv->cuMemFree(r->baseline[i]);
   free(r->baseline);
-  free(r->scratch);
   r->ptrs = NULL;
   r->params = NULL;
   r->baseline = NULL;
-  r->scratch = NULL;
   r->copies = 0;
 }
 
@@ -716,6 +721,10 @@ void helion_runner_destroy(helion_runner_t *r) {
     free_args(r);
     if (r->flush)
       r->drv->cuMemFree(r->flush);
+    if (r->cmp_out)
+      r->drv->cuMemFree(r->cmp_out);
+    if (r->cmp_mod)
+      r->drv->cuModuleUnload(r->cmp_mod);
     for (size_t i = 0; i < r->nev; i++)
       r->drv->cuEventDestroy(r->ev[i]);
     if (r->stream)
@@ -783,7 +792,6 @@ helion_status helion_runner_set_args(helion_runner_t *r,
                                      helion_err_t *err) {
   helion_status rc = HELION_OK;
   CUresult res;
-  size_t largest = 0;
   free_args(r);
   r->spec = spec;
   r->host = args;
@@ -805,8 +813,6 @@ helion_status helion_runner_set_args(helion_runner_t *r,
                spec->args[i].name, ha->bytes);
       return cu_err(r, res, what, err);
     }
-    if (spec->args[i].output && ha->bytes > largest)
-      largest = ha->bytes;
   }
   bind_params(r, 0);
   /* Copies from pageable memory may still be in flight on the legacy stream
@@ -814,9 +820,6 @@ helion_status helion_runner_set_args(helion_runner_t *r,
    * it: wait here. */
   if ((res = r->drv->cuCtxSynchronize()))
     return cu_err(r, res, "uploading the arguments", err);
-  r->scratch = malloc(largest ? largest : 1);
-  if (!r->scratch)
-    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   if (!r->flush) {
     /* Twice the L2, and never under 64 MiB: writing it evicts every line
      * the previous run left, inputs and outputs alike. */
@@ -919,6 +922,141 @@ static CUresult flush_l2(helion_runner_t *r) {
                                   r->stream);
 }
 
+/* The rule of helion_runner_compare on the GPU, for every dtype, compiled
+ * with --fmad=false so `atol + rtol * |e|` rounds as it does on the host.
+ * out[0] counts failing elements, out[1] takes the smallest failing index
+ * (start it at ~0). NaN and infinity are tested on the bits, so no math
+ * header is needed. */
+static const char compare_src[] =
+    "__device__ double hl_ld(int t, const void *p, unsigned long long i) {\n"
+    "  switch (t) {\n"
+    "  case 0: return ((const float *)p)[i];\n"
+    "  case 1: return ((const double *)p)[i];\n"
+    "  case 2: { float f; unsigned short h = ((const unsigned short *)p)[i];\n"
+    "    asm(\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(h)); return f; }\n"
+    "  case 3: return __int_as_float(\n"
+    "      (int)((unsigned)((const unsigned short *)p)[i] << 16));\n"
+    "  case 4: return ((const signed char *)p)[i];\n"
+    "  case 5: return ((const short *)p)[i];\n"
+    "  case 6: return ((const int *)p)[i];\n"
+    "  case 7: return (double)((const long long *)p)[i];\n"
+    "  case 8: return ((const unsigned char *)p)[i];\n"
+    "  case 9: return ((const unsigned short *)p)[i];\n"
+    "  case 10: return ((const unsigned *)p)[i];\n"
+    "  default: return (double)((const unsigned long long *)p)[i];\n"
+    "  }\n"
+    "}\n"
+    "__device__ bool hl_nan(double v) {\n"
+    "  return (__double_as_longlong(v) & 0x7fffffffffffffffLL) >\n"
+    "         0x7ff0000000000000LL;\n"
+    "}\n"
+    "__device__ bool hl_inf(double v) {\n"
+    "  return (__double_as_longlong(v) & 0x7fffffffffffffffLL) ==\n"
+    "         0x7ff0000000000000LL;\n"
+    "}\n"
+    "extern \"C\" __global__ void helion_compare(const void *actual,\n"
+    "    const void *expected, unsigned long long n, int t, double atol,\n"
+    "    double rtol, unsigned long long *out) {\n"
+    "  unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;\n"
+    "  for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x\n"
+    "       + threadIdx.x; i < n; i += stride) {\n"
+    "    double a = hl_ld(t, actual, i), e = hl_ld(t, expected, i);\n"
+    "    bool ok;\n"
+    "    if (hl_nan(a) || hl_nan(e)) ok = false;\n"
+    "    else if (hl_inf(a) || hl_inf(e)) ok = a == e;\n"
+    "    else ok = fabs(a - e) <= atol + rtol * fabs(e);\n"
+    "    if (!ok) { atomicAdd(&out[0], 1ULL); atomicMin(&out[1], i); }\n"
+    "  }\n"
+    "}\n";
+
+/* Compiles and loads the compare kernel once per runner. */
+static helion_status need_compare(helion_runner_t *r, helion_err_t *err) {
+  if (r->cmp_fn)
+    return HELION_OK;
+  char arch[16];
+  snprintf(arch, sizeof(arch), "sm_%d%d", r->info.props.cc_major,
+           r->info.props.cc_minor);
+  helion_nvrtc_input_t in = {compare_src, "helion_compare.cu", arch,
+                             "--fmad=false", "helion_compare"};
+  helion_nvrtc_result_t out;
+  helion_nvrtc_result_init(&out);
+  helion_status rc = helion_nvrtc_compile(&in, &out, err);
+  if (rc) {
+    helion_nvrtc_result_cleanup(&out);
+    return rc;
+  }
+  CUresult res = r->drv->cuModuleLoadData(&r->cmp_mod, out.cubin);
+  helion_nvrtc_result_cleanup(&out);
+  if (!res)
+    res = r->drv->cuModuleGetFunction(&r->cmp_fn, r->cmp_mod, "helion_compare");
+  if (!res && !r->cmp_out)
+    res = r->drv->cuMemAlloc(&r->cmp_out, 2 * sizeof(uint64_t));
+  if (res) {
+    r->cmp_fn = NULL;
+    return cu_err(r, res, "loading the output compare kernel", err);
+  }
+  return HELION_OK;
+}
+
+/* Element i of the device array at p, read back and converted. */
+static CUresult fetch_elem(helion_runner_t *r, helion_dtype t, CUdeviceptr p,
+                           size_t i, double *out) {
+  uint64_t raw = 0;
+  size_t sz = helion_dtype_size(t);
+  CUresult res = r->drv->cuMemcpyDtoH(&raw, p + i * sz, sz);
+  if (!res)
+    *out = helion_runner_load(t, &raw, 0);
+  return res;
+}
+
+helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
+                                           unsigned long long actual,
+                                           unsigned long long expected,
+                                           size_t numel, double atol,
+                                           double rtol, helion_mismatch_t *out,
+                                           helion_run_fail_t *fail,
+                                           helion_err_t *err) {
+  helion_status rc;
+  CUresult res;
+  const char *what = "comparing the outputs";
+  uint64_t counters[2];
+  memset(out, 0, sizeof(*out));
+  memset(fail, 0, sizeof(*fail));
+  if (numel == 0)
+    return HELION_OK;
+  if ((rc = need_compare(r, err)))
+    return rc;
+  unsigned long long n = numel;
+  int dtype = (int)t;
+  void *params[] = {&actual, &expected, &n, &dtype, &atol, &rtol, &r->cmp_out};
+  /* Enough blocks to fill the device; each thread strides over the rest. */
+  uint64_t blocks = (numel + 255) / 256;
+  uint64_t cap = (uint64_t)r->info.props.num_sms * 8;
+  if (blocks > cap)
+    blocks = cap;
+  /* count = 0, first = ~0, on the stream the kernel runs on. */
+  if ((res = r->drv->cuMemsetD32Async(r->cmp_out, 0, 2, r->stream)) ||
+      (res = r->drv->cuMemsetD32Async(r->cmp_out + 8, 0xFFFFFFFFu, 2,
+                                      r->stream)) ||
+      (res = r->drv->cuLaunchKernel(r->cmp_fn, (unsigned)blocks, 1, 1, 256, 1,
+                                    1, 0, r->stream, params, NULL)) ||
+      (res = r->drv->cuStreamSynchronize(r->stream)) ||
+      (res = r->drv->cuMemcpyDtoH(counters, r->cmp_out, sizeof(counters))))
+    goto failed;
+  out->count = (size_t)counters[0];
+  if (out->count) {
+    out->first = (size_t)counters[1];
+    what = "reading the first mismatch";
+    if ((res = fetch_elem(r, t, actual, out->first, &out->actual)) ||
+        (res = fetch_elem(r, t, expected, out->first, &out->expected)))
+      goto failed;
+  }
+  return HELION_OK;
+failed:
+  set_fail(r, res, what, fail);
+  return HELION_OK;
+}
+
 helion_status helion_runner_run_checked(helion_runner_t *r,
                                         helion_runner_kernel_t *k,
                                         bool keep_as_baseline,
@@ -962,22 +1100,29 @@ helion_status helion_runner_run_checked(helion_runner_t *r,
     const helion_host_arg_t *ha = &r->host->args[i];
     if (!sa->output || !ha->is_pointer || ha->bytes == 0)
       continue;
-    void *dst = r->scratch;
     if (keep_as_baseline) {
-      free(r->baseline[i]);
-      r->baseline[i] = malloc(ha->bytes);
-      if (!r->baseline[i])
-        return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-      dst = r->baseline[i];
+      what = "keeping the baseline output";
+      if (!r->baseline[i] &&
+          (res = r->drv->cuMemAlloc(&r->baseline[i], ha->bytes))) {
+        char w[300];
+        snprintf(w, sizeof(w),
+                 "a device copy of the baseline output %s (%zu bytes)",
+                 sa->name, ha->bytes);
+        return cu_err(r, res, w, err);
+      }
+      if ((res = r->drv->cuMemcpyDtoD(r->baseline[i], r->ptrs[i], ha->bytes)))
+        goto failed;
+      continue;
     }
-    what = "reading the outputs";
-    if ((res = r->drv->cuMemcpyDtoH(dst, r->ptrs[i], ha->bytes)))
-      goto failed;
-    if (keep_as_baseline || !r->baseline[i])
+    if (!r->baseline[i])
       continue;
     helion_mismatch_t m;
-    if (helion_runner_compare(sa->dtype, dst, r->baseline[i], ha->numel,
-                              r->spec->atol, r->spec->rtol, &m)) {
+    helion_status rc = helion_runner_compare_device(
+        r, sa->dtype, r->ptrs[i], r->baseline[i], ha->numel, r->spec->atol,
+        r->spec->rtol, &m, fail, err);
+    if (rc || fail->kind)
+      return rc;
+    if (m.count) {
       fail->kind = HELION_RESULT_ACCURACY;
       snprintf(fail->msg, sizeof(fail->msg),
                "output %s: %zu of %zu elements differ beyond atol %g + rtol "
@@ -986,6 +1131,13 @@ helion_status helion_runner_run_checked(helion_runner_t *r,
                m.first, m.actual, m.expected);
       return HELION_OK;
     }
+  }
+  if (keep_as_baseline) {
+    /* cuMemcpyDtoD runs on the legacy stream; have it done before the next
+     * poisoning on the runner's stream. */
+    what = "keeping the baseline output";
+    if ((res = r->drv->cuCtxSynchronize()))
+      goto failed;
   }
   return HELION_OK;
 failed:

@@ -229,14 +229,31 @@ helion_status helion_runner_load_kernel(helion_runner_t *r, const void *image,
 void helion_runner_unload_kernel(helion_runner_t *r, helion_runner_kernel_t *k);
 
 /* Restores non-const inputs, poisons init-less outputs, runs once, waits.
- * On success copies every output to the host: when `keep_as_baseline` the
- * outputs become the baseline; otherwise they are compared with it (an
- * accuracy failure fills *fail). */
+ * On success, when `keep_as_baseline`, copies every output to a device
+ * buffer that becomes the baseline; otherwise compares them with it on the
+ * GPU (helion_runner_compare_device; an accuracy failure fills *fail). */
 helion_status helion_runner_run_checked(helion_runner_t *r,
                                         helion_runner_kernel_t *k,
                                         bool keep_as_baseline,
                                         helion_run_fail_t *fail,
                                         helion_err_t *err);
+
+/*
+ * Compares `numel` elements of dtype t at device addresses `actual` and
+ * `expected` (CUdeviceptr values) by the rule of helion_runner_compare, on
+ * the GPU: a kernel compiled with NVRTC on first use counts the failing
+ * elements and finds the first; only that element is read back. Fills *out
+ * like helion_runner_compare. A CUDA failure fills *fail (RUNTIME, sticky
+ * when the context is gone); a compile failure of the compare kernel is an
+ * error of the run (HELION_ERR_NVRTC).
+ */
+helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
+                                           unsigned long long actual,
+                                           unsigned long long expected,
+                                           size_t numel, double atol,
+                                           double rtol, helion_mismatch_t *out,
+                                           helion_run_fail_t *fail,
+                                           helion_err_t *err);
 
 /* Times one kernel (see bench_worker.h for the method). */
 helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
