@@ -39,6 +39,7 @@ expect_rc 0 "$HELION_TUNE" tune --help
 for opt in --shape --algorithm --effort --seed --budget-seconds --max-evals \
   --device --jobs --set --trace --json --quiet --help \
   HELION_AUTOTUNE_COMPILE_TIMEOUT HELION_AUTOTUNE_BENCHMARK_TIMEOUT \
+  HELION_AUTOTUNE_REBENCH_PRECISION HELION_AUTOTUNE_LOG_LEVEL \
   PatternSearch RandomSearch "Exit status"; do
   grep -qF -- "$opt" "$TMP/out" || fail "--help does not mention $opt"
 done
@@ -55,6 +56,12 @@ expect_rc 2 "$HELION_TUNE" tune "$SPEC" "$SPEC"
 expect_err "unexpected argument"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --frobnicate
 expect_err "unknown option '--frobnicate'"
+HELION_AUTOTUNE_LOG_LEVEL=chatty expect_rc 2 "$HELION_TUNE" tune "$SPEC"
+expect_err "HELION_AUTOTUNE_LOG_LEVEL='chatty'"
+HELION_AUTOTUNE_REBENCH_PRECISION=1.5 expect_rc 2 "$HELION_TUNE" tune "$SPEC"
+expect_err "HELION_AUTOTUNE_REBENCH_PRECISION='1.5'"
+HELION_AUTOTUNE_REBENCH_PRECISION=abc expect_rc 2 "$HELION_TUNE" tune "$SPEC"
+expect_err "HELION_AUTOTUNE_REBENCH_PRECISION='abc'"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --effort extreme
 expect_err "extreme"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --algorithm NoSuchSearch

@@ -7,8 +7,10 @@
 #
 # usage: tests/gpu/device_run.sh [STEP ...]
 #   steps: tests (default), tests-quick (the worker and samples tests only),
-#          profile (where the benchmark worker's time goes, per config, on a
-#          short matmul tune), bench-<name> runs tests/bench/gpu_<name>.sh
+#          profile (where the time of a short matmul tune goes: worker
+#          phases per config, compile waits, rebenchmarks; run with and
+#          without the rebenchmark precision stop), bench-<name> runs
+#          tests/bench/gpu_<name>.sh
 #
 # Preparing .deps here (once):
 #   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev \
@@ -59,22 +61,20 @@ for step in "${steps[@]}"; do
       summary+=("gpu tests (worker, samples, compare): rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     profile)
-      HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \
-        build-gpu/helion-tune tune samples/matmul/matmul.json \
-        --shape M=4096,N=4096,K=4096 --budget-seconds 30 --seed 1 \
-        > "$OUT/profile.json" 2> "$OUT/profile.log"
-      rc=$?
-      python3 - "$OUT/profile.log" <<'PY'
-import re, statistics, sys
-rows = [tuple(map(float, m.groups())) for m in
-        (re.search(r"load ([0-9.]+) ms, checked run ([0-9.]+) ms, timing and unload ([0-9.]+) ms", l)
-         for l in open(sys.argv[1])) if m]
-if rows:
-    for name, k in (("load", 0), ("checked run", 1), ("timing+unload", 2)):
-        v = [r[k] for r in rows]
-        print(f"{name:14s} median {statistics.median(v):8.1f} ms  mean {statistics.mean(v):8.1f} ms  (n={len(v)})")
-PY
-      grep -E "configs/s|Rebench|Verifying" "$OUT/profile.log" | tail -3
+      # The same 30-second matmul tune twice: rebenchmarks with the
+      # precision stop (default) and with Helion's fixed rounds.
+      rc=0
+      for prec in default 0; do
+        log="$OUT/profile-$prec.log"
+        env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \
+          HELION_AUTOTUNE_LOG_LEVEL=DEBUG \
+          $([ "$prec" = default ] || echo HELION_AUTOTUNE_REBENCH_PRECISION=$prec) \
+          build-gpu/helion-tune tune samples/matmul/matmul.json \
+          --shape M=4096,N=4096,K=4096 --budget-seconds 30 --seed 1 \
+          --trace "$OUT/profile-$prec.trace" > /dev/null 2> "$log" || rc=$?
+        echo "== rebench precision: $prec"
+        python3 tests/gpu/profile_summary.py "$log"
+      done
       summary+=("profile: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     bench-*)

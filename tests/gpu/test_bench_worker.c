@@ -300,7 +300,7 @@ int main(int argc, char **argv) {
   {
     helion_kernel_image_t ks[2] = {image(0, &l), image(0, &l128)};
     double ms[2] = {0, 0};
-    rc = helion_bench_client_rebench(c, ks, 2, 20, NULL, ms, &err);
+    rc = helion_bench_client_rebench(c, ks, 2, 20, NULL, ms, NULL, &err);
     memset(&o, 0, sizeof(o));
     o.kind = rc == 0 && isfinite(ms[0]) && isfinite(ms[1])
                  ? HELION_RESULT_OK

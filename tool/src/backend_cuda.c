@@ -106,6 +106,20 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             v);
     o->bench_timeout_s = t;
   }
+  v = getenv("HELION_AUTOTUNE_REBENCH_PRECISION");
+  if (v && v[0]) {
+    char *end = NULL;
+    errno = 0;
+    double p = strtod(v, &end);
+    if (errno || *end || !(p >= 0) || !(p < 1))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_REBENCH_PRECISION='%s': expected "
+                            "a relative error in [0, 1), e.g. 0.001 (0 turns "
+                            "the early stop off)",
+                            v);
+    /* runner.h: 0 means the default, < 0 off. */
+    o->rebench_precision = p > 0 ? p : -1;
+  }
   return HELION_OK;
 }
 
@@ -331,6 +345,7 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
   co.exe = o->worker_exe;
   co.device = o->device;
   co.timeout_s = o->bench_timeout_s;
+  co.timing.precision = o->rebench_precision;
   if ((rc = helion_bench_client_create(&co, &b->client, err)))
     goto out;
   const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
@@ -566,6 +581,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
   helion_status rc = HELION_OK;
   const size_t nc = ncells(b);
   double t0 = helion_now();
+  const double busy0 = b->stats.gpu_busy_s, idle0 = b->stats.gpu_idle_wait_s;
   const uint64_t call = ++b->call;
   pending *pend = calloc(n ? n : 1, sizeof(*pend));
   size_t *ready = calloc(n ? n : 1, sizeof(*ready));
@@ -674,6 +690,11 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
     }
   }
   memcpy(out, res, n * sizeof(*out));
+  HELION_LOG(HELION_LOG_DEBUG,
+             "bench: %zu configs in %.2fs (worker busy %.2fs, waiting for "
+             "NVRTC %.2fs)",
+             n, helion_now() - t0, b->stats.gpu_busy_s - busy0,
+             b->stats.gpu_idle_wait_s - idle0);
   if (b->opts.adaptive_timeout && !b->adapted) {
     helion_compile_pool_adapt_timeout(b->pool);
     b->adapted = true;
@@ -722,9 +743,14 @@ static helion_status cuda_rebench(helion_backend_t *base,
   if (k > 0) {
     uint32_t repeat = helion_bench_rebench_repeat(
         target_ms > 0 ? target_ms : 200, max_ms > 0 ? max_ms : INFINITY);
+    double t0 = helion_now();
+    uint32_t rounds = 0;
     if ((rc = helion_bench_client_rebench(b->client, ks, k, repeat, prev, got,
-                                          err)))
+                                          &rounds, err)))
       goto out;
+    HELION_LOG(HELION_LOG_DEBUG,
+               "rebench: %zu configs, %u of %u rounds (target %g ms) in %.2fs",
+               k, rounds, repeat, target_ms, helion_now() - t0);
     for (size_t j = 0; j < k; j++) {
       res[which[j]] = got[j];
       art *a = art_find(b, configs + which[j] * nc);

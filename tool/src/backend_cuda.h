@@ -61,13 +61,19 @@ typedef struct helion_backend_cuda_opts {
   double bench_timeout_s; /* worker deadline cap per config;
                              HELION_AUTOTUNE_BENCHMARK_TIMEOUT, default 30 */
   bool accuracy_check;    /* HELION_AUTOTUNE_ACCURACY_CHECK, default on */
+  /* Rebenchmarks and the final verification stop once every median is known
+   * to this relative standard error (runner.h, helion_timing_t.precision);
+   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.001; -1 runs Helion's fixed
+   * rounds (the variable set to 0). */
+  double rebench_precision;
   const char *arch;       /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
 
 /*
  * Defaults, then the environment (HELION_AUTOTUNE_PRECOMPILE_JOBS,
  * HELION_AUTOTUNE_COMPILE_TIMEOUT, HELION_AUTOTUNE_ADAPTIVE_TIMEOUT,
- * HELION_AUTOTUNE_BENCHMARK_TIMEOUT, HELION_AUTOTUNE_ACCURACY_CHECK).
+ * HELION_AUTOTUNE_BENCHMARK_TIMEOUT, HELION_AUTOTUNE_ACCURACY_CHECK,
+ * HELION_AUTOTUNE_REBENCH_PRECISION).
  * A malformed value is HELION_ERR_USAGE naming the variable.
  */
 helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,

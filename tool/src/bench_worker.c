@@ -294,6 +294,7 @@ static void put_timing(enc *e, const helion_timing_t *t) {
   put_f64(e, t->graph_us);
   put_u32(e, t->min_reps);
   put_u32(e, t->max_reps);
+  put_f64(e, t->precision);
 }
 static void get_timing(dec *d, helion_timing_t *t) {
   t->warmup_ms = get_f64(d);
@@ -301,6 +302,7 @@ static void get_timing(dec *d, helion_timing_t *t) {
   t->graph_us = get_f64(d);
   t->min_reps = get_u32(d);
   t->max_reps = get_u32(d);
+  t->precision = get_f64(d);
 }
 static void put_info(enc *e, const helion_gpu_info_t *in) {
   put_str(e, in->props.name);
@@ -574,8 +576,10 @@ static bool do_rebench(worker *w, dec *d) {
     if (f1.sticky)
       fail = f1;
   }
-  if (!fail.sticky && helion_runner_time_interleaved(w->runner, rk, n, repeat,
-                                                     &t, ms, &fail, &err)) {
+  uint32_t rounds = 0;
+  if (!fail.sticky &&
+      helion_runner_time_interleaved(w->runner, rk, n, repeat, &t, ms, &rounds,
+                                     &fail, &err)) {
     reply_error(w, HELION_ERR_CUDA, err.msg);
     goto out;
   }
@@ -587,6 +591,7 @@ static bool do_rebench(worker *w, dec *d) {
       put_f64(&e, fail.sticky ? INFINITY : ms[i]);
     put_u32(&e, fail.sticky ? 1u : 0u);
     put_str(&e, fail.msg);
+    put_u32(&e, rounds);
     (void)helion_wire_send(w->fd, REP_REBENCH, e.b.data, e.b.len, NULL);
     helion_buf_cleanup(&e.b);
   }
@@ -1042,6 +1047,8 @@ static helion_timing_t merge_timing(const helion_timing_t *job,
     t.min_reps = dflt->min_reps;
   if (!t.max_reps)
     t.max_reps = dflt->max_reps;
+  if (t.precision == 0)
+    t.precision = dflt->precision;
   return t;
 }
 
@@ -1199,6 +1206,7 @@ helion_status helion_bench_client_rebench(helion_bench_client_t *c,
                                           const helion_kernel_image_t *kernels,
                                           size_t n, uint32_t repeat,
                                           const double *prev_ms, double *out_ms,
+                                          uint32_t *out_rounds,
                                           helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
@@ -1260,6 +1268,9 @@ helion_status helion_bench_client_rebench(helion_bench_client_t *c,
       out_ms[i] = get_f64(&d);
     bool exiting = get_u32(&d) != 0;
     char *msg = get_str(&d);
+    uint32_t rounds = get_u32(&d);
+    if (out_rounds)
+      *out_rounds = rounds;
     if (d.bad || m != n) {
       for (size_t i = 0; i < n; i++)
         out_ms[i] = INFINITY;

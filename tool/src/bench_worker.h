@@ -218,12 +218,15 @@ helion_status helion_bench_client_bench(helion_bench_client_t *c,
  * worker down (the worker is restarted on the next job), else +inf for it
  * alone. Blocking; deadline: the sum of the deadlines of n bench jobs scaled
  * by the rounds. `repeat` 0 = helion_bench_rebench_repeat(200, slowest known
- * time), which needs the times: pass them in `prev_ms` (may be NULL).
+ * time), which needs the times: pass them in `prev_ms` (may be NULL). The
+ * rounds stop early once every median is known to opts.timing.precision
+ * (runner.h); the rounds run go to *out_rounds (may be NULL).
  */
 helion_status helion_bench_client_rebench(helion_bench_client_t *c,
                                           const helion_kernel_image_t *kernels,
                                           size_t n, uint32_t repeat,
                                           const double *prev_ms, double *out_ms,
+                                          uint32_t *out_rounds,
                                           helion_err_t *err);
 
 /* Helion's interleaved_bench rule: min(20000, max(3, target_ms / max_ms)),

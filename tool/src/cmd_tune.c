@@ -99,8 +99,15 @@ static void usage(FILE *f) {
       "HELION_AUTOTUNE_BENCHMARK_TIMEOUT (cap of the benchmark watchdog per "
       "config,\n"
       "default 30), HELION_AUTOTUNE_ACCURACY_CHECK=0 (skip the output "
-      "check), and the\n"
-      "search variables of `helion-tune simulate --help`.\n"
+      "check),\n"
+      "HELION_AUTOTUNE_REBENCH_PRECISION (rebenchmarks stop once every "
+      "median is known\n"
+      "to this relative error, default 0.001; 0 runs Helion's fixed "
+      "rounds),\n"
+      "HELION_AUTOTUNE_LOG_LEVEL (DEBUG adds per-batch timings: compile "
+      "waits, worker\n"
+      "time, rebenchmarks; WARNING is --quiet), and the search variables of\n"
+      "`helion-tune simulate --help`.\n"
       "Exit status: 0 success, 1 failure (no CUDA driver or device, a spec "
       "error, a\n"
       "shape with no working config), 2 usage error.\n");
@@ -472,6 +479,11 @@ int helion_cmd_tune(int argc, char **argv) {
     return HELION_EXIT_OK;
   if (prc)
     return prc;
+  int level;
+  if (helion_log_level_from_env(HELION_LOG_INFO, &level, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    return HELION_EXIT_USAGE;
+  }
 
   int exit_code = HELION_EXIT_FAILURE;
   helion_spec_t *spec = NULL;
@@ -482,8 +494,9 @@ int helion_cmd_tune(int argc, char **argv) {
   helion_buf_t json;
   helion_buf_init(&json, HELION_BUF_DEFAULT_MAX);
   int saved_level = helion_log_level_current;
-  if (a.quiet)
-    helion_log_level_current = HELION_LOG_WARN;
+  helion_log_level_current = a.quiet && level > HELION_LOG_WARN
+                                 ? HELION_LOG_WARN
+                                 : level;
   helion_log_start();
 
   helion_backend_cuda_opts_t co;

@@ -1175,7 +1175,7 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000};
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.001};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;
@@ -1189,6 +1189,24 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
     t->max_reps = t->max_reps ? MAX_EVENTS / 2 : d.max_reps;
   if (t->min_reps > t->max_reps)
     t->min_reps = t->max_reps;
+  if (t->precision == 0)
+    t->precision = d.precision;
+}
+
+/* Rounds of interleaved timing between precision checks, and before the
+ * first one. */
+#define CHECK_ROUNDS 10
+
+/* True when the median of v[0..n) is known to `precision` (relative
+ * standard error, from the interquartile range). Sorts a copy in tmp. */
+static bool median_settled(const double *v, size_t n, double precision,
+                           double *tmp) {
+  memcpy(tmp, v, n * sizeof(*v));
+  double med = median(tmp, n); /* sorts tmp */
+  if (!(med > 0))
+    return false;
+  double iqr = tmp[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] - tmp[n / 4];
+  return 0.93 * iqr / sqrt((double)n) <= precision * med;
 }
 
 /* One repetition unit: a single launch, or one replay of the kernel's
@@ -1365,10 +1383,12 @@ helion_status
 helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
                                size_t n, uint32_t repeat,
                                const helion_timing_t *tin, double *out_ms,
-                               helion_run_fail_t *fail, helion_err_t *err) {
+                               uint32_t *out_rounds, helion_run_fail_t *fail,
+                               helion_err_t *err) {
   helion_timing_t t;
   CUresult res = CUDA_SUCCESS;
-  double *times = NULL, unit;
+  double *times = NULL, *tmp = NULL, unit;
+  uint32_t rounds = 0;
   float f;
   memset(fail, 0, sizeof(*fail));
   timing_defaults(tin, &t);
@@ -1390,8 +1410,12 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
     }
   }
   times = malloc(n * (size_t)repeat * sizeof(*times));
-  if (!times)
+  tmp = malloc((size_t)repeat * sizeof(*tmp));
+  if (!times || !tmp) {
+    free(times);
+    free(tmp);
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  }
   if ((res = need_events(r, 2 * n))) {
     set_fail(r, res, "cuEventCreate", fail);
     goto out;
@@ -1423,14 +1447,28 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
       times[j * repeat + round] =
           f / (ks[j]->graph ? (double)ks[j]->graph_k : 1.0);
     }
+    rounds = round + 1;
+    if (t.precision > 0 && rounds >= CHECK_ROUNDS &&
+        rounds % CHECK_ROUNDS == 0) {
+      bool settled = true;
+      for (size_t j = 0; j < n && settled; j++)
+        if (ks[j] && !ks[j]->dead)
+          settled = median_settled(times + j * repeat, rounds, t.precision,
+                                   tmp);
+      if (settled)
+        break;
+    }
   }
   for (size_t j = 0; j < n; j++)
     if (ks[j] && !ks[j]->dead)
-      out_ms[j] = median(times + j * repeat, repeat);
+      out_ms[j] = median(times + j * repeat, rounds);
 out:
   if (fail->kind)
     for (size_t j = 0; j < n; j++)
       out_ms[j] = INFINITY;
+  if (out_rounds)
+    *out_rounds = rounds;
   free(times);
+  free(tmp);
   return HELION_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -649,6 +650,39 @@ bool helion_env_int(const char *name, int64_t *out) {
     return false;
   *out = v;
   return true;
+}
+
+helion_status helion_log_level_from_env(int fallback, int *out,
+                                        helion_err_t *err) {
+  static const struct {
+    const char *name;
+    int level;
+  } names[] = {{"DEBUG", HELION_LOG_DEBUG}, {"INFO", HELION_LOG_INFO},
+               {"WARNING", HELION_LOG_WARN}, {"WARN", HELION_LOG_WARN},
+               {"ERROR", HELION_LOG_ERROR},  {"CRITICAL", HELION_LOG_QUIET}};
+  const char *s = getenv("HELION_AUTOTUNE_LOG_LEVEL");
+  *out = fallback;
+  if (!s || !*s)
+    return HELION_OK;
+  int64_t v;
+  if (helion_env_int("HELION_AUTOTUNE_LOG_LEVEL", &v)) {
+    *out = v <= 10   ? HELION_LOG_DEBUG
+           : v <= 20 ? HELION_LOG_INFO
+           : v <= 30 ? HELION_LOG_WARN
+           : v <= 40 ? HELION_LOG_ERROR
+                     : HELION_LOG_QUIET;
+    return HELION_OK;
+  }
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcasecmp(s, names[i].name) == 0) {
+      *out = names[i].level;
+      return HELION_OK;
+    }
+  return helion_err_set(err, HELION_ERR_USAGE,
+                        "HELION_AUTOTUNE_LOG_LEVEL='%s': expected DEBUG, INFO, "
+                        "WARNING, ERROR, CRITICAL or a number (10, 20, 30, "
+                        "40, 50)",
+                        s);
 }
 
 bool helion_env_flag(const char *name) {

@@ -64,6 +64,16 @@ extern int helion_log_level_current;
 
 void helion__log(int level, const char *fmt, ...) HELION_PRINTF(2, 3);
 
+/*
+ * The level HELION_AUTOTUNE_LOG_LEVEL asks for: a Python logging level as
+ * Helion takes it, a number (10 DEBUG, 20 INFO, 30 WARNING, 40 ERROR, 50 and
+ * up nothing; in between rounds up to the next) or a name (DEBUG, INFO,
+ * WARNING/WARN, ERROR, CRITICAL; any case). Unset or empty: `fallback`.
+ * Anything else is an error naming the variable and the accepted values.
+ */
+helion_status helion_log_level_from_env(int fallback, int *out,
+                                        helion_err_t *err);
+
 /* Restarts the `[Ns]` clock at now. */
 void helion_log_start(void);
 
