@@ -534,6 +534,8 @@ struct helion_runner_kernel {
   uint32_t graph_k;
   double est_ms; /* kernel-only estimate; < 0 until measured */
   bool dead;     /* failed during interleaved timing */
+  bool settled;  /* interleaved timing: its median is precise enough */
+  uint32_t nt;   /* interleaved timing: rounds it ran */
 };
 
 struct helion_runner {
@@ -1398,6 +1400,8 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
     out_ms[j] = INFINITY;
     if (!ks[j])
       continue;
+    ks[j]->settled = false;
+    ks[j]->nt = 0;
     /* A kernel that fails alone (not sticky) is dropped; a sticky failure
      * ends the whole call. */
     res = prepare(r, ks[j], &t, &unit);
@@ -1420,9 +1424,13 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
     set_fail(r, res, "cuEventCreate", fail);
     goto out;
   }
-  for (uint32_t round = 0; round < repeat; round++) {
+  /* Every round runs each kernel still in play once. With a precision,
+   * every CHECK_ROUNDS rounds a kernel whose median is known well enough
+   * leaves the rounds; the call ends when none is left. */
+  bool active = true;
+  for (uint32_t round = 0; round < repeat && active; round++) {
     for (size_t j = 0; j < n; j++) {
-      if (!ks[j] || ks[j]->dead)
+      if (!ks[j] || ks[j]->dead || ks[j]->settled)
         continue;
       if ((res = flush_l2(r)) ||
           (res = r->drv->cuEventRecord(r->ev[2 * j], r->stream)) ||
@@ -1436,32 +1444,28 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
       set_fail(r, res, "rebench", fail);
       goto out;
     }
+    rounds = round + 1;
+    bool check = t.precision > 0 && rounds % CHECK_ROUNDS == 0;
+    active = false;
     for (size_t j = 0; j < n; j++) {
-      if (!ks[j] || ks[j]->dead)
+      helion_runner_kernel_t *k = ks[j];
+      if (!k || k->dead || k->settled)
         continue;
       if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * j],
                                             r->ev[2 * j + 1]))) {
         set_fail(r, res, "cuEventElapsedTime", fail);
         goto out;
       }
-      times[j * repeat + round] =
-          f / (ks[j]->graph ? (double)ks[j]->graph_k : 1.0);
-    }
-    rounds = round + 1;
-    if (t.precision > 0 && rounds >= CHECK_ROUNDS &&
-        rounds % CHECK_ROUNDS == 0) {
-      bool settled = true;
-      for (size_t j = 0; j < n && settled; j++)
-        if (ks[j] && !ks[j]->dead)
-          settled = median_settled(times + j * repeat, rounds, t.precision,
-                                   tmp);
-      if (settled)
-        break;
+      times[j * repeat + k->nt++] = f / (k->graph ? (double)k->graph_k : 1.0);
+      if (check)
+        k->settled =
+            median_settled(times + j * repeat, k->nt, t.precision, tmp);
+      active = active || !k->settled;
     }
   }
   for (size_t j = 0; j < n; j++)
     if (ks[j] && !ks[j]->dead)
-      out_ms[j] = median(times + j * repeat, rounds);
+      out_ms[j] = median(times + j * repeat, ks[j]->nt);
 out:
   if (fail->kind)
     for (size_t j = 0; j < n; j++)

@@ -192,10 +192,11 @@ typedef struct helion_timing {
   double graph_us;   /* [10] kernels under this are timed as CUDA graphs */
   uint32_t min_reps; /* [5] */
   uint32_t max_reps; /* [10000] */
-  /* [0.001] interleaved timing (rebenchmarks) stops early once every
-   * kernel's median is known to this relative standard error (estimated
-   * from the spread of its rounds: 0.93 * IQR / sqrt(rounds) / median),
-   * after at least 10 rounds. < 0: always run all `repeat` rounds, as
+  /* [0.001] interleaved timing (rebenchmarks): a kernel leaves the rounds
+   * once its median is known to this relative standard error (estimated
+   * from the spread of its times: 0.93 * IQR / sqrt(rounds) / median,
+   * checked every 10 rounds); the call ends when every kernel has left or
+   * after `repeat` rounds. < 0: every kernel runs all `repeat` rounds, as
    * Helion does. */
   double precision;
 } helion_timing_t;
@@ -266,10 +267,10 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
                                  const helion_timing_t *t, helion_timed_t *out,
                                  helion_run_fail_t *fail, helion_err_t *err);
 
-/* Interleaved timing: up to `repeat` rounds (fewer when t->precision is
- * reached), each runs every kernel once after an L2 flush (graph-replayed if
- * the kernel is under graph_us); writes the per-kernel median to out_ms and
- * the rounds run to *out_rounds (may be NULL). */
+/* Interleaved timing: up to `repeat` rounds (fewer with t->precision),
+ * each runs every kernel still in play once after an L2 flush
+ * (graph-replayed if the kernel is under graph_us); writes the per-kernel
+ * median to out_ms and the rounds run to *out_rounds (may be NULL). */
 helion_status
 helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
                                size_t n, uint32_t repeat,

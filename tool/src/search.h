@@ -96,9 +96,10 @@ typedef struct helion_search_opts {
   size_t max_evals; /* distinct configs measured, never exceeded; 0 = none */
   /* Configs per backend call. The budget is checked before each call, so a
    * batch overruns the budget by at most one chunk. 0 = the whole batch in
-   * one call without a budget and chunks of 16 with one (keeps a GPU
-   * compile pool busy). The simulator uses 1: the budget cut is exact and
-   * every trace line carries its own elapsed time. */
+   * one call without a budget; with one, calls sized by the measured time
+   * per config to end in about half the remaining budget (at least 16), so
+   * a GPU compile pipeline stays full. The simulator uses 1: the budget cut
+   * is exact and every trace line carries its own elapsed time. */
   size_t bench_chunk;
 
   /* Population searches. */

@@ -767,6 +767,24 @@ static helion_status trace_rebench(helion_search_t *s, size_t id, double ms,
 
 /* ----------------------------------------------------------- benchmarks -- */
 
+/* Configs for the next backend call of a batch with `left` to go when
+ * opts.bench_chunk is 0: all of them without a budget; with one, as many as
+ * the seconds per config measured so far fit in half the remaining budget
+ * (at least 16; 16 before the first measurement). Early in a run whole
+ * batches go at once, so the backend's compile pipeline never drains
+ * between calls; near the end the calls shrink and the budget is overrun
+ * by little. */
+static size_t budget_chunk(helion_search_t *s, size_t left) {
+  if (s->opts.budget_seconds <= 0)
+    return left;
+  double t = helion_backend_elapsed(s->backend);
+  size_t done = s->metrics.configs_tested;
+  if (done == 0 || !(t > 0))
+    return 16;
+  double k = (s->opts.budget_seconds - t) / (t / (double)done) / 2;
+  return k < 16 ? 16 : k >= (double)left ? left : (size_t)k;
+}
+
 static helion_status ensure_batch(helion_search_t *s, size_t n) {
   if (n <= s->batch_cap)
     return HELION_OK;
@@ -847,17 +865,16 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
   if (capped)
     nnew = left;
 
-  size_t chunk = s->opts.bench_chunk          ? s->opts.bench_chunk
-                 : s->opts.budget_seconds > 0 ? 16
-                                              : nnew;
   helion_progress_t prog;
   bool show = nnew > 0 && desc;
   if (show)
     helion_progress_begin(&prog, desc, nnew);
-  for (size_t at = 0; at < nnew; at += chunk) {
+  for (size_t at = 0, k = 0; at < nnew; at += k) {
     if (budget_spent(s))
       break;
-    size_t k = nnew - at < chunk ? nnew - at : chunk;
+    size_t chunk = s->opts.bench_chunk ? s->opts.bench_chunk
+                                       : budget_chunk(s, nnew - at);
+    k = nnew - at < chunk ? nnew - at : chunk;
     for (size_t j = 0; j < k; j++)
       memcpy(s->send_cells + j * nc, s->batch_cells + s->batch_new[at + j] * nc,
              nc * sizeof(int64_t));
