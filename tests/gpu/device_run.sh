@@ -8,8 +8,8 @@
 # usage: tests/gpu/device_run.sh [STEP ...]
 #   steps: tests (default), tests-quick (the worker and samples tests only),
 #          profile (where the time of a short matmul tune goes: worker
-#          phases per config, compile waits, rebenchmarks; run with and
-#          without the rebenchmark precision stop), bench-<name> runs
+#          phases per config, compile waits, rebenchmarks; run with the
+#          defaults and with Helion's timing), bench-<name> runs
 #          tests/bench/gpu_<name>.sh
 #
 # Preparing .deps here (once):
@@ -61,18 +61,21 @@ for step in "${steps[@]}"; do
       summary+=("gpu tests (worker, samples, compare): rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     profile)
-      # The same 30-second matmul tune twice: rebenchmarks with the
-      # precision stop (default) and with Helion's fixed rounds.
+      # The same 30-second matmul tune twice: with the defaults, and with
+      # Helion's timing (fixed rebenchmark rounds, every config timed in
+      # full).
       rc=0
-      for prec in default 0; do
-        log="$OUT/profile-$prec.log"
+      for mode in default helion; do
+        log="$OUT/profile-$mode.log"
+        extra=()
+        [ "$mode" = helion ] && extra=(HELION_AUTOTUNE_REBENCH_PRECISION=0
+                                      HELION_AUTOTUNE_SLOW_CUTOFF=0)
         env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \
-          HELION_AUTOTUNE_LOG_LEVEL=DEBUG \
-          $([ "$prec" = default ] || echo HELION_AUTOTUNE_REBENCH_PRECISION=$prec) \
+          HELION_AUTOTUNE_LOG_LEVEL=DEBUG "${extra[@]}" \
           build-gpu/helion-tune tune samples/matmul/matmul.json \
           --shape M=4096,N=4096,K=4096 --budget-seconds 30 --seed 1 \
-          --trace "$OUT/profile-$prec.trace" > /dev/null 2> "$log" || rc=$?
-        echo "== rebench precision: $prec"
+          --trace "$OUT/profile-$mode.trace" > /dev/null 2> "$log" || rc=$?
+        echo "== timing: $mode"
         python3 tests/gpu/profile_summary.py "$log"
       done
       summary+=("profile: rc=$rc ($(( $(date +%s) - t0 )) s)")

@@ -110,9 +110,9 @@ static helion_kernel_image_t image(int which, const helion_launch_t *l) {
   return k;
 }
 
-static helion_bench_outcome_t bench(helion_bench_client_t *c, int which,
-                                    const helion_launch_t *l,
-                                    double timeout_s) {
+static helion_bench_outcome_t bench_cut(helion_bench_client_t *c, int which,
+                                        const helion_launch_t *l,
+                                        double timeout_s, double cutoff_ms) {
   helion_bench_job_t job;
   helion_bench_outcome_t o;
   helion_err_t err = {""};
@@ -120,6 +120,7 @@ static helion_bench_outcome_t bench(helion_bench_client_t *c, int which,
   memset(&o, 0, sizeof(o));
   job.kernel = image(which, l);
   job.timeout_s = timeout_s;
+  job.timing.cutoff_ms = cutoff_ms;
   if (helion_bench_client_bench(c, &job, &o, &err)) {
     fprintf(stderr, "bench job fault: %s\n", err.msg);
     o.kind = HELION_RESULT_COMPILE; /* never expected: fails the row */
@@ -127,6 +128,12 @@ static helion_bench_outcome_t bench(helion_bench_client_t *c, int which,
     snprintf(o.msg, sizeof(o.msg), "client fault: %.400s", err.msg);
   }
   return o;
+}
+
+static helion_bench_outcome_t bench(helion_bench_client_t *c, int which,
+                                    const helion_launch_t *l,
+                                    double timeout_s) {
+  return bench_cut(c, which, l, timeout_s, 0);
 }
 
 /* Setup for one shape; fills the default launch. */
@@ -256,6 +263,20 @@ int main(int argc, char **argv) {
   add_row("correct N=16M", "ok", &o,
           o.kind == HELION_RESULT_OK && o.ms > 0 &&
               o2.kind == HELION_RESULT_OK && o2.ms > 0,
+          d);
+  /* The slow cutoff: under the kernel's time it keeps the 5-launch
+   * estimate (close to the full timing), far over it changes nothing. */
+  o2 = bench_cut(c, 0, &l, 0, o.ms / 4);
+  snprintf(d, sizeof(d), "estimate %.4f ms (%+.1f%% of full), %u reps",
+           o2.ms, 100.0 * (o2.ms - o.ms) / o.ms, o2.timed.reps);
+  add_row("over the slow cutoff", "ok", &o2,
+          o2.kind == HELION_RESULT_OK && o2.timed.cut && o2.timed.reps == 5 &&
+              fabs(o2.ms - o.ms) < 0.2 * o.ms,
+          d);
+  o2 = bench_cut(c, 0, &l, 0, o.ms * 10);
+  snprintf(d, sizeof(d), "%u reps", o2.timed.reps);
+  add_row("under the slow cutoff", "ok", &o2,
+          o2.kind == HELION_RESULT_OK && !o2.timed.cut && o2.timed.reps > 5,
           d);
   o = bench(c, 0, &l128, 0);
   snprintf(d, sizeof(d), "BLOCK=128 %.4f ms", o.ms);

@@ -55,6 +55,7 @@ struct helion_backend_cuda {
   size_t *slots; /* index + 1 into arts; 0 = empty */
   size_t nslots;
   helion_cuda_stats_t stats;
+  double best_ms; /* fastest OK time of this shape (the baseline's first) */
 };
 
 static const helion_backend_vtable_t cuda_vtable;
@@ -86,6 +87,7 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                                             helion_err_t *err) {
   memset(o, 0, sizeof(*o));
   o->bench_timeout_s = DEFAULT_BENCH_TIMEOUT_S;
+  o->slow_cutoff = 2.0;
   helion_status rc = helion_compile_pool_opts_init(&o->pool, err);
   if (rc)
     return rc;
@@ -119,6 +121,19 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             v);
     /* runner.h: 0 means the default, < 0 off. */
     o->rebench_precision = p > 0 ? p : -1;
+  }
+  v = getenv("HELION_AUTOTUNE_SLOW_CUTOFF");
+  if (v && v[0]) {
+    char *end = NULL;
+    errno = 0;
+    double c = strtod(v, &end);
+    if (errno || *end || !(c == 0 || (c >= 1.5 && isfinite(c))))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_SLOW_CUTOFF='%s': expected 0 "
+                            "(off) or a factor >= 1.5 (above the "
+                            "rebenchmark threshold), e.g. 2",
+                            v);
+    o->slow_cutoff = c;
   }
   return HELION_OK;
 }
@@ -481,6 +496,7 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
              b->spec->reference ? b->spec->reference : "default config",
              base_ms);
   *out_baseline_ms = base_ms;
+  b->best_ms = base_ms;
 out:
   helion_compile_result_cleanup(&def);
   helion_compile_result_cleanup(&ref);
@@ -507,6 +523,8 @@ static void record(helion_backend_cuda_t *b, helion_bench_result_t *out,
   out->compile_s = a->compile_s;
   p->done = true;
   b->stats.by_kind[kind]++;
+  if (a->ms < b->best_ms)
+    b->best_ms = a->ms;
 }
 
 /* A finished compile: failures are recorded and logged, successes queued
@@ -637,6 +655,8 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       job.kernel.entry = b->spec->entry;
       job.kernel.launch = a->launch;
       job.no_check = !b->opts.accuracy_check;
+      if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms))
+        job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
       if ((rc = helion_bench_client_submit(b->client, &job, err)))
         goto out;
       busy = true;

@@ -63,9 +63,14 @@ typedef struct helion_backend_cuda_opts {
   bool accuracy_check;    /* HELION_AUTOTUNE_ACCURACY_CHECK, default on */
   /* Rebenchmarks and the final verification stop once every median is known
    * to this relative standard error (runner.h, helion_timing_t.precision);
-   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.001; -1 runs Helion's fixed
+   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.0025; -1 runs Helion's fixed
    * rounds (the variable set to 0). */
   double rebench_precision;
+  /* A config whose first estimate is over this factor times the fastest
+   * time of the shape so far is not timed further (runner.h,
+   * helion_timing_t.cutoff_ms); HELION_AUTOTUNE_SLOW_CUTOFF, default 2;
+   * 0 times every config in full, as Helion does. */
+  double slow_cutoff;
   const char *arch;       /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
 
@@ -73,7 +78,7 @@ typedef struct helion_backend_cuda_opts {
  * Defaults, then the environment (HELION_AUTOTUNE_PRECOMPILE_JOBS,
  * HELION_AUTOTUNE_COMPILE_TIMEOUT, HELION_AUTOTUNE_ADAPTIVE_TIMEOUT,
  * HELION_AUTOTUNE_BENCHMARK_TIMEOUT, HELION_AUTOTUNE_ACCURACY_CHECK,
- * HELION_AUTOTUNE_REBENCH_PRECISION).
+ * HELION_AUTOTUNE_REBENCH_PRECISION, HELION_AUTOTUNE_SLOW_CUTOFF).
  * A malformed value is HELION_ERR_USAGE naming the variable.
  */
 helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,

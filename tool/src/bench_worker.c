@@ -295,6 +295,7 @@ static void put_timing(enc *e, const helion_timing_t *t) {
   put_u32(e, t->min_reps);
   put_u32(e, t->max_reps);
   put_f64(e, t->precision);
+  put_f64(e, t->cutoff_ms);
 }
 static void get_timing(dec *d, helion_timing_t *t) {
   t->warmup_ms = get_f64(d);
@@ -303,6 +304,7 @@ static void get_timing(dec *d, helion_timing_t *t) {
   t->min_reps = get_u32(d);
   t->max_reps = get_u32(d);
   t->precision = get_f64(d);
+  t->cutoff_ms = get_f64(d);
 }
 static void put_info(enc *e, const helion_gpu_info_t *in) {
   put_str(e, in->props.name);
@@ -376,6 +378,7 @@ static void reply_result(worker *w, const helion_run_fail_t *fail,
   put_u32(&e, t->reps);
   put_u32(&e, t->graph_k);
   put_u32(&e, t->copies);
+  put_u32(&e, t->cut ? 1u : 0u);
   put_u32(&e, fail->sticky ? 1u : 0u);
   put_str(&e, fail->msg);
   (void)helion_wire_send(w->fd, REP_RESULT, e.b.data, e.b.len, NULL);
@@ -895,6 +898,7 @@ static bool decode_result(dec *d, helion_bench_outcome_t *o,
   o->timed.reps = get_u32(d);
   o->timed.graph_k = get_u32(d);
   o->timed.copies = get_u32(d);
+  o->timed.cut = get_u32(d) != 0;
   *out_exiting = get_u32(d) != 0;
   char *msg = get_str(d);
   if (msg)
@@ -1049,6 +1053,8 @@ static helion_timing_t merge_timing(const helion_timing_t *job,
     t.max_reps = dflt->max_reps;
   if (t.precision == 0)
     t.precision = dflt->precision;
+  if (t.cutoff_ms == 0)
+    t.cutoff_ms = dflt->cutoff_ms;
   return t;
 }
 

@@ -1177,7 +1177,7 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.001};
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.0025, 0};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;
@@ -1330,6 +1330,14 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   timing_defaults(tin, &t);
   if ((res = prepare(r, k, &t, &unit_ms)))
     goto failed;
+  if (t.cutoff_ms > 0 && !k->graph && k->est_ms > t.cutoff_ms) {
+    memset(out, 0, sizeof(*out));
+    out->ms = out->min_ms = k->est_ms;
+    out->reps = 5;
+    out->copies = 1;
+    out->cut = true;
+    return HELION_OK;
+  }
   double est = unit_ms > 1e-6 ? unit_ms : 1e-6;
   uint32_t n_warm =
       t.warmup_ms / est < 1 ? 1 : (uint32_t)fmin(t.warmup_ms / est, 1e6);

@@ -192,13 +192,18 @@ typedef struct helion_timing {
   double graph_us;   /* [10] kernels under this are timed as CUDA graphs */
   uint32_t min_reps; /* [5] */
   uint32_t max_reps; /* [10000] */
-  /* [0.001] interleaved timing (rebenchmarks): a kernel leaves the rounds
+  /* [0.0025] interleaved timing (rebenchmarks): a kernel leaves the rounds
    * once its median is known to this relative standard error (estimated
    * from the spread of its times: 0.93 * IQR / sqrt(rounds) / median,
    * checked every 10 rounds); the call ends when every kernel has left or
    * after `repeat` rounds. < 0: every kernel runs all `repeat` rounds, as
    * Helion does. */
   double precision;
+  /* [0 = none] a kernel whose estimate (median of 5 flushed launches)
+   * exceeds this many ms gets the estimate as its time, with no warm-up or
+   * timed repetitions: knowing that it is slow is enough. Not applied to
+   * kernels timed as graphs (their single launches are not accurate). */
+  double cutoff_ms;
 } helion_timing_t;
 
 /* One timing. */
@@ -210,6 +215,7 @@ typedef struct helion_timed {
   uint32_t graph_k; /* launches per graph replay; 0 = one launch per event
                        pair */
   uint32_t copies;  /* input sets rotated (1 = none) */
+  bool cut;         /* over cutoff_ms: ms is the estimate */
 } helion_timed_t;
 
 /* Creates the context on device `ordinal` and reads its properties. */
