@@ -156,8 +156,9 @@ typedef struct helion_cuda_stats {
   /* Seconds inside bench() when the worker had no job while compiles were
    * outstanding: the GPU waiting for NVRTC. */
   double gpu_idle_wait_s;
-  double gpu_idle_fraction;  /* gpu_idle_wait_s / bench_wall_s (0 if none) */
-  double configs_per_second; /* configs / bench_wall_s */
+  /* Per second of the shape's wall time (since set_shape): */
+  double gpu_idle_fraction;  /* gpu_idle_wait_s / wall */
+  double configs_per_second; /* configs / wall */
   double compile_timeout_s;  /* the compile deadline now */
   unsigned worker_restarts;
 } helion_cuda_stats_t;
