@@ -1,5 +1,6 @@
 /*
- * test_samples.c: runs the rmsnorm, transpose and matmul samples on the GPU
+ * test_samples.c: runs the rmsnorm, transpose, matmul and (on sm_90)
+ * matmul_wgmma samples on the GPU
  * and compares each with a CPU reference: the default configuration and a
  * few seeded random valid ones (plus, for the matmul, the configurations it
  * is meant to win with), compiled with NVRTC for the device's architecture
@@ -202,6 +203,19 @@ static void ref_matmul(problem_t *p) {
   free(row);
 }
 
+/* C = A @ B^T with A [M, K], B [N, K], in double (matmul_wgmma). */
+static void ref_matmul_nt(problem_t *p) {
+  const int64_t M = key(p, "M"), N = key(p, "N"), K = key(p, "K");
+  const float *a = p->host[0], *b = p->host[1];
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) {
+      double acc = 0.0;
+      for (int64_t k = 0; k < K; k++)
+        acc += (double)a[m * K + k] * b[n * K + k];
+      p->ref[m * N + n] = (float)acc;
+    }
+}
+
 /* ------------------------------------------------------ compile, launch */
 
 /* A compiled, launchable configuration. */
@@ -222,7 +236,9 @@ static bool kernel_build(const problem_t *p, const int64_t *cells, kernel_t *k,
     die(p->spec->name, "config defines");
   char file[128];
   snprintf(file, sizeof(file), "%s.cu", p->spec->name);
-  helion_nvrtc_input_t in = {p->source, file, arch, helion_buf_str(&defs),
+  char target[24];
+  helion_nvrtc_target(arch, p->spec->arch_specific, target, sizeof(target));
+  helion_nvrtc_input_t in = {p->source, file, target, helion_buf_str(&defs),
                              p->spec->entry};
   helion_nvrtc_result_t res;
   helion_nvrtc_result_init(&res);
@@ -480,6 +496,19 @@ static const char *const matmul_fast[] = {
     "{\"block_sizes\": [64, 64, 32], \"num_warps\": 4, \"num_stages\": 1}",
 };
 
+/* The same for the wgmma matmul (sm_90 only). */
+static const char *const matmul_wgmma_fast[] = {
+    "{\"block_sizes\": [128, 128, 64], \"num_warps\": 4, \"num_stages\": 4}",
+    "{\"block_sizes\": [128, 256, 64], \"num_warps\": 8, \"num_stages\": 4,"
+    " \"pid_type\": \"persistent_interleaved\"}",
+    "{\"block_sizes\": [256, 128, 64], \"num_warps\": 8, \"num_stages\": 4,"
+    " \"l2_groupings\": [16]}",
+    "{\"block_sizes\": [128, 128, 128], \"num_warps\": 4, \"num_stages\": 3}",
+    "{\"block_sizes\": [256, 256, 64], \"num_warps\": 16, \"num_stages\": 3}",
+    "{\"block_sizes\": [64, 64, 64], \"num_warps\": 4, \"num_stages\": 6,"
+    " \"pid_type\": \"persistent_blocked\"}",
+};
+
 int main(int argc, char **argv) {
   bool do_bench = argc > 1 && strcmp(argv[1], "--bench") == 0;
   bool only_bench = getenv("HELION_SAMPLES_ONLY_BENCH") != NULL;
@@ -539,6 +568,16 @@ int main(int argc, char **argv) {
     check_sample("matmul", "M=512,N=512,K=512", ref_matmul, matmul_fast,
                  sizeof(matmul_fast) / sizeof(matmul_fast[0]), seed);
     check_sample("matmul", "M=128,N=256,K=1024", ref_matmul, NULL, 0, seed + 1);
+    if (dev.cc_major == 9 && dev.cc_minor == 0) {
+      check_sample("matmul_wgmma", "M=512,N=512,K=512", ref_matmul_nt,
+                   matmul_wgmma_fast,
+                   sizeof(matmul_wgmma_fast) / sizeof(matmul_wgmma_fast[0]),
+                   seed + 2);
+      check_sample("matmul_wgmma", "M=256,N=768,K=1024", ref_matmul_nt, NULL,
+                   0, seed + 3);
+    } else {
+      printf("matmul_wgmma: skipped (needs sm_90, the device is %s)\n", arch);
+    }
   }
 
   if (do_bench) {
@@ -551,6 +590,10 @@ int main(int argc, char **argv) {
     else
       bench("matmul", "M=4096,N=4096,K=4096", matmul_fast,
             sizeof(matmul_fast) / sizeof(matmul_fast[0]), 2.0 * n * n * n, 0);
+    if (dev.cc_major == 9 && dev.cc_minor == 0)
+      bench("matmul_wgmma", "M=4096,N=4096,K=4096", matmul_wgmma_fast,
+            sizeof(matmul_wgmma_fast) / sizeof(matmul_wgmma_fast[0]),
+            2.0 * n * n * n, 0);
     bench("rmsnorm", "M=4096,N=4096", NULL, 0, 0, 2.0 * 2 * n * n);
     bench("transpose", "M=4096,N=4096", NULL, 0, 0, 2.0 * 4 * n * n);
   }

@@ -77,7 +77,9 @@ static void compile_config(const sample_t *s, const int64_t *cells,
                    HELION_OK);
   char file[128];
   snprintf(file, sizeof(file), "%s.cu", s->spec->name);
-  helion_nvrtc_input_t in = {s->source, file, arch, helion_buf_str(&defs),
+  char target[24];
+  helion_nvrtc_target(arch, s->spec->arch_specific, target, sizeof(target));
+  helion_nvrtc_input_t in = {s->source, file, target, helion_buf_str(&defs),
                              s->spec->entry};
   helion_err_t err = {0};
   helion_nvrtc_result_init(res);
@@ -118,7 +120,7 @@ static size_t compile_random(const char *name, uint64_t seed) {
     helion_nvrtc_result_t res;
     compile_config(&s, cells, "sm_90", &res);
     helion_nvrtc_result_cleanup(&res);
-    if (i % 4 == 0) {
+    if (i % 4 == 0 && !s.spec->arch_specific) {
       compile_config(&s, cells, "sm_80", &res);
       helion_nvrtc_result_cleanup(&res);
     }
@@ -130,8 +132,9 @@ static size_t compile_random(const char *name, uint64_t seed) {
 
 static void test_samples_compile_specs_load_with_valid_defaults(void **state) {
   (void)state;
-  static const char *const names[] = {"rmsnorm", "transpose", "matmul"};
-  for (size_t n = 0; n < 3; n++) {
+  static const char *const names[] = {"rmsnorm", "transpose", "matmul",
+                                      "matmul_wgmma"};
+  for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
     sample_t s;
     sample_open(&s, names[n], 0);
     assert_string_equal(s.spec->entry, names[n]);
@@ -166,6 +169,26 @@ static void config_of(const sample_t *s, const char *json, int64_t *cells) {
   helion_err_t err = {0};
   if (helion_config_from_json(s->space, json, cells, &err) != HELION_OK)
     fail_msg("%s: %s", json, err.msg);
+}
+
+/* The wgmma matmul compiles for sm_90a only: a plain sm_90 compile stops
+ * at its #error instead of producing a kernel without wgmma. */
+static void test_samples_compile_matmul_wgmma_random_configs(void **state) {
+  (void)state;
+  assert_true(compile_random("matmul_wgmma", SEED + 3) >=
+              CONFIGS_PER_SAMPLE / 2);
+  sample_t s;
+  sample_open(&s, "matmul_wgmma", 0);
+  assert_true(s.spec->arch_specific);
+  helion_nvrtc_input_t in = {s.source, "matmul_wgmma.cu", "sm_90", NULL,
+                             s.spec->entry};
+  helion_nvrtc_result_t res;
+  helion_nvrtc_result_init(&res);
+  helion_err_t err = {0};
+  assert_int_not_equal(helion_nvrtc_compile(&in, &res, &err), HELION_OK);
+  assert_non_null(strstr(err.msg, "needs sm_90a"));
+  helion_nvrtc_result_cleanup(&res);
+  sample_close(&s);
 }
 
 static void test_samples_compile_matmul_fast_configs_in_space(void **state) {
@@ -278,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_samples_compile_rmsnorm_random_configs),
       cmocka_unit_test(test_samples_compile_transpose_random_configs),
       cmocka_unit_test(test_samples_compile_matmul_random_configs),
+      cmocka_unit_test(test_samples_compile_matmul_wgmma_random_configs),
       cmocka_unit_test(test_samples_compile_matmul_fast_configs_in_space),
       cmocka_unit_test(test_samples_compile_matmul_default_has_no_spills),
       cmocka_unit_test(test_samples_compile_restriction_is_static_assert),

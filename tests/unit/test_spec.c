@@ -384,11 +384,12 @@ static void test_spec_unknown_keys(void **state) {
   expect_error(HEAD "'spaec':{}," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: spaec: unknown key; known keys are: name, source, "
                "entry, args, key, shapes, space, restrictions, launch, "
-               "accuracy, defaults, reference; did you mean 'space'?");
+               "accuracy, defaults, reference, arch_specific; did you mean "
+               "'space'?");
   expect_error(HEAD "'zzz':1," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: zzz: unknown key; known keys are: name, source, "
                "entry, args, key, shapes, space, restrictions, launch, "
-               "accuracy, defaults, reference");
+               "accuracy, defaults, reference, arch_specific");
   expect_error(HEAD
                "'space':{'block_sizes':[{'name':'B','min':16,'mx':64}]},"
                LAUNCH "}",
@@ -473,6 +474,9 @@ static void test_spec_wrong_types(void **state) {
                "'shapes':[{'M':0}]," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: shapes[0].M: expected a positive integer, got 0");
+  expect_error(HEAD SPACE "'arch_specific':'yes'," LAUNCH "}",
+               HELION_ERR_INVALID,
+               "k.json: arch_specific: expected a boolean, got string");
   expect_error(HEAD "'space':{'static_ranges':[1]}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.static_ranges[0]: expected a boolean or "

@@ -364,11 +364,11 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
   if ((rc = helion_bench_client_create(&co, &b->client, err)))
     goto out;
   const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
-  if (o->arch)
-    snprintf(b->arch, sizeof(b->arch), "%s", o->arch);
-  else
-    snprintf(b->arch, sizeof(b->arch), "sm_%d%d", dev->props.cc_major,
-             dev->props.cc_minor);
+  char dev_arch[16];
+  snprintf(dev_arch, sizeof(dev_arch), "sm_%d%d", dev->props.cc_major,
+           dev->props.cc_minor);
+  helion_nvrtc_target(o->arch ? o->arch : dev_arch, spec->arch_specific,
+                      b->arch, sizeof(b->arch));
   if ((rc = helion_compile_pool_create(&o->pool, &b->pool, err)))
     goto out;
   HELION_LOG(HELION_LOG_INFO,

@@ -269,7 +269,9 @@ int helion_cmd_check(int argc, char **argv) {
   if (rc)
     goto fail;
 
-  helion_nvrtc_input_t in = {source, spec->source, a.arch,
+  char target[24];
+  helion_nvrtc_target(a.arch, spec->arch_specific, target, sizeof(target));
+  helion_nvrtc_input_t in = {source, spec->source, target,
                              helion_buf_str(&defines), spec->entry};
   rc = helion_nvrtc_compile(&in, &res, &err);
   if (rc) {
@@ -313,11 +315,11 @@ int helion_cmd_check(int argc, char **argv) {
                "compiled the default config for %s in %.2fs: %d registers, "
                "%" PRId64 " bytes shared memory, %" PRId64
                " bytes spilled (stores)",
-               a.arch, res.seconds, res.usage.registers, res.usage.smem_bytes,
+               target, res.seconds, res.usage.registers, res.usage.smem_bytes,
                res.usage.spill_stores);
   else
     HELION_LOG(HELION_LOG_INFO, "compiled the default config for %s in %.2fs",
-               a.arch, res.seconds);
+               target, res.seconds);
   HELION_LOG(HELION_LOG_INFO, "%s: ok (%.2fs)", spec->name, seconds);
 
   if (a.json) {

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <nvrtc.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifndef HELION_RUNTIME_INCLUDE_DIR
@@ -55,6 +56,13 @@ helion_status helion_nvrtc_version(int *out_major, int *out_minor,
   *out_major = major;
   *out_minor = minor;
   return HELION_OK;
+}
+
+void helion_nvrtc_target(const char *arch, bool specific, char *out,
+                         size_t n) {
+  size_t len = strlen(arch);
+  bool lettered = len > 0 && islower((unsigned char)arch[len - 1]);
+  snprintf(out, n, "%s%s", arch, specific && !lettered ? "a" : "");
 }
 
 /* "sm_" then 2-3 digits and an optional feature letter ("sm_90a"). */

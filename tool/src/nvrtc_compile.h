@@ -102,6 +102,12 @@ helion_status helion_nvrtc_compile(const helion_nvrtc_input_t *in,
 bool helion_nvrtc_parse_usage(const char *log, const char *entry,
                               helion_nvrtc_usage_t *out);
 
+/* The target a spec compiles for on `arch` ("sm_90"): with `specific` (the
+ * spec's "arch_specific") the architecture-specific one ("sm_90a"), else
+ * `arch` itself. An arch that already ends in a letter is kept. */
+void helion_nvrtc_target(const char *arch, bool specific, char *out,
+                         size_t n);
+
 /* True when the PTX text defines `.entry <name>` (or `.visible .entry`). */
 bool helion_nvrtc_ptx_has_entry(const char *ptx, const char *name);
 

@@ -2142,7 +2142,7 @@ static helion_status parse_accuracy(ctx_t *c, const cJSON *root) {
 static const char *const top_keys[] = {
     "name",         "source", "entry",    "args",     "key",     "shapes",
     "space",        "restrictions", "launch", "accuracy", "defaults",
-    "reference"};
+    "reference",    "arch_specific"};
 
 static helion_status parse_ident_key(ctx_t *c, const cJSON *root,
                                      const char *key, bool required,
@@ -2289,6 +2289,15 @@ helion_status helion_spec_parse(const char *text, size_t len,
               "'%s' is the entry itself; name a different kernel or remove "
               "'reference'",
               s->reference);
+  }
+  if (!rc) {
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(root, "arch_specific");
+    if (as) {
+      path_key(c, "arch_specific");
+      rc = want(c, as, cJSON_IsBool(as), "a boolean");
+      s->arch_specific = cJSON_IsTrue(as);
+      path_reset(c, 0);
+    }
   }
   if (!rc)
     rc = check_source(c, rel);

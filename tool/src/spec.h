@@ -90,6 +90,10 @@ typedef struct helion_spec {
   char *source; /* resolved path of the .cu file */
   char *entry;  /* extern "C" __global__ function */
   char *reference; /* entry of a reference kernel in the same source, or NULL */
+  /* "arch_specific": true compiles for the architecture-specific target
+   * (sm_90a rather than sm_90): features such as wgmma that later
+   * architectures do not carry. */
+  bool arch_specific;
 
   helion_spec_arg_t *args;
   size_t nargs;
