@@ -1,7 +1,8 @@
 // gpu_reference.cu: the ceilings the tuned samples are judged against, measured
 // on the same GPU in the same run: device-to-device copy bandwidth
 // (cudaMemcpyAsync, bytes read + written per second) and cuBLAS fp16 GEMM
-// (fp32 accumulation, row-major M x K times K x N) time.
+// (fp32 accumulation) time for row-major C = A @ B (B is K x N, the matmul
+// sample) and C = A @ B^T (B is N x K, the matmul_wgmma sample).
 //
 // Built by tests/bench/gpu_tune.sh with nvcc; prints one JSON object.
 // usage: gpu_reference COPY_MIB M N K
@@ -89,26 +90,36 @@ int main(int argc, char **argv) {
   cublasHandle_t h;
   CHECK_CUBLAS(cublasCreate(&h));
   float alpha = 1.0f, beta = 0.0f;
-  t.clear();
-  for (int i = 0; i < 25; i++) {
-    CHECK_CUDA(cudaEventRecord(a));
-    CHECK_CUBLAS(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &alpha, B,
-                              CUDA_R_16F, N, A, CUDA_R_16F, K, &beta, C,
-                              CUDA_R_16F, N, CUBLAS_COMPUTE_32F,
-                              CUBLAS_GEMM_DEFAULT));
-    CHECK_CUDA(cudaEventRecord(b));
-    CHECK_CUDA(cudaEventSynchronize(b));
-    float ms;
-    CHECK_CUDA(cudaEventElapsedTime(&ms, a, b));
-    if (i >= 5)
-      t.push_back(ms);
-  }
-  double gemm_ms = median(t);
+  // Median of 20 timed GEMMs after 5 warm-ups. transb: CUBLAS_OP_N is
+  // row-major C = A @ B (B [K, N]) computed as column-major C^T = B^T A^T;
+  // CUBLAS_OP_T is C = A @ B^T (B [N, K], the matmul_wgmma sample's layout).
+  auto time_gemm = [&](cublasOperation_t op) {
+    std::vector<float> v;
+    for (int i = 0; i < 25; i++) {
+      CHECK_CUDA(cudaEventRecord(a));
+      CHECK_CUBLAS(cublasGemmEx(h, op, CUBLAS_OP_N, N, M, K, &alpha, B,
+                                CUDA_R_16F, op == CUBLAS_OP_N ? N : K, A,
+                                CUDA_R_16F, K, &beta, C, CUDA_R_16F, N,
+                                CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      CHECK_CUDA(cudaEventRecord(b));
+      CHECK_CUDA(cudaEventSynchronize(b));
+      float ms;
+      CHECK_CUDA(cudaEventElapsedTime(&ms, a, b));
+      if (i >= 5)
+        v.push_back(ms);
+    }
+    return median(v);
+  };
+  double gemm_ms = time_gemm(CUBLAS_OP_N);
   double tflops = 2.0 * M * N * K / (gemm_ms * 1e-3) / 1e12;
+  double gemm_nt_ms = time_gemm(CUBLAS_OP_T);
+  double tflops_nt = 2.0 * M * N * K / (gemm_nt_ms * 1e-3) / 1e12;
   printf("{\"copy_bytes\": %zu, \"copy_ms\": %.6f, \"copy_gbs\": %.1f, "
          "\"gemm_shape\": [%d, %d, %d], \"cublas_ms\": %.6f, "
-         "\"cublas_tflops\": %.1f}\n",
-         copy_bytes, copy_ms, copy_gbs, M, N, K, gemm_ms, tflops);
+         "\"cublas_tflops\": %.1f, \"cublas_nt_ms\": %.6f, "
+         "\"cublas_nt_tflops\": %.1f}\n",
+         copy_bytes, copy_ms, copy_gbs, M, N, K, gemm_ms, tflops, gemm_nt_ms,
+         tflops_nt);
   cublasDestroy(h);
   return 0;
 }

@@ -9,7 +9,8 @@
 #   steps: tests (default), tests-quick (the worker and samples tests only),
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
-#          defaults and with Helion's timing), bench-<name> runs
+#          defaults and with Helion's timing), samples-bench (the samples'
+#          listed configs timed), bench-<name> runs
 #          tests/bench/gpu_<name>.sh
 #
 # Preparing .deps here (once):
@@ -79,6 +80,15 @@ for step in "${steps[@]}"; do
         python3 tests/gpu/profile_summary.py "$log"
       done
       summary+=("profile: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    samples-bench)
+      # Every sample's listed configs timed at its benchmark size (no
+      # checks: the tests step does those).
+      HELION_SAMPLES_ONLY_BENCH=1 build-gpu/tests/gpu_test_samples --bench \
+        > "$OUT/samples-bench.log" 2>&1
+      rc=$?
+      grep -E "^bench|device:" "$OUT/samples-bench.log"
+      summary+=("samples bench: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     bench-*)
       name="${step#bench-}"
