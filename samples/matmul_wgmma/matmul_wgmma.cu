@@ -27,7 +27,9 @@
  *   maxnreg        null or 255 (NVRTC --maxrregcount).
  * Constraints (the spec's restrictions; static_asserts below): the rows of
  * a warpgroup, BLOCK_M / warpgroups, are a multiple of 64, and (those rows
- * / 64) * BLOCK_N <= 256 (at most 128 fp32 accumulators per thread); M, N
+ * / 64) * BLOCK_N <= 256 (at most 128 fp32 accumulators per thread), and
+ * the accumulators plus 64 fit the registers a thread may have at this
+ * block size (min(255, 65536 / threads)); M, N
  * and K are multiples of BLOCK_M, BLOCK_N and BLOCK_K; the stages fit in
  * shared memory with 1 KiB to align them.
  */

@@ -5,9 +5,11 @@
 #     (tests/bench/gpu_reference.cu);
 #   - timing noise: the same config timed in two separate tune runs;
 #   - softmax tuned, as a fraction of the copy bandwidth;
-#   - fp16 matmul tuned at 4096^3 (full effort, time-boxed), as a fraction
-#     of cuBLAS, with configs compiled+benchmarked per second and the share
-#     of time the GPU waited for compiles.
+#   - the fp16 GEMM samples (matmul: mma.sync, C = A @ B; matmul_wgmma:
+#     wgmma, C = A @ B^T) tuned at 4096^3 (full effort, time-boxed), each as
+#     a fraction of cuBLAS for the same layout, with configs compiled and
+#     benchmarked per second and the share of the wall time the GPU waited
+#     for compiles.
 # Prints a table last. Env: SOFTMAX_SHAPE, MATMUL_SHAPE, SOFTMAX_BUDGET,
 # MATMUL_BUDGET (seconds of tuning each; the searches are time-boxed so the
 # whole script fits in one device call).
@@ -18,7 +20,7 @@ out="${OUT:-/tmp/helion-gpu-out}/bench-tune"
 mkdir -p "$out"
 softmax_shape="${SOFTMAX_SHAPE:-M=32768,N=4096}"
 matmul_shape="${MATMUL_SHAPE:-M=4096,N=4096,K=4096}"
-matmul_budget="${MATMUL_BUDGET:-150}"
+matmul_budget="${MATMUL_BUDGET:-120}"
 softmax_budget="${SOFTMAX_BUDGET:-60}"
 export HELION_AUTOTUNE_PROGRESS_BAR=0
 
@@ -41,24 +43,31 @@ done
   > "$out/softmax.json" 2> "$out/softmax.log"
 echo "softmax tune rc=$?"; tail -5 "$out/softmax.log"
 
-"$tune" tune samples/matmul/matmul.json --shape "$matmul_shape" \
-  --effort full --seed 1 --budget-seconds "$matmul_budget" --json \
-  --trace "$out/matmul.trace.jsonl" > "$out/matmul.json" 2> "$out/matmul.log"
-echo "matmul tune rc=$?"; tail -5 "$out/matmul.log"
-
-# The search times candidates while 16 compile processes load the machine and
-# the GPU has been busy for minutes; cuBLAS above ran alone. For a fair ratio,
-# time the winner (and the default) alone, side by side, then cuBLAS again.
-best=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$out/matmul.json")
-dflt=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$out/noise_matmul_1.json")
-if [ "$best" != "$dflt" ]; then
-  "$tune" tune samples/matmul/matmul.json --shape "$matmul_shape" \
-    --algorithm FiniteSearch --config "$best" --config "$dflt" --json \
-    > "$out/matmul_isolated.json" 2> "$out/matmul_isolated.log"
-  echo "isolated rc=$?"; tail -3 "$out/matmul_isolated.log"
-else
-  cp "$out/noise_matmul_1.json" "$out/matmul_isolated.json"
-fi
+# tune_gemm NAME: the sample tuned at full effort (time-boxed), then its
+# winner and default config timed alone, side by side, by FiniteSearch: the
+# search times candidates while 16 compile processes load the machine.
+tune_gemm() {
+  local name="$1"
+  "$tune" tune "samples/$name/$name.json" --shape "$matmul_shape" \
+    --effort full --seed 1 --budget-seconds "$matmul_budget" --json \
+    --trace "$out/$name.trace.jsonl" > "$out/$name.json" 2> "$out/$name.log"
+  echo "$name tune rc=$?"; tail -5 "$out/$name.log"
+  local best dflt
+  best=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$out/$name.json")
+  "$tune" tune "samples/$name/$name.json" --shape "$matmul_shape" \
+    --effort none --json > "$out/${name}_default.json" 2> /dev/null
+  dflt=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$out/${name}_default.json")
+  if [ "$best" != "$dflt" ]; then
+    "$tune" tune "samples/$name/$name.json" --shape "$matmul_shape" \
+      --algorithm FiniteSearch --config "$best" --config "$dflt" --json \
+      > "$out/${name}_isolated.json" 2> "$out/${name}_isolated.log"
+    echo "isolated rc=$?"; tail -3 "$out/${name}_isolated.log"
+  else
+    cp "$out/${name}_default.json" "$out/${name}_isolated.json"
+  fi
+}
+tune_gemm matmul
+tune_gemm matmul_wgmma
 "$out/gpu_reference" 1024 4096 4096 4096 > "$out/reference2.json"
 
 python3 - "$out" "$softmax_shape" "$matmul_shape" <<'PY'
@@ -89,17 +98,21 @@ if s.get("best_ms"):
     rows.append(("softmax default", f"{s['default_ms']:.4f} ms", f"speedup {s.get('speedup')}"))
 dims = dict(kv.split("=") for kv in mshape.split(","))
 M, N, K = int(dims["M"]), int(dims["N"]), int(dims["K"])
-m = shape0(load("matmul.json"))
-if m.get("best_ms"):
+ref2 = load("reference2.json")
+for name, key, layout in (("matmul", "cublas", "A @ B"),
+                          ("matmul_wgmma", "cublas_nt", "A @ B^T")):
+    m = shape0(load(f"{name}.json"))
+    if not m.get("best_ms"):
+        rows.append((f"{name} search", "no result", json.dumps(m)[:200]))
+        continue
     tf = 2 * M * N * K / (m["best_ms"] * 1e-3) / 1e12
-    rows.append(("matmul tuned, timed in the search", f"{m['best_ms']:.4f} ms = {tf:.0f} TFLOP/s", f"{ref['cublas_ms'] / m['best_ms']:.3f} of cuBLAS {ref['cublas_tflops']:.0f} TFLOP/s"))
-    iso = shape0(load("matmul_isolated.json"))
-    ref2 = load("reference2.json")
-    if iso.get("best_ms") and ref2.get("cublas_ms"):
+    rows.append((f"{name} tuned, timed in the search", f"{m['best_ms']:.4f} ms = {tf:.0f} TFLOP/s", f"{ref[key + '_ms'] / m['best_ms']:.3f} of cuBLAS {layout} {ref[key + '_tflops']:.0f} TFLOP/s"))
+    iso = shape0(load(f"{name}_isolated.json"))
+    if iso.get("best_ms") and ref2.get(key + "_ms"):
         tf = 2 * M * N * K / (iso["best_ms"] * 1e-3) / 1e12
-        rows.append(("matmul tuned, timed alone", f"{iso['best_ms']:.4f} ms = {tf:.0f} TFLOP/s", f"{ref2['cublas_ms'] / iso['best_ms']:.3f} of cuBLAS {ref2['cublas_tflops']:.0f} TFLOP/s timed right after (target >= 0.60)"))
-    rows.append(("matmul search", f"{m.get('configs_tested')} configs in {m.get('seconds'):.0f} s", f"{m.get('configs_per_second'):.1f} configs/s (target >= 10), GPU idle {100*m.get('gpu_idle_fraction', 0):.0f}% (target < 20%)"))
-    rows.append(("matmul failures", json.dumps(m.get("failures")), f"best {json.dumps(m.get('best_config'))}"))
+        rows.append((f"{name} tuned, timed alone", f"{iso['best_ms']:.4f} ms = {tf:.0f} TFLOP/s", f"{ref2[key + '_ms'] / iso['best_ms']:.3f} of cuBLAS {layout} {ref2[key + '_tflops']:.0f} TFLOP/s timed right after (target >= 0.60)"))
+    rows.append((f"{name} search", f"{m.get('configs_tested')} configs in {m.get('seconds'):.0f} s", f"{m.get('configs_per_second'):.1f} configs/s (target >= 10), GPU idle {100*m.get('gpu_idle_fraction', 0):.0f}% of the wall time (target < 20%)"))
+    rows.append((f"{name} failures", json.dumps(m.get("failures")), f"best {json.dumps(m.get('best_config'))}"))
 print()
 print("| measure | value | against |")
 print("|---|---|---|")

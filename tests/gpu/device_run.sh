@@ -84,7 +84,8 @@ for step in "${steps[@]}"; do
     samples-bench)
       # Every sample's listed configs timed at its benchmark size (no
       # checks: the tests step does those).
-      HELION_SAMPLES_ONLY_BENCH=1 build-gpu/tests/gpu_test_samples --bench \
+      HELION_SOURCE_DIR="$PWD" HELION_SAMPLES_ONLY_BENCH=1 \
+        build-gpu/tests/gpu_test_samples --bench \
         > "$OUT/samples-bench.log" 2>&1
       rc=$?
       grep -E "^bench|device:" "$OUT/samples-bench.log"

@@ -504,7 +504,7 @@ static const char *const matmul_wgmma_fast[] = {
     "{\"block_sizes\": [256, 128, 64], \"num_warps\": 8, \"num_stages\": 4,"
     " \"l2_groupings\": [16]}",
     "{\"block_sizes\": [128, 128, 128], \"num_warps\": 4, \"num_stages\": 3}",
-    "{\"block_sizes\": [256, 256, 64], \"num_warps\": 16, \"num_stages\": 3}",
+    "{\"block_sizes\": [256, 64, 64], \"num_warps\": 4, \"num_stages\": 5}",
     "{\"block_sizes\": [64, 64, 64], \"num_warps\": 4, \"num_stages\": 6,"
     " \"pid_type\": \"persistent_blocked\"}",
 };
