@@ -662,7 +662,11 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       job.kernel.entry = b->spec->entry;
       job.kernel.launch = a->launch;
       job.no_check = !b->opts.accuracy_check;
-      if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms))
+      /* Cut a slow config short only when another compiled one waits for
+       * the worker; otherwise the GPU has nothing better to do than time
+       * it in full. */
+      if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms) &&
+          ready_head < nready)
         job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
       if ((rc = helion_bench_client_submit(b->client, &job, err)))
         goto out;

@@ -68,8 +68,9 @@ typedef struct helion_backend_cuda_opts {
   double rebench_precision;
   /* A config whose first estimate is over this factor times the fastest
    * time of the shape so far is not timed further (runner.h,
-   * helion_timing_t.cutoff_ms); HELION_AUTOTUNE_SLOW_CUTOFF, default 2;
-   * 0 times every config in full, as Helion does. */
+   * helion_timing_t.cutoff_ms) when another compiled config is waiting for
+   * the worker; HELION_AUTOTUNE_SLOW_CUTOFF, default 2; 0 times every
+   * config in full, as Helion does. */
   double slow_cutoff;
   const char *arch;       /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
