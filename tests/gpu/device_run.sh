@@ -62,22 +62,25 @@ for step in "${steps[@]}"; do
       summary+=("gpu tests (worker, samples, compare): rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     profile)
-      # The same 30-second matmul tune twice: with the defaults, and with
-      # Helion's timing (fixed rebenchmark rounds, every config timed in
-      # full).
+      # The same 30-second tune of a GEMM sample ($PROFILE_SAMPLES, default
+      # matmul) in each of $PROFILE_MODES: default, and helion (Helion's
+      # timing: fixed rebenchmark rounds, every config timed in full).
       rc=0
-      for mode in default helion; do
-        log="$OUT/profile-$mode.log"
+      for sample in ${PROFILE_SAMPLES:-matmul}; do
+      for mode in ${PROFILE_MODES:-default helion}; do
+        log="$OUT/profile-$sample-$mode.log"
         extra=()
         [ "$mode" = helion ] && extra=(HELION_AUTOTUNE_REBENCH_PRECISION=0
                                       HELION_AUTOTUNE_SLOW_CUTOFF=0)
         env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_PROGRESS_BAR=0 \
           HELION_AUTOTUNE_LOG_LEVEL=DEBUG "${extra[@]}" \
-          build-gpu/helion-tune tune samples/matmul/matmul.json \
+          build-gpu/helion-tune tune "samples/$sample/$sample.json" \
           --shape M=4096,N=4096,K=4096 --budget-seconds 30 --seed 1 \
-          --trace "$OUT/profile-$mode.trace" > /dev/null 2> "$log" || rc=$?
-        echo "== timing: $mode"
+          --trace "$OUT/profile-$sample-$mode.trace" > /dev/null 2> "$log" \
+          || rc=$?
+        echo "== $sample, timing: $mode"
         python3 tests/gpu/profile_summary.py "$log"
+      done
       done
       summary+=("profile: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
