@@ -63,7 +63,7 @@ typedef struct helion_backend_cuda_opts {
   bool accuracy_check;    /* HELION_AUTOTUNE_ACCURACY_CHECK, default on */
   /* Rebenchmarks and the final verification stop once every median is known
    * to this relative standard error (runner.h, helion_timing_t.precision);
-   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.0025; -1 runs Helion's fixed
+   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.005; -1 runs Helion's fixed
    * rounds (the variable set to 0). */
   double rebench_precision;
   /* A config whose first estimate is over this factor times the fastest

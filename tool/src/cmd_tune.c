@@ -103,7 +103,7 @@ static void usage(FILE *f) {
       "check),\n"
       "HELION_AUTOTUNE_REBENCH_PRECISION (rebenchmarks stop once every "
       "median is known\n"
-      "to this relative error, default 0.0025; 0 runs Helion's fixed "
+      "to this relative error, default 0.005; 0 runs Helion's fixed "
       "rounds),\n"
       "HELION_AUTOTUNE_SLOW_CUTOFF (a config over this factor times the "
       "best so far\n"

@@ -1177,7 +1177,7 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.0025, 0};
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;

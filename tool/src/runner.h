@@ -192,7 +192,7 @@ typedef struct helion_timing {
   double graph_us;   /* [10] kernels under this are timed as CUDA graphs */
   uint32_t min_reps; /* [5] */
   uint32_t max_reps; /* [10000] */
-  /* [0.0025] interleaved timing (rebenchmarks): a kernel leaves the rounds
+  /* [0.005] interleaved timing (rebenchmarks): a kernel leaves the rounds
    * once its median is known to this relative standard error (estimated
    * from the spread of its times: 0.93 * IQR / sqrt(rounds) / median,
    * checked every 10 rounds); the call ends when every kernel has left or
