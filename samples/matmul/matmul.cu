@@ -122,28 +122,6 @@ __device__ __forceinline__ int swz(int row, int chunk) {
   return (lin & ~7) | ((lin ^ x) & 7);
 }
 
-__device__ __forceinline__ unsigned smem_addr(const void *p) {
-  unsigned r;
-  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"
-      : "=r"(r)
-      : "l"(p));
-  return r;
-}
-
-__device__ __forceinline__ void cp_async16(unsigned dst, const void *src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst),
-               "l"(src));
-}
-
-__device__ __forceinline__ void cp_async_commit() {
-  asm volatile("cp.async.commit_group;");
-}
-
-/* Waits until at most N groups of this thread are still in flight. */
-template <int N> __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N));
-}
-
 __device__ __forceinline__ void ldmatrix_x4(unsigned (&r)[4], unsigned addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, "
                "[%4];"
@@ -183,7 +161,7 @@ __device__ __forceinline__ void load_stage(unsigned sa, unsigned sb,
       const int row = c / A_CHUNKS_ROW, ch = c % A_CHUNKS_ROW;
       const __half *src =
           A + (m0 + row) * (long long)K + kt * BLOCK_K + ch * 8;
-      cp_async16(sa + 16 * swz<A_CHUNKS_ROW>(row, ch), src);
+      hl_cp_async16(sa + 16 * swz<A_CHUNKS_ROW>(row, ch), src);
     }
   }
 #pragma unroll
@@ -193,7 +171,7 @@ __device__ __forceinline__ void load_stage(unsigned sa, unsigned sb,
       const int row = c / B_CHUNKS_ROW, ch = c % B_CHUNKS_ROW;
       const __half *src =
           B + (kt * BLOCK_K + row) * (long long)N + n0 + ch * 8;
-      cp_async16(sb + 16 * swz<B_CHUNKS_ROW>(row, ch), src);
+      hl_cp_async16(sb + 16 * swz<B_CHUNKS_ROW>(row, ch), src);
     }
   }
 }
@@ -244,7 +222,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
     matmul(const __half *__restrict__ A, const __half *__restrict__ B,
            __half *__restrict__ C, int M, int N, int K) {
   extern __shared__ uint4 smem[];
-  const unsigned s_base = smem_addr(smem);
+  const unsigned s_base = hl_smem_addr(smem);
   constexpr unsigned A_STAGE = BLOCK_M * BLOCK_K * 2; /* bytes */
   constexpr unsigned B_STAGE = BLOCK_K * BLOCK_N * 2;
   const unsigned s_a = s_base, s_b = s_base + STAGES * A_STAGE;
@@ -273,8 +251,8 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
        * load overwrites the only stage. */
       for (long long kt = 0; kt < k_tiles; kt++) {
         load_stage(s_a, s_b, A, B, m0, n0, kt, N, K);
-        cp_async_commit();
-        cp_async_wait<0>();
+        hl_cp_async_commit();
+        hl_cp_async_wait<0>();
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < K_STEPS; kk++) {
@@ -293,10 +271,10 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
         if (s < k_tiles)
           load_stage(s_a + s * A_STAGE, s_b + s * B_STAGE, A, B, m0, n0, s,
                      N, K);
-        cp_async_commit();
+        hl_cp_async_commit();
       }
       int read = 0, write = STAGES - 1;
-      cp_async_wait<STAGES - 2>();
+      hl_cp_async_wait<STAGES - 2>();
       __syncthreads();
       /* With DOUBLE_BUFFER the fragments are double-buffered: while the
        * tensor cores work on k-step kk, the ldmatrix of step kk + 1 (of the
@@ -315,7 +293,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
             if (kt + STAGES - 1 < k_tiles)
               load_stage(s_a + write * A_STAGE, s_b + write * B_STAGE, A, B,
                          m0, n0, kt + STAGES - 1, N, K);
-            cp_async_commit();
+            hl_cp_async_commit();
             write = write + 1 == STAGES ? 0 : write + 1;
           }
           if constexpr (DOUBLE_BUFFER) {
@@ -323,7 +301,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
               /* k-tile kt + 1 has landed once at most STAGES - 2 newer
                * groups are pending. */
               read = read + 1 == STAGES ? 0 : read + 1;
-              cp_async_wait<STAGES - 2>();
+              hl_cp_async_wait<STAGES - 2>();
               __syncthreads();
             }
             load_frags(f[(kk + 1) % 2], s_a + read * A_STAGE,
@@ -336,7 +314,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
             mma_frags(acc, f[0]);
             if (kk == K_STEPS - 1) {
               read = read + 1 == STAGES ? 0 : read + 1;
-              cp_async_wait<STAGES - 2>();
+              hl_cp_async_wait<STAGES - 2>();
               __syncthreads();
             }
           }
@@ -347,7 +325,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
           f[0] = f[DOUBLE_BUFFER ? 1 : 0];
       }
       /* The next tile's prologue overwrites the stages: drain and sync. */
-      cp_async_wait<0>();
+      hl_cp_async_wait<0>();
       __syncthreads();
     }
 

@@ -83,27 +83,6 @@ static_assert(STAGES >= 3 && STAGES <= 8, "HL_NUM_STAGES must be in [3, 8]");
 #define A_STAGE (BLOCK_M * BLOCK_K * 2)
 #define B_STAGE (BLOCK_N * BLOCK_K * 2)
 
-__device__ __forceinline__ unsigned smem_addr(const void *p) {
-  unsigned r;
-  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"
-      : "=r"(r)
-      : "l"(p));
-  return r;
-}
-
-__device__ __forceinline__ void cp_async16(unsigned dst, const void *src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst),
-               "l"(src));
-}
-
-__device__ __forceinline__ void cp_async_commit() {
-  asm volatile("cp.async.commit_group;");
-}
-
-template <int N> __device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N));
-}
-
 /* Makes this thread's shared-memory writes visible to the async proxy that
  * wgmma reads through. */
 __device__ __forceinline__ void fence_proxy_async() {
@@ -275,7 +254,7 @@ __device__ __forceinline__ void load_stage(unsigned sa, unsigned sb,
     const int c = threadIdx.x + i * HL_NUM_THREADS;
     if ((BLOCK_M * CPR) % HL_NUM_THREADS == 0 || c < BLOCK_M * CPR) {
       const int row = c / CPR, ch = c % CPR;
-      cp_async16(sa + chunk_off(BLOCK_M, row, ch),
+      hl_cp_async16(sa + chunk_off(BLOCK_M, row, ch),
                  A + (m0 + row) * (long long)K + kt * BLOCK_K + ch * 8);
     }
   }
@@ -284,7 +263,7 @@ __device__ __forceinline__ void load_stage(unsigned sa, unsigned sb,
     const int c = threadIdx.x + i * HL_NUM_THREADS;
     if ((BLOCK_N * CPR) % HL_NUM_THREADS == 0 || c < BLOCK_N * CPR) {
       const int row = c / CPR, ch = c % CPR;
-      cp_async16(sb + chunk_off(BLOCK_N, row, ch),
+      hl_cp_async16(sb + chunk_off(BLOCK_N, row, ch),
                  B + (n0 + row) * (long long)K + kt * BLOCK_K + ch * 8);
     }
   }
@@ -326,7 +305,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
   extern __shared__ uint4 smem[];
   /* The launch asks for 1 KiB more than the stages: round the base up to
    * the 1024-byte alignment of the swizzle atoms. */
-  const unsigned s_base = (smem_addr(smem) + 1023u) & ~1023u;
+  const unsigned s_base = (hl_smem_addr(smem) + 1023u) & ~1023u;
   const unsigned s_a = s_base, s_b = s_base + STAGES * A_STAGE;
 
   const int wg = threadIdx.x / 128;
@@ -352,13 +331,13 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
     for (int s = 0; s < STAGES - 2; s++) {
       if (s < k_tiles)
         load_stage(s_a + s * A_STAGE, s_b + s * B_STAGE, A, B, m0, n0, s, K);
-      cp_async_commit();
+      hl_cp_async_commit();
     }
     for (long long kt = 0; kt < k_tiles; kt++) {
       /* k-tile kt has landed once at most STAGES - 3 newer groups are
        * pending; after the barrier every warpgroup is also past the wait
        * below for k-tile kt - 2, so that stage may be refilled. */
-      cp_async_wait<STAGES - 3>();
+      hl_cp_async_wait<STAGES - 3>();
       fence_proxy_async();
       __syncthreads();
       const long long next = kt + STAGES - 2;
@@ -367,7 +346,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
         load_stage(s_a + w * A_STAGE, s_b + w * B_STAGE, A, B, m0, n0, next,
                    K);
       }
-      cp_async_commit();
+      hl_cp_async_commit();
       const int r = (int)(kt % STAGES);
       wgmma_fence();
       mma_stage(acc, s_a + r * A_STAGE, s_b + r * B_STAGE, wg);
@@ -379,7 +358,7 @@ extern "C" __global__ void __launch_bounds__(HL_NUM_THREADS)
     wgmma_wait<0>();
     pin(acc);
     /* The next tile's prologue overwrites the stages. */
-    cp_async_wait<0>();
+    hl_cp_async_wait<0>();
     __syncthreads();
 
     /* Epilogue: the accumulator layout of m64nNk16 is that of mma's m16n8

@@ -2,7 +2,8 @@
  * helion/device.cuh: the device-side helpers tuned kernels include. They turn
  * the HL_* macros a configuration defines (DESIGN.md §4) into behaviour:
  * which tiles a block works on (pid_type), the L2-friendly order of 2-D tiles
- * (l2_groupings), and cache-hinted loads (load_eviction_policies).
+ * (l2_groupings), and cache-hinted loads (load_eviction_policies). At the
+ * end, the cp.async helpers the GEMM samples pipeline with (sm_80+).
  *
  * Every HL_* macro has a default here, so a kernel compiles on its own (the
  * default configuration needs no -D at all) and a config only passes what it
@@ -437,6 +438,35 @@ template <int I, class T> __device__ __forceinline__ T hl_load(const T *ptr) {
     return *ptr;
   else
     return hl_load_hinted<policy>(ptr);
+}
+
+/* ------------------------------------------------------ async copies */
+
+/* The shared-memory address (32-bit, what ldmatrix, cp.async and wgmma
+ * descriptors take) of a pointer into shared memory. */
+__device__ __forceinline__ unsigned hl_smem_addr(const void *p) {
+  unsigned r;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }"
+      : "=r"(r)
+      : "l"(p));
+  return r;
+}
+
+/* cp.async (sm_80+): copies 16 bytes from global `src` to shared address
+ * `dst` without passing through registers, bypassing L1 (.cg). */
+__device__ __forceinline__ void hl_cp_async16(unsigned dst, const void *src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst),
+               "l"(src));
+}
+
+/* Closes the group of this thread's cp.async copies issued so far. */
+__device__ __forceinline__ void hl_cp_async_commit() {
+  asm volatile("cp.async.commit_group;");
+}
+
+/* Waits until at most N of this thread's committed groups are in flight. */
+template <int N> __device__ __forceinline__ void hl_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(N));
 }
 
 #endif /* HELION_DEVICE_CUH */
