@@ -42,6 +42,7 @@ typedef struct fake {
   double cost;
   double clock;
   size_t nbenched, bench_calls, rebench_calls, rebench_configs;
+  size_t call_sizes[64]; /* configs per bench() call, the first 64 */
 } fake;
 
 static size_t grid_index(const fake *f, const int64_t *c) {
@@ -67,6 +68,8 @@ static helion_status fake_bench(helion_backend_t *b, const int64_t *configs,
                                 helion_err_t *err) {
   (void)err;
   fake *f = (fake *)b;
+  if (f->bench_calls < 64)
+    f->call_sizes[f->bench_calls] = n;
   f->bench_calls++;
   for (size_t i = 0; i < n; i++) {
     const int64_t *c = configs + i * b->space->ncells;
@@ -465,6 +468,44 @@ static void test_search_budget_stops_exactly(void **state) {
   helion_space_destroy(space);
 }
 
+/* bench_chunk 0 (the GPU's setting): without a budget a batch goes to the
+ * backend in one call; with one, the first call has 16 configs and later
+ * calls as many as the measured seconds per config fit in half the
+ * remaining budget (never under 16), so the budget is overrun by less than
+ * one call of 16. Each config costs 1 s; budget 100 s; 300 random configs
+ * asked for: calls of 16, (100 - 16) / 2 = 42, (100 - 58) / 2 = 21, then
+ * 16 (10.5 is under 16), and the budget is spent at 95 + ... */
+static void test_search_budget_chunks(void **state) {
+  (void)state;
+  helion_space_t *space = grid_space(3, 16);
+  for (int budget = 0; budget < 2; budget++) {
+    fake f;
+    fake_init(&f, space, 3, 16, NULL);
+    helion_search_opts_t o;
+    opts_quiet(&o, "RandomSearch");
+    o.count = 300;
+    o.budget_seconds = budget ? 100 : 0;
+    o.bench_chunk = 0;
+    helion_search_t *s = make_search(space, &f, &o);
+    helion_err_t err = {{0}};
+    assert_int_equal(helion_search_run(s, &err), HELION_OK);
+    const helion_search_metrics_t *m = helion_search_metrics(s);
+    if (!budget) {
+      assert_int_equal(f.call_sizes[0], 300);
+      assert_int_equal(m->configs_tested, 300);
+    } else {
+      assert_int_equal(f.call_sizes[0], 16);
+      assert_int_equal(f.call_sizes[1], 42);
+      assert_int_equal(f.call_sizes[2], 21);
+      assert_int_equal(f.call_sizes[3], 16);
+      assert_int_equal(m->stop, HELION_STOP_BUDGET);
+      assert_true(m->elapsed_s >= 100 && m->elapsed_s < 100 + 16);
+    }
+    helion_search_destroy(s);
+  }
+  helion_space_destroy(space);
+}
+
 static char *run_trace(const char *algo, uint64_t seed, size_t *out_len) {
   helion_space_t *space = grid_space(3, 16);
   fake f;
@@ -807,6 +848,7 @@ int main(void) {
       cmocka_unit_test(test_search_finishing_rounds),
       cmocka_unit_test(test_search_max_evals_truncates),
       cmocka_unit_test(test_search_budget_stops_exactly),
+      cmocka_unit_test(test_search_budget_chunks),
       cmocka_unit_test(test_search_same_seed_same_trace),
       cmocka_unit_test(test_search_trace_format),
       cmocka_unit_test(test_search_all_failed_gives_clear_error),
