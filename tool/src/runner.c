@@ -1199,10 +1199,8 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
  * first one. */
 #define CHECK_ROUNDS 10
 
-/* True when the median of v[0..n) is known to `precision` (relative
- * standard error, from the interquartile range). Sorts a copy in tmp. */
-static bool median_settled(const double *v, size_t n, double precision,
-                           double *tmp) {
+bool helion_runner_median_settled(const double *v, size_t n,
+                                  double precision, double *tmp) {
   memcpy(tmp, v, n * sizeof(*v));
   double med = median(tmp, n); /* sorts tmp */
   if (!(med > 0))
@@ -1467,7 +1465,8 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
       times[j * repeat + k->nt++] = f / (k->graph ? (double)k->graph_k : 1.0);
       if (check)
         k->settled =
-            median_settled(times + j * repeat, k->nt, t.precision, tmp);
+            helion_runner_median_settled(times + j * repeat, k->nt,
+                                         t.precision, tmp);
       active = active || !k->settled;
     }
   }

@@ -169,6 +169,16 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
                              const void *expected, size_t numel, double atol,
                              double rtol, helion_mismatch_t *out);
 
+/*
+ * True when the median of the n times in v is known to `precision`: its
+ * standard error, estimated as 0.93 * IQR / sqrt(n) (the normal-theory
+ * value, with the interquartile range standing in for 1.35 sigma), is at
+ * most precision * median. tmp (n doubles) receives a sorted copy. The
+ * rule that ends rebenchmark rounds (helion_timing_t.precision).
+ */
+bool helion_runner_median_settled(const double *v, size_t n, double precision,
+                                  double *tmp);
+
 /* ---------------------------------------------------------------------------
  * Worker side (private to runner.c and bench_worker.c; not a contract).
  * Everything below needs a CUDA device and runs in the worker process only.
