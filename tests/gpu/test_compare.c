@@ -168,6 +168,11 @@ int main(void) {
   double cpu_ms = 0;
   double gpu_ms = check("fp16 4096x4096, one off", HELION_DT_HALF, a, e, big,
                         1e-2, 1e-2, &cpu_ms);
+  /* Every element off (a wrong kernel): the count must be exact. */
+  for (size_t i = 0; i < big; i++)
+    a[i] = helion_f16_from_double(helion_f16_to_double(e[i]) + 8.0);
+  check("fp16 4096x4096, all off", HELION_DT_HALF, a, e, big, 1e-2, 1e-2,
+        NULL);
   free(a);
   free(e);
   helion_runner_destroy(runner);

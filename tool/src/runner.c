@@ -967,7 +967,13 @@ static const char compare_src[] =
     "    if (hl_nan(a) || hl_nan(e)) ok = false;\n"
     "    else if (hl_inf(a) || hl_inf(e)) ok = a == e;\n"
     "    else ok = fabs(a - e) <= atol + rtol * fabs(e);\n"
-    "    if (!ok) { atomicAdd(&out[0], 1ULL); atomicMin(&out[1], i); }\n"
+    "    /* One atomic pair per warp: its lanes hold consecutive i, so the\n"
+    "     * lowest failing lane has the warp's first failing index. */\n"
+    "    unsigned bad = __ballot_sync(__activemask(), !ok);\n"
+    "    if (bad && (threadIdx.x % 32) == (unsigned)(__ffs(bad) - 1)) {\n"
+    "      atomicAdd(&out[0], (unsigned long long)__popc(bad));\n"
+    "      atomicMin(&out[1], i);\n"
+    "    }\n"
     "  }\n"
     "}\n";
 
