@@ -115,7 +115,10 @@ typedef struct helion_search_opts {
   size_t population_size;       /* DE: 40 full, 20 quick; must be >= 4 */
   size_t count;                 /* RandomSearch: 1000 full, 100 quick */
   size_t num_neighbors_cap;     /* PatternSearch; 0 = no cap */
-  double crossover_rate;        /* DE; <= 0 = 0.8 */
+  /* DE and DESurrogateHybrid; <= 0 = 0.8 (Helion's), except
+   * DifferentialEvolutionSearch under an evaluation cap: 0.5 (see
+   * search_de.c) */
+  double crossover_rate;
   double min_improvement_delta; /* < 0 = Pattern 0.001, DE: early stop off */
   size_t patience;              /* DE early stop (with min_improvement_delta,
                                    0.001 when unset); 0 = off */
@@ -425,6 +428,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
 /* The DE population size for these options: population_size, else the
  * profile's (40 full, 20 quick) shrunk to fit an evaluation cap. */
 size_t helion__search_de_population(const helion_search_opts_t *o);
+double helion__search_de_crossover(const helion_search_opts_t *o);
 /*
  * The first phase of both DE searches (reference §2.6): an initial
  * population of 2P configs by the options' strategy, failures dropped,

@@ -64,6 +64,27 @@ static helion_status de_replace(helion_search_t *s, helion_member_id *pop,
   return rc;
 }
 
+/*
+ * Under an evaluation cap and with no explicit crossover_rate, trials take
+ * each slot from the mutation with probability 0.5 instead of Helion's 0.8.
+ * The capped population above leaves DE about ten generations; with fewer
+ * slots changed per trial, a trial stays nearer its member and more of
+ * them are kept. Measured on the five shared landscapes at 100, 220 and 500
+ * evaluations, 1000 runs each (seeds 5000..5999), the sum over the 15
+ * cells of the mean log ratio: crossover 0.9: 0.765, 0.8: 0.742, 0.7:
+ * 0.730, 0.6: 0.711, 0.5: 0.691, 0.4: 0.673, 0.3: 0.652. The gain is mostly
+ * convolution (at 220: geometric mean ratio 1.123 -> 1.092, runs within 5%
+ * 48% -> 59%; at 500: 1.055 -> 1.027) and pnpoly; gemm loses a little
+ * (1.077 -> 1.085 at 220, 1.031 -> 1.042 at 500). 0.5 takes most of the
+ * gain without going far from Helion's value on a trend that five
+ * landscapes cannot pin down.
+ */
+double helion__search_de_crossover(const helion_search_opts_t *o) {
+  if (o->crossover_rate > 0)
+    return o->crossover_rate;
+  return o->max_evals ? 0.5 : 0.8;
+}
+
 size_t helion__search_de_population(const helion_search_opts_t *o) {
   if (o->population_size)
     return o->population_size;
@@ -125,7 +146,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   bool quick = o->effort == HELION_EFFORT_QUICK;
   size_t P = helion__search_de_population(o);
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
-  double cr = o->crossover_rate;
+  double cr = helion__search_de_crossover(o);
   size_t patience = o->patience;
   double delta =
       o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;

@@ -136,7 +136,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
   bool quick = o->effort == HELION_EFFORT_QUICK;
   size_t P = o->population_size ? o->population_size : (quick ? 20 : 40);
   size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
-  double cr = o->crossover_rate;
+  double cr = o->crossover_rate > 0 ? o->crossover_rate : 0.8;
   size_t patience = o->patience ? o->patience : 3;
   double delta =
       o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;

@@ -539,8 +539,6 @@ helion_status helion_search_create(const helion_space_t *space,
     o->final_target_ms = 5000.0;
   if (o->rebench_target_ms <= 0)
     o->rebench_target_ms = 200.0;
-  if (o->crossover_rate <= 0)
-    o->crossover_rate = 0.8;
   if (o->pinned_tolerance < 0)
     o->pinned_tolerance = 0;
 
