@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -107,6 +108,15 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             "positive seconds, e.g. 30",
                             v);
     o->bench_timeout_s = t;
+  }
+  v = getenv("HELION_BENCH_WORKER");
+  if (v && v[0]) {
+    if (access(v, X_OK) != 0)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_BENCH_WORKER='%s': not an executable "
+                            "file (%s); unset it to use helion-tune itself",
+                            v, strerror(errno));
+    o->worker_exe = v;
   }
   v = getenv("HELION_AUTOTUNE_REBENCH_PRECISION");
   if (v && v[0]) {

@@ -55,7 +55,9 @@
 
 typedef struct helion_backend_cuda_opts {
   int device;             /* CUDA ordinal */
-  const char *worker_exe; /* NULL: /proc/self/exe (helion-tune itself) */
+  /* NULL: /proc/self/exe (helion-tune itself); HELION_BENCH_WORKER, run as
+   * `EXE __bench-worker FD` (tests/tools/fake_bench_worker.c is one) */
+  const char *worker_exe;
   helion_compile_pool_opts_t pool; /* compile processes and deadline */
   bool adaptive_timeout;  /* HELION_AUTOTUNE_ADAPTIVE_TIMEOUT, default on */
   double bench_timeout_s; /* worker deadline cap per config;
@@ -79,7 +81,8 @@ typedef struct helion_backend_cuda_opts {
  * Defaults, then the environment (HELION_AUTOTUNE_PRECOMPILE_JOBS,
  * HELION_AUTOTUNE_COMPILE_TIMEOUT, HELION_AUTOTUNE_ADAPTIVE_TIMEOUT,
  * HELION_AUTOTUNE_BENCHMARK_TIMEOUT, HELION_AUTOTUNE_ACCURACY_CHECK,
- * HELION_AUTOTUNE_REBENCH_PRECISION, HELION_AUTOTUNE_SLOW_CUTOFF).
+ * HELION_AUTOTUNE_REBENCH_PRECISION, HELION_AUTOTUNE_SLOW_CUTOFF,
+ * HELION_BENCH_WORKER).
  * A malformed value is HELION_ERR_USAGE naming the variable.
  */
 helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,

@@ -345,9 +345,59 @@ static void get_info(dec *d, helion_gpu_info_t *in) {
  * The worker.
  */
 
+/* runner.c behind the ops table. */
+static helion_status real_create(int ordinal, void **out,
+                                 helion_gpu_info_t *info, helion_err_t *err) {
+  return helion_runner_create(ordinal, (helion_runner_t **)out, info, err);
+}
+static void real_destroy(void *r) { helion_runner_destroy(r); }
+static helion_status real_set_args(void *r, const helion_spec_t *spec,
+                                   const helion_host_args_t *args,
+                                   helion_err_t *err) {
+  return helion_runner_set_args(r, spec, args, err);
+}
+static helion_status real_load_kernel(void *r, const void *image, size_t len,
+                                      const char *entry,
+                                      const helion_launch_t *launch,
+                                      void **out, helion_run_fail_t *fail,
+                                      helion_err_t *err) {
+  return helion_runner_load_kernel(r, image, len, entry, launch,
+                                   (helion_runner_kernel_t **)out, fail, err);
+}
+static void real_unload_kernel(void *r, void *k) {
+  helion_runner_unload_kernel(r, k);
+}
+static helion_status real_run_checked(void *r, void *k, bool keep_as_baseline,
+                                      helion_run_fail_t *fail,
+                                      helion_err_t *err) {
+  return helion_runner_run_checked(r, k, keep_as_baseline, fail, err);
+}
+static helion_status real_time(void *r, void *k, const helion_timing_t *t,
+                               helion_timed_t *out, helion_run_fail_t *fail,
+                               helion_err_t *err) {
+  return helion_runner_time(r, k, t, out, fail, err);
+}
+static helion_status real_time_interleaved(void *r, void **ks, size_t n,
+                                           uint32_t repeat,
+                                           const helion_timing_t *t,
+                                           double *out_ms,
+                                           uint32_t *out_rounds,
+                                           helion_run_fail_t *fail,
+                                           helion_err_t *err) {
+  return helion_runner_time_interleaved(r, (helion_runner_kernel_t **)ks, n,
+                                        repeat, t, out_ms, out_rounds, fail,
+                                        err);
+}
+
+static const helion_bench_runner_ops_t real_ops = {
+    real_create,      real_destroy,       real_set_args,
+    real_load_kernel, real_unload_kernel, real_run_checked,
+    real_time,        real_time_interleaved};
+
 typedef struct worker {
   int fd;
-  helion_runner_t *runner;
+  const helion_bench_runner_ops_t *ops;
+  void *runner;
   helion_gpu_info_t info;
   helion_spec_t *spec;
   helion_host_args_t host;
@@ -396,7 +446,7 @@ static void do_init(worker *w, dec *d) {
     helion_buf_cleanup(&e.b);
     return;
   }
-  helion_status rc = helion_runner_create(ordinal, &w->runner, &w->info, &err);
+  helion_status rc = w->ops->create(ordinal, &w->runner, &w->info, &err);
   if (rc) {
     reply_error(w, rc, err.msg);
     return;
@@ -415,22 +465,22 @@ static helion_status bench_one(worker *w, const kernel_in *k, bool check,
                                bool as_baseline, const helion_timing_t *t,
                                helion_run_fail_t *fail, helion_timed_t *timed,
                                helion_err_t *err) {
-  helion_runner_kernel_t *rk = NULL;
+  void *rk = NULL;
   double t0 = helion_now(), t1 = t0, t2 = t0;
-  helion_status rc = helion_runner_load_kernel(
-      w->runner, k->image, k->len, k->entry, &k->launch, &rk, fail, err);
+  helion_status rc = w->ops->load_kernel(w->runner, k->image, k->len, k->entry,
+                                         &k->launch, &rk, fail, err);
   if (rc || fail->kind)
     return rc;
   t1 = t2 = helion_now();
   if (check || as_baseline) {
-    rc = helion_runner_run_checked(w->runner, rk, as_baseline, fail, err);
+    rc = w->ops->run_checked(w->runner, rk, as_baseline, fail, err);
     t2 = helion_now();
     if (rc || fail->kind)
       goto out;
   }
-  rc = helion_runner_time(w->runner, rk, t, timed, fail, err);
+  rc = w->ops->time(w->runner, rk, t, timed, fail, err);
 out:
-  helion_runner_unload_kernel(w->runner, rk);
+  w->ops->unload_kernel(w->runner, rk);
   if (helion_env_flag("HELION_BENCH_PROFILE"))
     fprintf(stderr,
             "bench worker: load %.1f ms, checked run %.1f ms, timing and "
@@ -498,7 +548,7 @@ static bool do_setup(worker *w, dec *d) {
   }
   if ((rc = helion_host_args_init(w->spec, scope, seed, &w->host, &err)))
     goto fault;
-  if ((rc = helion_runner_set_args(w->runner, w->spec, &w->host, &err)))
+  if ((rc = w->ops->set_args(w->runner, w->spec, &w->host, &err)))
     goto fault;
   rc = bench_one(w, &k, false, true, &t, &fail, &timed, &err);
   if (rc)
@@ -552,7 +602,7 @@ static bool do_rebench(worker *w, dec *d) {
     return true;
   }
   kernel_in *ks = calloc(n + 1, sizeof(*ks));
-  helion_runner_kernel_t **rk = calloc(n + 1, sizeof(*rk));
+  void **rk = calloc(n + 1, sizeof(*rk));
   double *ms = calloc(n + 1, sizeof(*ms));
   if (!ks || !rk || !ms) {
     reply_error(w, HELION_ERR_NOMEM, "out of memory");
@@ -570,9 +620,8 @@ static bool do_rebench(worker *w, dec *d) {
   }
   for (uint32_t i = 0; i < n && !fail.sticky; i++) {
     helion_run_fail_t f1;
-    if (helion_runner_load_kernel(w->runner, ks[i].image, ks[i].len,
-                                  ks[i].entry, &ks[i].launch, &rk[i], &f1,
-                                  &err)) {
+    if (w->ops->load_kernel(w->runner, ks[i].image, ks[i].len, ks[i].entry,
+                            &ks[i].launch, &rk[i], &f1, &err)) {
       reply_error(w, HELION_ERR_CUDA, err.msg);
       goto out;
     }
@@ -581,8 +630,8 @@ static bool do_rebench(worker *w, dec *d) {
   }
   uint32_t rounds = 0;
   if (!fail.sticky &&
-      helion_runner_time_interleaved(w->runner, rk, n, repeat, &t, ms, &rounds,
-                                     &fail, &err)) {
+      w->ops->time_interleaved(w->runner, rk, n, repeat, &t, ms, &rounds,
+                               &fail, &err)) {
     reply_error(w, HELION_ERR_CUDA, err.msg);
     goto out;
   }
@@ -601,7 +650,7 @@ static bool do_rebench(worker *w, dec *d) {
 out:
   for (uint32_t i = 0; ks && rk && i < n; i++) {
     if (!fail.sticky)
-      helion_runner_unload_kernel(w->runner, rk[i]);
+      w->ops->unload_kernel(w->runner, rk[i]);
     free(ks[i].entry);
   }
   free(ks);
@@ -611,6 +660,11 @@ out:
 }
 
 int helion_bench_worker_main(int argc, char **argv) {
+  return helion_bench_worker_main_with(argc, argv, &real_ops);
+}
+
+int helion_bench_worker_main_with(int argc, char **argv,
+                                  const helion_bench_runner_ops_t *ops) {
   if (argc != 2) {
     fprintf(stderr, "usage: helion-tune %s FD (internal)\n",
             HELION_BENCH_WORKER_ARG);
@@ -626,6 +680,7 @@ int helion_bench_worker_main(int argc, char **argv) {
   worker w;
   memset(&w, 0, sizeof(w));
   w.fd = (int)fd;
+  w.ops = ops;
   helion_wire_reader_t rd;
   helion_wire_reader_init(&rd);
   int code = 0;
@@ -670,7 +725,8 @@ out:
   helion_wire_reader_cleanup(&rd);
   helion_host_args_cleanup(&w.host);
   helion_spec_destroy(w.spec);
-  helion_runner_destroy(w.runner);
+  if (w.runner)
+    w.ops->destroy(w.runner);
   close(w.fd);
   return code;
 }

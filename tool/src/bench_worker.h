@@ -91,6 +91,41 @@
  */
 int helion_bench_worker_main(int argc, char **argv);
 
+/*
+ * What the worker runs kernels with. helion_bench_worker_main uses
+ * runner.c; a test double for machines without a GPU passes its own table
+ * (tests/tools/fake_bench_worker.c). Each member has the contract of the
+ * runner.h function it is named after (helion_runner_create, ...); the
+ * handles are that implementation's runner and kernel.
+ */
+typedef struct helion_bench_runner_ops {
+  helion_status (*create)(int ordinal, void **out, helion_gpu_info_t *info,
+                          helion_err_t *err);
+  void (*destroy)(void *runner);
+  helion_status (*set_args)(void *runner, const helion_spec_t *spec,
+                            const helion_host_args_t *args, helion_err_t *err);
+  helion_status (*load_kernel)(void *runner, const void *image, size_t len,
+                               const char *entry, const helion_launch_t *launch,
+                               void **out, helion_run_fail_t *fail,
+                               helion_err_t *err);
+  void (*unload_kernel)(void *runner, void *kernel);
+  helion_status (*run_checked)(void *runner, void *kernel,
+                               bool keep_as_baseline, helion_run_fail_t *fail,
+                               helion_err_t *err);
+  helion_status (*time)(void *runner, void *kernel, const helion_timing_t *t,
+                        helion_timed_t *out, helion_run_fail_t *fail,
+                        helion_err_t *err);
+  helion_status (*time_interleaved)(void *runner, void **kernels, size_t n,
+                                    uint32_t repeat, const helion_timing_t *t,
+                                    double *out_ms, uint32_t *out_rounds,
+                                    helion_run_fail_t *fail,
+                                    helion_err_t *err);
+} helion_bench_runner_ops_t;
+
+/* helion_bench_worker_main with another runner. */
+int helion_bench_worker_main_with(int argc, char **argv,
+                                  const helion_bench_runner_ops_t *ops);
+
 /* ---------------------------------------------------------------------------
  * Client.
  */

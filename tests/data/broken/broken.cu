@@ -46,6 +46,19 @@ template <int M> struct Blowup<0, M> {
 __device__ volatile int broken_never_set = 0;
 #endif
 
+/* What this config does, for the benchmark worker's CPU test double
+ * (tests/tools/fake_bench_worker.c), which cannot run kernels. The kernel
+ * never reads it; a GPU run does not notice it. */
+#if BROKEN == out_of_bounds
+__device__ const char broken_fake_behaviour[] = "HELION_FAKE:crash";
+#elif BROKEN == hang
+__device__ const char broken_fake_behaviour[] = "HELION_FAKE:hang";
+#elif BROKEN == wrong_answer
+__device__ const char broken_fake_behaviour[] = "HELION_FAKE:wrong";
+#else
+__device__ const char broken_fake_behaviour[] = "HELION_FAKE:ok";
+#endif
+
 extern "C" __global__ void __launch_bounds__(BLOCK)
     broken(const float *__restrict__ in, float *__restrict__ out, int n) {
   const long long i = (long long)blockIdx.x * BLOCK + threadIdx.x;
