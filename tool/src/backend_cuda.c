@@ -126,7 +126,7 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
     if (errno || *end || !(p >= 0) || !(p < 1))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_REBENCH_PRECISION='%s': expected "
-                            "a relative error in [0, 1), e.g. 0.001 (0 turns "
+                            "a relative error in [0, 1), e.g. 0.005 (0 turns "
                             "the early stop off)",
                             v);
     /* runner.h: 0 means the default, < 0 off. */
