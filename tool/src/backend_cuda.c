@@ -97,17 +97,16 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
       (rc = env_flag_default("HELION_AUTOTUNE_ACCURACY_CHECK", true,
                              &o->accuracy_check, err)))
     return rc;
-  const char *v = getenv("HELION_AUTOTUNE_BENCHMARK_TIMEOUT");
-  if (v && v[0]) {
-    char *end = NULL;
-    errno = 0;
-    double t = strtod(v, &end);
-    if (errno || *end || !(t > 0) || !isfinite(t))
+  double x;
+  bool ok;
+  const char *v = helion_env_number("HELION_AUTOTUNE_BENCHMARK_TIMEOUT", &x, &ok);
+  if (v) {
+    if (!ok || !(x > 0) || !isfinite(x))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_BENCHMARK_TIMEOUT='%s': expected "
                             "positive seconds, e.g. 30",
                             v);
-    o->bench_timeout_s = t;
+    o->bench_timeout_s = x;
   }
   v = getenv("HELION_BENCH_WORKER");
   if (v && v[0]) {
@@ -118,32 +117,24 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             v, strerror(errno));
     o->worker_exe = v;
   }
-  v = getenv("HELION_AUTOTUNE_REBENCH_PRECISION");
-  if (v && v[0]) {
-    char *end = NULL;
-    errno = 0;
-    double p = strtod(v, &end);
-    if (errno || *end || !(p >= 0) || !(p < 1))
+  if ((v = helion_env_number("HELION_AUTOTUNE_REBENCH_PRECISION", &x, &ok))) {
+    if (!ok || !(x >= 0) || !(x < 1))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_REBENCH_PRECISION='%s': expected "
                             "a relative error in [0, 1), e.g. 0.005 (0 turns "
                             "the early stop off)",
                             v);
     /* runner.h: 0 means the default, < 0 off. */
-    o->rebench_precision = p > 0 ? p : -1;
+    o->rebench_precision = x > 0 ? x : -1;
   }
-  v = getenv("HELION_AUTOTUNE_SLOW_CUTOFF");
-  if (v && v[0]) {
-    char *end = NULL;
-    errno = 0;
-    double c = strtod(v, &end);
-    if (errno || *end || !(c == 0 || (c >= 1.5 && isfinite(c))))
+  if ((v = helion_env_number("HELION_AUTOTUNE_SLOW_CUTOFF", &x, &ok))) {
+    if (!ok || !(x == 0 || (x >= 1.5 && isfinite(x))))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_SLOW_CUTOFF='%s': expected 0 "
                             "(off) or a factor >= 1.5 (above the "
                             "rebenchmark threshold), e.g. 2",
                             v);
-    o->slow_cutoff = c;
+    o->slow_cutoff = x;
   }
   return HELION_OK;
 }
@@ -741,7 +732,6 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
     b->adapted = true;
   }
 out:
-  b->stats.bench_wall_s += helion_now() - t0;
   free(pend);
   free(ready);
   free(res);
@@ -845,10 +835,9 @@ void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
                                helion_cuda_stats_t *out) {
   *out = b->stats;
   /* Over the shape's whole wall time (setup, benchmarks, rebenchmarks and
-   * the search's own work), like the configs per second. */
+   * the search's own work), like the configs per second of `tune`. */
   double wall = helion_now() - b->clock0;
   out->gpu_idle_fraction = wall > 0 ? b->stats.gpu_idle_wait_s / wall : 0;
-  out->configs_per_second = wall > 0 ? (double)b->stats.configs / wall : 0;
   out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
   out->worker_restarts = helion_bench_client_restarts(b->client);
 }

@@ -155,15 +155,13 @@ typedef struct helion_cuda_stats {
   size_t by_kind[HELION_RESULT_KIND_COUNT];
   size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
   size_t compiles;         /* compile children run */
-  double bench_wall_s;     /* wall seconds inside bench() */
   double gpu_busy_s;       /* the worker had a bench job */
   /* Seconds inside bench() when the worker had no job while compiles were
    * outstanding: the GPU waiting for NVRTC. */
   double gpu_idle_wait_s;
-  /* Per second of the shape's wall time (since set_shape): */
-  double gpu_idle_fraction;  /* gpu_idle_wait_s / wall */
-  double configs_per_second; /* configs / wall */
-  double compile_timeout_s;  /* the compile deadline now */
+  /* gpu_idle_wait_s over the shape's wall time (since set_shape) */
+  double gpu_idle_fraction;
+  double compile_timeout_s; /* the compile deadline now */
   unsigned worker_restarts;
 } helion_cuda_stats_t;
 

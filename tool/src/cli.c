@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "search.h"
 #include "spec.h"
 
 int helion_cli_load_spec(const char *cmd, const char *spec_path,
@@ -81,4 +82,11 @@ int helion_cli_usage_error(const char *prog, const char *fmt, ...) {
   va_end(ap);
   fprintf(stderr, "\nRun '%s --help' for the options.\n", prog);
   return HELION_EXIT_USAGE;
+}
+
+void helion_cli_print_algorithms(FILE *f) {
+  for (size_t i = 0; i < helion_search_algo_count(); i++) {
+    const helion_search_algo_t *a = helion_search_algo_at(i);
+    fprintf(f, "                          %-28s %s\n", a->name, a->summary);
+  }
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define HELION_EXIT_OK 0
 #define HELION_EXIT_FAILURE 1
@@ -22,6 +23,10 @@ int helion_cmd_report(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int helion_cli_is_help(const char *arg);
+
+/* The --algorithm list of the help texts: one line per search, its name
+ * and summary, indented under the option. */
+void helion_cli_print_algorithms(FILE *f);
 
 /* Parses a non-negative decimal integer (no sign, no trailing text). */
 bool helion_cli_parse_u64(const char *s, uint64_t *out);

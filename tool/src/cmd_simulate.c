@@ -35,10 +35,7 @@ static void usage(FILE *f) {
       "  --algorithm NAME      search algorithm (default $HELION_AUTOTUNER, "
       "else %s):\n",
       HELION_SEARCH_DEFAULT_ALGORITHM);
-  for (size_t i = 0; i < helion_search_algo_count(); i++) {
-    const helion_search_algo_t *a = helion_search_algo_at(i);
-    fprintf(f, "                          %-28s %s\n", a->name, a->summary);
-  }
+  helion_cli_print_algorithms(f);
   fprintf(
       f,
       "  --effort LEVEL        none, quick or full (default "

@@ -79,12 +79,10 @@ helion_status helion_compile_pool_opts_init(helion_compile_pool_opts_t *o,
                             v);
     o->jobs = (size_t)j;
   }
-  v = getenv("HELION_AUTOTUNE_COMPILE_TIMEOUT");
-  if (v && v[0]) {
-    char *end = NULL;
-    errno = 0;
-    double t = strtod(v, &end);
-    if (errno || *end || !(t > 0) || !isfinite(t))
+  double t;
+  bool ok;
+  if ((v = helion_env_number("HELION_AUTOTUNE_COMPILE_TIMEOUT", &t, &ok))) {
+    if (!ok || !(t > 0) || !isfinite(t))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_COMPILE_TIMEOUT='%s': expected "
                             "positive seconds, e.g. 60",

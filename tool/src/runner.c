@@ -6,7 +6,6 @@
 #include "runner.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,21 +452,9 @@ helion_status helion_runner_launch(const helion_spec_t *spec,
  * Accuracy.
  */
 
-/* fp16 bits -> value, for every bit pattern (decoding 16M elements by hand
- * takes 120 ms, through the table 25 ms). The worker compares on the GPU
- * (helion_runner_compare_device); this host version is the rule's
- * reference, which the GPU tests hold the device version to. */
-static float f16_table[65536];
-static pthread_once_t f16_table_once = PTHREAD_ONCE_INIT;
-
-static void f16_table_init(void) {
-  for (uint32_t h = 0; h < 65536; h++)
-    f16_table[h] = (float)helion_f16_to_double((uint16_t)h);
-}
-
 /* Folds element i into the mismatch summary (the rule of runner.h). */
-static inline void compare_one(double a, double e, size_t i, double atol,
-                               double rtol, helion_mismatch_t *m) {
+static void compare_one(double a, double e, size_t i, double atol,
+                        double rtol, helion_mismatch_t *m) {
   bool ok;
   if (isnan(a) || isnan(e))
     ok = false;
@@ -490,27 +477,9 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
                              double rtol, helion_mismatch_t *out) {
   helion_mismatch_t m;
   memset(&m, 0, sizeof(m));
-  /* The common float types get loops of their own; the rest go through
-   * helion_runner_load. All convert exactly to double before comparing. */
-  if (t == HELION_DT_HALF) {
-    pthread_once(&f16_table_once, f16_table_init);
-    const uint16_t *a = actual, *e = expected;
-    for (size_t i = 0; i < numel; i++)
-      compare_one(f16_table[a[i]], f16_table[e[i]], i, atol, rtol, &m);
-  } else if (t == HELION_DT_FLOAT) {
-    const float *a = actual, *e = expected;
-    for (size_t i = 0; i < numel; i++)
-      compare_one(a[i], e[i], i, atol, rtol, &m);
-  } else if (t == HELION_DT_BF16) {
-    const uint16_t *a = actual, *e = expected;
-    for (size_t i = 0; i < numel; i++)
-      compare_one(helion_bf16_to_double(a[i]), helion_bf16_to_double(e[i]), i,
-                  atol, rtol, &m);
-  } else {
-    for (size_t i = 0; i < numel; i++)
-      compare_one(helion_runner_load(t, actual, i),
-                  helion_runner_load(t, expected, i), i, atol, rtol, &m);
-  }
+  for (size_t i = 0; i < numel; i++)
+    compare_one(helion_runner_load(t, actual, i),
+                helion_runner_load(t, expected, i), i, atol, rtol, &m);
   if (out)
     *out = m;
   return m.count;
@@ -1205,13 +1174,58 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
  * first one. */
 #define CHECK_ROUNDS 10
 
+/* Moves the k-th smallest of v[0..n) (k < n) to v[k], with nothing larger
+ * before it and nothing smaller after it (Hoare's selection): an order
+ * statistic in linear expected time, where sorting would cost n log n. */
+static void select_kth(double *v, size_t n, size_t k) {
+  long lo = 0, hi = (long)n - 1, kk = (long)k;
+  while (lo < hi) {
+    double pivot = v[lo + (hi - lo) / 2];
+    long i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot)
+        i++;
+      while (v[j] > pivot)
+        j--;
+      if (i <= j) {
+        double t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (kk <= j)
+      hi = j;
+    else if (kk >= i)
+      lo = i;
+    else
+      return;
+  }
+}
+
 bool helion_runner_median_settled(const double *v, size_t n,
                                   double precision, double *tmp) {
+  if (n == 0)
+    return false;
+  /* The quartiles and the median as median() and the sorted-index rule of
+   * helion_runner_time define them, by selection: this runs every 10
+   * rounds of a rebenchmark, over up to 20,000 times per kernel. */
+  size_t q1 = n / 4, mid = n / 2, q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
   memcpy(tmp, v, n * sizeof(*v));
-  double med = median(tmp, n); /* sorts tmp */
+  select_kth(tmp, n, q3);
+  select_kth(tmp, q3 + 1, mid); /* everything before q3 is <= tmp[q3] */
+  double med = tmp[mid];
+  if (n % 2 == 0) {
+    double lower = tmp[0]; /* the largest of tmp[0..mid) */
+    for (size_t i = 1; i < mid; i++)
+      if (tmp[i] > lower)
+        lower = tmp[i];
+    med = 0.5 * (lower + med);
+  }
   if (!(med > 0))
     return false;
-  double iqr = tmp[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] - tmp[n / 4];
+  if (q1 < mid)
+    select_kth(tmp, mid, q1);
+  double iqr = tmp[q3] - tmp[q1];
   return 0.93 * iqr / sqrt((double)n) <= precision * med;
 }
 

@@ -164,7 +164,9 @@ typedef struct helion_mismatch {
 } helion_mismatch_t;
 
 /* Returns the number of failing elements (also written to out->count; the
- * other fields are set when count > 0). */
+ * other fields are set when count > 0). The rule on the host: the worker
+ * compares on the GPU (helion_runner_compare_device), and the GPU tests
+ * hold that to this. */
 size_t helion_runner_compare(helion_dtype t, const void *actual,
                              const void *expected, size_t numel, double atol,
                              double rtol, helion_mismatch_t *out);
@@ -173,8 +175,8 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
  * True when the median of the n times in v is known to `precision`: its
  * standard error, estimated as 0.93 * IQR / sqrt(n) (the normal-theory
  * value, with the interquartile range standing in for 1.35 sigma), is at
- * most precision * median. tmp (n doubles) receives a sorted copy. The
- * rule that ends rebenchmark rounds (helion_timing_t.precision).
+ * most precision * median. tmp (n doubles) is scratch. The rule that ends
+ * rebenchmark rounds (helion_timing_t.precision).
  */
 bool helion_runner_median_settled(const double *v, size_t n, double precision,
                                   double *tmp);

@@ -41,6 +41,7 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "config.h"
 #include "space.h"
 #include "util.h"
 
@@ -424,11 +425,30 @@ void helion_search_set_result(helion_search_t *s, helion_member_id best);
 helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
+/*
+ * The first phase of PatternSearch and the LFBO searches: the initial
+ * population of `npop` configs by the options' strategy, failures dropped
+ * (*n_out members left in pop), each added to `visited` so no copy proposes
+ * it again, then rebenchmarked and sorted fastest first. `name` prefixes an
+ * out-of-memory error.
+ */
+helion_status helion__search_pattern_initial(helion_search_t *s,
+                                            const char *name, size_t npop,
+                                            helion_member_id *pop,
+                                            size_t *n_out,
+                                            helion_configset_t *visited,
+                                            helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
 /* The DE population size for these options: population_size, else the
  * profile's (40 full, 20 quick) shrunk to fit an evaluation cap. */
 size_t helion__search_de_population(const helion_search_opts_t *o);
 double helion__search_de_crossover(const helion_search_opts_t *o);
+/* k distinct indices of 0..n-1 other than `skip` (SIZE_MAX: none), in
+ * draw order: DE's parents of member `skip` (k = 3, Helion's
+ * random.sample(range(n), 4) with the member removed) and
+ * DESurrogateHybrid's random.sample(range(n), 4). */
+void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip,
+                            size_t k, size_t *out);
 /*
  * The first phase of both DE searches (reference §2.6): an initial
  * population of 2P configs by the options' strategy, failures dropped,

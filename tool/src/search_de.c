@@ -32,20 +32,18 @@
  */
 #define DE_EVALS_PER_MEMBER 11
 
-/* Three distinct indices of 0..n-1 other than j, uniformly ordered: the
- * same distribution as Helion's random.sample(range(n), 4) with j removed,
- * first three kept. */
-static void pick_three(helion_rng_t *rng, size_t n, size_t j, size_t out[3]) {
-  for (size_t k = 0; k < 3; k++) {
+void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip,
+                            size_t k, size_t *out) {
+  for (size_t m = 0; m < k; m++) {
     size_t v;
     bool again;
     do {
       v = (size_t)helion_rng_below(rng, n);
-      again = v == j;
-      for (size_t i = 0; i < k && !again; i++)
+      again = v == skip;
+      for (size_t i = 0; i < m && !again; i++)
         again = out[i] == v;
     } while (again);
-    out[k] = v;
+    out[m] = v;
   }
 }
 
@@ -205,7 +203,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
        * mutation within the same generation. */
       for (size_t j = 0; j < n && !helion_search_stopped(s); j++) {
         size_t abc[3];
-        pick_three(rng, n, j, abc);
+        helion__search_de_pick(rng, n, j, 3, abc);
         helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
                             helion_search_cells(s, pop[abc[0]]),
                             helion_search_cells(s, pop[abc[1]]),
@@ -220,7 +218,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
     } else {
       for (size_t j = 0; j < n; j++) {
         size_t abc[3];
-        pick_three(rng, n, j, abc);
+        helion__search_de_pick(rng, n, j, 3, abc);
         helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
                             helion_search_cells(s, pop[abc[0]]),
                             helion_search_cells(s, pop[abc[1]]),

@@ -85,36 +85,6 @@ static helion_status obs_add(obs *o, helion_search_t *s, helion_member_id id) {
   return HELION_OK;
 }
 
-/* Three distinct indices of 0..n-1 other than j (DE's per-member parents). */
-static void pick_three(helion_rng_t *rng, size_t n, size_t j, size_t out[3]) {
-  for (size_t k = 0; k < 3; k++) {
-    size_t v;
-    bool again;
-    do {
-      v = (size_t)helion_rng_below(rng, n);
-      again = v == j;
-      for (size_t i = 0; i < k && !again; i++)
-        again = out[i] == v;
-    } while (again);
-    out[k] = v;
-  }
-}
-
-/* random.sample(range(n), 4): four distinct indices, in draw order. */
-static void pick_four(helion_rng_t *rng, size_t n, size_t out[4]) {
-  for (size_t k = 0; k < 4; k++) {
-    size_t v;
-    bool again;
-    do {
-      v = (size_t)helion_rng_below(rng, n);
-      again = false;
-      for (size_t i = 0; i < k && !again; i++)
-        again = out[i] == v;
-    } while (again);
-    out[k] = v;
-  }
-}
-
 /* Sorts order[0..n) by pred[], ascending; ties keep the lower index first
  * (insertion sort: n is a few hundred at most). */
 static void sort_by_pred(size_t *order, size_t n, const double *pred) {
@@ -238,7 +208,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
         int64_t *t = trials + j * nc;
         for (int attempt = 0; attempt < DES_FRESH_ATTEMPTS; attempt++) {
           size_t q[4];
-          pick_four(rng, n, q);
+          helion__search_de_pick(rng, n, SIZE_MAX, 4, q);
           helion_space_mutate(space, rng, helion_search_cells(s, pop[q[0]]),
                               helion_search_cells(s, pop[q[1]]),
                               helion_search_cells(s, pop[q[2]]),
@@ -282,7 +252,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
     } else {
       for (size_t j = 0; j < n; j++) {
         size_t abc[3];
-        pick_three(rng, n, j, abc);
+        helion__search_de_pick(rng, n, j, 3, abc);
         helion_space_mutate(space, rng, helion_search_cells(s, pop[j]),
                             helion_search_cells(s, pop[abc[0]]),
                             helion_search_cells(s, pop[abc[1]]),

@@ -177,14 +177,13 @@ static helion_status env_i64(const char *name, int64_t *out, bool *found,
 
 static helion_status env_double(const char *name, double *out, bool *found,
                                 helion_err_t *err) {
-  const char *v = getenv(name);
+  double x;
+  bool ok;
+  const char *v = helion_env_number(name, &x, &ok);
   *found = false;
-  if (!v || !*v)
+  if (!v)
     return HELION_OK;
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (errno || *end || isnan(x))
+  if (!ok)
     return helion_err_set(err, HELION_ERR_USAGE, "%s: '%s' is not a number",
                           name, v);
   *out = x;

@@ -1162,23 +1162,9 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
   if (!pop || !copies)
     goto nomem;
   helion_search_set_generation(s, 0);
-  if ((rc = helion_search_initial_population(
-           s, so->initial_population_strategy, npop, so->pad_random != 0,
-           "Initial population", pop, &n, err)))
+  if ((rc = helion__search_pattern_initial(s, name, npop, pop, &n, &L.visited,
+                                           err)))
     goto out;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (pop[i] == HELION_NO_MEMBER)
-      continue;
-    if ((rc = helion_configset_add(&L.visited, helion_search_cells(s, pop[i]),
-                                   NULL)))
-      goto nomem;
-    pop[k++] = pop[i];
-  }
-  n = k;
-  if ((rc = helion_search_rebench_population(s, pop, n, err)))
-    goto out;
-  helion_search_sort(s, pop, n);
   for (size_t i = 0; i < n && ncp < L.o.copies; i++)
     if (isfinite(helion_search_perf(s, pop[i]))) {
       copies[ncp].current = pop[i];

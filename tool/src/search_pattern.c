@@ -151,6 +151,35 @@ static void pop_add(helion_member_id *pop, size_t *n, helion_member_id id) {
   pop[(*n)++] = id;
 }
 
+helion_status helion__search_pattern_initial(helion_search_t *s,
+                                            const char *name, size_t npop,
+                                            helion_member_id *pop,
+                                            size_t *n_out,
+                                            helion_configset_t *visited,
+                                            helion_err_t *err) {
+  const helion_search_opts_t *o = helion_search_opts(s);
+  size_t n = 0;
+  helion_status rc = helion_search_initial_population(
+      s, o->initial_population_strategy, npop, o->pad_random != 0,
+      "Initial population", pop, &n, err);
+  if (rc)
+    return rc;
+  /* The initial population is visited: no copy proposes it again. */
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (pop[i] == HELION_NO_MEMBER)
+      continue;
+    if (helion_configset_add(visited, helion_search_cells(s, pop[i]), NULL))
+      return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", name);
+    pop[k++] = pop[i];
+  }
+  *n_out = k;
+  if ((rc = helion_search_rebench_population(s, pop, k, err)))
+    return rc;
+  helion_search_sort(s, pop, k);
+  return HELION_OK;
+}
+
 helion_status helion__search_pattern_run(helion_search_t *s,
                                          helion_err_t *err) {
   const helion_search_opts_t *o = helion_search_opts(s);
@@ -181,24 +210,9 @@ helion_status helion__search_pattern_run(helion_search_t *s,
   copies = calloc(ncopies, sizeof(*copies));
   if (!pop || !copies)
     goto nomem;
-  if ((rc = helion_search_initial_population(
-           s, o->initial_population_strategy, npop, o->pad_random != 0,
-           "Initial population", pop, &n, err)))
+  if ((rc = helion__search_pattern_initial(s, "PatternSearch", npop, pop, &n,
+                                           &p.visited, err)))
     goto out;
-  /* The initial population is visited: no copy proposes it again. */
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (pop[i] == HELION_NO_MEMBER)
-      continue;
-    if ((rc = helion_configset_add(&p.visited, helion_search_cells(s, pop[i]),
-                                   NULL)))
-      goto nomem;
-    pop[k++] = pop[i];
-  }
-  n = k;
-  if ((rc = helion_search_rebench_population(s, pop, n, err)))
-    goto out;
-  helion_search_sort(s, pop, n);
   for (size_t i = 0; i < n && ncp < ncopies; i++)
     if (isfinite(helion_search_perf(s, pop[i])))
       copies[ncp++].current = pop[i];

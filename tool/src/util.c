@@ -652,6 +652,17 @@ bool helion_env_int(const char *name, int64_t *out) {
   return true;
 }
 
+const char *helion_env_number(const char *name, double *out, bool *ok) {
+  const char *s = getenv(name);
+  if (!s || !*s)
+    return NULL;
+  char *end;
+  errno = 0;
+  *out = strtod(s, &end);
+  *ok = !errno && !*end && !isnan(*out);
+  return s;
+}
+
 helion_status helion_log_level_from_env(int fallback, int *out,
                                         helion_err_t *err) {
   static const struct {

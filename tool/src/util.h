@@ -215,6 +215,11 @@ bool helion_is_pow2(int64_t v);
 int helion_log2_floor(uint64_t v);
 /* Parses an environment variable as an int64; false if unset or malformed. */
 bool helion_env_int(const char *name, int64_t *out);
+/* Environment variable `name` as a number: NULL when unset or empty;
+ * otherwise its text, with *out the value and *ok whether all of the text is
+ * one (no trailing characters, no overflow, not NaN). Callers check the
+ * range and name the text in their error. */
+const char *helion_env_number(const char *name, double *out, bool *ok);
 /* Truthy env var: set and not "", "0", "false", "no", "off". */
 bool helion_env_flag(const char *name);
 
