@@ -1,6 +1,7 @@
 # Finds the fixed dependencies: the CUDA Toolkit (NVRTC and headers only;
-# libcuda is never linked), cJSON, libcurl, zlib, threads, and cmocka for the
-# tests. Each missing one stops configure with the package that provides it.
+# libcuda is never linked), cJSON, zlib, threads, and cmocka for the tests
+# (only when HELION_BUILD_TESTS is on). libcurl is found by the module that
+# uses it (the LLM searches), not here. Each missing one stops configure with the package that provides it.
 include_guard(GLOBAL)
 
 find_package(CUDAToolkit REQUIRED)
@@ -15,7 +16,6 @@ add_library(helion::nvrtc UNKNOWN IMPORTED)
 set_target_properties(helion::nvrtc PROPERTIES
   IMPORTED_LOCATION "${CUDA_nvrtc_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${CUDAToolkit_INCLUDE_DIRS}")
-find_package(CURL REQUIRED)
 find_package(ZLIB REQUIRED)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)

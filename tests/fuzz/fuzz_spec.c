@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spec.h"
+#include "model/spec.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_worker.h"
-#include "nvrtc_compile.h"
-#include "runner.h"
-#include "spec.h"
+#include "backend/bench_worker.h"
+#include "backend/nvrtc_compile.h"
+#include "backend/runner.h"
+#include "model/spec.h"
 
 static const char *kernel_src =
     "extern \"C\" __global__ void vadd(const float *a, const float *b,\n"

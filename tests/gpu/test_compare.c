@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "cuda_driver.h"
-#include "runner.h"
-#include "spec.h"
-#include "util.h"
+#include "backend/runner.h"
+#include "model/spec.h"
+#include "util/util.h"
 
 static const helion_cuda_driver_t *drv;
 static helion_runner_t *runner;

@@ -27,12 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "model/config.h"
 #include "cuda_driver.h"
-#include "nvrtc_compile.h"
-#include "runner.h"
-#include "space.h"
-#include "spec.h"
+#include "backend/nvrtc_compile.h"
+#include "backend/runner.h"
+#include "model/space.h"
+#include "model/spec.h"
 
 #define SKIP 77
 #define RANDOM_CONFIGS 4 /* per sample and shape, besides the default */

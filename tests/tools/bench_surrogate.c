@@ -18,12 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend_sim.h"
-#include "config.h"
-#include "forest.h"
-#include "search_lfbo.h"
-#include "space.h"
-#include "util.h"
+#include "backend/backend_sim.h"
+#include "model/config.h"
+#include "search/forest.h"
+#include "search/search_lfbo.h"
+#include "model/space.h"
+#include "util/util.h"
 
 static int cmp_d(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -28,7 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_worker.h"
+#include "backend/bench_worker.h"
 
 typedef enum mode { OK, WRONG, CRASH, ABORT, HANG } mode;
 

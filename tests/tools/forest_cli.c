@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forest.h"
-#include "util.h"
+#include "search/forest.h"
+#include "util/util.h"
 
 typedef struct table {
   double *v; /* rows * cols */

@@ -31,7 +31,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "backend_sim.h"
+#include "backend/backend_sim.h"
 
 /* cmocka's float assertion rounds to float; these times need doubles. */
 #define assert_near(a, b, eps)                                                 \

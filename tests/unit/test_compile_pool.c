@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "compile_pool.h"
+#include "backend/compile_pool.h"
 
 static const char store_src[] = "extern \"C\" __global__ void store(int *x) {\n"
                                 "  x[threadIdx.x] = VAL;\n"

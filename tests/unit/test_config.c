@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "space.h"
-#include "util.h"
+#include "model/config.h"
+#include "model/space.h"
+#include "util/util.h"
 
 /* ------------------------------------------------------------ the space */
 

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "expr.h"
+#include "model/expr.h"
 #include "helion/expr_inline.h"
-#include "util.h"
+#include "util/util.h"
 
 /* ---------------------------------------------------------------------------
  * The case table: each row is written once as a C expression; the macro

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forest.h"
-#include "util.h"
+#include "search/forest.h"
+#include "util/util.h"
 
 /* One deterministic tree that sees every row and every feature: the setting
  * in which splits can be computed by hand. */

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "nvrtc_compile.h"
+#include "backend/nvrtc_compile.h"
 
 static const char add_one_src[] =
     "extern \"C\" __global__ void add_one(float *x, int n) {\n"

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "report.h"
+#include "results/report.h"
 
 /* Parses `text` as t.jsonl and expects failure with exactly `msg`. */
 static void expect_error(const char *text, helion_status want_rc,

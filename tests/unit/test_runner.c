@@ -21,9 +21,9 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "bench_worker.h"
-#include "runner.h"
-#include "spec.h"
+#include "backend/bench_worker.h"
+#include "backend/runner.h"
+#include "model/spec.h"
 
 static void test_runner_f16_hand_values(void **state) {
   (void)state;

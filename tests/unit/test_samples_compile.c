@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "nvrtc_compile.h"
-#include "space.h"
-#include "spec.h"
+#include "model/config.h"
+#include "backend/nvrtc_compile.h"
+#include "model/space.h"
+#include "model/spec.h"
 
 /* Random valid configurations compiled per sample (all for sm_90, every
  * fourth also for sm_80). */

@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "backend_sim.h"
-#include "search.h"
-#include "space.h"
-#include "util.h"
+#include "backend/backend.h"
+#include "backend/backend_sim.h"
+#include "search/search.h"
+#include "model/space.h"
+#include "util/util.h"
 
 /* ------------------------------------------------------- fake backend -- */
 

@@ -22,12 +22,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "backend_sim.h"
-#include "search.h"
-#include "search_lfbo.h"
-#include "space.h"
-#include "util.h"
+#include "backend/backend.h"
+#include "backend/backend_sim.h"
+#include "search/search.h"
+#include "search/search_lfbo.h"
+#include "model/space.h"
+#include "util/util.h"
 
 /* cmocka of this distribution has no assert_double_equal. */
 #define assert_near(a, b, eps) assert_true(fabs((a) - (b)) <= (eps))

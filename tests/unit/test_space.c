@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "space.h"
-#include "util.h"
+#include "model/space.h"
+#include "util/util.h"
 
 /* ------------------------------------------------------------- helpers */
 

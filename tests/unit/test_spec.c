@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "spec.h"
+#include "model/spec.h"
 
 /* JSON in C strings: tests write ' for ", converted here. */
 static char *dq(const char *text) {

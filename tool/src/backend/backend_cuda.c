@@ -1,0 +1,843 @@
+/*
+ * backend_cuda.c: the GPU backend: the compile pool feeds the benchmark
+ * worker, overlapped, with per-config artifacts and statistics (see
+ * backend_cuda.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "backend/backend_cuda.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model/config.h"
+
+#define SOURCE_MAX ((size_t)16 << 20)
+#define DEFAULT_BENCH_TIMEOUT_S 30.0
+
+/* One configuration of the current shape. */
+typedef struct art {
+  int64_t *cells;
+  uint8_t *cubin;
+  size_t cubin_size;
+  char *ptx;
+  size_t ptx_size;
+  helion_nvrtc_usage_t usage;
+  double compile_s;
+  helion_result_kind kind;
+  double ms;
+  helion_launch_t launch;
+} art;
+
+struct helion_backend_cuda {
+  helion_backend_t base; /* first: the vtable's functions cast back */
+  const helion_spec_t *spec;
+  helion_backend_cuda_opts_t opts;
+  char arch[16];
+  char *source;      /* the .cu text */
+  char *source_name; /* its file name, as NVRTC logs cite it */
+  helion_compile_pool_t *pool;
+  helion_bench_client_t *client;
+
+  /* The current shape. */
+  int64_t *shape;
+  helion_num_t *scope; /* spec->nscope scratch */
+  double clock0;
+  bool adapted;
+  /* Compile tags are (call << 32) | index, so a result left over from a
+   * bench() call that ended in an error is never taken for another's. */
+  uint64_t call;
+  art *arts;
+  size_t narts, cap_arts;
+  size_t *slots; /* index + 1 into arts; 0 = empty */
+  size_t nslots;
+  helion_cuda_stats_t stats;
+  double best_ms; /* fastest OK time of this shape (the baseline's first) */
+};
+
+static const helion_backend_vtable_t cuda_vtable;
+
+/* ------------------------------------------------------------ options -- */
+
+static helion_status env_flag_default(const char *name, bool dflt, bool *out,
+                                      helion_err_t *err) {
+  const char *v = getenv(name);
+  if (!v || !v[0]) {
+    *out = dflt;
+    return HELION_OK;
+  }
+  if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "on") ||
+      !strcmp(v, "yes")) {
+    *out = true;
+    return HELION_OK;
+  }
+  if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "off") ||
+      !strcmp(v, "no")) {
+    *out = false;
+    return HELION_OK;
+  }
+  return helion_err_set(err, HELION_ERR_USAGE,
+                        "%s='%s': expected 1 or 0 (on or off)", name, v);
+}
+
+helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
+                                            helion_err_t *err) {
+  memset(o, 0, sizeof(*o));
+  o->bench_timeout_s = DEFAULT_BENCH_TIMEOUT_S;
+  o->slow_cutoff = 2.0;
+  helion_status rc = helion_compile_pool_opts_init(&o->pool, err);
+  if (rc)
+    return rc;
+  if ((rc = env_flag_default("HELION_AUTOTUNE_ADAPTIVE_TIMEOUT", true,
+                             &o->adaptive_timeout, err)) ||
+      (rc = env_flag_default("HELION_AUTOTUNE_ACCURACY_CHECK", true,
+                             &o->accuracy_check, err)))
+    return rc;
+  double x;
+  bool ok;
+  const char *v = helion_env_number("HELION_AUTOTUNE_BENCHMARK_TIMEOUT", &x, &ok);
+  if (v) {
+    if (!ok || !(x > 0) || !isfinite(x))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_BENCHMARK_TIMEOUT='%s': expected "
+                            "positive seconds, e.g. 30",
+                            v);
+    o->bench_timeout_s = x;
+  }
+  v = getenv("HELION_BENCH_WORKER");
+  if (v && v[0]) {
+    if (access(v, X_OK) != 0)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_BENCH_WORKER='%s': not an executable "
+                            "file (%s); unset it to use helion-tune itself",
+                            v, strerror(errno));
+    o->worker_exe = v;
+  }
+  if ((v = helion_env_number("HELION_AUTOTUNE_REBENCH_PRECISION", &x, &ok))) {
+    if (!ok || !(x >= 0) || !(x < 1))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_REBENCH_PRECISION='%s': expected "
+                            "a relative error in [0, 1), e.g. 0.005 (0 turns "
+                            "the early stop off)",
+                            v);
+    /* runner.h: 0 means the default, < 0 off. */
+    o->rebench_precision = x > 0 ? x : -1;
+  }
+  if ((v = helion_env_number("HELION_AUTOTUNE_SLOW_CUTOFF", &x, &ok))) {
+    if (!ok || !(x == 0 || (x >= 1.5 && isfinite(x))))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_SLOW_CUTOFF='%s': expected 0 "
+                            "(off) or a factor >= 1.5 (above the "
+                            "rebenchmark threshold), e.g. 2",
+                            v);
+    o->slow_cutoff = x;
+  }
+  return HELION_OK;
+}
+
+/* ---------------------------------------------------------- artifacts -- */
+
+static void arts_clear(helion_backend_cuda_t *b) {
+  for (size_t i = 0; i < b->narts; i++) {
+    free(b->arts[i].cells);
+    free(b->arts[i].cubin);
+    free(b->arts[i].ptx);
+  }
+  b->narts = 0;
+  if (b->slots)
+    memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+}
+
+static size_t ncells(const helion_backend_cuda_t *b) {
+  return b->base.space->ncells;
+}
+
+/* The slot of `cells` in the index: its art or the empty slot to use. */
+static size_t slot_of(const helion_backend_cuda_t *b, const int64_t *cells) {
+  size_t mask = b->nslots - 1;
+  size_t h = (size_t)helion_config_hash(b->base.space, cells) & mask;
+  for (;;) {
+    size_t v = b->slots[h];
+    if (v == 0 ||
+        memcmp(b->arts[v - 1].cells, cells, ncells(b) * sizeof(int64_t)) == 0)
+      return h;
+    h = (h + 1) & mask;
+  }
+}
+
+static art *art_find(const helion_backend_cuda_t *b, const int64_t *cells) {
+  if (!b->slots || !b->base.space)
+    return NULL;
+  size_t v = b->slots[slot_of(b, cells)];
+  return v ? &b->arts[v - 1] : NULL;
+}
+
+/* The art of `cells`, created (kind COMPILE, ms +inf) when new. NULL on
+ * out of memory. Pointers into arts move when it grows: callers keep
+ * indices across calls. */
+static art *art_get(helion_backend_cuda_t *b, const int64_t *cells,
+                    size_t *out_index) {
+  if (b->nslots == 0 || (b->narts + 1) * 2 > b->nslots) {
+    size_t n = b->nslots ? b->nslots * 2 : 256;
+    size_t *s = calloc(n, sizeof(*s));
+    if (!s)
+      return NULL;
+    free(b->slots);
+    b->slots = s;
+    b->nslots = n;
+    for (size_t i = 0; i < b->narts; i++)
+      b->slots[slot_of(b, b->arts[i].cells)] = i + 1;
+  }
+  size_t h = slot_of(b, cells);
+  if (b->slots[h]) {
+    *out_index = b->slots[h] - 1;
+    return &b->arts[b->slots[h] - 1];
+  }
+  if (b->narts == b->cap_arts) {
+    size_t cap = b->cap_arts ? b->cap_arts * 2 : 128;
+    art *a = realloc(b->arts, cap * sizeof(*a));
+    if (!a)
+      return NULL;
+    b->arts = a;
+    b->cap_arts = cap;
+  }
+  art *a = &b->arts[b->narts];
+  memset(a, 0, sizeof(*a));
+  a->cells = malloc(ncells(b) * sizeof(int64_t));
+  if (!a->cells)
+    return NULL;
+  memcpy(a->cells, cells, ncells(b) * sizeof(int64_t));
+  a->kind = HELION_RESULT_COMPILE;
+  a->ms = INFINITY;
+  b->slots[h] = b->narts + 1;
+  *out_index = b->narts++;
+  return a;
+}
+
+/* ------------------------------------------------------------ helpers -- */
+
+/* The config as canonical JSON, for log lines ("{...}" if it cannot be
+ * formatted). Owned by `buf`. */
+static const char *config_str(const helion_backend_cuda_t *b,
+                              const int64_t *cells, helion_buf_t *buf) {
+  helion_buf_reset(buf);
+  if (helion_config_to_json(b->base.space, cells, false, buf))
+    return "{...}";
+  return helion_buf_str(buf);
+}
+
+/* The first error line of an NVRTC log ("k.cu(12): error: ..."), else
+ * `fallback`. Written into out. */
+static void first_error_line(const char *log, const char *fallback, char *out,
+                             size_t n) {
+  const char *p = log;
+  while (p && *p) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    const char *hit = NULL;
+    for (size_t k = 0; k + 6 <= len && !hit; k++)
+      if (memcmp(p + k, "error", 5) == 0)
+        hit = p + k;
+    if (hit) {
+      while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+        len--;
+      snprintf(out, n, "%.*s", (int)(len < 400 ? len : 400), p);
+      return;
+    }
+    p = eol ? eol + 1 : NULL;
+  }
+  snprintf(out, n, "%s", fallback && *fallback ? fallback : "unknown error");
+}
+
+static const char *path_basename(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
+
+/* The config's launch geometry; false (with the reason) when CUDA could not
+ * launch it. */
+static bool config_launch(helion_backend_cuda_t *b, const int64_t *cells,
+                          helion_launch_t *out, helion_err_t *why) {
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  helion_runner_scope(b->spec, b->base.space, b->shape, &dev->props, cells,
+                      b->scope);
+  return helion_runner_launch(b->spec, b->base.space, cells, b->scope, out,
+                              why) == HELION_OK;
+}
+
+static helion_status submit_compile(helion_backend_cuda_t *b,
+                                    const int64_t *cells, const char *entry,
+                                    uint64_t tag, helion_err_t *err) {
+  helion_buf_t opts;
+  helion_buf_init(&opts, (size_t)1 << 20);
+  helion_status rc = helion_config_defines(b->base.space, cells, &opts);
+  if (rc) {
+    helion_buf_cleanup(&opts);
+    return helion_err_set(err, rc,
+                          "cannot build the NVRTC options of a "
+                          "config");
+  }
+  helion_nvrtc_input_t in = {b->source, b->source_name, b->arch,
+                             helion_buf_str(&opts), entry};
+  rc = helion_compile_pool_submit(b->pool, &in, tag, err);
+  helion_buf_cleanup(&opts);
+  if (rc == HELION_OK)
+    b->stats.compiles++;
+  return rc;
+}
+
+/* Compiles one config now and waits for it (the default config and the
+ * reference kernel, before anything else runs). */
+static helion_status compile_sync(helion_backend_cuda_t *b,
+                                  const int64_t *cells, const char *entry,
+                                  helion_compile_result_t *out,
+                                  helion_err_t *err) {
+  const uint64_t tag = UINT64_MAX; /* call 0xffffffff: never a bench() */
+  helion_status rc = submit_compile(b, cells, entry, tag, err);
+  if (rc)
+    return rc;
+  for (;;) {
+    helion_compile_result_t r;
+    while (helion_compile_pool_take(b->pool, &r)) {
+      if (r.tag == tag) {
+        *out = r;
+        return HELION_OK;
+      }
+      helion_compile_result_cleanup(&r); /* nothing else is in flight */
+    }
+    if ((rc = helion_compile_pool_wait(b->pool, -1, -1, NULL, err)))
+      return rc;
+  }
+}
+
+/* Moves the compile products into the art. */
+static void art_take_compile(art *a, helion_compile_result_t *r) {
+  a->compile_s = r->seconds;
+  a->usage = r->out.usage;
+  if (r->status == HELION_COMPILE_OK) {
+    free(a->cubin);
+    free(a->ptx);
+    a->cubin = r->out.cubin;
+    a->cubin_size = r->out.cubin_size;
+    a->ptx = r->out.ptx;
+    a->ptx_size = r->out.ptx_size;
+    r->out.cubin = NULL;
+    r->out.ptx = NULL;
+  }
+}
+
+/* --------------------------------------------------------- lifecycle -- */
+
+helion_status helion_backend_cuda_create(const helion_spec_t *spec,
+                                         const helion_backend_cuda_opts_t *o,
+                                         helion_backend_cuda_t **out,
+                                         helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  size_t len = 0;
+  helion_backend_cuda_t *b = calloc(1, sizeof(*b));
+  if (!b)
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory creating the CUDA backend");
+  b->base.vt = &cuda_vtable;
+  b->spec = spec;
+  b->opts = *o;
+  if ((rc = helion_read_file(spec->source, SOURCE_MAX, &b->source, &len, err)))
+    goto out;
+  b->source_name = helion_strdup(path_basename(spec->source));
+  b->shape = calloc(spec->nkeys ? spec->nkeys : 1, sizeof(*b->shape));
+  b->scope = calloc(spec->nscope ? spec->nscope : 1, sizeof(*b->scope));
+  if (!b->source_name || !b->shape || !b->scope) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM,
+                        "out of memory creating the CUDA backend");
+    goto out;
+  }
+
+  helion_bench_client_opts_t co;
+  memset(&co, 0, sizeof(co));
+  co.exe = o->worker_exe;
+  co.device = o->device;
+  co.timeout_s = o->bench_timeout_s;
+  co.timing.precision = o->rebench_precision;
+  if ((rc = helion_bench_client_create(&co, &b->client, err)))
+    goto out;
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  char dev_arch[16];
+  snprintf(dev_arch, sizeof(dev_arch), "sm_%d%d", dev->props.cc_major,
+           dev->props.cc_minor);
+  helion_nvrtc_target(o->arch ? o->arch : dev_arch, spec->arch_specific,
+                      b->arch, sizeof(b->arch));
+  if ((rc = helion_compile_pool_create(&o->pool, &b->pool, err)))
+    goto out;
+  HELION_LOG(HELION_LOG_INFO,
+             "GPU %d: %s (%s, %lld SMs); %zu compile processes, compile "
+             "timeout %gs",
+             dev->ordinal, dev->props.name, b->arch,
+             (long long)dev->props.num_sms, helion_compile_pool_jobs(b->pool),
+             helion_compile_pool_timeout(b->pool));
+  *out = b;
+  b = NULL;
+out:
+  helion_backend_cuda_destroy(b);
+  return rc;
+}
+
+void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
+  if (!b)
+    return;
+  if (b->base.space)
+    arts_clear(b);
+  helion_compile_pool_destroy(b->pool);
+  helion_bench_client_destroy(b->client);
+  free(b->arts);
+  free(b->slots);
+  free(b->source);
+  free(b->source_name);
+  free(b->shape);
+  free(b->scope);
+  free(b);
+}
+
+const helion_gpu_info_t *
+helion_backend_cuda_device(const helion_backend_cuda_t *b) {
+  return helion_bench_client_device(b->client);
+}
+
+const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b) {
+  return b->arch;
+}
+
+helion_backend_t *helion_backend_cuda_backend(helion_backend_cuda_t *b) {
+  return &b->base;
+}
+
+helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
+                                            const helion_space_t *space,
+                                            const int64_t *shape, uint64_t seed,
+                                            double *out_baseline_ms,
+                                            helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  helion_compile_result_t def, ref;
+  memset(&def, 0, sizeof(def));
+  memset(&ref, 0, sizeof(ref));
+  helion_buf_t js;
+  helion_buf_init(&js, (size_t)1 << 20);
+  int64_t *cells = NULL;
+  helion_err_t why = {{0}};
+
+  if (b->base.space)
+    arts_clear(b);
+  b->base.space = space;
+  memcpy(b->shape, shape, b->spec->nkeys * sizeof(*shape));
+  memset(&b->stats, 0, sizeof(b->stats));
+  b->clock0 = helion_now();
+
+  cells = malloc(space->ncells * sizeof(*cells));
+  if (!cells) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  helion_space_default(space, cells);
+  helion_launch_t launch;
+  if (!config_launch(b, cells, &launch, &why)) {
+    rc = helion_err_set(err, HELION_ERR_INVALID,
+                        "%s: default config %s cannot launch: %s",
+                        b->spec->path, config_str(b, cells, &js), why.msg);
+    goto out;
+  }
+  if ((rc = compile_sync(b, cells, b->spec->entry, &def, err)))
+    goto out;
+  if (def.status != HELION_COMPILE_OK) {
+    char line[512];
+    first_error_line(def.out.log, def.msg, line, sizeof(line));
+    rc = helion_err_set(err, HELION_ERR_INVALID,
+                        "%s: default config failed to compile: %s: %s",
+                        b->spec->path, config_str(b, cells, &js), line);
+    goto out;
+  }
+  size_t idx;
+  art *a = art_get(b, cells, &idx);
+  if (!a) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  art_take_compile(a, &def);
+  a->launch = launch;
+
+  helion_kernel_image_t base = {a->cubin, a->cubin_size, b->spec->entry,
+                                launch};
+  if (b->spec->reference) {
+    if ((rc = compile_sync(b, cells, b->spec->reference, &ref, err)))
+      goto out;
+    if (ref.status != HELION_COMPILE_OK) {
+      char line[512];
+      first_error_line(ref.out.log, ref.msg, line, sizeof(line));
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "%s: reference kernel '%s' failed to compile: %s",
+                          b->spec->path, b->spec->reference, line);
+      goto out;
+    }
+    base.image = ref.out.cubin;
+    base.len = ref.out.cubin_size;
+    base.entry = b->spec->reference;
+  }
+  /* Arguments are sized by the default config's scope. */
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  helion_runner_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
+  helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
+                                b->scope,      b->spec->nscope, seed,
+                                base};
+  double base_ms = INFINITY;
+  if ((rc = helion_bench_client_setup(b->client, &setup, &base_ms, err)))
+    goto out;
+  HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
+             b->spec->reference ? b->spec->reference : "default config",
+             base_ms);
+  *out_baseline_ms = base_ms;
+  b->best_ms = base_ms;
+  if (!b->spec->reference && isfinite(base_ms)) {
+    /* The baseline run was the default config's bench: keep its result,
+     * so a later rebench can time it again. */
+    a = &b->arts[idx];
+    a->kind = HELION_RESULT_OK;
+    a->ms = base_ms;
+  }
+out:
+  helion_compile_result_cleanup(&def);
+  helion_compile_result_cleanup(&ref);
+  helion_buf_cleanup(&js);
+  free(cells);
+  return rc;
+}
+
+/* ------------------------------------------------------------- bench -- */
+
+/* Per-call state of one config in bench(). */
+typedef struct pending {
+  size_t art; /* index into arts */
+  bool done;
+} pending;
+
+static void record(helion_backend_cuda_t *b, helion_bench_result_t *out,
+                   pending *p, helion_result_kind kind, double ms) {
+  art *a = &b->arts[p->art];
+  a->kind = kind;
+  a->ms = kind == HELION_RESULT_OK ? ms : INFINITY;
+  out->kind = kind;
+  out->ms = a->ms;
+  out->compile_s = a->compile_s;
+  p->done = true;
+  b->stats.by_kind[kind]++;
+  if (a->ms < b->best_ms)
+    b->best_ms = a->ms;
+}
+
+/* A finished compile: failures are recorded and logged, successes queued
+ * for the worker. */
+static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
+                        pending *pend, helion_bench_result_t *out,
+                        size_t *ready, size_t *nready, helion_buf_t *js) {
+  size_t i = (size_t)(r->tag & 0xffffffffu);
+  art *a = &b->arts[pend[i].art];
+  art_take_compile(a, r);
+  switch (r->status) {
+  case HELION_COMPILE_OK:
+    ready[(*nready)++] = i;
+    return;
+  case HELION_COMPILE_FAILED: {
+    char line[512];
+    first_error_line(r->out.log, r->msg, line, sizeof(line));
+    HELION_LOG(HELION_LOG_WARN,
+               "Skipping config that failed to compile: %s: %s",
+               config_str(b, a->cells, js), line);
+    HELION_LOG(HELION_LOG_DEBUG, "NVRTC log:\n%s",
+               r->out.log ? r->out.log : "");
+    record(b, &out[i], &pend[i], HELION_RESULT_COMPILE, INFINITY);
+    return;
+  }
+  case HELION_COMPILE_CRASHED:
+    HELION_LOG(HELION_LOG_WARN, "Skipping config whose compile crashed: %s: %s",
+               config_str(b, a->cells, js), r->msg);
+    record(b, &out[i], &pend[i], HELION_RESULT_COMPILE, INFINITY);
+    return;
+  case HELION_COMPILE_TIMEOUT:
+    HELION_LOG(HELION_LOG_WARN, "Timeout after %.1fs compiling %s%s",
+               r->seconds, config_str(b, a->cells, js),
+               r->sigkill ? " (SIGKILL required)" : "");
+    b->stats.compile_timeouts++;
+    record(b, &out[i], &pend[i], HELION_RESULT_TIMEOUT, INFINITY);
+    return;
+  }
+}
+
+/* A finished bench job. */
+static void on_benched(helion_backend_cuda_t *b, size_t i,
+                       const helion_bench_outcome_t *o, pending *pend,
+                       helion_bench_result_t *out, helion_buf_t *js) {
+  const int64_t *cells = b->arts[pend[i].art].cells;
+  switch (o->kind) {
+  case HELION_RESULT_OK:
+    break;
+  case HELION_RESULT_ACCURACY:
+    HELION_LOG(HELION_LOG_WARN,
+               "Skipping config with accuracy mismatch: %s: %s",
+               config_str(b, cells, js), o->msg);
+    break;
+  case HELION_RESULT_TIMEOUT:
+    HELION_LOG(HELION_LOG_WARN, "Benchmark worker timed out for %s: %s",
+               config_str(b, cells, js), o->msg);
+    break;
+  default:
+    HELION_LOG(HELION_LOG_WARN,
+               "Skipping config that triggered a runtime error in the "
+               "benchmark worker: %s: %s",
+               config_str(b, cells, js), o->msg);
+    break;
+  }
+  record(b, &out[i], &pend[i], o->kind, o->ms);
+}
+
+static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
+                                size_t n, helion_bench_result_t *out,
+                                helion_err_t *err) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  helion_status rc = HELION_OK;
+  const size_t nc = ncells(b);
+  double t0 = helion_now();
+  const double busy0 = b->stats.gpu_busy_s, idle0 = b->stats.gpu_idle_wait_s;
+  const uint64_t call = ++b->call;
+  pending *pend = calloc(n ? n : 1, sizeof(*pend));
+  size_t *ready = calloc(n ? n : 1, sizeof(*ready));
+  helion_bench_result_t *res = calloc(n ? n : 1, sizeof(*res));
+  helion_buf_t js;
+  helion_buf_init(&js, (size_t)1 << 20);
+  size_t nready = 0, ready_head = 0, left = n;
+  size_t busy_idx = 0;
+  bool busy = false;
+  double busy_since = 0;
+  if (!pend || !ready || !res) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
+    goto out;
+  }
+
+  for (size_t i = 0; i < n; i++) {
+    const int64_t *cells = configs + i * nc;
+    res[i].kind = HELION_RESULT_COMPILE;
+    res[i].ms = INFINITY;
+    art *a = art_get(b, cells, &pend[i].art);
+    if (!a) {
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
+      goto out;
+    }
+    b->stats.configs++;
+    helion_err_t why = {{0}};
+    helion_launch_t launch;
+    if (!config_launch(b, cells, &launch, &why)) {
+      HELION_LOG(HELION_LOG_WARN, "Skipping config that cannot launch: %s: %s",
+                 config_str(b, cells, &js), why.msg);
+      record(b, &res[i], &pend[i], HELION_RESULT_RUNTIME, INFINITY);
+      left--;
+      continue;
+    }
+    a->launch = launch;
+    if (a->cubin) { /* compiled before (the default config) */
+      ready[nready++] = i;
+      continue;
+    }
+    if ((rc = submit_compile(b, cells, b->spec->entry, (call << 32) | i, err)))
+      goto out;
+  }
+
+  while (left > 0) {
+    /* Feed the worker. */
+    if (!busy && ready_head < nready) {
+      size_t i = ready[ready_head++];
+      art *a = &b->arts[pend[i].art];
+      helion_bench_job_t job;
+      memset(&job, 0, sizeof(job));
+      job.kernel.image = a->cubin;
+      job.kernel.len = a->cubin_size;
+      job.kernel.entry = b->spec->entry;
+      job.kernel.launch = a->launch;
+      job.no_check = !b->opts.accuracy_check;
+      /* Cut a slow config short only when another compiled one waits for
+       * the worker; otherwise the GPU has nothing better to do than time
+       * it in full. */
+      if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms) &&
+          ready_head < nready)
+        job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
+      if ((rc = helion_bench_client_submit(b->client, &job, err)))
+        goto out;
+      busy = true;
+      busy_idx = i;
+      busy_since = helion_now();
+    }
+    /* Wait for a compile, the worker's answer or its deadline. */
+    bool waiting_for_nvrtc =
+        !busy && helion_compile_pool_outstanding(b->pool) > 0;
+    double wait_s = -1;
+    if (busy) {
+      double dl = helion_bench_client_deadline(b->client);
+      wait_s = dl > 0 ? dl - helion_now() + 0.01 : 0.05;
+      if (wait_s < 0)
+        wait_s = 0;
+    }
+    double w0 = helion_now();
+    int fd = busy ? helion_bench_client_fd(b->client) : -1;
+    /* A busy client without a descriptor (it is restarting) is polled
+     * below with a short wait instead. */
+    int collect_wait_ms = 0;
+    if (busy && fd < 0 && helion_compile_pool_outstanding(b->pool) == 0)
+      collect_wait_ms = 50;
+    else if ((rc = helion_compile_pool_wait(b->pool, wait_s, fd, NULL, err)))
+      goto out;
+    if (waiting_for_nvrtc)
+      b->stats.gpu_idle_wait_s += helion_now() - w0;
+
+    helion_compile_result_t r;
+    while (helion_compile_pool_take(b->pool, &r)) {
+      if ((r.tag >> 32) == call && (r.tag & 0xffffffffu) < n) {
+        size_t before = nready;
+        on_compiled(b, &r, pend, res, ready, &nready, &js);
+        if (nready == before)
+          left--;
+      }
+      helion_compile_result_cleanup(&r);
+    }
+    if (busy) {
+      bool done = false;
+      helion_bench_outcome_t o;
+      if ((rc = helion_bench_client_collect(b->client, collect_wait_ms, &done,
+                                            &o, err)))
+        goto out;
+      if (done) {
+        b->stats.gpu_busy_s += helion_now() - busy_since;
+        on_benched(b, busy_idx, &o, pend, res, &js);
+        busy = false;
+        left--;
+      }
+    }
+  }
+  memcpy(out, res, n * sizeof(*out));
+  HELION_LOG(HELION_LOG_DEBUG,
+             "bench: %zu configs in %.2fs (worker busy %.2fs, waiting for "
+             "NVRTC %.2fs)",
+             n, helion_now() - t0, b->stats.gpu_busy_s - busy0,
+             b->stats.gpu_idle_wait_s - idle0);
+  if (b->opts.adaptive_timeout && !b->adapted) {
+    helion_compile_pool_adapt_timeout(b->pool);
+    b->adapted = true;
+  }
+out:
+  free(pend);
+  free(ready);
+  free(res);
+  helion_buf_cleanup(&js);
+  return rc;
+}
+
+static helion_status cuda_rebench(helion_backend_t *base,
+                                  const int64_t *configs, size_t n,
+                                  double target_ms, double *out_ms,
+                                  helion_err_t *err) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  helion_status rc = HELION_OK;
+  const size_t nc = ncells(b);
+  helion_kernel_image_t *ks = calloc(n ? n : 1, sizeof(*ks));
+  double *prev = calloc(n ? n : 1, sizeof(*prev));
+  double *got = calloc(n ? n : 1, sizeof(*got));
+  size_t *which = calloc(n ? n : 1, sizeof(*which));
+  double *res = calloc(n ? n : 1, sizeof(*res));
+  size_t k = 0;
+  double max_ms = 0;
+  if (!ks || !prev || !got || !which || !res) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in rebench");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    res[i] = INFINITY;
+    art *a = art_find(b, configs + i * nc);
+    if (!a || !a->cubin || a->kind != HELION_RESULT_OK)
+      continue;
+    ks[k].image = a->cubin;
+    ks[k].len = a->cubin_size;
+    ks[k].entry = b->spec->entry;
+    ks[k].launch = a->launch;
+    prev[k] = a->ms;
+    if (isfinite(a->ms) && a->ms > max_ms)
+      max_ms = a->ms;
+    which[k++] = i;
+  }
+  if (k > 0) {
+    uint32_t repeat = helion_bench_rebench_repeat(
+        target_ms > 0 ? target_ms : 200, max_ms > 0 ? max_ms : INFINITY);
+    double t0 = helion_now();
+    uint32_t rounds = 0;
+    if ((rc = helion_bench_client_rebench(b->client, ks, k, repeat, prev, got,
+                                          &rounds, err)))
+      goto out;
+    HELION_LOG(HELION_LOG_DEBUG,
+               "rebench: %zu configs, %u of %u rounds (target %g ms) in %.2fs",
+               k, rounds, repeat, target_ms, helion_now() - t0);
+    for (size_t j = 0; j < k; j++) {
+      res[which[j]] = got[j];
+      art *a = art_find(b, configs + which[j] * nc);
+      if (a)
+        a->ms = got[j];
+    }
+  }
+  memcpy(out_ms, res, n * sizeof(*out_ms));
+out:
+  free(ks);
+  free(prev);
+  free(got);
+  free(which);
+  free(res);
+  return rc;
+}
+
+static double cuda_elapsed(helion_backend_t *base) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  return helion_now() - b->clock0;
+}
+
+static void cuda_destroy(helion_backend_t *base) {
+  helion_backend_cuda_destroy((helion_backend_cuda_t *)base);
+}
+
+static const helion_backend_vtable_t cuda_vtable = {cuda_bench, cuda_rebench,
+                                                    cuda_elapsed, cuda_destroy};
+
+/* ------------------------------------------------------------ queries -- */
+
+bool helion_backend_cuda_artifact(const helion_backend_cuda_t *b,
+                                  const int64_t *cells,
+                                  helion_cuda_artifact_t *out) {
+  const art *a = art_find(b, cells);
+  if (!a)
+    return false;
+  out->cells = a->cells;
+  out->cubin = a->cubin;
+  out->cubin_size = a->cubin_size;
+  out->ptx = a->ptx;
+  out->ptx_size = a->ptx_size;
+  out->usage = a->usage;
+  out->compile_s = a->compile_s;
+  out->kind = a->kind;
+  out->ms = a->ms;
+  return true;
+}
+
+void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
+                               helion_cuda_stats_t *out) {
+  *out = b->stats;
+  /* Over the shape's whole wall time (setup, benchmarks, rebenchmarks and
+   * the search's own work), like the configs per second of `tune`. */
+  double wall = helion_now() - b->clock0;
+  out->gpu_idle_fraction = wall > 0 ? b->stats.gpu_idle_wait_s / wall : 0;
+  out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
+  out->worker_restarts = helion_bench_client_restarts(b->client);
+}

@@ -1,0 +1,171 @@
+/*
+ * backend_cuda.h: the GPU backend (DESIGN.md §6): configurations compiled
+ * with NVRTC in the compile pool (compile_pool.h) and timed in the isolated
+ * benchmark worker (bench_worker.h), with compiles and benchmarks
+ * overlapping so the GPU does not wait for NVRTC while work is queued.
+ *
+ * Lifecycle:
+ *   helion_backend_cuda_opts_init(&o, err);          // env, then flags
+ *   helion_backend_cuda_create(spec, &o, &cb, err);  // worker + pool
+ *   dev = helion_backend_cuda_device(cb);            // props for the space
+ *   per shape:
+ *     helion_spec_space(spec, shape, &dev->props, &space, err);
+ *     helion_backend_cuda_set_shape(cb, space, shape, seed, &base_ms, err);
+ *     search against helion_backend_cuda_backend(cb);
+ *     helion_backend_cuda_stats(cb, &st);
+ *   helion_backend_cuda_destroy(cb);
+ *
+ * bench(configs[]) computes each config's launch geometry (a launch CUDA
+ * cannot make fails the config as RUNTIME), submits every compile to the
+ * pool, and as compiles finish feeds their cubins, in completion order, to
+ * the worker one job at a time; results land positionally. Failure kinds:
+ * COMPILE (NVRTC error or a crashed compile), TIMEOUT (compile deadline or
+ * the worker's watchdog), RUNTIME (launch failure, illegal address, ...),
+ * ACCURACY (output differs from the baseline). Each failure is logged
+ * naming the config's JSON and the reason, Helion's wording:
+ *   Skipping config that failed to compile: {"BLOCK": 64, ...}:
+ *     vector_add.cu(12): error: expected a ";"
+ * After the first bench() call (Helion: after the initial population) the
+ * adaptive compile timeout applies unless HELION_AUTOTUNE_ADAPTIVE_TIMEOUT=0.
+ *
+ * rebench() re-times finalists side by side in the worker (interleaved
+ * rounds, Helion's repeat rule for target_ms). elapsed() is wall time since
+ * the last set_shape().
+ *
+ * The backend keeps, per config of the current shape, the compile artifacts
+ * (cubin, PTX, ptxas resource usage, compile seconds) and the latest time,
+ * for codegen and reports (helion_backend_cuda_artifact).
+ *
+ * Not thread-safe; the process must be single-threaded (it forks).
+ */
+#ifndef HELION_BACKEND_CUDA_H
+#define HELION_BACKEND_CUDA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "backend/bench_worker.h"
+#include "backend/compile_pool.h"
+#include "backend/nvrtc_compile.h"
+#include "backend/runner.h"
+#include "model/spec.h"
+#include "util/util.h"
+
+typedef struct helion_backend_cuda_opts {
+  int device;             /* CUDA ordinal */
+  /* NULL: /proc/self/exe (helion-tune itself); HELION_BENCH_WORKER, run as
+   * `EXE __bench-worker FD` (tests/tools/fake_bench_worker.c is one) */
+  const char *worker_exe;
+  helion_compile_pool_opts_t pool; /* compile processes and deadline */
+  bool adaptive_timeout;  /* HELION_AUTOTUNE_ADAPTIVE_TIMEOUT, default on */
+  double bench_timeout_s; /* worker deadline cap per config;
+                             HELION_AUTOTUNE_BENCHMARK_TIMEOUT, default 30 */
+  bool accuracy_check;    /* HELION_AUTOTUNE_ACCURACY_CHECK, default on */
+  /* Rebenchmarks and the final verification stop once every median is known
+   * to this relative standard error (runner.h, helion_timing_t.precision);
+   * HELION_AUTOTUNE_REBENCH_PRECISION, default 0.005; -1 runs Helion's fixed
+   * rounds (the variable set to 0). */
+  double rebench_precision;
+  /* A config whose first estimate is over this factor times the fastest
+   * time of the shape so far is not timed further (runner.h,
+   * helion_timing_t.cutoff_ms) when another compiled config is waiting for
+   * the worker; HELION_AUTOTUNE_SLOW_CUTOFF, default 2; 0 times every
+   * config in full, as Helion does. */
+  double slow_cutoff;
+  const char *arch;       /* NULL: sm_<major><minor> of the device */
+} helion_backend_cuda_opts_t;
+
+/*
+ * Defaults, then the environment (HELION_AUTOTUNE_PRECOMPILE_JOBS,
+ * HELION_AUTOTUNE_COMPILE_TIMEOUT, HELION_AUTOTUNE_ADAPTIVE_TIMEOUT,
+ * HELION_AUTOTUNE_BENCHMARK_TIMEOUT, HELION_AUTOTUNE_ACCURACY_CHECK,
+ * HELION_AUTOTUNE_REBENCH_PRECISION, HELION_AUTOTUNE_SLOW_CUTOFF,
+ * HELION_BENCH_WORKER).
+ * A malformed value is HELION_ERR_USAGE naming the variable.
+ */
+helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
+                                            helion_err_t *err);
+
+typedef struct helion_backend_cuda helion_backend_cuda_t;
+
+/*
+ * Reads the spec's source, starts the benchmark worker on opts->device and
+ * creates the compile pool. `spec` is borrowed and must outlive the
+ * backend. Errors: HELION_ERR_NO_DRIVER ("no CUDA driver found: ..."),
+ * HELION_ERR_CUDA, HELION_ERR_SUBPROCESS, HELION_ERR_IO (source).
+ */
+helion_status helion_backend_cuda_create(const helion_spec_t *spec,
+                                         const helion_backend_cuda_opts_t *o,
+                                         helion_backend_cuda_t **out,
+                                         helion_err_t *err);
+
+/* Accepts NULL. Kills running compiles and stops the worker. */
+void helion_backend_cuda_destroy(helion_backend_cuda_t *b);
+
+/* The device as the worker saw it. */
+const helion_gpu_info_t *
+helion_backend_cuda_device(const helion_backend_cuda_t *b);
+/* "sm_90" */
+const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b);
+
+/*
+ * Switches to one shape: `space` (borrowed; from helion_spec_space for this
+ * shape and the device's props) and `shape` (spec->nkeys values, copied).
+ * Forgets the previous shape's artifacts and statistics, restarts the
+ * elapsed() clock, compiles the default config and sends the worker its
+ * setup (arguments from `seed`, the baseline = the spec's reference kernel
+ * or else the default config). Writes the baseline's time. A default
+ * config that does not compile or run is HELION_ERR_INVALID ("default
+ * config failed to compile: ..."): the tune of this shape cannot go on.
+ */
+helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
+                                            const helion_space_t *space,
+                                            const int64_t *shape, uint64_t seed,
+                                            double *out_baseline_ms,
+                                            helion_err_t *err);
+
+/* The helion_backend_t searches drive (owned by b; never destroy it with
+ * helion_backend_destroy, which would free b). */
+helion_backend_t *helion_backend_cuda_backend(helion_backend_cuda_t *b);
+
+/* What the backend kept about one configuration of the current shape. */
+typedef struct helion_cuda_artifact {
+  const int64_t *cells;
+  const uint8_t *cubin; /* NULL unless it compiled */
+  size_t cubin_size;
+  const char *ptx; /* NULL unless it compiled */
+  size_t ptx_size;
+  helion_nvrtc_usage_t usage;
+  double compile_s;
+  helion_result_kind kind; /* its latest outcome */
+  double ms;               /* its latest time, +inf if failed */
+} helion_cuda_artifact_t;
+
+/* The artifacts of a config (normalized cells), or false if never seen.
+ * Pointers stay valid until the next set_shape or destroy. */
+bool helion_backend_cuda_artifact(const helion_backend_cuda_t *b,
+                                  const int64_t *cells,
+                                  helion_cuda_artifact_t *out);
+
+/* Counters of the current shape. */
+typedef struct helion_cuda_stats {
+  size_t configs; /* configs through bench() */
+  size_t by_kind[HELION_RESULT_KIND_COUNT];
+  size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
+  size_t compiles;         /* compile children run */
+  double gpu_busy_s;       /* the worker had a bench job */
+  /* Seconds inside bench() when the worker had no job while compiles were
+   * outstanding: the GPU waiting for NVRTC. */
+  double gpu_idle_wait_s;
+  /* gpu_idle_wait_s over the shape's wall time (since set_shape) */
+  double gpu_idle_fraction;
+  double compile_timeout_s; /* the compile deadline now */
+  unsigned worker_restarts;
+} helion_cuda_stats_t;
+
+void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
+                               helion_cuda_stats_t *out);
+
+#endif /* HELION_BACKEND_CUDA_H */

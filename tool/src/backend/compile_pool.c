@@ -1,0 +1,750 @@
+/*
+ * compile_pool.c: NVRTC compiles in forked children under deadlines, polled
+ * without blocking (see compile_pool.h).
+ */
+#define _GNU_SOURCE /* prctl, strsignal, dirfd */
+
+#include "backend/compile_pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#define RESULT_MAGIC 0x50434c48u /* "HLCP" */
+#define DEFAULT_TIMEOUT_S 60.0
+#define DEFAULT_GRACE_S 1.0
+/* A result file bigger than this is a broken child, not a kernel. */
+#define RESULT_MAX ((size_t)1 << 30)
+
+typedef struct job {
+  uint64_t tag;
+  char *source, *name, *arch, *options, *entry;
+  pid_t pid;
+  int pipe_fd; /* read end; EOF when the child is gone */
+  FILE *tmp;   /* the child writes its result here */
+  double started, deadline, term_at;
+  bool timed_out, sigkill;
+  struct job *next;
+} job;
+
+typedef struct done_node {
+  helion_compile_result_t r;
+  struct done_node *next;
+} done_node;
+
+struct helion_compile_pool {
+  size_t jobs;
+  double timeout_s, initial_timeout_s, grace_s;
+  job *queue_head, *queue_tail;
+  size_t nqueued;
+  job **running; /* `jobs` slots, NULL when free */
+  size_t nrunning;
+  done_node *done_head, *done_tail;
+  size_t ndone;
+  double *ok_times; /* compile seconds of every successful compile */
+  size_t nok, ok_cap;
+};
+
+/* ------------------------------------------------------------ options -- */
+
+helion_status helion_compile_pool_opts_init(helion_compile_pool_opts_t *o,
+                                            helion_err_t *err) {
+  memset(o, 0, sizeof(*o));
+  o->timeout_s = DEFAULT_TIMEOUT_S;
+  o->grace_s = DEFAULT_GRACE_S;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  o->jobs = n > 0 ? (size_t)n : 1;
+
+  const char *v = getenv("HELION_AUTOTUNE_PRECOMPILE_JOBS");
+  if (v && v[0]) {
+    char *end = NULL;
+    errno = 0;
+    long long j = strtoll(v, &end, 10);
+    if (errno || *end || j < 1 || j > 4096)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_PRECOMPILE_JOBS='%s': expected "
+                            "a positive integer (compile processes)",
+                            v);
+    o->jobs = (size_t)j;
+  }
+  double t;
+  bool ok;
+  if ((v = helion_env_number("HELION_AUTOTUNE_COMPILE_TIMEOUT", &t, &ok))) {
+    if (!ok || !(t > 0) || !isfinite(t))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_COMPILE_TIMEOUT='%s': expected "
+                            "positive seconds, e.g. 60",
+                            v);
+    o->timeout_s = t;
+  }
+  return HELION_OK;
+}
+
+const char *helion_compile_status_name(helion_compile_status s) {
+  switch (s) {
+  case HELION_COMPILE_OK:
+    return "ok";
+  case HELION_COMPILE_FAILED:
+    return "failed";
+  case HELION_COMPILE_CRASHED:
+    return "crashed";
+  case HELION_COMPILE_TIMEOUT:
+    return "timeout";
+  }
+  return "unknown";
+}
+
+void helion_compile_result_cleanup(helion_compile_result_t *r) {
+  if (!r)
+    return;
+  helion_nvrtc_result_cleanup(&r->out);
+  memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------ helpers -- */
+
+static void job_free(job *j) {
+  if (!j)
+    return;
+  free(j->source);
+  free(j->name);
+  free(j->arch);
+  free(j->options);
+  free(j->entry);
+  if (j->pipe_fd >= 0)
+    close(j->pipe_fd);
+  if (j->tmp)
+    fclose(j->tmp);
+  free(j);
+}
+
+static bool write_all(int fd, const void *data, size_t n) {
+  const char *p = data;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return true;
+}
+
+static bool write_blob(int fd, const void *data, uint64_t n) {
+  return write_all(fd, &n, sizeof(n)) && (n == 0 || write_all(fd, data, n));
+}
+
+/* Closes every inherited descriptor above stderr except `keep1`/`keep2`, so
+ * the child holds nothing of the parent's (the benchmark worker's socket,
+ * other children's files). */
+static void close_other_fds(int keep1, int keep2) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return;
+  int fds[256];
+  size_t n = 0;
+  int self = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < sizeof(fds) / sizeof(fds[0])) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9')
+      continue;
+    int fd = atoi(e->d_name);
+    if (fd > 2 && fd != keep1 && fd != keep2 && fd != self)
+      fds[n++] = fd;
+  }
+  closedir(d);
+  for (size_t i = 0; i < n; i++)
+    close(fds[i]);
+}
+
+/* The child: compile, write the result file, exit. Never returns. */
+static void child_main(const job *j, int write_fd, int out_fd, pid_t parent) {
+#ifdef __linux__
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+  if (getppid() != parent)
+    _exit(4);
+  /* Own process group (and session), so a timeout kills the whole group. */
+  if (setsid() < 0)
+    setpgid(0, 0);
+  close_other_fds(write_fd, out_fd);
+  /* The parent's handlers (a test framework's, a crash reporter's) must
+   * not run here: a crash in NVRTC kills this child and nothing else. */
+  static const int fatal[] = {SIGTERM, SIGSEGV, SIGBUS, SIGILL,
+                              SIGFPE,  SIGABRT, SIGPIPE};
+  for (size_t k = 0; k < sizeof(fatal) / sizeof(fatal[0]); k++)
+    signal(fatal[k], SIG_DFL);
+  signal(SIGINT, SIG_IGN); /* the parent decides about Ctrl-C */
+
+  const char *hook = getenv("HELION_COMPILE_POOL_TEST_CRASH");
+  if (hook && hook[0] && j->options && strstr(j->options, hook))
+    raise(SIGSEGV);
+
+  double t0 = helion_now();
+  helion_nvrtc_input_t in = {j->source, j->name, j->arch, j->options, j->entry};
+  helion_nvrtc_result_t r;
+  helion_nvrtc_result_init(&r);
+  helion_err_t err;
+  err.msg[0] = '\0';
+  helion_status rc = helion_nvrtc_compile(&in, &r, &err);
+  double wall = helion_now() - t0;
+
+  uint32_t head[2] = {RESULT_MAGIC, rc == HELION_OK ? 0u : 1u};
+  uint8_t known = r.usage.known ? 1 : 0;
+  int32_t regs = r.usage.registers;
+  int64_t nums[4] = {r.usage.smem_bytes, r.usage.stack_bytes,
+                     r.usage.spill_stores, r.usage.spill_loads};
+  const char *log = r.log ? r.log : "";
+  const char *msg = rc == HELION_OK ? "" : err.msg;
+  bool ok = write_all(out_fd, head, sizeof(head)) &&
+            write_all(out_fd, &r.seconds, sizeof(r.seconds)) &&
+            write_all(out_fd, &wall, sizeof(wall)) &&
+            write_all(out_fd, &known, sizeof(known)) &&
+            write_all(out_fd, &regs, sizeof(regs)) &&
+            write_all(out_fd, nums, sizeof(nums)) &&
+            write_blob(out_fd, r.cubin, rc == HELION_OK ? r.cubin_size : 0) &&
+            write_blob(out_fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
+            write_blob(out_fd, log, strlen(log)) &&
+            write_blob(out_fd, msg, strlen(msg));
+  _exit(ok ? 0 : 3);
+}
+
+/* Reads `n` bytes at *pos of the result buffer. */
+static bool take_bytes(const uint8_t *buf, size_t len, size_t *pos, void *out,
+                       size_t n) {
+  if (len - *pos < n)
+    return false;
+  memcpy(out, buf + *pos, n);
+  *pos += n;
+  return true;
+}
+
+/* A length-prefixed blob as a malloc'd, NUL-terminated copy. */
+static bool take_blob(const uint8_t *buf, size_t len, size_t *pos, char **out,
+                      size_t *out_n) {
+  uint64_t n;
+  if (!take_bytes(buf, len, pos, &n, sizeof(n)) || n > len - *pos)
+    return false;
+  char *s = malloc((size_t)n + 1);
+  if (!s)
+    return false;
+  memcpy(s, buf + *pos, (size_t)n);
+  s[n] = '\0';
+  *pos += (size_t)n;
+  *out = s;
+  *out_n = (size_t)n;
+  return true;
+}
+
+/* Parses the child's result file into r. False if it is missing or torn. */
+static bool read_result(job *j, helion_compile_result_t *r) {
+  int fd = fileno(j->tmp);
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0 || (size_t)size > RESULT_MAX)
+    return false;
+  uint8_t *buf = malloc((size_t)size);
+  if (!buf)
+    return false;
+  size_t len = 0;
+  while (len < (size_t)size) {
+    ssize_t got = pread(fd, buf + len, (size_t)size - len, (off_t)len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    len += (size_t)got;
+  }
+  bool ok = false;
+  size_t pos = 0;
+  uint32_t head[2];
+  double nvrtc_s, wall;
+  uint8_t known;
+  int32_t regs;
+  int64_t nums[4];
+  char *cubin = NULL, *ptx = NULL, *log = NULL, *msg = NULL;
+  size_t ncubin = 0, nptx = 0, nlog = 0, nmsg = 0;
+  if (!take_bytes(buf, len, &pos, head, sizeof(head)) ||
+      head[0] != RESULT_MAGIC ||
+      !take_bytes(buf, len, &pos, &nvrtc_s, sizeof(nvrtc_s)) ||
+      !take_bytes(buf, len, &pos, &wall, sizeof(wall)) ||
+      !take_bytes(buf, len, &pos, &known, sizeof(known)) ||
+      !take_bytes(buf, len, &pos, &regs, sizeof(regs)) ||
+      !take_bytes(buf, len, &pos, nums, sizeof(nums)) ||
+      !take_blob(buf, len, &pos, &cubin, &ncubin) ||
+      !take_blob(buf, len, &pos, &ptx, &nptx) ||
+      !take_blob(buf, len, &pos, &log, &nlog) ||
+      !take_blob(buf, len, &pos, &msg, &nmsg))
+    goto out;
+
+  r->status = head[1] == 0 ? HELION_COMPILE_OK : HELION_COMPILE_FAILED;
+  r->seconds = wall;
+  r->out.seconds = nvrtc_s;
+  r->out.usage.known = known != 0;
+  r->out.usage.registers = regs;
+  r->out.usage.smem_bytes = nums[0];
+  r->out.usage.stack_bytes = nums[1];
+  r->out.usage.spill_stores = nums[2];
+  r->out.usage.spill_loads = nums[3];
+  r->out.log = log;
+  log = NULL;
+  if (r->status == HELION_COMPILE_OK) {
+    r->out.cubin = (uint8_t *)cubin;
+    r->out.cubin_size = ncubin;
+    r->out.ptx = ptx;
+    r->out.ptx_size = nptx;
+    cubin = ptx = NULL;
+  }
+  snprintf(r->msg, sizeof(r->msg), "%s", msg);
+  ok = true;
+out:
+  free(cubin);
+  free(ptx);
+  free(log);
+  free(msg);
+  free(buf);
+  return ok;
+}
+
+static void push_done(helion_compile_pool_t *p, done_node *d) {
+  d->next = NULL;
+  if (p->done_tail)
+    p->done_tail->next = d;
+  else
+    p->done_head = d;
+  p->done_tail = d;
+  p->ndone++;
+}
+
+static void record_ok_time(helion_compile_pool_t *p, double s) {
+  if (p->nok == p->ok_cap) {
+    size_t cap = p->ok_cap ? p->ok_cap * 2 : 64;
+    double *t = realloc(p->ok_times, cap * sizeof(*t));
+    if (!t)
+      return; /* only the adaptive timeout loses a sample */
+    p->ok_times = t;
+    p->ok_cap = cap;
+  }
+  p->ok_times[p->nok++] = s;
+}
+
+/* The child of slot i is gone (its pipe hung up): reap it and turn what it
+ * left into a result. */
+static helion_status finish_job(helion_compile_pool_t *p, size_t i,
+                                helion_err_t *err) {
+  job *j = p->running[i];
+  int st = 0;
+  pid_t w;
+  do
+    w = waitpid(j->pid, &st, 0);
+  while (w < 0 && errno == EINTR);
+
+  done_node *d = calloc(1, sizeof(*d));
+  if (!d)
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory collecting a compile result");
+  helion_compile_result_t *r = &d->r;
+  r->tag = j->tag;
+  double wall = helion_now() - j->started;
+
+  if (j->timed_out) {
+    r->status = HELION_COMPILE_TIMEOUT;
+    r->seconds = wall;
+    r->sigkill = j->sigkill;
+    snprintf(r->msg, sizeof(r->msg), "Timeout after %.1fs compiling%s", wall,
+             j->sigkill ? " (SIGKILL required)" : "");
+  } else if (w < 0) {
+    r->status = HELION_COMPILE_CRASHED;
+    r->seconds = wall;
+    snprintf(r->msg, sizeof(r->msg), "compile process lost: waitpid: %s",
+             strerror(errno));
+  } else if (WIFSIGNALED(st)) {
+    r->status = HELION_COMPILE_CRASHED;
+    r->seconds = wall;
+    snprintf(r->msg, sizeof(r->msg), "compile process killed by signal %d (%s)",
+             WTERMSIG(st), strsignal(WTERMSIG(st)));
+  } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !read_result(j, r)) {
+    helion_nvrtc_result_cleanup(&r->out);
+    r->status = HELION_COMPILE_CRASHED;
+    r->seconds = wall;
+    snprintf(r->msg, sizeof(r->msg),
+             "compile process exited with status %d without a result",
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
+  if (r->status == HELION_COMPILE_OK)
+    record_ok_time(p, r->seconds);
+
+  p->running[i] = NULL;
+  p->nrunning--;
+  job_free(j);
+  push_done(p, d);
+  return HELION_OK;
+}
+
+/* Forks the child of job j into slot i. */
+static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
+                               helion_err_t *err) {
+  int fds[2] = {-1, -1};
+  j->tmp = tmpfile();
+  if (!j->tmp)
+    return helion_err_set(err, HELION_ERR_SUBPROCESS,
+                          "compile pool: tmpfile: %s", strerror(errno));
+  if (pipe(fds) < 0)
+    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: pipe: %s",
+                          strerror(errno));
+  /* Neither end may leak into the benchmark worker's exec. */
+  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  fcntl(fileno(j->tmp), F_SETFD, FD_CLOEXEC);
+  fflush(NULL); /* no stdio buffer is written twice */
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: fork: %s",
+                          strerror(e));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(j, fds[1], fileno(j->tmp), parent);
+  }
+  close(fds[1]);
+  j->pid = pid;
+  j->pipe_fd = fds[0];
+  j->started = helion_now();
+  j->deadline = j->started + p->timeout_s;
+  p->running[i] = j;
+  p->nrunning++;
+  return HELION_OK;
+}
+
+/* Starts queued jobs while slots are free. */
+static helion_status start_queued(helion_compile_pool_t *p, helion_err_t *err) {
+  for (size_t i = 0; i < p->jobs && p->queue_head; i++) {
+    if (p->running[i])
+      continue;
+    job *j = p->queue_head;
+    p->queue_head = j->next;
+    if (!p->queue_head)
+      p->queue_tail = NULL;
+    p->nqueued--;
+    j->next = NULL;
+    helion_status rc = start_job(p, i, j, err);
+    if (rc) {
+      job_free(j);
+      return rc;
+    }
+  }
+  return HELION_OK;
+}
+
+/* Signals the process group of a child (the child itself if the group is
+ * not there yet). */
+static void kill_group(pid_t pid, int sig) {
+  if (kill(-pid, sig) < 0 && errno == ESRCH)
+    kill(pid, sig);
+}
+
+/* Sends SIGTERM to children past their deadline and SIGKILL to those that
+ * outlived the grace. Returns the next moment something is due (+inf if
+ * nothing). */
+static double enforce_deadlines(helion_compile_pool_t *p, double now) {
+  double next = INFINITY;
+  for (size_t i = 0; i < p->jobs; i++) {
+    job *j = p->running[i];
+    if (!j)
+      continue;
+    if (!j->timed_out && now >= j->deadline) {
+      HELION_LOG(HELION_LOG_DEBUG,
+                 "compile of tag %llu past its %.1fs deadline: SIGTERM",
+                 (unsigned long long)j->tag, p->timeout_s);
+      kill_group(j->pid, SIGTERM);
+      j->timed_out = true;
+      j->term_at = now;
+    }
+    if (j->timed_out && !j->sigkill && now >= j->term_at + p->grace_s) {
+      kill_group(j->pid, SIGKILL);
+      j->sigkill = true;
+    }
+    double due = !j->timed_out ? j->deadline
+                 : !j->sigkill ? j->term_at + p->grace_s
+                               : INFINITY;
+    if (due < next)
+      next = due;
+  }
+  return next;
+}
+
+/* ---------------------------------------------------------------- API -- */
+
+helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
+                                         helion_compile_pool_t **out,
+                                         helion_err_t *err) {
+  helion_compile_pool_t *p = calloc(1, sizeof(*p));
+  if (!p)
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory creating the compile pool");
+  p->jobs = o && o->jobs ? o->jobs : 1;
+  if (!o || !o->jobs) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    p->jobs = n > 0 ? (size_t)n : 1;
+  }
+  p->timeout_s = o && o->timeout_s > 0 ? o->timeout_s : DEFAULT_TIMEOUT_S;
+  p->initial_timeout_s = p->timeout_s;
+  p->grace_s = o && o->grace_s > 0 ? o->grace_s : DEFAULT_GRACE_S;
+  p->running = calloc(p->jobs, sizeof(*p->running));
+  if (!p->running) {
+    free(p);
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory creating the compile pool");
+  }
+  *out = p;
+  return HELION_OK;
+}
+
+void helion_compile_pool_destroy(helion_compile_pool_t *p) {
+  if (!p)
+    return;
+  for (size_t i = 0; i < p->jobs; i++) {
+    job *j = p->running[i];
+    if (!j)
+      continue;
+    kill_group(j->pid, SIGKILL);
+    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    job_free(j);
+  }
+  while (p->queue_head) {
+    job *j = p->queue_head;
+    p->queue_head = j->next;
+    job_free(j);
+  }
+  while (p->done_head) {
+    done_node *d = p->done_head;
+    p->done_head = d->next;
+    helion_compile_result_cleanup(&d->r);
+    free(d);
+  }
+  free(p->running);
+  free(p->ok_times);
+  free(p);
+}
+
+helion_status helion_compile_pool_submit(helion_compile_pool_t *p,
+                                         const helion_nvrtc_input_t *in,
+                                         uint64_t tag, helion_err_t *err) {
+  job *j = calloc(1, sizeof(*j));
+  if (!j)
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory queueing a compile");
+  j->pipe_fd = -1;
+  j->tag = tag;
+  j->source = helion_strdup(in->source);
+  j->name = helion_strdup(in->name);
+  j->arch = helion_strdup(in->arch);
+  j->options = helion_strdup(in->options);
+  j->entry = helion_strdup(in->entry);
+  if ((in->source && !j->source) || (in->name && !j->name) ||
+      (in->arch && !j->arch) || (in->options && !j->options) ||
+      (in->entry && !j->entry)) {
+    job_free(j);
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory queueing a compile");
+  }
+  if (p->queue_tail)
+    p->queue_tail->next = j;
+  else
+    p->queue_head = j;
+  p->queue_tail = j;
+  p->nqueued++;
+  return start_queued(p, err);
+}
+
+helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
+                                       double timeout_s, int extra_fd,
+                                       bool *out_extra_ready,
+                                       helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  double start = helion_now();
+  double until = timeout_s < 0 ? INFINITY : start + timeout_s;
+  bool extra_ready = false;
+  struct pollfd *pfds = calloc(p->jobs + 1, sizeof(*pfds));
+  size_t *slot = calloc(p->jobs + 1, sizeof(*slot));
+  if (!pfds || !slot) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM,
+                        "out of memory waiting for compiles");
+    goto out;
+  }
+  for (;;) {
+    rc = start_queued(p, err);
+    if (rc)
+      goto out;
+    double now = helion_now();
+    double due = enforce_deadlines(p, now);
+    if (p->ndone > 0 || extra_ready)
+      break;
+    if (p->nrunning == 0 && extra_fd < 0)
+      break; /* nothing can ever wake us */
+    if (now >= until)
+      break;
+
+    size_t n = 0;
+    for (size_t i = 0; i < p->jobs; i++) {
+      if (!p->running[i])
+        continue;
+      pfds[n].fd = p->running[i]->pipe_fd;
+      pfds[n].events = POLLIN;
+      pfds[n].revents = 0;
+      slot[n++] = i;
+    }
+    size_t extra_at = n;
+    if (extra_fd >= 0) {
+      pfds[n].fd = extra_fd;
+      pfds[n].events = POLLIN;
+      pfds[n].revents = 0;
+      n++;
+    }
+    double wake = due < until ? due : until;
+    int ms = -1;
+    if (isfinite(wake)) {
+      double left = wake - now;
+      ms = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
+    }
+    int got = poll(pfds, (nfds_t)n, ms);
+    if (got < 0) {
+      if (errno == EINTR)
+        continue;
+      rc = helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: poll: %s",
+                          strerror(errno));
+      goto out;
+    }
+    for (size_t k = 0; k < extra_at; k++) {
+      if (!pfds[k].revents)
+        continue;
+      /* The child never writes to the pipe: any event is its exit. Drain
+       * to be sure it is EOF and not stray bytes. */
+      char sink[64];
+      ssize_t r = read(pfds[k].fd, sink, sizeof(sink));
+      if (r > 0 || (r < 0 && errno == EINTR))
+        continue;
+      rc = finish_job(p, slot[k], err);
+      if (rc)
+        goto out;
+    }
+    if (extra_fd >= 0 && pfds[extra_at].revents)
+      extra_ready = true;
+  }
+out:
+  free(pfds);
+  free(slot);
+  if (rc == HELION_OK && out_extra_ready)
+    *out_extra_ready = extra_ready;
+  return rc;
+}
+
+bool helion_compile_pool_take(helion_compile_pool_t *p,
+                              helion_compile_result_t *out) {
+  done_node *d = p->done_head;
+  if (!d)
+    return false;
+  p->done_head = d->next;
+  if (!p->done_head)
+    p->done_tail = NULL;
+  p->ndone--;
+  *out = d->r;
+  free(d);
+  return true;
+}
+
+size_t helion_compile_pool_outstanding(const helion_compile_pool_t *p) {
+  return p->nqueued + p->nrunning;
+}
+
+size_t helion_compile_pool_ready(const helion_compile_pool_t *p) {
+  return p->ndone;
+}
+
+size_t helion_compile_pool_jobs(const helion_compile_pool_t *p) {
+  return p->jobs;
+}
+
+double helion_compile_pool_timeout(const helion_compile_pool_t *p) {
+  return p->timeout_s;
+}
+
+double helion_compile_pool_initial_timeout(const helion_compile_pool_t *p) {
+  return p->initial_timeout_s;
+}
+
+void helion_compile_pool_set_timeout(helion_compile_pool_t *p,
+                                     double timeout_s) {
+  if (timeout_s > 0)
+    p->timeout_s = timeout_s;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+double helion_compile_adaptive_timeout(const double *times, size_t n,
+                                       double lower, double quantile,
+                                       double initial, double *out_q) {
+  size_t m = 0;
+  double *t = malloc((n ? n : 1) * sizeof(*t));
+  if (!t)
+    return initial;
+  for (size_t i = 0; i < n; i++)
+    if (times[i] > 0)
+      t[m++] = times[i];
+  if (m == 0) {
+    free(t);
+    return initial;
+  }
+  qsort(t, m, sizeof(*t), cmp_double);
+  size_t k = (size_t)floor((double)m * quantile);
+  if (k > m - 1)
+    k = m - 1;
+  double q = t[k];
+  free(t);
+  if (out_q)
+    *out_q = q;
+  double v = q > lower ? q : lower;
+  if (v > initial)
+    v = initial;
+  return floor(v);
+}
+
+bool helion_compile_pool_adapt_timeout(helion_compile_pool_t *p) {
+  if (p->nok == 0)
+    return false;
+  double q = 0;
+  double t = helion_compile_adaptive_timeout(
+      p->ok_times, p->nok, HELION_COMPILE_ADAPTIVE_LOWER_S,
+      HELION_COMPILE_ADAPTIVE_QUANTILE, p->initial_timeout_s, &q);
+  if (!(t > 0))
+    return false; /* an initial timeout under 1 s floors to 0: keep it */
+  p->timeout_s = t;
+  HELION_LOG(HELION_LOG_INFO,
+             "Adaptive compile timeout: %.0fs (%.0f%% percentile=%.1fs, "
+             "bounds=[%.1fs, %gs])",
+             t, HELION_COMPILE_ADAPTIVE_QUANTILE * 100.0, q,
+             HELION_COMPILE_ADAPTIVE_LOWER_S, p->initial_timeout_s);
+  return true;
+}

@@ -1,0 +1,1505 @@
+/*
+ * runner.c: runs one kernel of a spec: argument data from the seed, launch
+ * geometry per config, the accuracy comparison, and (in the benchmark worker
+ * only) device buffers, checked runs and timing through the CUDA Driver API.
+ */
+#include "backend/runner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_driver.h"
+#include "backend/nvrtc_compile.h"
+
+/* ---------------------------------------------------------------------------
+ * Half and bfloat16.
+ */
+
+/* A binary float with `mbits` mantissa and `ebits` exponent bits (IEEE
+ * layout, 16 bits in all), rounded to nearest even straight from the double,
+ * so there is no double rounding through float. */
+static uint16_t small_from_double(double v, int mbits, int ebits) {
+  int bias = (1 << (ebits - 1)) - 1;
+  int emin = 1 - bias;
+  uint16_t sign = signbit(v) ? (uint16_t)(1u << (mbits + ebits)) : 0;
+  uint16_t exp_all = (uint16_t)(((1u << ebits) - 1) << mbits);
+  if (isnan(v))
+    return (uint16_t)(sign | exp_all | (1u << (mbits - 1)));
+  double a = fabs(v);
+  if (isinf(a))
+    return (uint16_t)(sign | exp_all);
+  if (a < ldexp(1.0, emin)) {
+    /* Subnormal: a multiple of 2^(emin - mbits); rounding up to 2^mbits
+     * lands exactly on the smallest normal's encoding. */
+    double q = nearbyint(ldexp(a, mbits - emin));
+    return (uint16_t)(sign | (uint16_t)q);
+  }
+  int ex;
+  (void)frexp(a, &ex);
+  int e = ex - 1; /* a = 1.f * 2^e */
+  double r = nearbyint((ldexp(a, -e) - 1.0) * (double)(1 << mbits));
+  if (r >= (double)(1 << mbits)) {
+    r = 0;
+    e++;
+  }
+  if (e > bias)
+    return (uint16_t)(sign | exp_all);
+  return (uint16_t)(sign | (uint16_t)((e + bias) << mbits) | (uint16_t)r);
+}
+
+static double small_to_double(uint16_t h, int mbits, int ebits) {
+  int bias = (1 << (ebits - 1)) - 1;
+  unsigned e = (h >> mbits) & ((1u << ebits) - 1);
+  unsigned m = h & ((1u << mbits) - 1);
+  double s = (h >> (mbits + ebits)) ? -1.0 : 1.0;
+  if (e == (1u << ebits) - 1)
+    return m ? NAN : s * INFINITY;
+  if (e == 0)
+    return s * ldexp((double)m, 1 - bias - mbits);
+  return s * ldexp((double)(m | (1u << mbits)), (int)e - bias - mbits);
+}
+
+uint16_t helion_f16_from_double(double v) {
+  return small_from_double(v, 10, 5);
+}
+double helion_f16_to_double(uint16_t h) {
+  return small_to_double(h, 10, 5);
+}
+uint16_t helion_bf16_from_double(double v) {
+  return small_from_double(v, 7, 8);
+}
+double helion_bf16_to_double(uint16_t h) {
+  return small_to_double(h, 7, 8);
+}
+
+double helion_runner_load(helion_dtype t, const void *p, size_t i) {
+  switch (t) {
+  case HELION_DT_FLOAT:
+    return ((const float *)p)[i];
+  case HELION_DT_DOUBLE:
+    return ((const double *)p)[i];
+  case HELION_DT_HALF:
+    return helion_f16_to_double(((const uint16_t *)p)[i]);
+  case HELION_DT_BF16:
+    return helion_bf16_to_double(((const uint16_t *)p)[i]);
+  case HELION_DT_I8:
+    return ((const int8_t *)p)[i];
+  case HELION_DT_I16:
+    return ((const int16_t *)p)[i];
+  case HELION_DT_I32:
+    return ((const int32_t *)p)[i];
+  case HELION_DT_I64:
+    return (double)((const int64_t *)p)[i];
+  case HELION_DT_U8:
+    return ((const uint8_t *)p)[i];
+  case HELION_DT_U16:
+    return ((const uint16_t *)p)[i];
+  case HELION_DT_U32:
+    return ((const uint32_t *)p)[i];
+  case HELION_DT_U64:
+    return (double)((const uint64_t *)p)[i];
+  }
+  return 0.0;
+}
+
+/* v rounded to nearest as an int64 (NaN 0, saturating at the ends). */
+static int64_t to_i64(double v) {
+  if (isnan(v))
+    return 0;
+  v = nearbyint(v);
+  if (v >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (v <= -9223372036854775808.0)
+    return INT64_MIN;
+  return (int64_t)v;
+}
+
+void helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
+  int64_t n = 0;
+  if (t != HELION_DT_FLOAT && t != HELION_DT_DOUBLE && t != HELION_DT_HALF &&
+      t != HELION_DT_BF16)
+    n = to_i64(v);
+  switch (t) {
+  case HELION_DT_FLOAT:
+    ((float *)p)[i] = (float)v;
+    break;
+  case HELION_DT_DOUBLE:
+    ((double *)p)[i] = v;
+    break;
+  case HELION_DT_HALF:
+    ((uint16_t *)p)[i] = helion_f16_from_double(v);
+    break;
+  case HELION_DT_BF16:
+    ((uint16_t *)p)[i] = helion_bf16_from_double(v);
+    break;
+  case HELION_DT_I8:
+  case HELION_DT_U8:
+    ((uint8_t *)p)[i] = (uint8_t)(uint64_t)n;
+    break;
+  case HELION_DT_I16:
+  case HELION_DT_U16:
+    ((uint16_t *)p)[i] = (uint16_t)(uint64_t)n;
+    break;
+  case HELION_DT_I32:
+  case HELION_DT_U32:
+    ((uint32_t *)p)[i] = (uint32_t)(uint64_t)n;
+    break;
+  case HELION_DT_I64:
+    ((int64_t *)p)[i] = n;
+    break;
+  case HELION_DT_U64:
+    /* Values beyond INT64_MAX only fit the unsigned type directly. */
+    if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
+      ((uint64_t *)p)[i] = (uint64_t)nearbyint(v);
+    else
+      ((uint64_t *)p)[i] = (uint64_t)n;
+    break;
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * Argument data.
+ */
+
+uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index) {
+  return seed + ((uint64_t)arg_index + 1) * 0x9E3779B97F4A7C15ull;
+}
+
+void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+                        double hi, double c, uint64_t seed, size_t arg_index,
+                        void *out, size_t numel) {
+  if (init == HELION_INIT_NONE) {
+    memset(out, 0xFF, numel * helion_dtype_size(t));
+    return;
+  }
+  helion_rng_t rng;
+  helion_rng_seed(&rng, helion_runner_arg_seed(seed, arg_index));
+  for (size_t i = 0; i < numel; i++) {
+    double v = 0.0;
+    switch (init) {
+    case HELION_INIT_RANDN:
+      v = helion_rng_normal(&rng);
+      break;
+    case HELION_INIT_RAND:
+      v = helion_rng_double(&rng);
+      break;
+    case HELION_INIT_RANDINT:
+      v = (double)helion_rng_range(&rng, (int64_t)lo, (int64_t)hi);
+      break;
+    case HELION_INIT_ARANGE:
+      v = (double)i;
+      break;
+    case HELION_INIT_ZEROS:
+      v = 0.0;
+      break;
+    case HELION_INIT_ONES:
+      v = 1.0;
+      break;
+    case HELION_INIT_CONST:
+      v = c;
+      break;
+    case HELION_INIT_NONE:
+      break;
+    }
+    helion_runner_store(t, out, i, v);
+  }
+}
+
+void helion_host_args_cleanup(helion_host_args_t *a) {
+  if (!a)
+    return;
+  for (size_t i = 0; i < a->nargs; i++)
+    free(a->args[i].data);
+  free(a->args);
+  memset(a, 0, sizeof(*a));
+}
+
+helion_status helion_host_args_init(const helion_spec_t *spec,
+                                    const helion_num_t *scope, uint64_t seed,
+                                    helion_host_args_t *out,
+                                    helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  helion_host_args_t a;
+  memset(&a, 0, sizeof(a));
+  a.args = calloc(spec->nargs ? spec->nargs : 1, sizeof(*a.args));
+  if (!a.args)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  a.nargs = spec->nargs;
+  for (size_t i = 0; i < spec->nargs; i++) {
+    const helion_spec_arg_t *sa = &spec->args[i];
+    helion_host_arg_t *ha = &a.args[i];
+    size_t esize = helion_dtype_size(sa->dtype);
+    helion_num_t v;
+    ha->is_pointer = sa->is_pointer;
+    const helion_expr_t *e = sa->is_pointer ? sa->numel : sa->value;
+    const char *field = sa->is_pointer ? "numel" : "value";
+    if (!e) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s): no \"%s\"; give the argument one", i,
+                          sa->name, field);
+      goto out;
+    }
+    rc = helion_expr_eval(e, scope, &v, err);
+    if (rc) {
+      helion_err_prefix(err, "args[%zu] (%s).%s: ", i, sa->name, field);
+      goto out;
+    }
+    if (!sa->is_pointer) {
+      ha->bytes = esize;
+      if (sa->dtype == HELION_DT_FLOAT) {
+        float f = (float)helion_num_as_double(v);
+        memcpy(&ha->scalar, &f, sizeof(f));
+      } else if (sa->dtype == HELION_DT_DOUBLE) {
+        double d = helion_num_as_double(v);
+        memcpy(&ha->scalar, &d, sizeof(d));
+      } else {
+        /* Integers (and half types) go through the element store so a
+         * scalar converts exactly like an array element. */
+        uint8_t tmp[8] = {0};
+        if (v.is_float)
+          helion_runner_store(sa->dtype, tmp, 0, v.f);
+        else if (esize == 8)
+          memcpy(tmp, &v.i, 8);
+        else
+          helion_runner_store(sa->dtype, tmp, 0, (double)v.i);
+        memcpy(&ha->scalar, tmp, 8);
+      }
+      continue;
+    }
+    if (v.is_float) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s).numel: evaluates to %g; an element "
+                          "count must be an integer",
+                          i, sa->name, v.f);
+      goto out;
+    }
+    if (v.i < 0) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s).numel: evaluates to %lld; an element "
+                          "count must be >= 0",
+                          i, sa->name, (long long)v.i);
+      goto out;
+    }
+    if ((uint64_t)v.i > HELION_RUNNER_MAX_ARG_BYTES / esize) {
+      rc = helion_err_set(err, HELION_ERR_LIMIT,
+                          "args[%zu] (%s).numel: %lld elements of %zu bytes "
+                          "exceed the %zu GiB limit of one argument",
+                          i, sa->name, (long long)v.i, esize,
+                          HELION_RUNNER_MAX_ARG_BYTES >> 30);
+      goto out;
+    }
+    ha->numel = (size_t)v.i;
+    ha->bytes = ha->numel * esize;
+    a.total_bytes += ha->bytes;
+    if (ha->bytes) {
+      ha->data = malloc(ha->bytes);
+      if (!ha->data) {
+        rc = helion_err_set(err, HELION_ERR_NOMEM,
+                            "args[%zu] (%s): out of memory for %zu bytes", i,
+                            sa->name, ha->bytes);
+        goto out;
+      }
+      helion_runner_fill(sa->dtype, sa->init, sa->init_lo, sa->init_hi,
+                         sa->init_const, seed, i, ha->data, ha->numel);
+    }
+  }
+  *out = a;
+  memset(&a, 0, sizeof(a));
+out:
+  helion_host_args_cleanup(&a);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Launch geometry.
+ */
+
+void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
+                         const int64_t *shape, const helion_device_props_t *dev,
+                         const int64_t *cells, helion_num_t *out) {
+  helion_spec_scope_values(spec, shape, dev, out);
+  if (!cells)
+    cells = space->default_cells;
+  size_t k = spec->nkeys;
+  for (size_t i = 0; i < space->nparams && i < spec->nparams; i++)
+    if (spec->params[i].name && k < spec->nscope)
+      out[k++] = helion_space_slot_number(space, i, cells);
+}
+
+/* Evaluates an integer launch expression into [lo, hi]. */
+static helion_status eval_dim(const helion_expr_t *e, const helion_num_t *scope,
+                              const char *what, int64_t lo, int64_t hi,
+                              int64_t *out, helion_err_t *err) {
+  helion_num_t v;
+  helion_status rc = helion_expr_eval(e, scope, &v, err);
+  if (rc) {
+    helion_err_prefix(err, "%s: ", what);
+    return rc;
+  }
+  if (v.is_float)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "%s: '%s' evaluates to %g; it must be an integer",
+                          what, helion_expr_text(e), v.f);
+  if (v.i < lo || v.i > hi)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "%s: '%s' evaluates to %lld; CUDA allows %lld..%lld",
+                          what, helion_expr_text(e), (long long)v.i,
+                          (long long)lo, (long long)hi);
+  *out = v.i;
+  return HELION_OK;
+}
+
+static bool is_persistent(const helion_space_t *space, const int64_t *cells) {
+  int slot = helion_space_find(space, "pid_type");
+  if (slot < 0)
+    return false;
+  const helion_frag_t *f = &space->params[slot].frag;
+  if (f->kind != HELION_FRAG_ENUM)
+    return false;
+  int64_t idx = cells[space->cell_off[slot]];
+  if (idx < 0 || (size_t)idx >= f->nchoices)
+    return false;
+  const helion_value_t *v = &f->choices[idx];
+  return v->kind == HELION_VALUE_STR && v->s &&
+         strncmp(v->s, "persistent", 10) == 0;
+}
+
+helion_status helion_runner_launch(const helion_spec_t *spec,
+                                   const helion_space_t *space,
+                                   const int64_t *cells,
+                                   const helion_num_t *scope,
+                                   helion_launch_t *out, helion_err_t *err) {
+  static const int64_t grid_max[3] = {2147483647, 65535, 65535};
+  static const int64_t block_max[3] = {1024, 1024, 64};
+  helion_launch_t l;
+  helion_status rc = HELION_OK;
+  char what[32];
+  int64_t v, tiles_total = 1;
+  for (int d = 0; d < 3; d++)
+    l.grid[d] = l.block[d] = 1;
+  l.shared_mem = 0;
+  if (!cells)
+    cells = space->default_cells;
+  bool persistent = is_persistent(space, cells);
+  for (int d = 0; d < 3; d++) {
+    if (!spec->tiles[d])
+      continue;
+    snprintf(what, sizeof(what), "launch.tiles[%d]", d);
+    /* A persistent grid folds all tiles into one dimension, so only the
+     * total is bounded here. */
+    rc = eval_dim(spec->tiles[d], scope, what, 1,
+                  persistent ? INT64_MAX : grid_max[d], &v, err);
+    if (rc)
+      return rc;
+    l.grid[d] = persistent ? 1 : (uint32_t)v;
+    if (tiles_total > INT64_MAX / v)
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "launch.tiles: the product of the tiles overflows");
+    tiles_total *= v;
+  }
+  if (persistent) {
+    int64_t num_sms = 1, mult = 1;
+    if (spec->nscope >= HELION_DEVICE_PROP_COUNT) {
+      helion_num_t n = scope[spec->nscope - HELION_DEVICE_PROP_COUNT];
+      num_sms = n.is_float ? (int64_t)n.f : n.i;
+    }
+    int slot = helion_space_find(space, "num_sm_multiplier");
+    if (slot >= 0) {
+      helion_num_t m = helion_space_slot_number(space, (size_t)slot, cells);
+      mult = m.is_float ? (int64_t)m.f : m.i;
+    }
+    if (num_sms < 1)
+      num_sms = 1;
+    if (mult < 1)
+      mult = 1;
+    int64_t g = num_sms * mult;
+    if (g > tiles_total)
+      g = tiles_total;
+    if (g > grid_max[0])
+      g = grid_max[0];
+    l.grid[0] = (uint32_t)g;
+  }
+  int64_t threads = 1;
+  for (int d = 0; d < 3; d++) {
+    if (!spec->block[d])
+      continue;
+    snprintf(what, sizeof(what), "launch.block[%d]", d);
+    rc = eval_dim(spec->block[d], scope, what, 1, block_max[d], &v, err);
+    if (rc)
+      return rc;
+    l.block[d] = (uint32_t)v;
+    threads *= v;
+  }
+  if (threads > 1024)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "launch.block: %lld threads per block; CUDA allows "
+                          "at most 1024",
+                          (long long)threads);
+  if (spec->shared_mem) {
+    rc = eval_dim(spec->shared_mem, scope, "launch.shared_mem", 0,
+                  (int64_t)UINT32_MAX, &v, err);
+    if (rc)
+      return rc;
+    l.shared_mem = (uint32_t)v;
+  }
+  *out = l;
+  return HELION_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Accuracy.
+ */
+
+/* Folds element i into the mismatch summary (the rule of runner.h). */
+static void compare_one(double a, double e, size_t i, double atol,
+                        double rtol, helion_mismatch_t *m) {
+  bool ok;
+  if (isnan(a) || isnan(e))
+    ok = false;
+  else if (isinf(a) || isinf(e))
+    ok = a == e;
+  else
+    ok = fabs(a - e) <= atol + rtol * fabs(e);
+  if (ok)
+    return;
+  if (m->count == 0) {
+    m->first = i;
+    m->actual = a;
+    m->expected = e;
+  }
+  m->count++;
+}
+
+size_t helion_runner_compare(helion_dtype t, const void *actual,
+                             const void *expected, size_t numel, double atol,
+                             double rtol, helion_mismatch_t *out) {
+  helion_mismatch_t m;
+  memset(&m, 0, sizeof(m));
+  for (size_t i = 0; i < numel; i++)
+    compare_one(helion_runner_load(t, actual, i),
+                helion_runner_load(t, expected, i), i, atol, rtol, &m);
+  if (out)
+    *out = m;
+  return m.count;
+}
+
+/* ---------------------------------------------------------------------------
+ * Worker side: device buffers, checked runs, timing.
+ */
+
+/* Copies of the pointer arguments rotated by graph timing at most. */
+#define MAX_COPIES 64
+/* Events kept for one timing (two per repetition). */
+#define MAX_EVENTS 20000
+
+struct helion_runner_kernel {
+  CUmodule mod;
+  CUfunction fn;
+  helion_launch_t launch;
+  /* Graph timing, built on first use. */
+  CUgraphExec graph;
+  uint32_t graph_k;
+  double est_ms; /* kernel-only estimate; < 0 until measured */
+  bool dead;     /* failed during interleaved timing */
+  bool settled;  /* interleaved timing: its median is precise enough */
+  uint32_t nt;   /* interleaved timing: rounds it ran */
+};
+
+struct helion_runner {
+  const helion_cuda_driver_t *drv;
+  CUdevice dev;
+  CUcontext ctx;
+  CUstream stream;
+  helion_gpu_info_t info;
+  const helion_spec_t *spec;
+  const helion_host_args_t *host;
+  size_t nargs;
+  /* copies * nargs device pointers (0 for scalars), copy 0 first. */
+  CUdeviceptr *ptrs;
+  size_t copies;
+  void **params;   /* copies * nargs pointers for cuLaunchKernel */
+  /* per arg: device copy of the expected output, or 0 */
+  CUdeviceptr *baseline;
+  /* The compare kernel (compiled on first use) and its two counters. */
+  CUmodule cmp_mod;
+  CUfunction cmp_fn;
+  CUdeviceptr cmp_out;
+  CUdeviceptr flush;
+  size_t flush_words;
+  uint32_t flush_val;
+  CUevent *ev;
+  size_t nev;
+};
+
+static void describe(helion_runner_t *r, CUresult res, const char *what,
+                     char *out, size_t n) {
+  char d[256];
+  helion_cuda_describe(r ? r->drv : NULL, res, d, sizeof(d));
+  /* A long description is cut, which is fine for a message. */
+  int w = snprintf(out, n, "%s: ", what);
+  if (w >= 0 && (size_t)w < n)
+    snprintf(out + w, n - (size_t)w, "%.*s", (int)(n - (size_t)w - 1), d);
+}
+
+/* Errors that leave the context unusable. */
+static bool sticky_code(CUresult res) {
+  switch (res) {
+  case CUDA_ERROR_ILLEGAL_ADDRESS:
+  case CUDA_ERROR_MISALIGNED_ADDRESS:
+  case CUDA_ERROR_LAUNCH_FAILED:
+  case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+  case CUDA_ERROR_HARDWARE_STACK_ERROR:
+  case CUDA_ERROR_INVALID_PC:
+  case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+  case CUDA_ERROR_ASSERT:
+  case CUDA_ERROR_LAUNCH_TIMEOUT:
+  case CUDA_ERROR_ECC_UNCORRECTABLE:
+  case CUDA_ERROR_CONTEXT_IS_DESTROYED:
+  case CUDA_ERROR_UNKNOWN:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Fills *fail for a failed CUDA step of a candidate and decides whether the
+ * context survived: a known sticky code, or any error that a context-wide
+ * synchronize still reports. */
+static void set_fail(helion_runner_t *r, CUresult res, const char *what,
+                     helion_run_fail_t *fail) {
+  fail->kind = HELION_RESULT_RUNTIME;
+  describe(r, res, what, fail->msg, sizeof(fail->msg));
+  fail->sticky = sticky_code(res);
+  if (!fail->sticky && r->drv->cuCtxSynchronize() != CUDA_SUCCESS)
+    fail->sticky = true;
+}
+
+static helion_status cu_err(helion_runner_t *r, CUresult res, const char *what,
+                            helion_err_t *err) {
+  char d[512];
+  describe(r, res, what, d, sizeof(d));
+  return helion_err_set(err, HELION_ERR_CUDA, "%s", d);
+}
+
+helion_status helion_runner_create(int ordinal, helion_runner_t **out,
+                                   helion_gpu_info_t *out_info,
+                                   helion_err_t *err) {
+  helion_status rc;
+  char msg[512] = "";
+  const helion_cuda_driver_t *drv = NULL;
+  helion_runner_t *r = NULL;
+  CUresult res;
+  int count = 0, v = 0;
+  rc = helion_cuda_driver(&drv, msg, sizeof(msg));
+  if (rc)
+    return helion_err_set(err, rc, "%s", msg);
+  r = calloc(1, sizeof(*r));
+  if (!r)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  r->drv = drv;
+  res = drv->cuDeviceGetCount(&count);
+  if (res) {
+    rc = cu_err(r, res, "cuDeviceGetCount", err);
+    goto out;
+  }
+  if (count == 0) {
+    rc = helion_err_set(err, HELION_ERR_NO_DRIVER,
+                        "no CUDA device found: the driver loaded but reports "
+                        "0 devices; check nvidia-smi and CUDA_VISIBLE_DEVICES");
+    goto out;
+  }
+  if (ordinal < 0 || ordinal >= count) {
+    rc = helion_err_set(err, HELION_ERR_INVALID,
+                        "CUDA device %d does not exist (%d visible); pick "
+                        "0..%d",
+                        ordinal, count, count - 1);
+    goto out;
+  }
+  if ((res = drv->cuDeviceGet(&r->dev, ordinal)) ||
+      (res = drv->cuDevicePrimaryCtxRetain(&r->ctx, r->dev))) {
+    rc = cu_err(r, res, "creating the CUDA context", err);
+    goto out;
+  }
+  if ((res = drv->cuCtxSetCurrent(r->ctx)) ||
+      (res = drv->cuStreamCreate(&r->stream, CU_STREAM_NON_BLOCKING))) {
+    rc = cu_err(r, res, "creating the CUDA stream", err);
+    goto out;
+  }
+  helion_gpu_info_t *in = &r->info;
+  in->ordinal = ordinal;
+  in->driver_version = drv->driver_version;
+  drv->cuDeviceGetName(in->props.name, (int)sizeof(in->props.name), r->dev);
+#define ATTR(field, a)                                                         \
+  do {                                                                         \
+    v = 0;                                                                     \
+    if ((res = drv->cuDeviceGetAttribute(&v, a, r->dev))) {                    \
+      rc = cu_err(r, res, "cuDeviceGetAttribute(" #a ")", err);                \
+      goto out;                                                                \
+    }                                                                          \
+    field = v;                                                                 \
+  } while (0)
+  ATTR(in->props.cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+  ATTR(in->props.cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+  ATTR(in->props.num_sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  ATTR(in->props.smem_per_block,
+       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+  ATTR(in->props.regs_per_sm,
+       CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_MULTIPROCESSOR);
+  ATTR(in->l2_bytes, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
+  ATTR(in->max_threads_per_block, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK);
+  ATTR(in->smem_per_block_default,
+       CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+#undef ATTR
+  {
+    size_t total = 0;
+    if ((res = drv->cuDeviceTotalMem(&total, r->dev))) {
+      rc = cu_err(r, res, "cuDeviceTotalMem", err);
+      goto out;
+    }
+    in->total_mem = (int64_t)total;
+  }
+  *out_info = r->info;
+  *out = r;
+  r = NULL;
+out:
+  helion_runner_destroy(r);
+  return rc;
+}
+
+static void free_args(helion_runner_t *r) {
+  for (size_t i = 0; r->ptrs && i < r->copies * r->nargs; i++)
+    if (r->ptrs[i])
+      r->drv->cuMemFree(r->ptrs[i]);
+  free(r->ptrs);
+  free(r->params);
+  for (size_t i = 0; r->baseline && i < r->nargs; i++)
+    if (r->baseline[i])
+      r->drv->cuMemFree(r->baseline[i]);
+  free(r->baseline);
+  r->ptrs = NULL;
+  r->params = NULL;
+  r->baseline = NULL;
+  r->copies = 0;
+}
+
+void helion_runner_destroy(helion_runner_t *r) {
+  if (!r)
+    return;
+  if (r->ctx) {
+    r->drv->cuCtxSetCurrent(r->ctx);
+    free_args(r);
+    if (r->flush)
+      r->drv->cuMemFree(r->flush);
+    if (r->cmp_out)
+      r->drv->cuMemFree(r->cmp_out);
+    if (r->cmp_mod)
+      r->drv->cuModuleUnload(r->cmp_mod);
+    for (size_t i = 0; i < r->nev; i++)
+      r->drv->cuEventDestroy(r->ev[i]);
+    if (r->stream)
+      r->drv->cuStreamDestroy(r->stream);
+    r->drv->cuDevicePrimaryCtxRelease(r->dev);
+  }
+  free(r->ev);
+  free(r);
+}
+
+/* Points copy c's parameter array at its buffers and the host scalars. */
+static void bind_params(helion_runner_t *r, size_t c) {
+  for (size_t i = 0; i < r->nargs; i++) {
+    size_t k = c * r->nargs + i;
+    if (r->host->args[i].is_pointer)
+      r->params[k] = &r->ptrs[k];
+    else
+      r->params[k] = (void *)&r->host->args[i].scalar;
+  }
+}
+
+/* Grows the argument sets to `copies` (copy 0 stays), each initialised from
+ * copy 0 on the device. */
+static CUresult grow_copies(helion_runner_t *r, size_t copies) {
+  if (copies <= r->copies)
+    return CUDA_SUCCESS;
+  CUdeviceptr *p = realloc(r->ptrs, copies * r->nargs * sizeof(*p));
+  if (!p)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  r->ptrs = p;
+  void **pa = realloc(r->params, copies * r->nargs * sizeof(*pa));
+  if (!pa)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  r->params = pa;
+  /* params[] points into ptrs[], which realloc may just have moved. */
+  for (size_t c = 0; c < r->copies; c++)
+    bind_params(r, c);
+  memset(r->ptrs + r->copies * r->nargs, 0,
+         (copies - r->copies) * r->nargs * sizeof(*p));
+  for (size_t c = r->copies; c < copies; c++) {
+    for (size_t i = 0; i < r->nargs; i++) {
+      const helion_host_arg_t *ha = &r->host->args[i];
+      CUdeviceptr *d = &r->ptrs[c * r->nargs + i];
+      if (!ha->is_pointer || ha->bytes == 0)
+        continue;
+      CUresult res = r->drv->cuMemAlloc(d, ha->bytes);
+      if (!res)
+        res = r->drv->cuMemcpyDtoD(*d, r->ptrs[i], ha->bytes);
+      if (res) {
+        r->copies = c + 1; /* so free_args frees what exists */
+        return res;
+      }
+    }
+    r->copies = c + 1;
+    bind_params(r, c);
+  }
+  /* Device-to-device copies do not block the host; the copies must be
+   * complete before the runner's stream reads them. */
+  return r->drv->cuCtxSynchronize();
+}
+
+helion_status helion_runner_set_args(helion_runner_t *r,
+                                     const helion_spec_t *spec,
+                                     const helion_host_args_t *args,
+                                     helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  CUresult res;
+  free_args(r);
+  r->spec = spec;
+  r->host = args;
+  r->nargs = args->nargs;
+  r->ptrs = calloc(r->nargs ? r->nargs : 1, sizeof(*r->ptrs));
+  r->params = calloc(r->nargs ? r->nargs : 1, sizeof(*r->params));
+  r->baseline = calloc(r->nargs ? r->nargs : 1, sizeof(*r->baseline));
+  if (!r->ptrs || !r->params || !r->baseline)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  r->copies = 1;
+  for (size_t i = 0; i < r->nargs; i++) {
+    const helion_host_arg_t *ha = &args->args[i];
+    if (!ha->is_pointer || ha->bytes == 0)
+      continue;
+    if ((res = r->drv->cuMemAlloc(&r->ptrs[i], ha->bytes)) ||
+        (res = r->drv->cuMemcpyHtoD(r->ptrs[i], ha->data, ha->bytes))) {
+      char what[300];
+      snprintf(what, sizeof(what), "args[%zu] (%s): %zu bytes on the device", i,
+               spec->args[i].name, ha->bytes);
+      return cu_err(r, res, what, err);
+    }
+  }
+  bind_params(r, 0);
+  /* Copies from pageable memory may still be in flight on the legacy stream
+   * when cuMemcpyHtoD returns, and the runner's stream does not wait for
+   * it: wait here. */
+  if ((res = r->drv->cuCtxSynchronize()))
+    return cu_err(r, res, "uploading the arguments", err);
+  if (!r->flush) {
+    /* Twice the L2, and never under 64 MiB: writing it evicts every line
+     * the previous run left, inputs and outputs alike. */
+    size_t bytes = (size_t)r->info.l2_bytes * 2;
+    if (bytes < ((size_t)64 << 20))
+      bytes = (size_t)64 << 20;
+    if ((res = r->drv->cuMemAlloc(&r->flush, bytes)))
+      return cu_err(r, res, "the L2 flush buffer", err);
+    r->flush_words = bytes / 4;
+  }
+  return rc;
+}
+
+helion_status helion_runner_load_kernel(helion_runner_t *r, const void *image,
+                                        size_t len, const char *entry,
+                                        const helion_launch_t *launch,
+                                        helion_runner_kernel_t **out,
+                                        helion_run_fail_t *fail,
+                                        helion_err_t *err) {
+  CUresult res;
+  int v = 0;
+  (void)len;
+  memset(fail, 0, sizeof(*fail));
+  helion_runner_kernel_t *k = calloc(1, sizeof(*k));
+  if (!k)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  k->launch = *launch;
+  k->est_ms = -1;
+  if ((res = r->drv->cuModuleLoadData(&k->mod, image))) {
+    set_fail(r, res, "cuModuleLoadData", fail);
+    goto fail;
+  }
+  if ((res = r->drv->cuModuleGetFunction(&k->fn, k->mod, entry))) {
+    char what[300];
+    snprintf(what, sizeof(what), "kernel '%s' not in the module", entry);
+    set_fail(r, res, what, fail);
+    goto fail;
+  }
+  if (launch->shared_mem > (uint32_t)r->info.smem_per_block_default) {
+    if ((int64_t)launch->shared_mem > r->info.props.smem_per_block) {
+      fail->kind = HELION_RESULT_RUNTIME;
+      snprintf(fail->msg, sizeof(fail->msg),
+               "%u bytes of dynamic shared memory exceed the device's "
+               "%lld per block",
+               launch->shared_mem, (long long)r->info.props.smem_per_block);
+      goto fail;
+    }
+    res = r->drv->cuFuncSetAttribute(
+        k->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+        (int)launch->shared_mem);
+    if (res) {
+      set_fail(r, res, "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)",
+               fail);
+      goto fail;
+    }
+  }
+  if (!r->drv->cuFuncGetAttribute(&v, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+                                  k->fn)) {
+    uint64_t threads =
+        (uint64_t)launch->block[0] * launch->block[1] * launch->block[2];
+    if (threads > (uint64_t)v) {
+      fail->kind = HELION_RESULT_RUNTIME;
+      snprintf(fail->msg, sizeof(fail->msg),
+               "a block of %llu threads exceeds the kernel's limit of %d "
+               "(registers per thread)",
+               (unsigned long long)threads, v);
+      goto fail;
+    }
+  }
+  *out = k;
+  return HELION_OK;
+fail:
+  helion_runner_unload_kernel(r, k);
+  *out = NULL;
+  return HELION_OK;
+}
+
+void helion_runner_unload_kernel(helion_runner_t *r,
+                                 helion_runner_kernel_t *k) {
+  if (!k)
+    return;
+  if (k->graph)
+    r->drv->cuGraphExecDestroy(k->graph);
+  if (k->mod)
+    r->drv->cuModuleUnload(k->mod);
+  free(k);
+}
+
+static CUresult launch(helion_runner_t *r, helion_runner_kernel_t *k,
+                       size_t copy) {
+  const helion_launch_t *l = &k->launch;
+  return r->drv->cuLaunchKernel(
+      k->fn, l->grid[0], l->grid[1], l->grid[2], l->block[0], l->block[1],
+      l->block[2], l->shared_mem, r->stream, &r->params[copy * r->nargs], NULL);
+}
+
+static CUresult flush_l2(helion_runner_t *r) {
+  /* A new value each time, so no layer can skip the write. */
+  return r->drv->cuMemsetD32Async(r->flush, ++r->flush_val, r->flush_words,
+                                  r->stream);
+}
+
+/* The rule of helion_runner_compare on the GPU, for every dtype, compiled
+ * with --fmad=false so `atol + rtol * |e|` rounds as it does on the host.
+ * out[0] counts failing elements, out[1] takes the smallest failing index
+ * (start it at ~0). NaN and infinity are tested on the bits, so no math
+ * header is needed. */
+static const char compare_src[] =
+    "__device__ double hl_ld(int t, const void *p, unsigned long long i) {\n"
+    "  switch (t) {\n"
+    "  case 0: return ((const float *)p)[i];\n"
+    "  case 1: return ((const double *)p)[i];\n"
+    "  case 2: { float f; unsigned short h = ((const unsigned short *)p)[i];\n"
+    "    asm(\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(h)); return f; }\n"
+    "  case 3: return __int_as_float(\n"
+    "      (int)((unsigned)((const unsigned short *)p)[i] << 16));\n"
+    "  case 4: return ((const signed char *)p)[i];\n"
+    "  case 5: return ((const short *)p)[i];\n"
+    "  case 6: return ((const int *)p)[i];\n"
+    "  case 7: return (double)((const long long *)p)[i];\n"
+    "  case 8: return ((const unsigned char *)p)[i];\n"
+    "  case 9: return ((const unsigned short *)p)[i];\n"
+    "  case 10: return ((const unsigned *)p)[i];\n"
+    "  default: return (double)((const unsigned long long *)p)[i];\n"
+    "  }\n"
+    "}\n"
+    "__device__ bool hl_nan(double v) {\n"
+    "  return (__double_as_longlong(v) & 0x7fffffffffffffffLL) >\n"
+    "         0x7ff0000000000000LL;\n"
+    "}\n"
+    "__device__ bool hl_inf(double v) {\n"
+    "  return (__double_as_longlong(v) & 0x7fffffffffffffffLL) ==\n"
+    "         0x7ff0000000000000LL;\n"
+    "}\n"
+    "extern \"C\" __global__ void helion_compare(const void *actual,\n"
+    "    const void *expected, unsigned long long n, int t, double atol,\n"
+    "    double rtol, unsigned long long *out) {\n"
+    "  unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;\n"
+    "  for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x\n"
+    "       + threadIdx.x; i < n; i += stride) {\n"
+    "    double a = hl_ld(t, actual, i), e = hl_ld(t, expected, i);\n"
+    "    bool ok;\n"
+    "    if (hl_nan(a) || hl_nan(e)) ok = false;\n"
+    "    else if (hl_inf(a) || hl_inf(e)) ok = a == e;\n"
+    "    else ok = fabs(a - e) <= atol + rtol * fabs(e);\n"
+    "    /* One atomic pair per warp: its lanes hold consecutive i, so the\n"
+    "     * lowest failing lane has the warp's first failing index. */\n"
+    "    unsigned bad = __ballot_sync(__activemask(), !ok);\n"
+    "    if (bad && (threadIdx.x % 32) == (unsigned)(__ffs(bad) - 1)) {\n"
+    "      atomicAdd(&out[0], (unsigned long long)__popc(bad));\n"
+    "      atomicMin(&out[1], i);\n"
+    "    }\n"
+    "  }\n"
+    "}\n";
+
+/* Compiles and loads the compare kernel once per runner. */
+static helion_status need_compare(helion_runner_t *r, helion_err_t *err) {
+  if (r->cmp_fn)
+    return HELION_OK;
+  char arch[16];
+  snprintf(arch, sizeof(arch), "sm_%d%d", r->info.props.cc_major,
+           r->info.props.cc_minor);
+  helion_nvrtc_input_t in = {compare_src, "helion_compare.cu", arch,
+                             "--fmad=false", "helion_compare"};
+  helion_nvrtc_result_t out;
+  helion_nvrtc_result_init(&out);
+  helion_status rc = helion_nvrtc_compile(&in, &out, err);
+  if (rc) {
+    helion_nvrtc_result_cleanup(&out);
+    return rc;
+  }
+  CUresult res = r->drv->cuModuleLoadData(&r->cmp_mod, out.cubin);
+  helion_nvrtc_result_cleanup(&out);
+  if (!res)
+    res = r->drv->cuModuleGetFunction(&r->cmp_fn, r->cmp_mod, "helion_compare");
+  if (!res && !r->cmp_out)
+    res = r->drv->cuMemAlloc(&r->cmp_out, 2 * sizeof(uint64_t));
+  if (res) {
+    r->cmp_fn = NULL;
+    return cu_err(r, res, "loading the output compare kernel", err);
+  }
+  return HELION_OK;
+}
+
+/* Element i of the device array at p, read back and converted. */
+static CUresult fetch_elem(helion_runner_t *r, helion_dtype t, CUdeviceptr p,
+                           size_t i, double *out) {
+  uint64_t raw = 0;
+  size_t sz = helion_dtype_size(t);
+  CUresult res = r->drv->cuMemcpyDtoH(&raw, p + i * sz, sz);
+  if (!res)
+    *out = helion_runner_load(t, &raw, 0);
+  return res;
+}
+
+helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
+                                           unsigned long long actual,
+                                           unsigned long long expected,
+                                           size_t numel, double atol,
+                                           double rtol, helion_mismatch_t *out,
+                                           helion_run_fail_t *fail,
+                                           helion_err_t *err) {
+  helion_status rc;
+  CUresult res;
+  const char *what = "comparing the outputs";
+  uint64_t counters[2];
+  memset(out, 0, sizeof(*out));
+  memset(fail, 0, sizeof(*fail));
+  if (numel == 0)
+    return HELION_OK;
+  if ((rc = need_compare(r, err)))
+    return rc;
+  unsigned long long n = numel;
+  int dtype = (int)t;
+  void *params[] = {&actual, &expected, &n, &dtype, &atol, &rtol, &r->cmp_out};
+  /* Enough blocks to fill the device; each thread strides over the rest. */
+  uint64_t blocks = (numel + 255) / 256;
+  uint64_t cap = (uint64_t)r->info.props.num_sms * 8;
+  if (blocks > cap)
+    blocks = cap;
+  /* count = 0, first = ~0, on the stream the kernel runs on. */
+  if ((res = r->drv->cuMemsetD32Async(r->cmp_out, 0, 2, r->stream)) ||
+      (res = r->drv->cuMemsetD32Async(r->cmp_out + 8, 0xFFFFFFFFu, 2,
+                                      r->stream)) ||
+      (res = r->drv->cuLaunchKernel(r->cmp_fn, (unsigned)blocks, 1, 1, 256, 1,
+                                    1, 0, r->stream, params, NULL)) ||
+      (res = r->drv->cuStreamSynchronize(r->stream)) ||
+      (res = r->drv->cuMemcpyDtoH(counters, r->cmp_out, sizeof(counters))))
+    goto failed;
+  out->count = (size_t)counters[0];
+  if (out->count) {
+    out->first = (size_t)counters[1];
+    what = "reading the first mismatch";
+    if ((res = fetch_elem(r, t, actual, out->first, &out->actual)) ||
+        (res = fetch_elem(r, t, expected, out->first, &out->expected)))
+      goto failed;
+  }
+  return HELION_OK;
+failed:
+  set_fail(r, res, what, fail);
+  return HELION_OK;
+}
+
+helion_status helion_runner_run_checked(helion_runner_t *r,
+                                        helion_runner_kernel_t *k,
+                                        bool keep_as_baseline,
+                                        helion_run_fail_t *fail,
+                                        helion_err_t *err) {
+  CUresult res = CUDA_SUCCESS;
+  const char *what = "";
+  memset(fail, 0, sizeof(*fail));
+  for (size_t i = 0; i < r->nargs; i++) {
+    const helion_spec_arg_t *sa = &r->spec->args[i];
+    const helion_host_arg_t *ha = &r->host->args[i];
+    if (!ha->is_pointer || ha->bytes == 0 || sa->is_const)
+      continue;
+    /* Outputs without init are poisoned (NaN for floats) so unwritten
+     * elements fail the check; everything else a kernel may write is reset
+     * to its initial data so every run sees the same inputs. */
+    if (sa->init == HELION_INIT_NONE) {
+      what = "poisoning the outputs";
+      res = r->drv->cuMemsetD8Async(r->ptrs[i], 0xFF, ha->bytes, r->stream);
+    } else {
+      what = "restoring the inputs";
+      res = r->drv->cuStreamSynchronize(r->stream);
+      if (!res)
+        res = r->drv->cuMemcpyHtoD(r->ptrs[i], ha->data, ha->bytes);
+    }
+    if (res)
+      goto failed;
+  }
+  /* The restores ran on the legacy stream (see set_args). */
+  what = "restoring the inputs";
+  if ((res = r->drv->cuCtxSynchronize()))
+    goto failed;
+  what = "cuLaunchKernel";
+  if ((res = launch(r, k, 0)))
+    goto failed;
+  what = "running the kernel";
+  if ((res = r->drv->cuStreamSynchronize(r->stream)))
+    goto failed;
+  for (size_t i = 0; i < r->nargs; i++) {
+    const helion_spec_arg_t *sa = &r->spec->args[i];
+    const helion_host_arg_t *ha = &r->host->args[i];
+    if (!sa->output || !ha->is_pointer || ha->bytes == 0)
+      continue;
+    if (keep_as_baseline) {
+      what = "keeping the baseline output";
+      if (!r->baseline[i] &&
+          (res = r->drv->cuMemAlloc(&r->baseline[i], ha->bytes))) {
+        char w[300];
+        snprintf(w, sizeof(w),
+                 "a device copy of the baseline output %s (%zu bytes)",
+                 sa->name, ha->bytes);
+        return cu_err(r, res, w, err);
+      }
+      if ((res = r->drv->cuMemcpyDtoD(r->baseline[i], r->ptrs[i], ha->bytes)))
+        goto failed;
+      continue;
+    }
+    if (!r->baseline[i])
+      continue;
+    helion_mismatch_t m;
+    helion_status rc = helion_runner_compare_device(
+        r, sa->dtype, r->ptrs[i], r->baseline[i], ha->numel, r->spec->atol,
+        r->spec->rtol, &m, fail, err);
+    if (rc || fail->kind)
+      return rc;
+    if (m.count) {
+      fail->kind = HELION_RESULT_ACCURACY;
+      snprintf(fail->msg, sizeof(fail->msg),
+               "output %s: %zu of %zu elements differ beyond atol %g + rtol "
+               "%g * |expected|; first at index %zu: got %.9g, expected %.9g",
+               sa->name, m.count, ha->numel, r->spec->atol, r->spec->rtol,
+               m.first, m.actual, m.expected);
+      return HELION_OK;
+    }
+  }
+  if (keep_as_baseline) {
+    /* cuMemcpyDtoD runs on the legacy stream; have it done before the next
+     * poisoning on the runner's stream. */
+    what = "keeping the baseline output";
+    if ((res = r->drv->cuCtxSynchronize()))
+      goto failed;
+  }
+  return HELION_OK;
+failed:
+  set_fail(r, res, what, fail);
+  return HELION_OK;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Sorts v and returns its median. */
+static double median(double *v, size_t n) {
+  qsort(v, n, sizeof(*v), cmp_double);
+  if (n == 0)
+    return INFINITY;
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static CUresult need_events(helion_runner_t *r, size_t n) {
+  if (n <= r->nev)
+    return CUDA_SUCCESS;
+  CUevent *e = realloc(r->ev, n * sizeof(*e));
+  if (!e)
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  r->ev = e;
+  while (r->nev < n) {
+    CUresult res = r->drv->cuEventCreate(&r->ev[r->nev], CU_EVENT_DEFAULT);
+    if (res)
+      return res;
+    r->nev++;
+  }
+  return CUDA_SUCCESS;
+}
+
+static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0};
+  *t = in ? *in : d;
+  if (t->warmup_ms <= 0)
+    t->warmup_ms = d.warmup_ms;
+  if (t->rep_ms <= 0)
+    t->rep_ms = d.rep_ms;
+  if (t->graph_us <= 0)
+    t->graph_us = d.graph_us;
+  if (t->min_reps == 0)
+    t->min_reps = d.min_reps;
+  if (t->max_reps == 0 || t->max_reps > MAX_EVENTS / 2)
+    t->max_reps = t->max_reps ? MAX_EVENTS / 2 : d.max_reps;
+  if (t->min_reps > t->max_reps)
+    t->min_reps = t->max_reps;
+  if (t->precision == 0)
+    t->precision = d.precision;
+}
+
+/* Rounds of interleaved timing between precision checks, and before the
+ * first one. */
+#define CHECK_ROUNDS 10
+
+/* Moves the k-th smallest of v[0..n) (k < n) to v[k], with nothing larger
+ * before it and nothing smaller after it (Hoare's selection): an order
+ * statistic in linear expected time, where sorting would cost n log n. */
+static void select_kth(double *v, size_t n, size_t k) {
+  long lo = 0, hi = (long)n - 1, kk = (long)k;
+  while (lo < hi) {
+    double pivot = v[lo + (hi - lo) / 2];
+    long i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot)
+        i++;
+      while (v[j] > pivot)
+        j--;
+      if (i <= j) {
+        double t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (kk <= j)
+      hi = j;
+    else if (kk >= i)
+      lo = i;
+    else
+      return;
+  }
+}
+
+bool helion_runner_median_settled(const double *v, size_t n,
+                                  double precision, double *tmp) {
+  if (n == 0)
+    return false;
+  /* The quartiles and the median as median() and the sorted-index rule of
+   * helion_runner_time define them, by selection: this runs every 10
+   * rounds of a rebenchmark, over up to 20,000 times per kernel. */
+  size_t q1 = n / 4, mid = n / 2, q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
+  memcpy(tmp, v, n * sizeof(*v));
+  select_kth(tmp, n, q3);
+  select_kth(tmp, q3 + 1, mid); /* everything before q3 is <= tmp[q3] */
+  double med = tmp[mid];
+  if (n % 2 == 0) {
+    double lower = tmp[0]; /* the largest of tmp[0..mid) */
+    for (size_t i = 1; i < mid; i++)
+      if (tmp[i] > lower)
+        lower = tmp[i];
+    med = 0.5 * (lower + med);
+  }
+  if (!(med > 0))
+    return false;
+  if (q1 < mid)
+    select_kth(tmp, mid, q1);
+  double iqr = tmp[q3] - tmp[q1];
+  return 0.93 * iqr / sqrt((double)n) <= precision * med;
+}
+
+/* One repetition unit: a single launch, or one replay of the kernel's
+ * graph. */
+static CUresult run_unit(helion_runner_t *r, helion_runner_kernel_t *k) {
+  if (k->graph)
+    return r->drv->cuGraphLaunch(k->graph, r->stream);
+  return launch(r, k, 0);
+}
+
+/* Estimates the kernel alone (median of 5 event-timed launches, each after a
+ * flush) and the cost of flush + launch per repetition. */
+static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
+                         double *out_unit_ms) {
+  CUresult res;
+  double kt[5];
+  float f;
+  if ((res = need_events(r, 16)))
+    return res;
+  for (int i = 0; i < 5; i++) {
+    if ((res = r->drv->cuEventRecord(r->ev[3 * i], r->stream)) ||
+        (res = flush_l2(r)) ||
+        (res = r->drv->cuEventRecord(r->ev[3 * i + 1], r->stream)) ||
+        (res = run_unit(r, k)) ||
+        (res = r->drv->cuEventRecord(r->ev[3 * i + 2], r->stream)))
+      return res;
+  }
+  if ((res = r->drv->cuEventSynchronize(r->ev[14])))
+    return res;
+  for (int i = 0; i < 5; i++) {
+    if ((res = r->drv->cuEventElapsedTime(&f, r->ev[3 * i + 1],
+                                          r->ev[3 * i + 2])))
+      return res;
+    kt[i] = f;
+  }
+  if ((res = r->drv->cuEventElapsedTime(&f, r->ev[0], r->ev[14])))
+    return res;
+  *out_unit_ms = f / 5.0;
+  if (!k->graph)
+    k->est_ms = median(kt, 5);
+  return CUDA_SUCCESS;
+}
+
+/* Captures K launches of k into a graph, rotating over the argument copies
+ * so inputs that fit in L2 are not re-read warm. */
+static CUresult build_graph(helion_runner_t *r, helion_runner_kernel_t *k) {
+  CUresult res;
+  CUgraph g = NULL;
+  double k_f = 0.5 / (k->est_ms > 1e-6 ? k->est_ms : 1e-6);
+  uint32_t kk = k_f < 8 ? 8 : k_f > 512 ? 512 : (uint32_t)k_f;
+  size_t copies = 1;
+  size_t set = r->host->total_bytes;
+  if (set > 0 && set < (size_t)r->info.l2_bytes * 2) {
+    size_t free_b = 0, total_b = 0;
+    copies = ((size_t)r->info.l2_bytes * 2 + set - 1) / set + 1;
+    if (copies > MAX_COPIES)
+      copies = MAX_COPIES;
+    if (copies > kk)
+      copies = kk;
+    /* Leave at least half the free memory alone. */
+    if (!r->drv->cuMemGetInfo(&free_b, &total_b) && set * copies > free_b / 2)
+      copies = free_b / 2 / set > 1 ? free_b / 2 / set : 1;
+  }
+  if ((res = grow_copies(r, copies)))
+    return res;
+  if ((res = r->drv->cuStreamBeginCapture(r->stream,
+                                          CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)))
+    return res;
+  for (uint32_t i = 0; i < kk && !res; i++)
+    res = launch(r, k, i % copies);
+  CUresult end = r->drv->cuStreamEndCapture(r->stream, &g);
+  if (!res)
+    res = end;
+  if (!res)
+    res = r->drv->cuGraphInstantiateWithFlags(&k->graph, g, 0);
+  if (g)
+    r->drv->cuGraphDestroy(g);
+  if (res) {
+    k->graph = NULL;
+    return res;
+  }
+  k->graph_k = kk;
+  return CUDA_SUCCESS;
+}
+
+/* Decides between single launches and a graph, building the graph when
+ * needed. A graph that cannot be built falls back to single launches. */
+static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
+                        const helion_timing_t *t, double *unit_ms) {
+  CUresult res;
+  /* Untimed: the first launch pays for module upload and caches. */
+  if ((res = launch(r, k, 0)) || (res = r->drv->cuStreamSynchronize(r->stream)))
+    return res;
+  if ((res = estimate(r, k, unit_ms)))
+    return res;
+  if (!k->graph && k->est_ms * 1000.0 < t->graph_us) {
+    if (build_graph(r, k) == CUDA_SUCCESS) {
+      if ((res = r->drv->cuGraphLaunch(k->graph, r->stream)) ||
+          (res = r->drv->cuStreamSynchronize(r->stream)) ||
+          (res = estimate(r, k, unit_ms)))
+        return res;
+    } else if ((res = r->drv->cuCtxSynchronize())) {
+      return res;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
+                                 const helion_timing_t *tin,
+                                 helion_timed_t *out, helion_run_fail_t *fail,
+                                 helion_err_t *err) {
+  helion_timing_t t;
+  CUresult res;
+  const char *what = "timing";
+  double unit_ms = 0, *times = NULL;
+  float f;
+  memset(fail, 0, sizeof(*fail));
+  timing_defaults(tin, &t);
+  if ((res = prepare(r, k, &t, &unit_ms)))
+    goto failed;
+  if (t.cutoff_ms > 0 && !k->graph && k->est_ms > t.cutoff_ms) {
+    memset(out, 0, sizeof(*out));
+    out->ms = out->min_ms = k->est_ms;
+    out->reps = 5;
+    out->copies = 1;
+    out->cut = true;
+    return HELION_OK;
+  }
+  double est = unit_ms > 1e-6 ? unit_ms : 1e-6;
+  uint32_t n_warm =
+      t.warmup_ms / est < 1 ? 1 : (uint32_t)fmin(t.warmup_ms / est, 1e6);
+  double want = t.rep_ms / est;
+  uint32_t n = want < t.min_reps   ? t.min_reps
+               : want > t.max_reps ? t.max_reps
+                                   : (uint32_t)want;
+  if ((res = need_events(r, 2 * (size_t)n)))
+    goto failed;
+  for (uint32_t i = 0; i < n_warm; i++)
+    if ((res = flush_l2(r)) || (res = run_unit(r, k)))
+      goto failed;
+  for (uint32_t i = 0; i < n; i++) {
+    if ((res = flush_l2(r)) ||
+        (res = r->drv->cuEventRecord(r->ev[2 * i], r->stream)) ||
+        (res = run_unit(r, k)) ||
+        (res = r->drv->cuEventRecord(r->ev[2 * i + 1], r->stream)))
+      goto failed;
+  }
+  what = "running the kernel";
+  if ((res = r->drv->cuStreamSynchronize(r->stream)))
+    goto failed;
+  times = malloc(n * sizeof(*times));
+  if (!times)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  double div = k->graph ? (double)k->graph_k : 1.0;
+  for (uint32_t i = 0; i < n; i++) {
+    if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * i], r->ev[2 * i + 1])))
+      goto failed;
+    times[i] = f / div;
+  }
+  helion_timed_t o;
+  memset(&o, 0, sizeof(o));
+  o.ms = median(times, n); /* sorts */
+  o.min_ms = times[0];
+  o.spread =
+      o.ms > 0
+          ? (times[(3 * n) / 4 < n ? (3 * n) / 4 : n - 1] - times[n / 4]) / o.ms
+          : 0;
+  o.reps = n;
+  o.graph_k = k->graph ? k->graph_k : 0;
+  o.copies = k->graph ? (uint32_t)r->copies : 1;
+  *out = o;
+  free(times);
+  return HELION_OK;
+failed:
+  free(times);
+  set_fail(r, res, what, fail);
+  return HELION_OK;
+}
+
+helion_status
+helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
+                               size_t n, uint32_t repeat,
+                               const helion_timing_t *tin, double *out_ms,
+                               uint32_t *out_rounds, helion_run_fail_t *fail,
+                               helion_err_t *err) {
+  helion_timing_t t;
+  CUresult res = CUDA_SUCCESS;
+  double *times = NULL, *tmp = NULL, unit;
+  uint32_t rounds = 0;
+  float f;
+  memset(fail, 0, sizeof(*fail));
+  timing_defaults(tin, &t);
+  if (repeat == 0)
+    repeat = 1;
+  for (size_t j = 0; j < n; j++) {
+    out_ms[j] = INFINITY;
+    if (!ks[j])
+      continue;
+    ks[j]->settled = false;
+    ks[j]->nt = 0;
+    /* A kernel that fails alone (not sticky) is dropped; a sticky failure
+     * ends the whole call. */
+    res = prepare(r, ks[j], &t, &unit);
+    if (res) {
+      set_fail(r, res, "rebench warm-up", fail);
+      if (fail->sticky)
+        goto out;
+      memset(fail, 0, sizeof(*fail));
+      ks[j]->dead = true;
+    }
+  }
+  times = malloc(n * (size_t)repeat * sizeof(*times));
+  tmp = malloc((size_t)repeat * sizeof(*tmp));
+  if (!times || !tmp) {
+    free(times);
+    free(tmp);
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  }
+  if ((res = need_events(r, 2 * n))) {
+    set_fail(r, res, "cuEventCreate", fail);
+    goto out;
+  }
+  /* Every round runs each kernel still in play once. With a precision,
+   * every CHECK_ROUNDS rounds a kernel whose median is known well enough
+   * leaves the rounds; the call ends when none is left. */
+  bool active = true;
+  for (uint32_t round = 0; round < repeat && active; round++) {
+    for (size_t j = 0; j < n; j++) {
+      if (!ks[j] || ks[j]->dead || ks[j]->settled)
+        continue;
+      if ((res = flush_l2(r)) ||
+          (res = r->drv->cuEventRecord(r->ev[2 * j], r->stream)) ||
+          (res = run_unit(r, ks[j])) ||
+          (res = r->drv->cuEventRecord(r->ev[2 * j + 1], r->stream)))
+        break;
+    }
+    if (!res)
+      res = r->drv->cuStreamSynchronize(r->stream);
+    if (res) {
+      set_fail(r, res, "rebench", fail);
+      goto out;
+    }
+    rounds = round + 1;
+    bool check = t.precision > 0 && rounds % CHECK_ROUNDS == 0;
+    active = false;
+    for (size_t j = 0; j < n; j++) {
+      helion_runner_kernel_t *k = ks[j];
+      if (!k || k->dead || k->settled)
+        continue;
+      if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * j],
+                                            r->ev[2 * j + 1]))) {
+        set_fail(r, res, "cuEventElapsedTime", fail);
+        goto out;
+      }
+      times[j * repeat + k->nt++] = f / (k->graph ? (double)k->graph_k : 1.0);
+      if (check)
+        k->settled =
+            helion_runner_median_settled(times + j * repeat, k->nt,
+                                         t.precision, tmp);
+      active = active || !k->settled;
+    }
+  }
+  for (size_t j = 0; j < n; j++)
+    if (ks[j] && !ks[j]->dead)
+      out_ms[j] = median(times + j * repeat, ks[j]->nt);
+out:
+  if (fail->kind)
+    for (size_t j = 0; j < n; j++)
+      out_ms[j] = INFINITY;
+  if (out_rounds)
+    *out_rounds = rounds;
+  free(times);
+  free(tmp);
+  return HELION_OK;
+}

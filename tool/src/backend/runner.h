@@ -1,0 +1,299 @@
+/*
+ * runner.h: what it takes to run one kernel of a spec: the argument data
+ * (generated on the host from the run's seed), the launch geometry of a
+ * configuration, and the accuracy comparison against the baseline.
+ *
+ * The first two parts are plain C with no CUDA: the parent (backend_cuda)
+ * uses helion_runner_scope() and helion_runner_launch() to turn a config into
+ * a helion_launch_t, and the unit tests check data, conversions, geometry and
+ * comparison on any machine. The GPU part at the end (helion_runner_t) runs
+ * only inside the benchmark worker process (bench_worker.h): it owns a CUDA
+ * context, so the tool's own process never calls it.
+ *
+ * Stability: everything above the "worker side" section is a contract for
+ * backend_cuda and changes only additively; the worker-side section is
+ * private to runner.c and bench_worker.c.
+ */
+#ifndef HELION_RUNNER_H
+#define HELION_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "model/expr.h"
+#include "model/space.h"
+#include "model/spec.h"
+#include "util/util.h"
+
+/* ---------------------------------------------------------------------------
+ * The device as the worker saw it (the parent never initialises CUDA, so it
+ * learns these from the worker at start).
+ */
+typedef struct helion_gpu_info {
+  helion_device_props_t props; /* name, cc, SMs, opt-in smem, regs per SM */
+  int ordinal;                 /* CUDA device ordinal */
+  int driver_version;          /* cuDriverGetVersion, e.g. 12080 */
+  int64_t l2_bytes;            /* L2 cache size */
+  int64_t total_mem;           /* device memory, bytes */
+  int64_t max_threads_per_block;
+  int64_t smem_per_block_default; /* without opt-in (48 KiB) */
+} helion_gpu_info_t;
+
+/* ---------------------------------------------------------------------------
+ * Half and bfloat16 by hand: round to nearest even, NaN stays NaN (quiet),
+ * overflow gives infinity, subnormals are kept.
+ */
+uint16_t helion_f16_from_double(double v);
+double helion_f16_to_double(uint16_t h);
+uint16_t helion_bf16_from_double(double v);
+double helion_bf16_to_double(uint16_t h);
+
+/* Element i of an array of dtype `t` at `p`, as a double (int64 values
+ * beyond 2^53 round). */
+double helion_runner_load(helion_dtype t, const void *p, size_t i);
+/* Stores v into element i: floats convert (round to nearest even), integers
+ * take v rounded to nearest and wrap modulo 2^bits like a C cast of an
+ * int64. */
+void helion_runner_store(helion_dtype t, void *p, size_t i, double v);
+
+/* ---------------------------------------------------------------------------
+ * Argument data.
+ *
+ * The data of pointer argument `arg_index` comes from a helion_rng_t seeded
+ * with helion_runner_arg_seed(seed, arg_index), so every process (and every
+ * restart of the worker) builds the same bytes:
+ *   randn          helion_rng_normal() per element, then stored
+ *   rand           helion_rng_double() per element ([0, 1))
+ *   randint(lo,hi) helion_rng_range(lo, hi) per element (inclusive)
+ *   arange         element i = i (stored, so narrow types wrap/round)
+ *   zeros / ones / const   the value
+ *   none           0xFF bytes (NaN for floats): the poison
+ * Scalars take their "value" expression; floats as float/double, integers
+ * converted like helion_runner_store.
+ */
+uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index);
+
+/* Fills `numel` elements of dtype t at `out` as described above. */
+void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+                        double hi, double c, uint64_t seed, size_t arg_index,
+                        void *out, size_t numel);
+
+/* One argument on the host. */
+typedef struct helion_host_arg {
+  bool is_pointer;
+  size_t numel;    /* pointers: element count (may be 0) */
+  size_t bytes;    /* pointers: numel * dtype size; scalars: dtype size */
+  void *data;      /* pointers: the initial data (malloc'd, `bytes` long, NULL
+                      when bytes == 0) */
+  uint64_t scalar; /* scalars: the value's bytes, little end first */
+} helion_host_arg_t;
+
+typedef struct helion_host_args {
+  helion_host_arg_t *args; /* spec->nargs, in parameter order */
+  size_t nargs;
+  size_t total_bytes; /* sum over pointer args */
+} helion_host_args_t;
+
+/* Largest pointer argument allowed (bytes); bigger numels fail the setup. */
+#define HELION_RUNNER_MAX_ARG_BYTES ((size_t)64 << 30)
+
+/*
+ * Evaluates every numel and scalar value with `scope` (spec->nscope values,
+ * see helion_runner_scope) and generates the data. Errors name the argument:
+ * "args[2] (C).numel: evaluates to -5; an element count must be >= 0".
+ * Release with helion_host_args_cleanup().
+ */
+helion_status helion_host_args_init(const helion_spec_t *spec,
+                                    const helion_num_t *scope, uint64_t seed,
+                                    helion_host_args_t *out, helion_err_t *err);
+/* Accepts a zeroed struct. */
+void helion_host_args_cleanup(helion_host_args_t *a);
+
+/* ---------------------------------------------------------------------------
+ * Launch geometry.
+ */
+typedef struct helion_launch {
+  uint32_t grid[3];    /* blocks per dimension; unused dims are 1 */
+  uint32_t block[3];   /* threads per dimension; unused dims are 1 */
+  uint32_t shared_mem; /* dynamic shared memory, bytes */
+} helion_launch_t;
+
+/*
+ * The scope values (spec->nscope of them) for one shape, device and config:
+ * helion_spec_scope_values() for keys and device properties, then each named
+ * param's helion_space_slot_number() from `cells`. `space` must be the
+ * spec's space (helion_spec_space), whose named slots come in the spec's flat
+ * order. cells == NULL uses the space's default config.
+ */
+void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
+                         const int64_t *shape, const helion_device_props_t *dev,
+                         const int64_t *cells, helion_num_t *out);
+
+/*
+ * The geometry of one config. `scope` comes from helion_runner_scope for the
+ * same cells. tiles[d] gives grid dimension d (1 to 3 of them), block[d] the
+ * block, shared_mem the dynamic shared memory (0 when absent).
+ * Persistent configs (a "pid_type" slot whose choice starts with
+ * "persistent") get a 1-D grid of min(product of tiles, num_sms *
+ * num_sm_multiplier) blocks (num_sm_multiplier from its slot, 1 if none).
+ * Fails with HELION_ERR_EVAL (the expression's error, prefixed with
+ * "launch.tiles[0]: ") or HELION_ERR_INVALID for values CUDA cannot launch:
+ * a dimension < 1, grid x over 2^31-1 or y/z over 65535, block x/y over 1024
+ * or z over 64, a block over 1024 threads, negative or over-2^32 shared
+ * memory. Callers treat a failure as the config failing (RUNTIME), not as a
+ * fault of the run.
+ */
+helion_status helion_runner_launch(const helion_spec_t *spec,
+                                   const helion_space_t *space,
+                                   const int64_t *cells,
+                                   const helion_num_t *scope,
+                                   helion_launch_t *out, helion_err_t *err);
+
+/* ---------------------------------------------------------------------------
+ * Accuracy: element i passes when |a - e| <= atol + rtol * |e| (a = actual,
+ * e = expected, as doubles); NaN never passes (NaN != NaN), equal infinities
+ * pass. Integers compare with the same rule.
+ */
+typedef struct helion_mismatch {
+  size_t count;  /* failing elements */
+  size_t first;  /* index of the first failing element */
+  double actual; /* its values */
+  double expected;
+} helion_mismatch_t;
+
+/* Returns the number of failing elements (also written to out->count; the
+ * other fields are set when count > 0). The rule on the host: the worker
+ * compares on the GPU (helion_runner_compare_device), and the GPU tests
+ * hold that to this. */
+size_t helion_runner_compare(helion_dtype t, const void *actual,
+                             const void *expected, size_t numel, double atol,
+                             double rtol, helion_mismatch_t *out);
+
+/*
+ * True when the median of the n times in v is known to `precision`: its
+ * standard error, estimated as 0.93 * IQR / sqrt(n) (the normal-theory
+ * value, with the interquartile range standing in for 1.35 sigma), is at
+ * most precision * median. tmp (n doubles) is scratch. The rule that ends
+ * rebenchmark rounds (helion_timing_t.precision).
+ */
+bool helion_runner_median_settled(const double *v, size_t n, double precision,
+                                  double *tmp);
+
+/* ---------------------------------------------------------------------------
+ * Worker side (private to runner.c and bench_worker.c; not a contract).
+ * Everything below needs a CUDA device and runs in the worker process only.
+ */
+typedef struct helion_runner helion_runner_t;
+
+/* A loaded kernel. */
+typedef struct helion_runner_kernel helion_runner_kernel_t;
+
+/* What one failed CUDA step means for the config and the worker. */
+typedef struct helion_run_fail {
+  helion_result_kind kind; /* RUNTIME or ACCURACY (OK when nothing failed) */
+  bool sticky;             /* the context is poisoned: the worker must exit */
+  char msg[512];
+} helion_run_fail_t;
+
+/* Timing parameters (0 fields take the defaults in brackets). */
+typedef struct helion_timing {
+  double warmup_ms;  /* [1]  warm-up budget */
+  double rep_ms;     /* [50] timed budget (Helion's do_bench rep) */
+  double graph_us;   /* [10] kernels under this are timed as CUDA graphs */
+  uint32_t min_reps; /* [5] */
+  uint32_t max_reps; /* [10000] */
+  /* [0.005] interleaved timing (rebenchmarks): a kernel leaves the rounds
+   * once its median is known to this relative standard error (estimated
+   * from the spread of its times: 0.93 * IQR / sqrt(rounds) / median,
+   * checked every 10 rounds); the call ends when every kernel has left or
+   * after `repeat` rounds. < 0: every kernel runs all `repeat` rounds, as
+   * Helion does. */
+  double precision;
+  /* [0 = none] a kernel whose estimate (median of 5 flushed launches)
+   * exceeds this many ms gets the estimate as its time, with no warm-up or
+   * timed repetitions: knowing that it is slow is enough. Not applied to
+   * kernels timed as graphs (their single launches are not accurate). */
+  double cutoff_ms;
+} helion_timing_t;
+
+/* One timing. */
+typedef struct helion_timed {
+  double ms;        /* median per launch */
+  double min_ms;    /* fastest repetition */
+  double spread;    /* (p75 - p25) / median of the repetitions */
+  uint32_t reps;    /* repetitions timed */
+  uint32_t graph_k; /* launches per graph replay; 0 = one launch per event
+                       pair */
+  uint32_t copies;  /* input sets rotated (1 = none) */
+  bool cut;         /* over cutoff_ms: ms is the estimate */
+} helion_timed_t;
+
+/* Creates the context on device `ordinal` and reads its properties. */
+helion_status helion_runner_create(int ordinal, helion_runner_t **out,
+                                   helion_gpu_info_t *out_info,
+                                   helion_err_t *err);
+void helion_runner_destroy(helion_runner_t *r);
+
+/* Allocates and uploads the arguments (taking ownership of nothing; the host
+ * data is copied) and the L2 flush buffer. */
+helion_status helion_runner_set_args(helion_runner_t *r,
+                                     const helion_spec_t *spec,
+                                     const helion_host_args_t *args,
+                                     helion_err_t *err);
+
+/* Loads `image` (cubin or NUL-terminated PTX) and finds `entry`. Failures
+ * are config failures in *fail (returns HELION_OK with fail->kind set). */
+helion_status helion_runner_load_kernel(helion_runner_t *r, const void *image,
+                                        size_t len, const char *entry,
+                                        const helion_launch_t *launch,
+                                        helion_runner_kernel_t **out,
+                                        helion_run_fail_t *fail,
+                                        helion_err_t *err);
+void helion_runner_unload_kernel(helion_runner_t *r, helion_runner_kernel_t *k);
+
+/* Restores non-const inputs, poisons init-less outputs, runs once, waits.
+ * On success, when `keep_as_baseline`, copies every output to a device
+ * buffer that becomes the baseline; otherwise compares them with it on the
+ * GPU (helion_runner_compare_device; an accuracy failure fills *fail). */
+helion_status helion_runner_run_checked(helion_runner_t *r,
+                                        helion_runner_kernel_t *k,
+                                        bool keep_as_baseline,
+                                        helion_run_fail_t *fail,
+                                        helion_err_t *err);
+
+/*
+ * Compares `numel` elements of dtype t at device addresses `actual` and
+ * `expected` (CUdeviceptr values) by the rule of helion_runner_compare, on
+ * the GPU: a kernel compiled with NVRTC on first use counts the failing
+ * elements and finds the first; only that element is read back. Fills *out
+ * like helion_runner_compare. A CUDA failure fills *fail (RUNTIME, sticky
+ * when the context is gone); a compile failure of the compare kernel is an
+ * error of the run (HELION_ERR_NVRTC).
+ */
+helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
+                                           unsigned long long actual,
+                                           unsigned long long expected,
+                                           size_t numel, double atol,
+                                           double rtol, helion_mismatch_t *out,
+                                           helion_run_fail_t *fail,
+                                           helion_err_t *err);
+
+/* Times one kernel (see bench_worker.h for the method). */
+helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
+                                 const helion_timing_t *t, helion_timed_t *out,
+                                 helion_run_fail_t *fail, helion_err_t *err);
+
+/* Interleaved timing: up to `repeat` rounds (fewer with t->precision),
+ * each runs every kernel still in play once after an L2 flush
+ * (graph-replayed if the kernel is under graph_us); writes the per-kernel
+ * median to out_ms and the rounds run to *out_rounds (may be NULL). */
+helion_status
+helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
+                               size_t n, uint32_t repeat,
+                               const helion_timing_t *t, double *out_ms,
+                               uint32_t *out_rounds, helion_run_fail_t *fail,
+                               helion_err_t *err);
+
+#endif /* HELION_RUNNER_H */

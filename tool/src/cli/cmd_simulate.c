@@ -1,0 +1,464 @@
+/*
+ * cmd_simulate.c: `helion-tune simulate LANDSCAPE`: runs a search against a
+ * recorded tuning landscape (no GPU) R times with seeds S..S+R-1 and reports
+ * how close each run got to the landscape's optimum, and after how many
+ * evaluations and simulated seconds.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend_sim.h"
+#include "cli/cli.h"
+#include "model/config.h"
+#include "search/search.h"
+#include "util/util.h"
+
+#define PROG "helion-tune simulate"
+
+static void usage(FILE *f) {
+  fprintf(
+      f,
+      "usage: " PROG " LANDSCAPE [options]\n"
+      "\n"
+      "Runs a search against a recorded tuning landscape (Kernel Tuner "
+      "cache or T4\n"
+      "JSON, plain or gzipped) instead of a GPU, and reports the quality "
+      "of each run:\n"
+      "ratio = recorded time of the chosen config / the landscape's "
+      "optimum.\n"
+      "\n"
+      "Options:\n"
+      "  --algorithm NAME      search algorithm (default $HELION_AUTOTUNER, "
+      "else %s):\n",
+      HELION_SEARCH_DEFAULT_ALGORITHM);
+  helion_cli_print_algorithms(f);
+  fprintf(
+      f,
+      "  --effort LEVEL        none, quick or full (default "
+      "$HELION_AUTOTUNE_EFFORT,\n"
+      "                        else full); none measures the default config "
+      "only\n"
+      "  --max-evals N         stop after N distinct configs measured (the "
+      "last batch\n"
+      "                        is truncated so N is never exceeded)\n"
+      "  --budget-seconds S    stop once S simulated seconds are spent "
+      "(checked before\n"
+      "                        every config; default "
+      "$HELION_AUTOTUNE_BUDGET_SECONDS)\n"
+      "  --runs R              independent runs (default 1)\n"
+      "  --seed S              seed of the first run; run i uses S+i "
+      "(default\n"
+      "                        $HELION_AUTOTUNE_RANDOM_SEED, else 0, so "
+      "results repeat)\n"
+      "  --noise               draw each measurement from the recorded "
+      "individual runs\n"
+      "                        (seeded by the run's seed) instead of the "
+      "recorded mean\n"
+      "  --json                print one JSON object to stdout: landscape, "
+      "algorithm,\n"
+      "                        effort, valid_configs, optimum_ms, runs[] "
+      "(seed,\n"
+      "                        evaluations, best_ms, measured_ms, ratio, "
+      "sim_seconds,\n"
+      "                        best_config) and summary (median_ratio, "
+      "p90_ratio,\n"
+      "                        within_1_02, within_1_05, within_1_10 as "
+      "fractions of\n"
+      "                        the runs; nearest-rank quantiles)\n"
+      "  --set KEY=VALUE       set a search option, like a keyword argument "
+      "of\n"
+      "                        Helion's search classes (population_size=20,\n"
+      "                        crossover_rate=0.5, copies=3, ...); "
+      "repeatable\n"
+      "  --trace FILE          write every evaluation as one JSON line to "
+      "FILE; with\n"
+      "                        --runs > 1, run i writes FILE.<seed of run i>\n"
+      "  --quiet               no log lines and no table on stderr (errors "
+      "still)\n"
+      "  -h, --help            this help\n"
+      "\n"
+      "Logs go to stderr as `[Ns] message` lines where N counts simulated "
+      "seconds;\n"
+      "with --runs > 1 only warnings and the table are shown.\n"
+      "Exit status: 0 success, 1 failure (unreadable landscape, a run that "
+      "found no\n"
+      "working config), 2 usage error.\n");
+}
+
+#define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
+
+typedef struct run_result {
+  uint64_t seed;
+  size_t evaluations;
+  double best_ms;     /* recorded time of the pick; +inf if none */
+  double measured_ms; /* what the search measured for it */
+  double ratio;
+  double sim_seconds;
+  char *config_json; /* canonical JSON or NULL */
+  char *error;       /* the run's error message or NULL */
+} run_result;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank quantile of n sorted values: the smallest value with at
+ * least q * n values at or below it. */
+static double quantile(const double *sorted, size_t n, double q) {
+  size_t k = (size_t)ceil(q * (double)n);
+  if (k < 1)
+    k = 1;
+  if (k > n)
+    k = n;
+  return sorted[k - 1];
+}
+
+static void json_num(helion_buf_t *b, double v) {
+  if (isfinite(v))
+    helion_buf_appendf(b, "%.9g", v);
+  else
+    helion_buf_puts(b, "null");
+}
+
+static helion_status run_once(helion_sim_t *sim, const char *landscape,
+                              helion_search_opts_t *o, const char *trace_path,
+                              run_result *r, helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  helion_search_t *s = NULL;
+  FILE *trace = NULL;
+  helion_buf_t json;
+  helion_buf_init(&json, 1 << 20);
+  const helion_space_t *space = helion_sim_space(sim);
+  helion_sim_reset(sim, o->seed);
+  if (trace_path) {
+    trace = fopen(trace_path, "w");
+    if (!trace) {
+      rc = helion_err_set(err, HELION_ERR_IO, "--trace: cannot write %s: %s",
+                          trace_path, strerror(errno));
+      goto out;
+    }
+  }
+  if (trace) {
+    /* The report reads this optional first line for its title and the
+     * optimum line (report.h). */
+    helion_buf_puts(&json, "{\"meta\": {\"landscape\": ");
+    helion_buf_put_json_string(&json, landscape);
+    helion_buf_puts(&json, ", \"algorithm\": ");
+    helion_buf_put_json_string(
+        &json, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
+    helion_buf_appendf(&json, ", \"seed\": %llu, \"optimum_ms\": %.9g}}\n",
+                       (unsigned long long)o->seed,
+                       helion_sim_optimum(sim, NULL));
+    fputs(helion_buf_str(&json), trace);
+    helion_buf_reset(&json);
+  }
+  o->trace = trace;
+  r->seed = o->seed;
+  r->best_ms = r->measured_ms = r->ratio = INFINITY;
+  if ((rc = helion_search_create(space, helion_sim_backend(sim), o, &s, err)))
+    goto out;
+  helion_status run_rc = helion_search_run(s, err);
+  const helion_search_metrics_t *m = helion_search_metrics(s);
+  r->evaluations = m->configs_tested;
+  r->sim_seconds = helion_sim_elapsed(sim);
+  if (run_rc == HELION_ERR_NO_CONFIG) {
+    /* A search that found nothing working is a result of the run. */
+    r->error = helion_strdup(err->msg);
+    goto out;
+  }
+  if ((rc = run_rc))
+    goto out;
+  const int64_t *best = helion_search_best(s);
+  helion_sim_record_t rec;
+  if (best && helion_sim_lookup(sim, best, &rec)) {
+    r->best_ms = rec.ms;
+    r->measured_ms = helion_search_best_ms(s);
+    r->ratio = rec.ms / helion_sim_optimum(sim, NULL);
+  }
+  if (best) {
+    if ((rc = helion_config_to_json(space, best, false, &json))) {
+      helion_err_set(err, rc, "cannot format the best configuration");
+      goto out;
+    }
+    r->config_json = helion_buf_take(&json);
+  }
+out:
+  if (trace && fclose(trace) != 0 && rc == HELION_OK)
+    rc = helion_err_set(err, HELION_ERR_IO, "--trace: cannot write %s",
+                        trace_path);
+  o->trace = NULL;
+  helion_search_destroy(s);
+  helion_buf_cleanup(&json);
+  return rc;
+}
+
+static void print_table(const char *path, helion_sim_t *sim,
+                        const helion_search_opts_t *o, const run_result *runs,
+                        size_t nruns, const double *sorted) {
+  fprintf(stderr, "%s: %zu valid configs, optimum %.6g ms\n", path,
+          helion_sim_valid_count(sim), helion_sim_optimum(sim, NULL));
+  fprintf(stderr, "%s, effort %s\n",
+          o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM,
+          helion_effort_name(o->effort));
+  fprintf(stderr, "%8s %8s %12s %8s %10s\n", "seed", "evals", "best_ms",
+          "ratio", "sim_s");
+  for (size_t i = 0; i < nruns; i++) {
+    const run_result *r = &runs[i];
+    if (r->error)
+      fprintf(stderr, "%8llu %8zu %12s %8s %10.1f  (no working config)\n",
+              (unsigned long long)r->seed, r->evaluations, "-", "-",
+              r->sim_seconds);
+    else
+      fprintf(stderr, "%8llu %8zu %12.6g %8.4f %10.1f\n",
+              (unsigned long long)r->seed, r->evaluations, r->best_ms, r->ratio,
+              r->sim_seconds);
+  }
+  if (nruns > 1) {
+    size_t w2 = 0, w5 = 0, w10 = 0;
+    for (size_t i = 0; i < nruns; i++) {
+      w2 += sorted[i] <= 1.02;
+      w5 += sorted[i] <= 1.05;
+      w10 += sorted[i] <= 1.10;
+    }
+    fprintf(stderr,
+            "median ratio %.4f, p90 %.4f; within 2%%: %zu/%zu, 5%%: %zu/%zu, "
+            "10%%: %zu/%zu\n",
+            quantile(sorted, nruns, 0.5), quantile(sorted, nruns, 0.9), w2,
+            nruns, w5, nruns, w10, nruns);
+  }
+}
+
+static helion_status print_json(const char *path, helion_sim_t *sim,
+                                const helion_search_opts_t *o,
+                                const run_result *runs, size_t nruns,
+                                const double *sorted) {
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  helion_buf_puts(&b, "{\"landscape\": ");
+  helion_buf_put_json_string(&b, path);
+  helion_buf_puts(&b, ", \"algorithm\": ");
+  helion_buf_put_json_string(
+      &b, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
+  helion_buf_appendf(&b,
+                     ", \"effort\": \"%s\", \"valid_configs\": %zu, "
+                     "\"optimum_ms\": ",
+                     helion_effort_name(o->effort),
+                     helion_sim_valid_count(sim));
+  json_num(&b, helion_sim_optimum(sim, NULL));
+  helion_buf_puts(&b, ", \"runs\": [");
+  for (size_t i = 0; i < nruns; i++) {
+    const run_result *r = &runs[i];
+    helion_buf_appendf(&b,
+                       "%s{\"seed\": %llu, \"evaluations\": %zu, "
+                       "\"best_ms\": ",
+                       i ? ", " : "", (unsigned long long)r->seed,
+                       r->evaluations);
+    json_num(&b, r->best_ms);
+    helion_buf_puts(&b, ", \"measured_ms\": ");
+    json_num(&b, r->measured_ms);
+    helion_buf_puts(&b, ", \"ratio\": ");
+    json_num(&b, r->ratio);
+    helion_buf_puts(&b, ", \"sim_seconds\": ");
+    json_num(&b, r->sim_seconds);
+    helion_buf_puts(&b, ", \"best_config\": ");
+    helion_buf_puts(&b, r->config_json ? r->config_json : "null");
+    if (r->error) {
+      helion_buf_puts(&b, ", \"error\": ");
+      helion_buf_put_json_string(&b, r->error);
+    }
+    helion_buf_putc(&b, '}');
+  }
+  size_t w2 = 0, w5 = 0, w10 = 0;
+  for (size_t i = 0; i < nruns; i++) {
+    w2 += sorted[i] <= 1.02;
+    w5 += sorted[i] <= 1.05;
+    w10 += sorted[i] <= 1.10;
+  }
+  helion_buf_puts(&b, "], \"summary\": {\"median_ratio\": ");
+  json_num(&b, quantile(sorted, nruns, 0.5));
+  helion_buf_puts(&b, ", \"p90_ratio\": ");
+  json_num(&b, quantile(sorted, nruns, 0.9));
+  helion_status rc = helion_buf_appendf(
+      &b,
+      ", \"within_1_02\": %.6g, \"within_1_05\": %.6g, \"within_1_10\": "
+      "%.6g}}\n",
+      (double)w2 / (double)nruns, (double)w5 / (double)nruns,
+      (double)w10 / (double)nruns);
+  if (rc == HELION_OK)
+    fputs(helion_buf_str(&b), stdout);
+  helion_buf_cleanup(&b);
+  return rc;
+}
+
+int helion_cmd_simulate(int argc, char **argv) {
+  const char *path = NULL, *trace = NULL;
+  uint64_t runs_n = 1, seed = 0, max_evals = 0;
+  bool seed_set = false, noise = false, json = false, quiet = false;
+  helion_search_opts_t o;
+  helion_err_t err = {{0}};
+  int exit_code = HELION_EXIT_FAILURE;
+  helion_sim_t *sim = NULL;
+  run_result *results = NULL;
+  double *sorted = NULL;
+  char *trace_name = NULL;
+
+  helion_search_opts_init(&o);
+  /* Environment first; flags override. */
+  if (helion_search_opts_from_env(&o, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    return HELION_EXIT_USAGE;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (helion_cli_is_help(a)) {
+      usage(stdout);
+      return HELION_EXIT_OK;
+    }
+    if (a[0] != '-' || a[1] == '\0') {
+      if (path)
+        return usage_error("unexpected argument '%s' (one LANDSCAPE only)", a);
+      path = a;
+      continue;
+    }
+    /* --flag value or --flag=value */
+    char flag[64];
+    const char *val = NULL;
+    const char *eq = strchr(a, '=');
+    if (eq && (size_t)(eq - a) < sizeof(flag)) {
+      memcpy(flag, a, (size_t)(eq - a));
+      flag[eq - a] = '\0';
+      val = eq + 1;
+    } else {
+      snprintf(flag, sizeof(flag), "%s", a);
+    }
+    bool takes = strcmp(flag, "--algorithm") == 0 ||
+                 strcmp(flag, "--effort") == 0 ||
+                 strcmp(flag, "--max-evals") == 0 ||
+                 strcmp(flag, "--budget-seconds") == 0 ||
+                 strcmp(flag, "--runs") == 0 || strcmp(flag, "--seed") == 0 ||
+                 strcmp(flag, "--trace") == 0 || strcmp(flag, "--set") == 0;
+    bool boolean = strcmp(flag, "--noise") == 0 ||
+                   strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
+    if (!takes && !boolean)
+      return usage_error("unknown option '%s'", a);
+    if (boolean && val)
+      return usage_error("%s takes no value", flag);
+    if (takes && !val) {
+      if (i + 1 >= argc)
+        return usage_error("%s needs a value", flag);
+      val = argv[++i];
+    }
+    if (strcmp(flag, "--algorithm") == 0) {
+      if (!helion_search_algo_find(val, &err))
+        return usage_error("--algorithm: %s", err.msg);
+      o.algorithm = val;
+    } else if (strcmp(flag, "--effort") == 0) {
+      if (helion_effort_parse(val, "--effort", &o.effort, &err))
+        return usage_error("%s", err.msg);
+    } else if (strcmp(flag, "--max-evals") == 0) {
+      if (!helion_cli_parse_u64(val, &max_evals) || max_evals == 0)
+        return usage_error("--max-evals: '%s' is not a positive integer", val);
+    } else if (strcmp(flag, "--budget-seconds") == 0) {
+      if (!helion_cli_parse_pos_double(val, &o.budget_seconds))
+        return usage_error("--budget-seconds: '%s' is not a positive number",
+                           val);
+    } else if (strcmp(flag, "--runs") == 0) {
+      if (!helion_cli_parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
+        return usage_error("--runs: '%s' is not an integer in [1, 100000]",
+                           val);
+    } else if (strcmp(flag, "--seed") == 0) {
+      if (!helion_cli_parse_u64(val, &seed))
+        return usage_error("--seed: '%s' is not a non-negative integer", val);
+      seed_set = true;
+    } else if (strcmp(flag, "--set") == 0) {
+      if (helion_search_opts_set(&o, val, &err))
+        return usage_error("--set: %s", err.msg);
+    } else if (strcmp(flag, "--trace") == 0) {
+      if (!*val)
+        return usage_error("--trace: empty file name");
+      trace = val;
+    } else if (strcmp(flag, "--noise") == 0) {
+      noise = true;
+    } else if (strcmp(flag, "--json") == 0) {
+      json = true;
+    } else {
+      quiet = true;
+    }
+  }
+  if (!path)
+    return usage_error("missing LANDSCAPE");
+  if (seed_set)
+    o.seed = seed;
+  if (max_evals)
+    o.max_evals = (size_t)max_evals;
+  /* The simulator's clock is exact: check the budget before every config. */
+  o.bench_chunk = 1;
+
+  int saved_level = helion_log_level_current;
+  if (quiet)
+    helion_log_level_current = HELION_LOG_ERROR;
+  else if (runs_n > 1)
+    helion_log_level_current = HELION_LOG_WARN;
+
+  helion_sim_opts_t so = {noise, o.seed};
+  if (helion_sim_load(path, &so, &sim, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    goto out;
+  }
+  results = calloc(runs_n, sizeof(*results));
+  sorted = calloc(runs_n, sizeof(*sorted));
+  if (trace)
+    trace_name = malloc(strlen(trace) + 32);
+  if (!results || !sorted || (trace && !trace_name)) {
+    fprintf(stderr, PROG ": out of memory\n");
+    goto out;
+  }
+  uint64_t first = o.seed;
+  bool any_failed = false;
+  for (uint64_t r = 0; r < runs_n; r++) {
+    o.seed = first + r;
+    if (trace) {
+      if (runs_n == 1)
+        strcpy(trace_name, trace);
+      else
+        sprintf(trace_name, "%s.%llu", trace, (unsigned long long)o.seed);
+    }
+    if (run_once(sim, path, &o, trace ? trace_name : NULL, &results[r], &err)) {
+      fprintf(stderr, PROG ": %s: run with seed %llu: %s\n", path,
+              (unsigned long long)o.seed, err.msg);
+      goto out;
+    }
+    if (results[r].error) {
+      any_failed = true;
+      HELION_LOG(HELION_LOG_ERROR, "run with seed %llu: %s",
+                 (unsigned long long)o.seed, results[r].error);
+    }
+    sorted[r] = results[r].ratio;
+  }
+  o.seed = first;
+  qsort(sorted, runs_n, sizeof(double), cmp_double);
+  if (!quiet)
+    print_table(path, sim, &o, results, runs_n, sorted);
+  if (json && print_json(path, sim, &o, results, runs_n, sorted)) {
+    fprintf(stderr, PROG ": output too large\n");
+    goto out;
+  }
+  exit_code = any_failed ? HELION_EXIT_FAILURE : HELION_EXIT_OK;
+out:
+  helion_log_level_current = saved_level;
+  if (results)
+    for (uint64_t r = 0; r < runs_n; r++) {
+      free(results[r].config_json);
+      free(results[r].error);
+    }
+  free(results);
+  free(sorted);
+  free(trace_name);
+  helion_sim_destroy(sim);
+  return exit_code;
+}
