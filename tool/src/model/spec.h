@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/arch.h"
 #include "model/expr.h"
 #include "model/space.h"
 #include "util/util.h"
@@ -62,26 +63,6 @@ typedef struct helion_spec_arg {
   double init_const;       /* CONST */
 } helion_spec_arg_t;
 
-typedef struct helion_device_props {
-  char name[256];
-  int cc_major, cc_minor;
-  int64_t num_sms;
-  int64_t smem_per_block; /* opt-in maximum, bytes */
-  int64_t regs_per_sm;
-} helion_device_props_t;
-
-/* Properties assumed for an architecture when no GPU is asked (check,
- * space): sm_90 gives an H100-class part (132 SMs, 227 KiB shared memory per
- * block, 65536 registers). HELION_ERR_INVALID for an unknown "sm_XX". */
-helion_status helion_device_props_for_arch(const char *arch,
-                                           helion_device_props_t *out,
-                                           helion_err_t *err);
-
-/* Names of device properties as expressions see them, in the order
- * helion_spec_device_values() writes them. */
-#define HELION_DEVICE_PROP_NAMES                                               \
-  "num_sms", "smem_per_block", "regs_per_sm", "cc_major", "cc_minor"
-#define HELION_DEVICE_PROP_COUNT 5
 
 typedef struct helion_spec {
   char *path;   /* as given */
