@@ -492,8 +492,8 @@ static void test_spec_wrong_types(void **state) {
                "integer, got string");
   expect_error(HEAD "'space':{'maxnreg':[null,0]}," LAUNCH "}",
                HELION_ERR_INVALID,
-               "k.json: space.maxnreg[1]: 0 is not a register count; use "
-               "null or a positive integer");
+               "k.json: space.maxnreg[1]: 0 is below the least allowed "
+               "value 1; use null or a positive integer");
   expect_error(HEAD "'space':{'X':{'type':'pow2','min':1,'max':2}}," LAUNCH
                     "}",
                HELION_ERR_INVALID,

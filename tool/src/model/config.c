@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/params.h"
 #include "util/json.h"
 
 /* -------------------------------------------------------- key grouping */
@@ -501,22 +502,6 @@ static helion_status put_elem_macro(helion_buf_t *b, const helion_frag_t *f,
   return HELION_OK;
 }
 
-static const char *choice_str(const helion_frag_t *f, int64_t v) {
-  if (v < 0 || (uint64_t)v >= f->nchoices)
-    return NULL;
-  const helion_value_t *c = &f->choices[v];
-  return c->kind == HELION_VALUE_STR ? c->s : NULL;
-}
-
-/* Index of `str` in `names`, else `fallback`. */
-static int64_t code_of(const char *str, const char *const *names, size_t n,
-                       int64_t fallback) {
-  for (size_t i = 0; str && i < n; i++)
-    if (strcmp(str, names[i]) == 0)
-      return (int64_t)i;
-  return fallback;
-}
-
 /* `-D<macro>=<value>` for every element of a slot: one macro for a scalar,
  * <macro>_<j> per element of a list or permutation. */
 static helion_status put_slot_macros(helion_buf_t *b, const helion_space_t *s,
@@ -542,123 +527,81 @@ static helion_status put_slot_macros(helion_buf_t *b, const helion_space_t *s,
   return rc;
 }
 
-/* Per-element codes of a choice list (eviction policies, indexing). */
+/* -D<macro>_<j>=<code> per element j of a list, or -D<macro>=<code> for a
+ * scalar (helion_params_choice_code: eviction policies, indexing,
+ * pid_type). */
 static helion_status put_coded(helion_buf_t *b, const helion_space_t *s,
                                size_t slot, const int64_t *cells,
-                               const char *prefix, int index,
-                               const char *const *names, size_t nnames) {
-  const helion_frag_t *f = &s->params[slot].frag;
+                               const char *macro) {
+  const helion_param_t *p = &s->params[slot];
   const int64_t *c = cells + s->cell_off[slot];
   helion_status rc = HELION_OK;
-  bool list = f->kind == HELION_FRAG_LIST;
+  bool list = p->frag.kind == HELION_FRAG_LIST;
+  bool coded = (list ? p->frag.inner : p->frag.kind) == HELION_FRAG_ENUM;
   for (size_t j = 0; j < s->width[slot] && !rc; j++) {
-    int64_t code = c[j];
-    if (nnames && (list ? f->inner : f->kind) == HELION_FRAG_ENUM)
-      code = code_of(choice_str(f, c[j]), names, nnames, c[j]);
-    size_t pos = list ? j : (size_t)(index < 0 ? 0 : index);
-    rc = helion_buf_appendf(b, "-D%s_%zu=%" PRId64 "\n", prefix, pos, code);
+    int64_t code = coded ? helion_params_choice_code(p, c[j]) : c[j];
+    if (list)
+      rc = helion_buf_appendf(b, "-D%s_%zu=%" PRId64 "\n", macro, j, code);
+    else
+      rc = helion_buf_appendf(b, "-D%s=%" PRId64 "\n", macro, code);
   }
   return rc;
 }
 
+/* The macro a slot's value is defined as: the slot's own name for rows that
+ * emit names (block sizes) and for named user tunables; the row's macro for
+ * a standard key (<macro>_<i> for its entry i); a nameless user tunable's
+ * key (<key>_<i>). */
+static void slot_macro(const helion_param_t *p, const helion_param_def_t *d,
+                       char *out, size_t n) {
+  const char *base = p->key;
+  if (d && d->emit == HELION_EMIT_NAME && p->name)
+    base = p->name;
+  else if (d && d->macro)
+    base = d->macro;
+  else if (!d && p->name)
+    base = p->name;
+  bool own_name = base == p->name;
+  if (p->index >= 0 && !own_name)
+    snprintf(out, n, "%s_%d", base, p->index);
+  else
+    snprintf(out, n, "%s", base);
+}
+
 helion_status helion_config_defines(const helion_space_t *s,
                                     const int64_t *cells, helion_buf_t *out) {
-  static const char *const pid_names[] = {"flat", "xyz", "persistent_blocked",
-                                          "persistent_interleaved"};
-  static const char *const evict_names[] = {"", "first", "last"};
-  /* Sequence keys whose item i becomes HL_<macro>_i. */
-  static const char *const seq_map[][2] = {
-      {"range_num_stages", "HL_RANGE_NUM_STAGES"},
-      {"range_unroll_factors", "HL_UNROLL"},
-      {"static_ranges", "HL_STATIC_RANGE"},
-      {"flatten_loops", "HL_FLATTEN"},
-      {"l2_groupings", "HL_L2_GROUPING"},
-      {"reduction_loops", "HL_REDUCTION_LOOP"},
-      {"range_warp_specializes", "HL_RANGE_WARP_SPECIALIZE"},
-      {"range_multi_buffers", "HL_RANGE_MULTI_BUFFER"},
-      {"range_flattens", "HL_RANGE_FLATTEN"},
-  };
-  /* Scalar keys that become HL_<macro>. */
-  static const char *const scalar_map[][2] = {
-      {"num_threads", "HL_NUM_THREADS"},
-      {"num_stages", "HL_NUM_STAGES"},
-      {"num_sm_multiplier", "HL_NUM_SM_MULTIPLIER"},
-      {"epilogue_subtile", "HL_EPILOGUE_SUBTILE"},
-  };
   helion_status rc = HELION_OK;
   char macro[256];
   for (size_t i = 0; i < s->nparams && !rc; i++) {
     const helion_param_t *p = &s->params[i];
-    const char *key = p->key;
-    int idx = p->index < 0 ? 0 : p->index;
-    int64_t v = cells[s->cell_off[i]];
-    bool done = false;
-    if (p->role == HELION_ROLE_BLOCK_SIZE && p->name) {
-      rc = put_slot_macros(out, s, i, cells, p->name);
-      continue;
-    }
-    if (strcmp(key, "num_warps") == 0) {
-      rc = helion_buf_appendf(
-          out, "-DHL_NUM_WARPS=%" PRId64 "\n-DHL_NUM_THREADS=%" PRId64 "\n", v,
-          v * 32);
-      continue;
-    }
-    if (strcmp(key, "loop_orders") == 0 && p->frag.kind == HELION_FRAG_PERM) {
-      snprintf(macro, sizeof(macro), "HL_LOOP_ORDER_%d", idx);
+    const helion_param_def_t *d = helion_params_find(p->key);
+    slot_macro(p, d, macro, sizeof(macro));
+    switch (d ? d->emit : HELION_EMIT_MACRO) {
+    case HELION_EMIT_NAME:
+    case HELION_EMIT_MACRO:
       rc = put_slot_macros(out, s, i, cells, macro);
-      continue;
-    }
-    if (strcmp(key, "pid_type") == 0 && p->frag.kind == HELION_FRAG_ENUM) {
-      rc =
-          helion_buf_appendf(out, "-DHL_PID_TYPE=%" PRId64 "\n",
-                             code_of(choice_str(&p->frag, v), pid_names, 4, v));
-      continue;
-    }
-    if (strcmp(key, "maxnreg") == 0) {
-      helion_num_t n = helion_space_slot_number(s, i, cells);
+      if (!rc && d && d->also_macro) {
+        helion_num_t n = helion_space_slot_number(s, i, cells);
+        rc = helion_buf_appendf(out, "-D%s=%" PRId64 "\n", d->also_macro,
+                                (n.is_float ? (int64_t)n.f : n.i) *
+                                    d->also_scale);
+      }
+      break;
+    case HELION_EMIT_CODE:
+      rc = put_coded(out, s, i, cells, macro);
+      break;
+    case HELION_EMIT_MAXRREGCOUNT: {
+      int64_t v = cells[s->cell_off[i]];
       bool is_null = p->frag.kind == HELION_FRAG_ENUM && v >= 0 &&
                      (uint64_t)v < p->frag.nchoices &&
                      p->frag.choices[v].kind == HELION_VALUE_NULL;
+      helion_num_t n = helion_space_slot_number(s, i, cells);
       if (!is_null)
         rc = helion_buf_appendf(out, "--maxrregcount=%" PRId64 "\n",
                                 n.is_float ? (int64_t)n.f : n.i);
-      continue;
+      break;
     }
-    if (strcmp(key, "advanced_controls_file") == 0)
-      continue; /* a ptxas options file, not a macro; not supported yet */
-    if (strcmp(key, "load_eviction_policies") == 0) {
-      rc = put_coded(out, s, i, cells, "HL_EVICT", p->index, evict_names, 3);
-      continue;
     }
-    if (strcmp(key, "indexing") == 0 || strcmp(key, "atomic_indexing") == 0) {
-      rc = put_coded(out, s, i, cells,
-                     key[0] == 'i' ? "HL_INDEXING" : "HL_ATOMIC_INDEXING",
-                     p->index, NULL, 0);
-      continue;
-    }
-    for (size_t m = 0; m < sizeof(seq_map) / sizeof(seq_map[0]) && !done; m++) {
-      if (strcmp(key, seq_map[m][0]) == 0) {
-        snprintf(macro, sizeof(macro), "%s_%d", seq_map[m][1], idx);
-        rc = put_slot_macros(out, s, i, cells, macro);
-        done = true;
-      }
-    }
-    for (size_t m = 0; m < sizeof(scalar_map) / sizeof(scalar_map[0]) && !done;
-         m++) {
-      if (strcmp(key, scalar_map[m][0]) == 0) {
-        rc = put_slot_macros(out, s, i, cells, scalar_map[m][1]);
-        done = true;
-      }
-    }
-    if (done)
-      continue;
-    if (p->name)
-      snprintf(macro, sizeof(macro), "%s", p->name);
-    else if (p->index >= 0)
-      snprintf(macro, sizeof(macro), "%s_%d", key, p->index);
-    else
-      snprintf(macro, sizeof(macro), "%s", key);
-    rc = put_slot_macros(out, s, i, cells, macro);
   }
   return rc;
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/params.h"
+
 /* Satisfiability checks enumerate a restriction's own parameters when they
  * span at most this many combinations, and sample this many otherwise. */
 #define RESTRICTION_CHECK_LIMIT 100000u
@@ -37,7 +39,14 @@ struct helion_space_priv {
   helion_space_filter_fn filter;
   void *filter_ud;
   int64_t regs_per_sm;
+  /* Slots the normalize rules of the parameter table act on (-1: none):
+   * the persistent-grid enum (HELION_LAUNCH_PID), the slot reset unless the
+   * grid is persistent, the register count. */
   int pid_slot, smm_slot, maxnreg_slot;
+  int64_t persistent_code; /* the pid row's first persistent code */
+  /* Per slot with string choices: each choice's integer value in
+   * expressions (helion_params_choice_code), or NULL for none. */
+  int64_t **str_codes;
 };
 
 /* ------------------------------------------------------------ arithmetic */
@@ -476,8 +485,11 @@ helion_num_t helion_space_slot_number(const helion_space_t *s, size_t slot,
     return helion_num_int(c->i);
   case HELION_VALUE_FLOAT:
     return helion_num_float(c->f);
-  case HELION_VALUE_STR:
-    return helion_num_int(v);
+  case HELION_VALUE_STR: {
+    const struct helion_space_priv *pv = s->priv;
+    return helion_num_int(
+        pv->str_codes && pv->str_codes[slot] ? pv->str_codes[slot][v] : v);
+  }
   default:
     return helion_num_int(0);
   }
@@ -561,14 +573,6 @@ void helion_space_random_raw(const helion_space_t *s, helion_rng_t *rng,
   helion_space_shrink(s, out, mept);
 }
 
-static bool choice_is_str(const helion_param_t *p, int64_t idx,
-                          const char *str) {
-  if (idx < 0 || (size_t)idx >= p->frag.nchoices)
-    return false;
-  const helion_value_t *v = &p->frag.choices[idx];
-  return v->kind == HELION_VALUE_STR && v->s && strcmp(v->s, str) == 0;
-}
-
 void helion_space_normalize(const helion_space_t *s, int64_t *cells) {
   const struct helion_space_priv *pv = s->priv;
   for (size_t i = 0; i < s->nparams; i++) {
@@ -607,11 +611,11 @@ void helion_space_normalize(const helion_space_t *s, int64_t *cells) {
         *c = null_idx;
     }
   }
-  /* num_sm_multiplier only matters for persistent pid types. */
+  /* num_sm_multiplier only matters for a persistent grid (rule 11). */
   if (pv->pid_slot >= 0 && pv->smm_slot >= 0) {
     const helion_param_t *p = &s->params[pv->pid_slot];
     int64_t pid = cells[s->cell_off[pv->pid_slot]];
-    if (choice_is_str(p, pid, "flat") || choice_is_str(p, pid, "xyz")) {
+    if (helion_params_choice_code(p, pid) < pv->persistent_code) {
       size_t off = s->cell_off[pv->smm_slot];
       memcpy(cells + off, s->default_cells + off,
              s->width[pv->smm_slot] * sizeof(*cells));
@@ -1370,11 +1374,34 @@ out:
   return rc;
 }
 
-static int find_key(const helion_space_t *s, const char *key) {
-  for (size_t i = 0; i < s->nparams; i++)
-    if (s->params[i].index < 0 && strcmp(s->params[i].key, key) == 0)
+/* The scalar slot of the standard key `d` (NULL: none), or -1. */
+static int find_row(const helion_space_t *s, const helion_param_def_t *d) {
+  for (size_t i = 0; d && i < s->nparams; i++)
+    if (s->params[i].index < 0 && strcmp(s->params[i].key, d->key) == 0)
       return (int)i;
   return -1;
+}
+
+/* Fills pv->str_codes for every slot with string choices. */
+static helion_status string_codes(helion_space_t *s) {
+  struct helion_space_priv *pv = s->priv;
+  pv->str_codes = calloc(s->nparams ? s->nparams : 1, sizeof(int64_t *));
+  if (!pv->str_codes)
+    return HELION_ERR_NOMEM;
+  for (size_t i = 0; i < s->nparams; i++) {
+    const helion_param_t *p = &s->params[i];
+    bool strings = false;
+    for (size_t j = 0; j < p->frag.nchoices; j++)
+      strings |= p->frag.choices[j].kind == HELION_VALUE_STR;
+    if (!strings)
+      continue;
+    pv->str_codes[i] = malloc(p->frag.nchoices * sizeof(int64_t));
+    if (!pv->str_codes[i])
+      return HELION_ERR_NOMEM;
+    for (size_t j = 0; j < p->frag.nchoices; j++)
+      pv->str_codes[i][j] = helion_params_choice_code(p, (int64_t)j);
+  }
+  return HELION_OK;
 }
 
 helion_status helion_space_create(const helion_space_opts_t *opts,
@@ -1431,15 +1458,24 @@ helion_status helion_space_create(const helion_space_opts_t *opts,
     if (p->role == HELION_ROLE_NUM_WARPS && s->num_warps_slot < 0)
       s->num_warps_slot = (int)i;
   }
-  int pid = find_key(s, "pid_type"), smm = find_key(s, "num_sm_multiplier");
-  int mnr = find_key(s, "maxnreg");
-  if (pid >= 0 && s->params[pid].frag.kind == HELION_FRAG_ENUM)
+  const helion_param_def_t *pid_row =
+      helion_params_with_launch(HELION_LAUNCH_PID);
+  int pid = find_row(s, pid_row);
+  int smm = find_row(s, helion_params_with_rule(HELION_RULE_PERSISTENT_ONLY));
+  int mnr = find_row(s, helion_params_with_rule(HELION_RULE_REGISTER_BUDGET));
+  if (pid >= 0 && s->params[pid].frag.kind == HELION_FRAG_ENUM) {
     pv->pid_slot = pid;
+    pv->persistent_code = pid_row->persistent_code;
+  }
   if (smm >= 0 && s->params[smm].frag.kind != HELION_FRAG_PERM &&
       s->params[smm].frag.kind != HELION_FRAG_LIST)
     pv->smm_slot = smm;
   if (mnr >= 0 && s->params[mnr].frag.kind == HELION_FRAG_ENUM)
     pv->maxnreg_slot = mnr;
+  if (string_codes(s)) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
   pv->regs_per_sm = opts->regs_per_sm;
   pv->filter = opts->filter;
   pv->filter_ud = opts->filter_ud;
@@ -1532,6 +1568,9 @@ void helion_space_destroy(helion_space_t *s) {
     free(pv->scope_template);
     free(pv->scratch);
     free(pv->param_scope);
+    for (size_t i = 0; pv->str_codes && i < s->nparams; i++)
+      free(pv->str_codes[i]);
+    free(pv->str_codes);
     free(pv);
   }
   free(s);

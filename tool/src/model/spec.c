@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/params.h"
+
 static const char *const device_prop_names[HELION_DEVICE_PROP_COUNT] = {
     HELION_DEVICE_PROP_NAMES};
 
@@ -451,7 +453,7 @@ static helion_num_t default_number(const helion_param_t *p) {
   case HELION_VALUE_FLOAT:
     return helion_num_float(v->f);
   case HELION_VALUE_STR:
-    return helion_num_int(f->dflt);
+    return helion_num_int(helion_params_choice_code(p, f->dflt));
   case HELION_VALUE_NULL:
     break;
   }

@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/params.h"
+
+/* Room for the standard keys when suggesting one for a typo. */
+#define MAX_STD_KEYS 64
+
 /* ------------------------------------------------------------ space */
 
 static helion_frag_t frag_scalar(helion_frag_kind kind, int64_t low,
@@ -166,15 +171,27 @@ static void owner_here(helion__spec_ctx_t *c, char *out, size_t n) {
   helion__spec_copy_str(out, n, c->path);
 }
 
-static helion_status std_block_sizes(helion__spec_ctx_t *c, const cJSON *arr) {
+/* The bounds rule of a row whose slots are {min, max, default} objects. */
+static bounds_rule_t row_bounds(const helion_param_def_t *d) {
+  bounds_rule_t r = {d->kind, false,    d->low, d->high,
+                     d->dflt, d->floor, d->ceil};
+  return r;
+}
+
+/* HELION_FORM_BLOCK_SIZES: [{"name", "min", "max", "default"?}, ...]. */
+static helion_status std_block_sizes(helion__spec_ctx_t *c,
+                                     const helion_param_def_t *d,
+                                     const cJSON *arr) {
   helion_status rc = helion__spec_want(c, arr, cJSON_IsArray(arr), "an array");
   if (rc)
     return rc;
   int n = cJSON_GetArraySize(arr);
-  /* Helion's default block size with no reduction loops (§1.4): 32 for up to
-   * two block sizes, 16 beyond, clamped into the bounds. */
-  bounds_rule_t r = {HELION_FRAG_POW2, true, 1,       1,
-                     n <= 2 ? 32 : 16, 1,    MAX_POW2};
+  /* Helion's default block size with no reduction loops (§1.4): the row's
+   * (32) for up to two block sizes, half that beyond, clamped into the
+   * bounds, which the spec must give. */
+  bounds_rule_t r = row_bounds(d);
+  r.required = true;
+  r.dflt = n <= 2 ? d->dflt : d->dflt / 2;
   static const char *const keys[] = {"name", "min", "max", "default"};
   size_t i = 0;
   for (const cJSON *it = arr->child; it; it = it->next, i++) {
@@ -201,8 +218,7 @@ static helion_status std_block_sizes(helion__spec_ctx_t *c, const cJSON *arr) {
     rc = helion__spec_get_ident(c, nj, &name);
     if (rc)
       return rc;
-    rc = add_param(c, "block_sizes", (int)i, name, NULL, HELION_ROLE_BLOCK_SIZE,
-                   &f, owner);
+    rc = add_param(c, d->key, (int)i, name, NULL, d->role, &f, owner);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
@@ -210,24 +226,26 @@ static helion_status std_block_sizes(helion__spec_ctx_t *c, const cJSON *arr) {
   return HELION_OK;
 }
 
-/* An array of {min, max, default} objects, one slot each named key_i. */
-static helion_status std_bounds_array(helion__spec_ctx_t *c, const cJSON *arr,
-                                      const char *key, const bounds_rule_t *r) {
+/* HELION_FORM_BOUNDS_LIST: [{min, max, default}, ...], slots named key_i. */
+static helion_status std_bounds_array(helion__spec_ctx_t *c,
+                                      const helion_param_def_t *d,
+                                      const cJSON *arr) {
   helion_status rc = helion__spec_want(c, arr, cJSON_IsArray(arr), "an array");
   if (rc)
     return rc;
+  bounds_rule_t r = row_bounds(d);
   size_t i = 0;
   for (const cJSON *it = arr->child; it; it = it->next, i++) {
     size_t mark = c->plen;
     helion__spec_path_index(c, i);
     char owner[96], name[96];
     owner_here(c, owner, sizeof(owner));
-    snprintf(name, sizeof(name), "%s_%zu", key, i);
+    snprintf(name, sizeof(name), "%s_%zu", d->key, i);
     helion_frag_t f;
-    rc = parse_bounds(c, it, r, bounds_keys, 3, &f);
+    rc = parse_bounds(c, it, &r, bounds_keys, 3, &f);
     if (rc)
       return rc;
-    rc = add_param(c, key, (int)i, name, NULL, HELION_ROLE_NONE, &f, owner);
+    rc = add_param(c, d->key, (int)i, name, NULL, d->role, &f, owner);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
@@ -235,23 +253,23 @@ static helion_status std_bounds_array(helion__spec_ctx_t *c, const cJSON *arr,
   return HELION_OK;
 }
 
-/* One scalar slot from a {min, max, default} object, named like its key. */
-static helion_status std_bounds_scalar(helion__spec_ctx_t *c, const cJSON *obj,
-                                       const char *key, const bounds_rule_t *r,
-                                       helion_frag_role role) {
+/* HELION_FORM_BOUNDS: {min, max, default}, one slot named like the key. */
+static helion_status std_bounds_scalar(helion__spec_ctx_t *c,
+                                       const helion_param_def_t *d,
+                                       const cJSON *obj) {
+  bounds_rule_t r = row_bounds(d);
   helion_frag_t f;
-  helion_status rc = parse_bounds(c, obj, r, bounds_keys, 3, &f);
+  helion_status rc = parse_bounds(c, obj, &r, bounds_keys, 3, &f);
   if (rc)
     return rc;
   char owner[96];
   owner_here(c, owner, sizeof(owner));
-  return add_param(c, key, -1, key, NULL, role, &f, owner);
+  return add_param(c, d->key, -1, d->key, NULL, d->role, &f, owner);
 }
 
-/* static_ranges / flatten_loops: booleans (or {"default": b}), one slot each.
- */
-static helion_status std_bools(helion__spec_ctx_t *c, const cJSON *arr,
-                               const char *key) {
+/* HELION_FORM_BOOLS: booleans (or {"default": b}), one slot each. */
+static helion_status std_bools(helion__spec_ctx_t *c,
+                               const helion_param_def_t *d, const cJSON *arr) {
   helion_status rc = helion__spec_want(c, arr, cJSON_IsArray(arr), "an array");
   if (rc)
     return rc;
@@ -262,7 +280,7 @@ static helion_status std_bools(helion__spec_ctx_t *c, const cJSON *arr,
     helion__spec_path_index(c, i);
     char owner[96], name[96];
     owner_here(c, owner, sizeof(owner));
-    snprintf(name, sizeof(name), "%s_%zu", key, i);
+    snprintf(name, sizeof(name), "%s_%zu", d->key, i);
     const cJSON *b = it;
     if (cJSON_IsObject(it)) {
       rc = helion__spec_check_keys(c, it, keys, 1);
@@ -279,7 +297,7 @@ static helion_status std_bools(helion__spec_ctx_t *c, const cJSON *arr,
     if (rc)
       return rc;
     helion_frag_t f = frag_scalar(HELION_FRAG_BOOL, 0, 1, cJSON_IsTrue(b));
-    rc = add_param(c, key, (int)i, name, NULL, HELION_ROLE_NONE, &f, owner);
+    rc = add_param(c, d->key, (int)i, name, NULL, d->role, &f, owner);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
@@ -287,7 +305,11 @@ static helion_status std_bools(helion__spec_ctx_t *c, const cJSON *arr,
   return HELION_OK;
 }
 
-static helion_status std_loop_orders(helion__spec_ctx_t *c, const cJSON *arr) {
+/* HELION_FORM_PERMUTATIONS: [n, ...], one permutation slot of length n
+ * each. */
+static helion_status std_permutations(helion__spec_ctx_t *c,
+                                      const helion_param_def_t *d,
+                                      const cJSON *arr) {
   helion_status rc = helion__spec_want(c, arr, cJSON_IsArray(arr), "an array");
   if (rc)
     return rc;
@@ -308,8 +330,7 @@ static helion_status std_loop_orders(helion__spec_ctx_t *c, const cJSON *arr) {
           MAX_PERM_LENGTH);
     helion_frag_t f = frag_scalar(HELION_FRAG_PERM, 0, 0, 0);
     f.length = (size_t)n;
-    rc = add_param(c, "loop_orders", (int)i, NULL, NULL, HELION_ROLE_NONE, &f,
-                   owner);
+    rc = add_param(c, d->key, (int)i, NULL, NULL, d->role, &f, owner);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
@@ -317,25 +338,16 @@ static helion_status std_loop_orders(helion__spec_ctx_t *c, const cJSON *arr) {
   return HELION_OK;
 }
 
-/* Which strings an enum of a standard key may hold. */
-typedef enum str_rule {
-  STR_IDENT,    /* C identifiers (they become -D values) */
-  STR_PID,      /* pid_type names */
-  STR_EVICTION, /* "", "first", "last" */
-} str_rule;
-
-static const char *const pid_types[] = {"flat", "xyz", "persistent_blocked",
-                                        "persistent_interleaved"};
-static const char *const eviction_policies[] = {"", "first", "last"};
-
 /*
  * Reads a non-empty array of distinct enum choices. `allow` is a bitmask of
- * the value kinds allowed (1 << HELION_VALUE_*); strings follow `srule`.
+ * the value kinds allowed (1 << HELION_VALUE_*). A string must be one of
+ * `codes` when they are given (a standard key's names), else a C identifier
+ * (it becomes a -D value).
  */
 static helion_status read_choices(helion__spec_ctx_t *c, const cJSON *arr,
-                                  unsigned allow, str_rule srule,
-                                  const char *allow_words, helion_value_t **out,
-                                  size_t *out_n) {
+                                  unsigned allow, const char *const *codes,
+                                  size_t ncodes, const char *allow_words,
+                                  helion_value_t **out, size_t *out_n) {
   helion_status rc =
       helion__spec_want(c, arr, cJSON_IsArray(arr), "an array of choices");
   if (rc)
@@ -361,19 +373,16 @@ static helion_status read_choices(helion__spec_ctx_t *c, const cJSON *arr,
     if (!rc && x.kind == HELION_VALUE_STR) {
       char s[64];
       helion__spec_show(s, sizeof(s), x.s);
-      if (srule == STR_IDENT && helion__spec_ident_problem(x.s)) {
+      if (!codes && helion__spec_ident_problem(x.s)) {
         rc = helion__spec_fail(c, HELION_ERR_INVALID,
                                "'%s' %s (string choices become -D values)", s,
                                helion__spec_ident_problem(x.s));
-      } else if (srule == STR_PID || srule == STR_EVICTION) {
-        const char *const *ok =
-            srule == STR_PID ? pid_types : eviction_policies;
-        size_t nok = srule == STR_PID ? 4 : 3;
+      } else if (codes) {
         size_t k = 0;
-        while (k < nok && strcmp(ok[k], x.s) != 0)
+        while (k < ncodes && strcmp(codes[k], x.s) != 0)
           k++;
-        if (k == nok) {
-          const char *near = helion__spec_suggest(x.s, ok, nok);
+        if (k == ncodes) {
+          const char *near = helion__spec_suggest(x.s, codes, ncodes);
           char nearbuf[64] = "";
           if (near)
             snprintf(nearbuf, sizeof(nearbuf), "; did you mean '%s'?", near);
@@ -440,24 +449,36 @@ static helion_status find_choice(helion__spec_ctx_t *c, const cJSON *it,
                            "%s is not one of the choices %s", s, list);
 }
 
-static helion_status std_enum(helion__spec_ctx_t *c, const cJSON *arr,
-                              const char *key, unsigned allow, str_rule srule,
-                              const char *words) {
+/* HELION_FORM_CHOICES: [choice, ...], one enum slot named like the key;
+ * integer choices must be at least the row's floor. */
+static helion_status std_enum(helion__spec_ctx_t *c,
+                              const helion_param_def_t *d, const cJSON *arr) {
   helion_frag_t f = frag_scalar(HELION_FRAG_ENUM, 0, 0, 0);
-  helion_status rc =
-      read_choices(c, arr, allow, srule, words, &f.choices, &f.nchoices);
+  helion_status rc = read_choices(c, arr, d->allow, d->codes, d->ncodes,
+                                  d->allow_words, &f.choices, &f.nchoices);
   if (rc)
     return rc;
+  for (size_t i = 0; i < f.nchoices; i++) {
+    if (f.choices[i].kind == HELION_VALUE_INT && f.choices[i].i < d->floor) {
+      long long v = (long long)f.choices[i].i;
+      helion__spec_free_choices(f.choices, f.nchoices);
+      helion__spec_path_index(c, i);
+      return helion__spec_fail(
+          c, HELION_ERR_INVALID,
+          "%lld is below the least allowed value %lld; use %s", v,
+          (long long)d->floor, d->allow_words);
+    }
+  }
   f.high = (int64_t)f.nchoices - 1;
   char owner[96];
   owner_here(c, owner, sizeof(owner));
-  return add_param(c, key, -1, key, NULL, HELION_ROLE_NONE, &f, owner);
+  return add_param(c, d->key, -1, d->key, NULL, d->role, &f, owner);
 }
 
-/* A LIST of ENUM slot: {"length": n, "choices"?: [...], "default"?: v}. */
-static helion_status std_list(helion__spec_ctx_t *c, const cJSON *obj,
-                              const char *key, str_rule srule,
-                              const char *words) {
+/* HELION_FORM_LIST: one LIST of ENUM slot from {"length": n, "choices": [...],
+ * "default"?: v}; a row with codes may omit "choices" (then: every code). */
+static helion_status std_list(helion__spec_ctx_t *c,
+                              const helion_param_def_t *d, const cJSON *obj) {
   static const char *const keys[] = {"length", "choices", "default"};
   helion_status rc =
       helion__spec_want(c, obj, cJSON_IsObject(obj), "an object");
@@ -472,7 +493,7 @@ static helion_status std_list(helion__spec_ctx_t *c, const cJSON *obj,
   if (!lj)
     return helion__spec_fail(c, HELION_ERR_INVALID,
                              "missing required key 'length'");
-  if (!cj && srule != STR_EVICTION)
+  if (!cj && !d->codes)
     return helion__spec_fail(c, HELION_ERR_INVALID,
                              "missing required key 'choices'");
   size_t mark = c->plen;
@@ -491,23 +512,23 @@ static helion_status std_list(helion__spec_ctx_t *c, const cJSON *obj,
   f.length = (size_t)length;
   if (cj) {
     helion__spec_path_key(c, "choices");
-    rc = read_choices(c, cj, 1u << HELION_VALUE_STR, srule, words, &f.choices,
-                      &f.nchoices);
+    rc = read_choices(c, cj, d->allow, d->codes, d->ncodes, d->allow_words,
+                      &f.choices, &f.nchoices);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
   } else {
-    f.choices = calloc(3, sizeof(*f.choices));
+    f.choices = calloc(d->ncodes, sizeof(*f.choices));
     if (!f.choices)
       return helion__spec_nomem(c);
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < d->ncodes; i++) {
       f.choices[f.nchoices].kind = HELION_VALUE_STR;
-      f.choices[f.nchoices].s = helion_strdup(eviction_policies[i]);
+      f.choices[f.nchoices].s = helion_strdup(d->codes[i]);
       if (!f.choices[f.nchoices].s)
         break;
       f.nchoices++;
     }
-    if (f.nchoices < 3) {
+    if (f.nchoices < d->ncodes) {
       helion__spec_free_choices(f.choices, f.nchoices);
       return helion__spec_nomem(c);
     }
@@ -526,7 +547,7 @@ static helion_status std_list(helion__spec_ctx_t *c, const cJSON *obj,
   }
   char owner[96];
   owner_here(c, owner, sizeof(owner));
-  return add_param(c, key, -1, NULL, NULL, HELION_ROLE_NONE, &f, owner);
+  return add_param(c, d->key, -1, NULL, NULL, d->role, &f, owner);
 }
 
 static const char *const user_types[] = {"power_of_two", "integer",     "enum",
@@ -595,7 +616,7 @@ static helion_status user_frag(helion__spec_ctx_t *c, const cJSON *obj,
                                "missing required key 'choices'");
     helion_frag_t f = frag_scalar(HELION_FRAG_ENUM, 0, 0, 0);
     helion__spec_path_key(c, "choices");
-    rc = read_choices(c, cj, 0x1f, STR_IDENT,
+    rc = read_choices(c, cj, 0x1f, NULL, 0,
                       "null, a boolean, a number or a string", &f.choices,
                       &f.nchoices);
     if (rc)
@@ -679,88 +700,27 @@ static helion_status user_frag(helion__spec_ctx_t *c, const cJSON *obj,
   }
 }
 
-static const char *const std_keys[] = {"block_sizes",
-                                       "loop_orders",
-                                       "flatten_loops",
-                                       "l2_groupings",
-                                       "range_unroll_factors",
-                                       "range_num_stages",
-                                       "static_ranges",
-                                       "num_warps",
-                                       "num_threads",
-                                       "num_stages",
-                                       "indexing",
-                                       "pid_type",
-                                       "num_sm_multiplier",
-                                       "load_eviction_policies",
-                                       "maxnreg"};
-#define NSTD (sizeof(std_keys) / sizeof(std_keys[0]))
-
-static helion_status std_param(helion__spec_ctx_t *c, size_t which,
-                               const cJSON *it) {
-  /* Bounds and defaults of Helion's fragments (reference §1.3). */
-  static const bounds_rule_t l2 = {HELION_FRAG_POW2, false, 1, 64, 1, 1,
-                                   MAX_POW2};
-  static const bounds_rule_t range = {HELION_FRAG_INT, false, 0, 4, 0, 0,
-                                      JSON_INT_MAX};
-  static const bounds_rule_t warps = {HELION_FRAG_POW2, false, 1, 32, 4, 1, 32};
-  /* num_threads counts threads: 128 is num_warps' default of 4 warps. */
-  static const bounds_rule_t threads = {
-      HELION_FRAG_POW2, false, 1, 1024, 128, 1, 1024};
-  static const bounds_rule_t stages = {HELION_FRAG_INT, false, 1, 8, 1, 1,
-                                       JSON_INT_MAX};
-  static const bounds_rule_t sm_mult = {HELION_FRAG_POW2, false, 1, 128, 1, 1,
-                                        MAX_POW2};
-  const char *key = std_keys[which];
-  switch (which) {
-  case 0:
-    return std_block_sizes(c, it);
-  case 1:
-    return std_loop_orders(c, it);
-  case 2:
-  case 6:
-    return std_bools(c, it, key);
-  case 3:
-    return std_bounds_array(c, it, key, &l2);
-  case 4:
-  case 5:
-    return std_bounds_array(c, it, key, &range);
-  case 7:
-    return std_bounds_scalar(c, it, key, &warps, HELION_ROLE_NUM_WARPS);
-  case 8:
-    return std_bounds_scalar(c, it, key, &threads, HELION_ROLE_NONE);
-  case 9:
-    return std_bounds_scalar(c, it, key, &stages, HELION_ROLE_NONE);
-  case 10:
-    return std_list(c, it, key, STR_IDENT, "a C identifier");
-  case 11:
-    return std_enum(c, it, key, 1u << HELION_VALUE_STR, STR_PID,
-                    "flat, xyz, persistent_blocked, persistent_interleaved");
-  case 12:
-    return std_bounds_scalar(c, it, key, &sm_mult, HELION_ROLE_NONE);
-  case 13:
-    return std_list(c, it, key, STR_EVICTION, "'', 'first', 'last'");
-  default: {
-    helion_status rc = std_enum(
-        c, it, key, (1u << HELION_VALUE_NULL) | (1u << HELION_VALUE_INT),
-        STR_IDENT, "null or a positive integer");
-    if (rc)
-      return rc;
-    const helion_param_t *p = &c->spec->params[c->spec->nparams - 1];
-    for (size_t i = 0; i < p->frag.nchoices; i++) {
-      if (p->frag.choices[i].kind == HELION_VALUE_INT &&
-          p->frag.choices[i].i < 1) {
-        helion__spec_path_index(c, i);
-        return helion__spec_fail(
-            c, HELION_ERR_INVALID,
-            "%lld is not a register count; use null or a positive "
-            "integer",
-            (long long)p->frag.choices[i].i);
-      }
-    }
-    return HELION_OK;
+/* Reads a standard key's value the way its row says the spec writes it. */
+static helion_status std_param(helion__spec_ctx_t *c,
+                               const helion_param_def_t *d, const cJSON *it) {
+  switch (d->form) {
+  case HELION_FORM_BLOCK_SIZES:
+    return std_block_sizes(c, d, it);
+  case HELION_FORM_PERMUTATIONS:
+    return std_permutations(c, d, it);
+  case HELION_FORM_BOOLS:
+    return std_bools(c, d, it);
+  case HELION_FORM_BOUNDS_LIST:
+    return std_bounds_array(c, d, it);
+  case HELION_FORM_BOUNDS:
+    return std_bounds_scalar(c, d, it);
+  case HELION_FORM_CHOICES:
+    return std_enum(c, d, it);
+  case HELION_FORM_LIST:
+    return std_list(c, d, it);
   }
-  }
+  return helion__spec_fail(c, HELION_ERR_INVALID,
+                           "parameter table: '%s' has no known form", d->key);
 }
 
 helion_status helion__spec_parse_space(helion__spec_ctx_t *c,
@@ -785,31 +745,36 @@ helion_status helion__spec_parse_space(helion__spec_ctx_t *c,
       }
     }
   }
-  /* Standard keys first, in Helion's flat order; then user tunables in the
-   * order written. */
-  for (size_t k = 0; k < NSTD; k++) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(sp, std_keys[k]);
+  /* Standard keys first, in the table's (Helion's flat) order; then user
+   * tunables in the order written. */
+  size_t nstd = 0;
+  const helion_param_def_t *table = helion_params_table(&nstd);
+  const char *std_keys[MAX_STD_KEYS];
+  if (nstd > MAX_STD_KEYS)
+    return helion__spec_fail(c, HELION_ERR_LIMIT,
+                             "parameter table: %zu rows; at most %d", nstd,
+                             MAX_STD_KEYS);
+  for (size_t k = 0; k < nstd; k++) {
+    std_keys[k] = table[k].key;
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(sp, table[k].key);
     if (!it)
       continue;
     size_t mark = c->plen;
-    helion__spec_path_key(c, std_keys[k]);
-    rc = std_param(c, k, it);
+    helion__spec_path_key(c, table[k].key);
+    rc = std_param(c, &table[k], it);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);
   }
   for (const cJSON *it = sp->child; it; it = it->next) {
-    size_t k = 0;
-    while (k < NSTD && strcmp(it->string, std_keys[k]) != 0)
-      k++;
-    if (k < NSTD)
+    if (helion_params_find(it->string))
       continue;
     size_t mark = c->plen;
     helion__spec_path_key(c, it->string);
     const char *why = helion__spec_ident_problem(it->string);
     bool typed = cJSON_IsObject(it) &&
                  cJSON_GetObjectItemCaseSensitive(it, "type") != NULL;
-    const char *near = helion__spec_suggest(it->string, std_keys, NSTD);
+    const char *near = helion__spec_suggest(it->string, std_keys, nstd);
     /* A near miss of a standard key without "type" is a typo, not a user
      * tunable. */
     if (!typed && near)
