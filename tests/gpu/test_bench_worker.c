@@ -149,15 +149,15 @@ static int setup_shape(helion_bench_client_t *c, const helion_spec_t *spec,
     fprintf(stderr, "space: %s\n", err.msg);
     return 1;
   }
-  helion_runner_scope(spec, space, &n, &gi->props, NULL, scope);
-  int rc = helion_runner_launch(spec, space, NULL, scope, l, &err);
+  helion_launch_scope(spec, space, &n, &gi->props, NULL, scope);
+  int rc = helion_launch_eval(spec, scope, l, &err);
   int64_t cells[8];
   helion_space_default(space, cells);
   cells[space->cell_off[helion_space_find(space, "BLOCK")]] = 128;
   helion_num_t scope128[64];
-  helion_runner_scope(spec, space, &n, &gi->props, cells, scope128);
+  helion_launch_scope(spec, space, &n, &gi->props, cells, scope128);
   if (!rc)
-    rc = helion_runner_launch(spec, space, cells, scope128, l128, &err);
+    rc = helion_launch_eval(spec, scope128, l128, &err);
   if (rc) {
     fprintf(stderr, "launch: %s\n", err.msg);
     helion_space_destroy(space);

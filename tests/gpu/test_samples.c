@@ -103,7 +103,7 @@ static void problem_open(problem_t *p, const char *name, const char *shape,
   if (!p->host || !p->dptr || !vals)
     die(name, "out of memory");
   /* The same argument data the benchmark worker builds (runner.h). */
-  helion_runner_scope(p->spec, p->space, p->shape, &dev, NULL, vals);
+  helion_launch_scope(p->spec, p->space, p->shape, &dev, NULL, vals);
   if (helion_host_args_init(p->spec, vals, seed, &p->args, &err) != HELION_OK)
     die(name, err.msg);
   for (size_t a = 0; a < n; a++) {
@@ -261,9 +261,9 @@ static bool kernel_build(const problem_t *p, const int64_t *cells, kernel_t *k,
   helion_num_t *vals = calloc(p->spec->nscope, sizeof(*vals));
   if (!vals)
     die(p->spec->name, "out of memory");
-  helion_runner_scope(p->spec, p->space, p->shape, &dev, cells, vals);
+  helion_launch_scope(p->spec, p->space, p->shape, &dev, cells, vals);
   helion_status lrc =
-      helion_runner_launch(p->spec, p->space, cells, vals, &k->launch, &err);
+      helion_launch_eval(p->spec, vals, &k->launch, &err);
   free(vals);
   if (lrc != HELION_OK) {
     snprintf(why, why_len, "%s", err.msg);

@@ -306,9 +306,9 @@ static void test_runner_launch_geometry(void **state) {
   helion_err_t err = {""};
   int64_t n = 1000;
   geom_open(&g, GEOM_SPEC, n);
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err), 0);
+      helion_launch_eval(g.spec, g.scope, &l, &err), 0);
   /* Flat default: cdiv(1000, 128) = 8 blocks of 128, 512 bytes. */
   assert_int_equal(l.grid[0], 8);
   assert_int_equal(l.grid[1], 1);
@@ -319,9 +319,9 @@ static void test_runner_launch_geometry(void **state) {
 
   /* BLOCK = 32: 32 tiles, 32 threads, 128 bytes. */
   set_slot(&g, "BLOCK", 32);
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
+      helion_launch_eval(g.spec, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 32);
   assert_int_equal(l.block[0], 32);
   assert_int_equal(l.shared_mem, 128);
@@ -334,14 +334,14 @@ static void test_runner_launch_geometry(void **state) {
   set_slot(&g, "BLOCK", 32);
   set_slot(&g, "pid_type", 1);
   set_slot(&g, "num_sm_multiplier", 2);
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
+      helion_launch_eval(g.spec, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 264);
   n = 1000;
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, g.cells, g.scope, &l, &err), 0);
+      helion_launch_eval(g.spec, g.scope, &l, &err), 0);
   assert_int_equal(l.grid[0], 32);
   geom_close(&g);
 }
@@ -361,16 +361,16 @@ static void test_runner_launch_limits(void **state) {
       "\"max\":1024,\"default\":128}]},"
       "\"launch\":{\"tiles\":[\"N\",\"N * 100\"],\"block\":[\"BLOCK * 16\"]}}";
   geom_open(&g, big, n);
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err),
+      helion_launch_eval(g.spec, g.scope, &l, &err),
       HELION_ERR_INVALID);
   assert_string_equal(err.msg, "launch.tiles[1]: 'N * 100' evaluates to "
                                "100000; CUDA allows 1..65535");
   n = 600;
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
   assert_int_equal(
-      helion_runner_launch(g.spec, g.space, NULL, g.scope, &l, &err),
+      helion_launch_eval(g.spec, g.scope, &l, &err),
       HELION_ERR_INVALID);
   assert_string_equal(err.msg, "launch.block[0]: 'BLOCK * 16' evaluates to "
                                "2048; CUDA allows 1..1024");
@@ -384,7 +384,7 @@ static void test_runner_host_args(void **state) {
   helion_err_t err = {""};
   int64_t n = 1000;
   geom_open(&g, GEOM_SPEC, n);
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
   assert_int_equal(helion_host_args_init(g.spec, g.scope, 42, &a, &err), 0);
   assert_int_equal(a.nargs, 4);
   assert_int_equal(a.args[0].numel, 1000);
@@ -406,7 +406,7 @@ static void test_runner_host_args(void **state) {
 
   /* A negative element count names the argument. */
   n = -5;
-  helion_runner_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
   assert_int_equal(helion_host_args_init(g.spec, g.scope, 42, &a, &err),
                    HELION_ERR_INVALID);
   assert_string_equal(err.msg, "args[0] (x).numel: evaluates to -5; an "

@@ -263,10 +263,9 @@ static const char *path_basename(const char *p) {
 static bool config_launch(helion_backend_cuda_t *b, const int64_t *cells,
                           helion_launch_t *out, helion_err_t *why) {
   const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
-  helion_runner_scope(b->spec, b->base.space, b->shape, &dev->props, cells,
+  helion_launch_scope(b->spec, b->base.space, b->shape, &dev->props, cells,
                       b->scope);
-  return helion_runner_launch(b->spec, b->base.space, cells, b->scope, out,
-                              why) == HELION_OK;
+  return helion_launch_eval(b->spec, b->scope, out, why) == HELION_OK;
 }
 
 static helion_status submit_compile(helion_backend_cuda_t *b,
@@ -486,7 +485,7 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   }
   /* Arguments are sized by the default config's scope. */
   const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
-  helion_runner_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
+  helion_launch_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
   helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
                                 b->scope,      b->spec->nscope, seed,
                                 base};

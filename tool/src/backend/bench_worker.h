@@ -154,7 +154,7 @@ typedef struct helion_bench_setup {
   const int64_t *shape;  /* spec->nkeys values */
   size_t nkeys;
   /* Scope values (spec->nscope) for numel and scalar "value" expressions:
-   * helion_runner_scope() of the default config. */
+   * helion_launch_scope() of the default config. */
   const helion_num_t *scope;
   size_t nscope;
   uint64_t seed;

@@ -1,7 +1,7 @@
 /*
- * runner.c: runs one kernel of a spec: argument data from the seed, launch
- * geometry per config, the accuracy comparison, and (in the benchmark worker
- * only) device buffers, checked runs and timing through the CUDA Driver API.
+ * runner.c: the worker side of runner.h: device buffers, checked runs,
+ * comparison on the GPU and timing through the CUDA Driver API, in the
+ * benchmark worker process only. The host side is runner_host.c.
  */
 #include "backend/runner.h"
 
@@ -10,480 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_driver.h"
 #include "backend/nvrtc_compile.h"
-
-/* ---------------------------------------------------------------------------
- * Half and bfloat16.
- */
-
-/* A binary float with `mbits` mantissa and `ebits` exponent bits (IEEE
- * layout, 16 bits in all), rounded to nearest even straight from the double,
- * so there is no double rounding through float. */
-static uint16_t small_from_double(double v, int mbits, int ebits) {
-  int bias = (1 << (ebits - 1)) - 1;
-  int emin = 1 - bias;
-  uint16_t sign = signbit(v) ? (uint16_t)(1u << (mbits + ebits)) : 0;
-  uint16_t exp_all = (uint16_t)(((1u << ebits) - 1) << mbits);
-  if (isnan(v))
-    return (uint16_t)(sign | exp_all | (1u << (mbits - 1)));
-  double a = fabs(v);
-  if (isinf(a))
-    return (uint16_t)(sign | exp_all);
-  if (a < ldexp(1.0, emin)) {
-    /* Subnormal: a multiple of 2^(emin - mbits); rounding up to 2^mbits
-     * lands exactly on the smallest normal's encoding. */
-    double q = nearbyint(ldexp(a, mbits - emin));
-    return (uint16_t)(sign | (uint16_t)q);
-  }
-  int ex;
-  (void)frexp(a, &ex);
-  int e = ex - 1; /* a = 1.f * 2^e */
-  double r = nearbyint((ldexp(a, -e) - 1.0) * (double)(1 << mbits));
-  if (r >= (double)(1 << mbits)) {
-    r = 0;
-    e++;
-  }
-  if (e > bias)
-    return (uint16_t)(sign | exp_all);
-  return (uint16_t)(sign | (uint16_t)((e + bias) << mbits) | (uint16_t)r);
-}
-
-static double small_to_double(uint16_t h, int mbits, int ebits) {
-  int bias = (1 << (ebits - 1)) - 1;
-  unsigned e = (h >> mbits) & ((1u << ebits) - 1);
-  unsigned m = h & ((1u << mbits) - 1);
-  double s = (h >> (mbits + ebits)) ? -1.0 : 1.0;
-  if (e == (1u << ebits) - 1)
-    return m ? NAN : s * INFINITY;
-  if (e == 0)
-    return s * ldexp((double)m, 1 - bias - mbits);
-  return s * ldexp((double)(m | (1u << mbits)), (int)e - bias - mbits);
-}
-
-uint16_t helion_f16_from_double(double v) {
-  return small_from_double(v, 10, 5);
-}
-double helion_f16_to_double(uint16_t h) {
-  return small_to_double(h, 10, 5);
-}
-uint16_t helion_bf16_from_double(double v) {
-  return small_from_double(v, 7, 8);
-}
-double helion_bf16_to_double(uint16_t h) {
-  return small_to_double(h, 7, 8);
-}
-
-double helion_runner_load(helion_dtype t, const void *p, size_t i) {
-  switch (t) {
-  case HELION_DT_FLOAT:
-    return ((const float *)p)[i];
-  case HELION_DT_DOUBLE:
-    return ((const double *)p)[i];
-  case HELION_DT_HALF:
-    return helion_f16_to_double(((const uint16_t *)p)[i]);
-  case HELION_DT_BF16:
-    return helion_bf16_to_double(((const uint16_t *)p)[i]);
-  case HELION_DT_I8:
-    return ((const int8_t *)p)[i];
-  case HELION_DT_I16:
-    return ((const int16_t *)p)[i];
-  case HELION_DT_I32:
-    return ((const int32_t *)p)[i];
-  case HELION_DT_I64:
-    return (double)((const int64_t *)p)[i];
-  case HELION_DT_U8:
-    return ((const uint8_t *)p)[i];
-  case HELION_DT_U16:
-    return ((const uint16_t *)p)[i];
-  case HELION_DT_U32:
-    return ((const uint32_t *)p)[i];
-  case HELION_DT_U64:
-    return (double)((const uint64_t *)p)[i];
-  }
-  return 0.0;
-}
-
-/* v rounded to nearest as an int64 (NaN 0, saturating at the ends). */
-static int64_t to_i64(double v) {
-  if (isnan(v))
-    return 0;
-  v = nearbyint(v);
-  if (v >= 9223372036854775807.0)
-    return INT64_MAX;
-  if (v <= -9223372036854775808.0)
-    return INT64_MIN;
-  return (int64_t)v;
-}
-
-void helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
-  int64_t n = 0;
-  if (t != HELION_DT_FLOAT && t != HELION_DT_DOUBLE && t != HELION_DT_HALF &&
-      t != HELION_DT_BF16)
-    n = to_i64(v);
-  switch (t) {
-  case HELION_DT_FLOAT:
-    ((float *)p)[i] = (float)v;
-    break;
-  case HELION_DT_DOUBLE:
-    ((double *)p)[i] = v;
-    break;
-  case HELION_DT_HALF:
-    ((uint16_t *)p)[i] = helion_f16_from_double(v);
-    break;
-  case HELION_DT_BF16:
-    ((uint16_t *)p)[i] = helion_bf16_from_double(v);
-    break;
-  case HELION_DT_I8:
-  case HELION_DT_U8:
-    ((uint8_t *)p)[i] = (uint8_t)(uint64_t)n;
-    break;
-  case HELION_DT_I16:
-  case HELION_DT_U16:
-    ((uint16_t *)p)[i] = (uint16_t)(uint64_t)n;
-    break;
-  case HELION_DT_I32:
-  case HELION_DT_U32:
-    ((uint32_t *)p)[i] = (uint32_t)(uint64_t)n;
-    break;
-  case HELION_DT_I64:
-    ((int64_t *)p)[i] = n;
-    break;
-  case HELION_DT_U64:
-    /* Values beyond INT64_MAX only fit the unsigned type directly. */
-    if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
-      ((uint64_t *)p)[i] = (uint64_t)nearbyint(v);
-    else
-      ((uint64_t *)p)[i] = (uint64_t)n;
-    break;
-  }
-}
-
-/* ---------------------------------------------------------------------------
- * Argument data.
- */
-
-uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index) {
-  return seed + ((uint64_t)arg_index + 1) * 0x9E3779B97F4A7C15ull;
-}
-
-void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
-                        double hi, double c, uint64_t seed, size_t arg_index,
-                        void *out, size_t numel) {
-  if (init == HELION_INIT_NONE) {
-    memset(out, 0xFF, numel * helion_dtype_size(t));
-    return;
-  }
-  helion_rng_t rng;
-  helion_rng_seed(&rng, helion_runner_arg_seed(seed, arg_index));
-  for (size_t i = 0; i < numel; i++) {
-    double v = 0.0;
-    switch (init) {
-    case HELION_INIT_RANDN:
-      v = helion_rng_normal(&rng);
-      break;
-    case HELION_INIT_RAND:
-      v = helion_rng_double(&rng);
-      break;
-    case HELION_INIT_RANDINT:
-      v = (double)helion_rng_range(&rng, (int64_t)lo, (int64_t)hi);
-      break;
-    case HELION_INIT_ARANGE:
-      v = (double)i;
-      break;
-    case HELION_INIT_ZEROS:
-      v = 0.0;
-      break;
-    case HELION_INIT_ONES:
-      v = 1.0;
-      break;
-    case HELION_INIT_CONST:
-      v = c;
-      break;
-    case HELION_INIT_NONE:
-      break;
-    }
-    helion_runner_store(t, out, i, v);
-  }
-}
-
-void helion_host_args_cleanup(helion_host_args_t *a) {
-  if (!a)
-    return;
-  for (size_t i = 0; i < a->nargs; i++)
-    free(a->args[i].data);
-  free(a->args);
-  memset(a, 0, sizeof(*a));
-}
-
-helion_status helion_host_args_init(const helion_spec_t *spec,
-                                    const helion_num_t *scope, uint64_t seed,
-                                    helion_host_args_t *out,
-                                    helion_err_t *err) {
-  helion_status rc = HELION_OK;
-  helion_host_args_t a;
-  memset(&a, 0, sizeof(a));
-  a.args = calloc(spec->nargs ? spec->nargs : 1, sizeof(*a.args));
-  if (!a.args)
-    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  a.nargs = spec->nargs;
-  for (size_t i = 0; i < spec->nargs; i++) {
-    const helion_spec_arg_t *sa = &spec->args[i];
-    helion_host_arg_t *ha = &a.args[i];
-    size_t esize = helion_dtype_size(sa->dtype);
-    helion_num_t v;
-    ha->is_pointer = sa->is_pointer;
-    const helion_expr_t *e = sa->is_pointer ? sa->numel : sa->value;
-    const char *field = sa->is_pointer ? "numel" : "value";
-    if (!e) {
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "args[%zu] (%s): no \"%s\"; give the argument one", i,
-                          sa->name, field);
-      goto out;
-    }
-    rc = helion_expr_eval(e, scope, &v, err);
-    if (rc) {
-      helion_err_prefix(err, "args[%zu] (%s).%s: ", i, sa->name, field);
-      goto out;
-    }
-    if (!sa->is_pointer) {
-      ha->bytes = esize;
-      if (sa->dtype == HELION_DT_FLOAT) {
-        float f = (float)helion_num_as_double(v);
-        memcpy(&ha->scalar, &f, sizeof(f));
-      } else if (sa->dtype == HELION_DT_DOUBLE) {
-        double d = helion_num_as_double(v);
-        memcpy(&ha->scalar, &d, sizeof(d));
-      } else {
-        /* Integers (and half types) go through the element store so a
-         * scalar converts exactly like an array element. */
-        uint8_t tmp[8] = {0};
-        if (v.is_float)
-          helion_runner_store(sa->dtype, tmp, 0, v.f);
-        else if (esize == 8)
-          memcpy(tmp, &v.i, 8);
-        else
-          helion_runner_store(sa->dtype, tmp, 0, (double)v.i);
-        memcpy(&ha->scalar, tmp, 8);
-      }
-      continue;
-    }
-    if (v.is_float) {
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "args[%zu] (%s).numel: evaluates to %g; an element "
-                          "count must be an integer",
-                          i, sa->name, v.f);
-      goto out;
-    }
-    if (v.i < 0) {
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "args[%zu] (%s).numel: evaluates to %lld; an element "
-                          "count must be >= 0",
-                          i, sa->name, (long long)v.i);
-      goto out;
-    }
-    if ((uint64_t)v.i > HELION_RUNNER_MAX_ARG_BYTES / esize) {
-      rc = helion_err_set(err, HELION_ERR_LIMIT,
-                          "args[%zu] (%s).numel: %lld elements of %zu bytes "
-                          "exceed the %zu GiB limit of one argument",
-                          i, sa->name, (long long)v.i, esize,
-                          HELION_RUNNER_MAX_ARG_BYTES >> 30);
-      goto out;
-    }
-    ha->numel = (size_t)v.i;
-    ha->bytes = ha->numel * esize;
-    a.total_bytes += ha->bytes;
-    if (ha->bytes) {
-      ha->data = malloc(ha->bytes);
-      if (!ha->data) {
-        rc = helion_err_set(err, HELION_ERR_NOMEM,
-                            "args[%zu] (%s): out of memory for %zu bytes", i,
-                            sa->name, ha->bytes);
-        goto out;
-      }
-      helion_runner_fill(sa->dtype, sa->init, sa->init_lo, sa->init_hi,
-                         sa->init_const, seed, i, ha->data, ha->numel);
-    }
-  }
-  *out = a;
-  memset(&a, 0, sizeof(a));
-out:
-  helion_host_args_cleanup(&a);
-  return rc;
-}
-
-/* ---------------------------------------------------------------------------
- * Launch geometry.
- */
-
-void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
-                         const int64_t *shape, const helion_device_props_t *dev,
-                         const int64_t *cells, helion_num_t *out) {
-  helion_spec_scope_values(spec, shape, dev, out);
-  if (!cells)
-    cells = space->default_cells;
-  size_t k = spec->nkeys;
-  for (size_t i = 0; i < space->nparams && i < spec->nparams; i++)
-    if (spec->params[i].name && k < spec->nscope)
-      out[k++] = helion_space_slot_number(space, i, cells);
-}
-
-/* Evaluates an integer launch expression into [lo, hi]. */
-static helion_status eval_dim(const helion_expr_t *e, const helion_num_t *scope,
-                              const char *what, int64_t lo, int64_t hi,
-                              int64_t *out, helion_err_t *err) {
-  helion_num_t v;
-  helion_status rc = helion_expr_eval(e, scope, &v, err);
-  if (rc) {
-    helion_err_prefix(err, "%s: ", what);
-    return rc;
-  }
-  if (v.is_float)
-    return helion_err_set(err, HELION_ERR_INVALID,
-                          "%s: '%s' evaluates to %g; it must be an integer",
-                          what, helion_expr_text(e), v.f);
-  if (v.i < lo || v.i > hi)
-    return helion_err_set(err, HELION_ERR_INVALID,
-                          "%s: '%s' evaluates to %lld; CUDA allows %lld..%lld",
-                          what, helion_expr_text(e), (long long)v.i,
-                          (long long)lo, (long long)hi);
-  *out = v.i;
-  return HELION_OK;
-}
-
-static bool is_persistent(const helion_space_t *space, const int64_t *cells) {
-  int slot = helion_space_find(space, "pid_type");
-  if (slot < 0)
-    return false;
-  const helion_frag_t *f = &space->params[slot].frag;
-  if (f->kind != HELION_FRAG_ENUM)
-    return false;
-  int64_t idx = cells[space->cell_off[slot]];
-  if (idx < 0 || (size_t)idx >= f->nchoices)
-    return false;
-  const helion_value_t *v = &f->choices[idx];
-  return v->kind == HELION_VALUE_STR && v->s &&
-         strncmp(v->s, "persistent", 10) == 0;
-}
-
-helion_status helion_runner_launch(const helion_spec_t *spec,
-                                   const helion_space_t *space,
-                                   const int64_t *cells,
-                                   const helion_num_t *scope,
-                                   helion_launch_t *out, helion_err_t *err) {
-  static const int64_t grid_max[3] = {2147483647, 65535, 65535};
-  static const int64_t block_max[3] = {1024, 1024, 64};
-  helion_launch_t l;
-  helion_status rc = HELION_OK;
-  char what[32];
-  int64_t v, tiles_total = 1;
-  for (int d = 0; d < 3; d++)
-    l.grid[d] = l.block[d] = 1;
-  l.shared_mem = 0;
-  if (!cells)
-    cells = space->default_cells;
-  bool persistent = is_persistent(space, cells);
-  for (int d = 0; d < 3; d++) {
-    if (!spec->tiles[d])
-      continue;
-    snprintf(what, sizeof(what), "launch.tiles[%d]", d);
-    /* A persistent grid folds all tiles into one dimension, so only the
-     * total is bounded here. */
-    rc = eval_dim(spec->tiles[d], scope, what, 1,
-                  persistent ? INT64_MAX : grid_max[d], &v, err);
-    if (rc)
-      return rc;
-    l.grid[d] = persistent ? 1 : (uint32_t)v;
-    if (tiles_total > INT64_MAX / v)
-      return helion_err_set(err, HELION_ERR_INVALID,
-                            "launch.tiles: the product of the tiles overflows");
-    tiles_total *= v;
-  }
-  if (persistent) {
-    int64_t num_sms = 1, mult = 1;
-    if (spec->nscope >= HELION_DEVICE_PROP_COUNT) {
-      helion_num_t n = scope[spec->nscope - HELION_DEVICE_PROP_COUNT];
-      num_sms = n.is_float ? (int64_t)n.f : n.i;
-    }
-    int slot = helion_space_find(space, "num_sm_multiplier");
-    if (slot >= 0) {
-      helion_num_t m = helion_space_slot_number(space, (size_t)slot, cells);
-      mult = m.is_float ? (int64_t)m.f : m.i;
-    }
-    if (num_sms < 1)
-      num_sms = 1;
-    if (mult < 1)
-      mult = 1;
-    int64_t g = num_sms * mult;
-    if (g > tiles_total)
-      g = tiles_total;
-    if (g > grid_max[0])
-      g = grid_max[0];
-    l.grid[0] = (uint32_t)g;
-  }
-  int64_t threads = 1;
-  for (int d = 0; d < 3; d++) {
-    if (!spec->block[d])
-      continue;
-    snprintf(what, sizeof(what), "launch.block[%d]", d);
-    rc = eval_dim(spec->block[d], scope, what, 1, block_max[d], &v, err);
-    if (rc)
-      return rc;
-    l.block[d] = (uint32_t)v;
-    threads *= v;
-  }
-  if (threads > 1024)
-    return helion_err_set(err, HELION_ERR_INVALID,
-                          "launch.block: %lld threads per block; CUDA allows "
-                          "at most 1024",
-                          (long long)threads);
-  if (spec->shared_mem) {
-    rc = eval_dim(spec->shared_mem, scope, "launch.shared_mem", 0,
-                  (int64_t)UINT32_MAX, &v, err);
-    if (rc)
-      return rc;
-    l.shared_mem = (uint32_t)v;
-  }
-  *out = l;
-  return HELION_OK;
-}
-
-/* ---------------------------------------------------------------------------
- * Accuracy.
- */
-
-/* Folds element i into the mismatch summary (the rule of runner.h). */
-static void compare_one(double a, double e, size_t i, double atol,
-                        double rtol, helion_mismatch_t *m) {
-  bool ok;
-  if (isnan(a) || isnan(e))
-    ok = false;
-  else if (isinf(a) || isinf(e))
-    ok = a == e;
-  else
-    ok = fabs(a - e) <= atol + rtol * fabs(e);
-  if (ok)
-    return;
-  if (m->count == 0) {
-    m->first = i;
-    m->actual = a;
-    m->expected = e;
-  }
-  m->count++;
-}
-
-size_t helion_runner_compare(helion_dtype t, const void *actual,
-                             const void *expected, size_t numel, double atol,
-                             double rtol, helion_mismatch_t *out) {
-  helion_mismatch_t m;
-  memset(&m, 0, sizeof(m));
-  for (size_t i = 0; i < numel; i++)
-    compare_one(helion_runner_load(t, actual, i),
-                helion_runner_load(t, expected, i), i, atol, rtol, &m);
-  if (out)
-    *out = m;
-  return m.count;
-}
+#include "cuda_driver.h"
 
 /* ---------------------------------------------------------------------------
  * Worker side: device buffers, checked runs, timing.
@@ -519,7 +47,7 @@ struct helion_runner {
   /* copies * nargs device pointers (0 for scalars), copy 0 first. */
   CUdeviceptr *ptrs;
   size_t copies;
-  void **params;   /* copies * nargs pointers for cuLaunchKernel */
+  void **params; /* copies * nargs pointers for cuLaunchKernel */
   /* per arg: device copy of the expected output, or 0 */
   CUdeviceptr *baseline;
   /* The compare kernel (compiled on first use) and its two counters. */
@@ -928,8 +456,10 @@ static const char compare_src[] =
     "extern \"C\" __global__ void helion_compare(const void *actual,\n"
     "    const void *expected, unsigned long long n, int t, double atol,\n"
     "    double rtol, unsigned long long *out) {\n"
-    "  unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;\n"
-    "  for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x\n"
+    "  unsigned long long stride = (unsigned long long)gridDim.x * "
+    "blockDim.x;\n"
+    "  for (unsigned long long i = (unsigned long long)blockIdx.x * "
+    "blockDim.x\n"
     "       + threadIdx.x; i < n; i += stride) {\n"
     "    double a = hl_ld(t, actual, i), e = hl_ld(t, expected, i);\n"
     "    bool ok;\n"
@@ -986,13 +516,10 @@ static CUresult fetch_elem(helion_runner_t *r, helion_dtype t, CUdeviceptr p,
   return res;
 }
 
-helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
-                                           unsigned long long actual,
-                                           unsigned long long expected,
-                                           size_t numel, double atol,
-                                           double rtol, helion_mismatch_t *out,
-                                           helion_run_fail_t *fail,
-                                           helion_err_t *err) {
+helion_status helion_runner_compare_device(
+    helion_runner_t *r, helion_dtype t, unsigned long long actual,
+    unsigned long long expected, size_t numel, double atol, double rtol,
+    helion_mismatch_t *out, helion_run_fail_t *fail, helion_err_t *err) {
   helion_status rc;
   CUresult res;
   const char *what = "comparing the outputs";
@@ -1202,8 +729,8 @@ static void select_kth(double *v, size_t n, size_t k) {
   }
 }
 
-bool helion_runner_median_settled(const double *v, size_t n,
-                                  double precision, double *tmp) {
+bool helion_runner_median_settled(const double *v, size_t n, double precision,
+                                  double *tmp) {
   if (n == 0)
     return false;
   /* The quartiles and the median as median() and the sorted-index rule of
@@ -1407,12 +934,10 @@ failed:
   return HELION_OK;
 }
 
-helion_status
-helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
-                               size_t n, uint32_t repeat,
-                               const helion_timing_t *tin, double *out_ms,
-                               uint32_t *out_rounds, helion_run_fail_t *fail,
-                               helion_err_t *err) {
+helion_status helion_runner_time_interleaved(
+    helion_runner_t *r, helion_runner_kernel_t **ks, size_t n, uint32_t repeat,
+    const helion_timing_t *tin, double *out_ms, uint32_t *out_rounds,
+    helion_run_fail_t *fail, helion_err_t *err) {
   helion_timing_t t;
   CUresult res = CUDA_SUCCESS;
   double *times = NULL, *tmp = NULL, unit;
@@ -1484,9 +1009,8 @@ helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
       }
       times[j * repeat + k->nt++] = f / (k->graph ? (double)k->graph_k : 1.0);
       if (check)
-        k->settled =
-            helion_runner_median_settled(times + j * repeat, k->nt,
-                                         t.precision, tmp);
+        k->settled = helion_runner_median_settled(times + j * repeat, k->nt,
+                                                  t.precision, tmp);
       active = active || !k->settled;
     }
   }

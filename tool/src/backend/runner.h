@@ -1,11 +1,11 @@
 /*
  * runner.h: what it takes to run one kernel of a spec: the argument data
- * (generated on the host from the run's seed), the launch geometry of a
- * configuration, and the accuracy comparison against the baseline.
+ * (generated on the host from the run's seed), the accuracy comparison
+ * against the baseline, and (worker side) the run itself.
  *
- * The first two parts are plain C with no CUDA: the parent (backend_cuda)
- * uses helion_runner_scope() and helion_runner_launch() to turn a config into
- * a helion_launch_t, and the unit tests check data, conversions, geometry and
+ * The first parts are plain C with no CUDA (runner_host.c): the parent
+ * (backend_cuda) generates the data and, with model/launch.h, turns a config
+ * into a helion_launch_t; the unit tests check data, conversions and
  * comparison on any machine. The GPU part at the end (helion_runner_t) runs
  * only inside the benchmark worker process (bench_worker.h): it owns a CUDA
  * context, so the tool's own process never calls it.
@@ -23,6 +23,7 @@
 
 #include "backend/backend.h"
 #include "model/expr.h"
+#include "model/launch.h"
 #include "model/space.h"
 #include "model/spec.h"
 #include "util/util.h"
@@ -101,7 +102,7 @@ typedef struct helion_host_args {
 
 /*
  * Evaluates every numel and scalar value with `scope` (spec->nscope values,
- * see helion_runner_scope) and generates the data. Errors name the argument:
+ * see helion_launch_scope) and generates the data. Errors name the argument:
  * "args[2] (C).numel: evaluates to -5; an element count must be >= 0".
  * Release with helion_host_args_cleanup().
  */
@@ -110,46 +111,6 @@ helion_status helion_host_args_init(const helion_spec_t *spec,
                                     helion_host_args_t *out, helion_err_t *err);
 /* Accepts a zeroed struct. */
 void helion_host_args_cleanup(helion_host_args_t *a);
-
-/* ---------------------------------------------------------------------------
- * Launch geometry.
- */
-typedef struct helion_launch {
-  uint32_t grid[3];    /* blocks per dimension; unused dims are 1 */
-  uint32_t block[3];   /* threads per dimension; unused dims are 1 */
-  uint32_t shared_mem; /* dynamic shared memory, bytes */
-} helion_launch_t;
-
-/*
- * The scope values (spec->nscope of them) for one shape, device and config:
- * helion_spec_scope_values() for keys and device properties, then each named
- * param's helion_space_slot_number() from `cells`. `space` must be the
- * spec's space (helion_spec_space), whose named slots come in the spec's flat
- * order. cells == NULL uses the space's default config.
- */
-void helion_runner_scope(const helion_spec_t *spec, const helion_space_t *space,
-                         const int64_t *shape, const helion_device_props_t *dev,
-                         const int64_t *cells, helion_num_t *out);
-
-/*
- * The geometry of one config. `scope` comes from helion_runner_scope for the
- * same cells. tiles[d] gives grid dimension d (1 to 3 of them), block[d] the
- * block, shared_mem the dynamic shared memory (0 when absent).
- * Persistent configs (a "pid_type" slot whose choice starts with
- * "persistent") get a 1-D grid of min(product of tiles, num_sms *
- * num_sm_multiplier) blocks (num_sm_multiplier from its slot, 1 if none).
- * Fails with HELION_ERR_EVAL (the expression's error, prefixed with
- * "launch.tiles[0]: ") or HELION_ERR_INVALID for values CUDA cannot launch:
- * a dimension < 1, grid x over 2^31-1 or y/z over 65535, block x/y over 1024
- * or z over 64, a block over 1024 threads, negative or over-2^32 shared
- * memory. Callers treat a failure as the config failing (RUNTIME), not as a
- * fault of the run.
- */
-helion_status helion_runner_launch(const helion_spec_t *spec,
-                                   const helion_space_t *space,
-                                   const int64_t *cells,
-                                   const helion_num_t *scope,
-                                   helion_launch_t *out, helion_err_t *err);
 
 /* ---------------------------------------------------------------------------
  * Accuracy: element i passes when |a - e| <= atol + rtol * |e| (a = actual,
@@ -272,13 +233,10 @@ helion_status helion_runner_run_checked(helion_runner_t *r,
  * when the context is gone); a compile failure of the compare kernel is an
  * error of the run (HELION_ERR_NVRTC).
  */
-helion_status helion_runner_compare_device(helion_runner_t *r, helion_dtype t,
-                                           unsigned long long actual,
-                                           unsigned long long expected,
-                                           size_t numel, double atol,
-                                           double rtol, helion_mismatch_t *out,
-                                           helion_run_fail_t *fail,
-                                           helion_err_t *err);
+helion_status helion_runner_compare_device(
+    helion_runner_t *r, helion_dtype t, unsigned long long actual,
+    unsigned long long expected, size_t numel, double atol, double rtol,
+    helion_mismatch_t *out, helion_run_fail_t *fail, helion_err_t *err);
 
 /* Times one kernel (see bench_worker.h for the method). */
 helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
@@ -289,11 +247,9 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
  * each runs every kernel still in play once after an L2 flush
  * (graph-replayed if the kernel is under graph_us); writes the per-kernel
  * median to out_ms and the rounds run to *out_rounds (may be NULL). */
-helion_status
-helion_runner_time_interleaved(helion_runner_t *r, helion_runner_kernel_t **ks,
-                               size_t n, uint32_t repeat,
-                               const helion_timing_t *t, double *out_ms,
-                               uint32_t *out_rounds, helion_run_fail_t *fail,
-                               helion_err_t *err);
+helion_status helion_runner_time_interleaved(
+    helion_runner_t *r, helion_runner_kernel_t **ks, size_t n, uint32_t repeat,
+    const helion_timing_t *t, double *out_ms, uint32_t *out_rounds,
+    helion_run_fail_t *fail, helion_err_t *err);
 
 #endif /* HELION_RUNNER_H */

@@ -330,6 +330,8 @@ helion_status helion_spec_parse(const char *text, size_t len, const char *path,
   if (!rc)
     rc = parse_launch(c, root);
   if (!rc)
+    rc = helion_launch_build(s, err);
+  if (!rc)
     rc = parse_accuracy(c, root);
   if (!rc)
     rc = parse_ident_key(c, root, "reference", false,
@@ -411,6 +413,7 @@ void helion_spec_destroy(helion_spec_t *s) {
     helion_expr_destroy(s->block[i]);
   }
   helion_expr_destroy(s->shared_mem);
+  helion_launch_grid_cleanup(&s->grid);
   for (size_t i = 0; i < s->nscope; i++)
     free(s->scope_names[i]);
   free(s->scope_names);

@@ -16,6 +16,7 @@
 
 #include "model/arch.h"
 #include "model/expr.h"
+#include "model/launch.h"
 #include "model/space.h"
 #include "util/util.h"
 
@@ -93,6 +94,9 @@ typedef struct helion_spec {
   helion_expr_t *tiles[3];
   helion_expr_t *block[3];
   helion_expr_t *shared_mem; /* NULL: 0 bytes of dynamic shared memory */
+  /* The grid those give, with the parameter table's persistent-grid rule
+   * (model/launch.h). */
+  helion_launch_grid_t grid;
 
   double atol, rtol; /* defaults 1e-2 / 1e-2 */
 

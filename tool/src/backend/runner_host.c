@@ -1,0 +1,348 @@
+/*
+ * runner_host.c: the host side of runner.h, plain C with no CUDA: 16-bit
+ * float conversions, argument data from the run's seed, and the accuracy
+ * comparison of an output with the baseline.
+ */
+#include "backend/runner.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------
+ * Half and bfloat16.
+ */
+
+/* A binary float with `mbits` mantissa and `ebits` exponent bits (IEEE
+ * layout, 16 bits in all), rounded to nearest even straight from the double,
+ * so there is no double rounding through float. */
+static uint16_t small_from_double(double v, int mbits, int ebits) {
+  int bias = (1 << (ebits - 1)) - 1;
+  int emin = 1 - bias;
+  uint16_t sign = signbit(v) ? (uint16_t)(1u << (mbits + ebits)) : 0;
+  uint16_t exp_all = (uint16_t)(((1u << ebits) - 1) << mbits);
+  if (isnan(v))
+    return (uint16_t)(sign | exp_all | (1u << (mbits - 1)));
+  double a = fabs(v);
+  if (isinf(a))
+    return (uint16_t)(sign | exp_all);
+  if (a < ldexp(1.0, emin)) {
+    /* Subnormal: a multiple of 2^(emin - mbits); rounding up to 2^mbits
+     * lands exactly on the smallest normal's encoding. */
+    double q = nearbyint(ldexp(a, mbits - emin));
+    return (uint16_t)(sign | (uint16_t)q);
+  }
+  int ex;
+  (void)frexp(a, &ex);
+  int e = ex - 1; /* a = 1.f * 2^e */
+  double r = nearbyint((ldexp(a, -e) - 1.0) * (double)(1 << mbits));
+  if (r >= (double)(1 << mbits)) {
+    r = 0;
+    e++;
+  }
+  if (e > bias)
+    return (uint16_t)(sign | exp_all);
+  return (uint16_t)(sign | (uint16_t)((e + bias) << mbits) | (uint16_t)r);
+}
+
+static double small_to_double(uint16_t h, int mbits, int ebits) {
+  int bias = (1 << (ebits - 1)) - 1;
+  unsigned e = (h >> mbits) & ((1u << ebits) - 1);
+  unsigned m = h & ((1u << mbits) - 1);
+  double s = (h >> (mbits + ebits)) ? -1.0 : 1.0;
+  if (e == (1u << ebits) - 1)
+    return m ? NAN : s * INFINITY;
+  if (e == 0)
+    return s * ldexp((double)m, 1 - bias - mbits);
+  return s * ldexp((double)(m | (1u << mbits)), (int)e - bias - mbits);
+}
+
+uint16_t helion_f16_from_double(double v) {
+  return small_from_double(v, 10, 5);
+}
+double helion_f16_to_double(uint16_t h) {
+  return small_to_double(h, 10, 5);
+}
+uint16_t helion_bf16_from_double(double v) {
+  return small_from_double(v, 7, 8);
+}
+double helion_bf16_to_double(uint16_t h) {
+  return small_to_double(h, 7, 8);
+}
+
+double helion_runner_load(helion_dtype t, const void *p, size_t i) {
+  switch (t) {
+  case HELION_DT_FLOAT:
+    return ((const float *)p)[i];
+  case HELION_DT_DOUBLE:
+    return ((const double *)p)[i];
+  case HELION_DT_HALF:
+    return helion_f16_to_double(((const uint16_t *)p)[i]);
+  case HELION_DT_BF16:
+    return helion_bf16_to_double(((const uint16_t *)p)[i]);
+  case HELION_DT_I8:
+    return ((const int8_t *)p)[i];
+  case HELION_DT_I16:
+    return ((const int16_t *)p)[i];
+  case HELION_DT_I32:
+    return ((const int32_t *)p)[i];
+  case HELION_DT_I64:
+    return (double)((const int64_t *)p)[i];
+  case HELION_DT_U8:
+    return ((const uint8_t *)p)[i];
+  case HELION_DT_U16:
+    return ((const uint16_t *)p)[i];
+  case HELION_DT_U32:
+    return ((const uint32_t *)p)[i];
+  case HELION_DT_U64:
+    return (double)((const uint64_t *)p)[i];
+  }
+  return 0.0;
+}
+
+/* v rounded to nearest as an int64 (NaN 0, saturating at the ends). */
+static int64_t to_i64(double v) {
+  if (isnan(v))
+    return 0;
+  v = nearbyint(v);
+  if (v >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (v <= -9223372036854775808.0)
+    return INT64_MIN;
+  return (int64_t)v;
+}
+
+void helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
+  int64_t n = 0;
+  if (t != HELION_DT_FLOAT && t != HELION_DT_DOUBLE && t != HELION_DT_HALF &&
+      t != HELION_DT_BF16)
+    n = to_i64(v);
+  switch (t) {
+  case HELION_DT_FLOAT:
+    ((float *)p)[i] = (float)v;
+    break;
+  case HELION_DT_DOUBLE:
+    ((double *)p)[i] = v;
+    break;
+  case HELION_DT_HALF:
+    ((uint16_t *)p)[i] = helion_f16_from_double(v);
+    break;
+  case HELION_DT_BF16:
+    ((uint16_t *)p)[i] = helion_bf16_from_double(v);
+    break;
+  case HELION_DT_I8:
+  case HELION_DT_U8:
+    ((uint8_t *)p)[i] = (uint8_t)(uint64_t)n;
+    break;
+  case HELION_DT_I16:
+  case HELION_DT_U16:
+    ((uint16_t *)p)[i] = (uint16_t)(uint64_t)n;
+    break;
+  case HELION_DT_I32:
+  case HELION_DT_U32:
+    ((uint32_t *)p)[i] = (uint32_t)(uint64_t)n;
+    break;
+  case HELION_DT_I64:
+    ((int64_t *)p)[i] = n;
+    break;
+  case HELION_DT_U64:
+    /* Values beyond INT64_MAX only fit the unsigned type directly. */
+    if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
+      ((uint64_t *)p)[i] = (uint64_t)nearbyint(v);
+    else
+      ((uint64_t *)p)[i] = (uint64_t)n;
+    break;
+  }
+}
+
+/* ---------------------------------------------------------------------------
+ * Argument data.
+ */
+
+uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index) {
+  return seed + ((uint64_t)arg_index + 1) * 0x9E3779B97F4A7C15ull;
+}
+
+void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+                        double hi, double c, uint64_t seed, size_t arg_index,
+                        void *out, size_t numel) {
+  if (init == HELION_INIT_NONE) {
+    memset(out, 0xFF, numel * helion_dtype_size(t));
+    return;
+  }
+  helion_rng_t rng;
+  helion_rng_seed(&rng, helion_runner_arg_seed(seed, arg_index));
+  for (size_t i = 0; i < numel; i++) {
+    double v = 0.0;
+    switch (init) {
+    case HELION_INIT_RANDN:
+      v = helion_rng_normal(&rng);
+      break;
+    case HELION_INIT_RAND:
+      v = helion_rng_double(&rng);
+      break;
+    case HELION_INIT_RANDINT:
+      v = (double)helion_rng_range(&rng, (int64_t)lo, (int64_t)hi);
+      break;
+    case HELION_INIT_ARANGE:
+      v = (double)i;
+      break;
+    case HELION_INIT_ZEROS:
+      v = 0.0;
+      break;
+    case HELION_INIT_ONES:
+      v = 1.0;
+      break;
+    case HELION_INIT_CONST:
+      v = c;
+      break;
+    case HELION_INIT_NONE:
+      break;
+    }
+    helion_runner_store(t, out, i, v);
+  }
+}
+
+void helion_host_args_cleanup(helion_host_args_t *a) {
+  if (!a)
+    return;
+  for (size_t i = 0; i < a->nargs; i++)
+    free(a->args[i].data);
+  free(a->args);
+  memset(a, 0, sizeof(*a));
+}
+
+helion_status helion_host_args_init(const helion_spec_t *spec,
+                                    const helion_num_t *scope, uint64_t seed,
+                                    helion_host_args_t *out,
+                                    helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  helion_host_args_t a;
+  memset(&a, 0, sizeof(a));
+  a.args = calloc(spec->nargs ? spec->nargs : 1, sizeof(*a.args));
+  if (!a.args)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  a.nargs = spec->nargs;
+  for (size_t i = 0; i < spec->nargs; i++) {
+    const helion_spec_arg_t *sa = &spec->args[i];
+    helion_host_arg_t *ha = &a.args[i];
+    size_t esize = helion_dtype_size(sa->dtype);
+    helion_num_t v;
+    ha->is_pointer = sa->is_pointer;
+    const helion_expr_t *e = sa->is_pointer ? sa->numel : sa->value;
+    const char *field = sa->is_pointer ? "numel" : "value";
+    if (!e) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s): no \"%s\"; give the argument one", i,
+                          sa->name, field);
+      goto out;
+    }
+    rc = helion_expr_eval(e, scope, &v, err);
+    if (rc) {
+      helion_err_prefix(err, "args[%zu] (%s).%s: ", i, sa->name, field);
+      goto out;
+    }
+    if (!sa->is_pointer) {
+      ha->bytes = esize;
+      if (sa->dtype == HELION_DT_FLOAT) {
+        float f = (float)helion_num_as_double(v);
+        memcpy(&ha->scalar, &f, sizeof(f));
+      } else if (sa->dtype == HELION_DT_DOUBLE) {
+        double d = helion_num_as_double(v);
+        memcpy(&ha->scalar, &d, sizeof(d));
+      } else {
+        /* Integers (and half types) go through the element store so a
+         * scalar converts exactly like an array element. */
+        uint8_t tmp[8] = {0};
+        if (v.is_float)
+          helion_runner_store(sa->dtype, tmp, 0, v.f);
+        else if (esize == 8)
+          memcpy(tmp, &v.i, 8);
+        else
+          helion_runner_store(sa->dtype, tmp, 0, (double)v.i);
+        memcpy(&ha->scalar, tmp, 8);
+      }
+      continue;
+    }
+    if (v.is_float) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s).numel: evaluates to %g; an element "
+                          "count must be an integer",
+                          i, sa->name, v.f);
+      goto out;
+    }
+    if (v.i < 0) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "args[%zu] (%s).numel: evaluates to %lld; an element "
+                          "count must be >= 0",
+                          i, sa->name, (long long)v.i);
+      goto out;
+    }
+    if ((uint64_t)v.i > HELION_RUNNER_MAX_ARG_BYTES / esize) {
+      rc = helion_err_set(err, HELION_ERR_LIMIT,
+                          "args[%zu] (%s).numel: %lld elements of %zu bytes "
+                          "exceed the %zu GiB limit of one argument",
+                          i, sa->name, (long long)v.i, esize,
+                          HELION_RUNNER_MAX_ARG_BYTES >> 30);
+      goto out;
+    }
+    ha->numel = (size_t)v.i;
+    ha->bytes = ha->numel * esize;
+    a.total_bytes += ha->bytes;
+    if (ha->bytes) {
+      ha->data = malloc(ha->bytes);
+      if (!ha->data) {
+        rc = helion_err_set(err, HELION_ERR_NOMEM,
+                            "args[%zu] (%s): out of memory for %zu bytes", i,
+                            sa->name, ha->bytes);
+        goto out;
+      }
+      helion_runner_fill(sa->dtype, sa->init, sa->init_lo, sa->init_hi,
+                         sa->init_const, seed, i, ha->data, ha->numel);
+    }
+  }
+  *out = a;
+  memset(&a, 0, sizeof(a));
+out:
+  helion_host_args_cleanup(&a);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Accuracy.
+ */
+
+/* Folds element i into the mismatch summary (the rule of runner.h). */
+static void compare_one(double a, double e, size_t i, double atol, double rtol,
+                        helion_mismatch_t *m) {
+  bool ok;
+  if (isnan(a) || isnan(e))
+    ok = false;
+  else if (isinf(a) || isinf(e))
+    ok = a == e;
+  else
+    ok = fabs(a - e) <= atol + rtol * fabs(e);
+  if (ok)
+    return;
+  if (m->count == 0) {
+    m->first = i;
+    m->actual = a;
+    m->expected = e;
+  }
+  m->count++;
+}
+
+size_t helion_runner_compare(helion_dtype t, const void *actual,
+                             const void *expected, size_t numel, double atol,
+                             double rtol, helion_mismatch_t *out) {
+  helion_mismatch_t m;
+  memset(&m, 0, sizeof(m));
+  for (size_t i = 0; i < numel; i++)
+    compare_one(helion_runner_load(t, actual, i),
+                helion_runner_load(t, expected, i), i, atol, rtol, &m);
+  if (out)
+    *out = m;
+  return m.count;
+}
+
