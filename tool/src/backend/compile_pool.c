@@ -327,7 +327,7 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
   } else if (w || !reaped) {
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg), "compile process lost: %s", werr.msg);
+    snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s", werr.msg);
   } else if (how.signaled) {
     char say[96];
     r->status = HELION_COMPILE_CRASHED;
