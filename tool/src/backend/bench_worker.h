@@ -11,8 +11,9 @@
  * creates a CUDA context, so it is never poisoned; it learns the device's
  * properties from the worker.
  *
- * Start: fork, then in the child setsid() (its own process group, so the
- * watchdog can kill the group), PR_SET_PDEATHSIG (it dies with the parent),
+ * Start (helion_proc_start, util/proc.h): fork, then in the child setsid()
+ * (its own process group, so the watchdog can kill the group),
+ * PR_SET_PDEATHSIG (it dies with the parent),
  * stdout redirected to stderr (device printf never reaches --json output),
  * and exec of `exe` (default /proc/self/exe, the running helion-tune) as
  *   <exe> __bench-worker <FD>

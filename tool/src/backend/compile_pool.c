@@ -2,11 +2,10 @@
  * compile_pool.c: NVRTC compiles in forked children under deadlines, polled
  * without blocking (see compile_pool.h).
  */
-#define _GNU_SOURCE /* prctl, strsignal, dirfd */
+#define _POSIX_C_SOURCE 200809L /* fileno, pread */
 
 #include "backend/compile_pool.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -15,12 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
+
+#include "util/proc.h"
 
 #define RESULT_MAGIC 0x50434c48u /* "HLCP" */
 #define DEFAULT_TIMEOUT_S 60.0
@@ -31,9 +27,8 @@
 typedef struct job {
   uint64_t tag;
   char *source, *name, *arch, *options, *entry;
-  pid_t pid;
-  int pipe_fd; /* read end; EOF when the child is gone */
-  FILE *tmp;   /* the child writes its result here */
+  helion_proc_t proc; /* proc.exit_fd: EOF when the child is gone */
+  FILE *tmp;          /* the child writes its result here */
   double started, deadline, term_at;
   bool timed_out, sigkill;
   struct job *next;
@@ -123,8 +118,7 @@ static void job_free(job *j) {
   free(j->arch);
   free(j->options);
   free(j->entry);
-  if (j->pipe_fd >= 0)
-    close(j->pipe_fd);
+  (void)helion_proc_kill_reap(&j->proc, NULL);
   if (j->tmp)
     fclose(j->tmp);
   free(j);
@@ -149,48 +143,12 @@ static bool write_blob(int fd, const void *data, uint64_t n) {
   return write_all(fd, &n, sizeof(n)) && (n == 0 || write_all(fd, data, n));
 }
 
-/* Closes every inherited descriptor above stderr except `keep1`/`keep2`, so
- * the child holds nothing of the parent's (the benchmark worker's socket,
- * other children's files). */
-static void close_other_fds(int keep1, int keep2) {
-  DIR *d = opendir("/proc/self/fd");
-  if (!d)
-    return;
-  int fds[256];
-  size_t n = 0;
-  int self = dirfd(d);
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL && n < sizeof(fds) / sizeof(fds[0])) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    int fd = atoi(e->d_name);
-    if (fd > 2 && fd != keep1 && fd != keep2 && fd != self)
-      fds[n++] = fd;
-  }
-  closedir(d);
-  for (size_t i = 0; i < n; i++)
-    close(fds[i]);
-}
-
-/* The child: compile, write the result file, exit. Never returns. */
-static void child_main(const job *j, int write_fd, int out_fd, pid_t parent) {
-#ifdef __linux__
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-  if (getppid() != parent)
-    _exit(4);
-  /* Own process group (and session), so a timeout kills the whole group. */
-  if (setsid() < 0)
-    setpgid(0, 0);
-  close_other_fds(write_fd, out_fd);
-  /* The parent's handlers (a test framework's, a crash reporter's) must
-   * not run here: a crash in NVRTC kills this child and nothing else. */
-  static const int fatal[] = {SIGTERM, SIGSEGV, SIGBUS, SIGILL,
-                              SIGFPE,  SIGABRT, SIGPIPE};
-  for (size_t k = 0; k < sizeof(fatal) / sizeof(fatal[0]); k++)
-    signal(fatal[k], SIG_DFL);
-  signal(SIGINT, SIG_IGN); /* the parent decides about Ctrl-C */
-
+/* The child (helion_proc_start runs it in its own process group, with the
+ * default action for fatal signals, so a crash in NVRTC kills this child and
+ * nothing else): compile, write the result file; returns the exit status. */
+static int child_main(void *arg) {
+  const job *j = arg;
+  int out_fd = fileno(j->tmp);
   const char *hook = getenv("HELION_COMPILE_POOL_TEST_CRASH");
   if (hook && hook[0] && j->options && strstr(j->options, hook))
     raise(SIGSEGV);
@@ -221,7 +179,7 @@ static void child_main(const job *j, int write_fd, int out_fd, pid_t parent) {
             write_blob(out_fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
             write_blob(out_fd, log, strlen(log)) &&
             write_blob(out_fd, msg, strlen(msg));
-  _exit(ok ? 0 : 3);
+  return ok ? 0 : 3;
 }
 
 /* Reads `n` bytes at *pos of the result buffer. */
@@ -347,11 +305,10 @@ static void record_ok_time(helion_compile_pool_t *p, double s) {
 static helion_status finish_job(helion_compile_pool_t *p, size_t i,
                                 helion_err_t *err) {
   job *j = p->running[i];
-  int st = 0;
-  pid_t w;
-  do
-    w = waitpid(j->pid, &st, 0);
-  while (w < 0 && errno == EINTR);
+  helion_proc_exit_t how;
+  helion_err_t werr = {""};
+  bool reaped = false;
+  helion_status w = helion_proc_wait(&j->proc, -1, &reaped, &how, &werr);
 
   done_node *d = calloc(1, sizeof(*d));
   if (!d)
@@ -367,23 +324,23 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
     r->sigkill = j->sigkill;
     snprintf(r->msg, sizeof(r->msg), "Timeout after %.1fs compiling%s", wall,
              j->sigkill ? " (SIGKILL required)" : "");
-  } else if (w < 0) {
+  } else if (w || !reaped) {
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg), "compile process lost: waitpid: %s",
-             strerror(errno));
-  } else if (WIFSIGNALED(st)) {
+    snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s", werr.msg);
+  } else if (how.signaled) {
+    char say[96];
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg), "compile process killed by signal %d (%s)",
-             WTERMSIG(st), strsignal(WTERMSIG(st)));
-  } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !read_result(j, r)) {
+    snprintf(r->msg, sizeof(r->msg), "compile process %s",
+             helion_proc_exit_str(&how, say, sizeof(say)));
+  } else if (how.status != 0 || !read_result(j, r)) {
     helion_nvrtc_result_cleanup(&r->out);
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
     snprintf(r->msg, sizeof(r->msg),
              "compile process exited with status %d without a result",
-             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+             how.status);
   }
   if (r->status == HELION_COMPILE_OK)
     record_ok_time(p, r->seconds);
@@ -398,35 +355,25 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
 /* Forks the child of job j into slot i. */
 static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
                                helion_err_t *err) {
-  int fds[2] = {-1, -1};
   j->tmp = tmpfile();
   if (!j->tmp)
     return helion_err_set(err, HELION_ERR_SUBPROCESS,
                           "compile pool: tmpfile: %s", strerror(errno));
-  if (pipe(fds) < 0)
-    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: pipe: %s",
-                          strerror(errno));
-  /* Neither end may leak into the benchmark worker's exec. */
-  fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+  /* The result file must not leak into the benchmark worker's exec. */
   fcntl(fileno(j->tmp), F_SETFD, FD_CLOEXEC);
-  fflush(NULL); /* no stdio buffer is written twice */
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    close(fds[0]);
-    close(fds[1]);
-    return helion_err_set(err, HELION_ERR_SUBPROCESS, "compile pool: fork: %s",
-                          strerror(e));
+  int keep = fileno(j->tmp);
+  helion_proc_opts_t o = {.fn = child_main,
+                          .arg = j,
+                          .keep_fds = &keep,
+                          .nkeep_fds = 1,
+                          .close_other_fds = true,
+                          .ignore_sigint = true,
+                          .exit_pipe = true};
+  helion_status rc = helion_proc_start(&o, &j->proc, err);
+  if (rc) {
+    helion_err_prefix(err, "compile pool: ");
+    return rc;
   }
-  if (pid == 0) {
-    close(fds[0]);
-    child_main(j, fds[1], fileno(j->tmp), parent);
-  }
-  close(fds[1]);
-  j->pid = pid;
-  j->pipe_fd = fds[0];
   j->started = helion_now();
   j->deadline = j->started + p->timeout_s;
   p->running[i] = j;
@@ -454,13 +401,6 @@ static helion_status start_queued(helion_compile_pool_t *p, helion_err_t *err) {
   return HELION_OK;
 }
 
-/* Signals the process group of a child (the child itself if the group is
- * not there yet). */
-static void kill_group(pid_t pid, int sig) {
-  if (kill(-pid, sig) < 0 && errno == ESRCH)
-    kill(pid, sig);
-}
-
 /* Sends SIGTERM to children past their deadline and SIGKILL to those that
  * outlived the grace. Returns the next moment something is due (+inf if
  * nothing). */
@@ -474,12 +414,12 @@ static double enforce_deadlines(helion_compile_pool_t *p, double now) {
       HELION_LOG(HELION_LOG_DEBUG,
                  "compile of tag %llu past its %.1fs deadline: SIGTERM",
                  (unsigned long long)j->tag, p->timeout_s);
-      kill_group(j->pid, SIGTERM);
+      helion_proc_kill(&j->proc, SIGTERM);
       j->timed_out = true;
       j->term_at = now;
     }
     if (j->timed_out && !j->sigkill && now >= j->term_at + p->grace_s) {
-      kill_group(j->pid, SIGKILL);
+      helion_proc_kill(&j->proc, SIGKILL);
       j->sigkill = true;
     }
     double due = !j->timed_out ? j->deadline
@@ -525,10 +465,7 @@ void helion_compile_pool_destroy(helion_compile_pool_t *p) {
     job *j = p->running[i];
     if (!j)
       continue;
-    kill_group(j->pid, SIGKILL);
-    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-      ;
-    job_free(j);
+    job_free(j); /* kills the group and reaps the child */
   }
   while (p->queue_head) {
     job *j = p->queue_head;
@@ -553,7 +490,7 @@ helion_status helion_compile_pool_submit(helion_compile_pool_t *p,
   if (!j)
     return helion_err_set(err, HELION_ERR_NOMEM,
                           "out of memory queueing a compile");
-  j->pipe_fd = -1;
+  helion_proc_init(&j->proc);
   j->tag = tag;
   j->source = helion_strdup(in->source);
   j->name = helion_strdup(in->name);
@@ -608,7 +545,7 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
     for (size_t i = 0; i < p->jobs; i++) {
       if (!p->running[i])
         continue;
-      pfds[n].fd = p->running[i]->pipe_fd;
+      pfds[n].fd = p->running[i]->proc.exit_fd;
       pfds[n].events = POLLIN;
       pfds[n].revents = 0;
       slot[n++] = i;
