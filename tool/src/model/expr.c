@@ -1,6 +1,7 @@
 /*
- * expr.c: parses, evaluates and prints as C the expression language of kernel
- * specs (see expr.h for the grammar and the C semantics it follows).
+ * expr.c: parses and evaluates the expression language of kernel specs (see
+ * expr.h for the grammar and the C semantics it follows); expr_print.c prints
+ * a tree as C.
  *
  * An expression becomes a flat array of nodes whose children always come
  * before their parent, with every name bound to its scope slot. Evaluation
@@ -21,79 +22,18 @@
 /* The limits of expr.h: longer texts and deeper nesting fail to parse. */
 #define MAX_TEXT ((size_t)64 * 1024)
 #define MAX_DEPTH 256
-/* The longest C text to_c prints: min, max and cdiv repeat their operands,
- * so deeply nested calls could otherwise grow exponentially. */
-#define MAX_C_TEXT ((uint64_t)1 << 20)
 /* How much of a token an error message quotes, and of the known names. */
 #define QUOTE_MAX 40
 #define NAMES_MAX 600
 
-/* Token kinds double as node operators where they coincide. */
-typedef enum op {
-  OP_END,
-  OP_INT,
-  OP_FLOAT,
-  OP_NAME,
-  OP_LPAREN,
-  OP_RPAREN,
-  OP_COMMA,
-  OP_QUESTION,
-  OP_COLON,
-  OP_ADD,
-  OP_SUB,
-  OP_MUL,
-  OP_DIV,
-  OP_MOD,
-  OP_NOT,
-  OP_EQ,
-  OP_NE,
-  OP_LT,
-  OP_LE,
-  OP_GT,
-  OP_GE,
-  OP_AND,
-  OP_OR,
-  /* Node-only operators. */
-  OP_NEG,
-  OP_POS,
-  OP_COND,
-  OP_CDIV,
-  OP_MIN,
-  OP_MAX,
-  OP_NEXT_POW2,
-  OP_LOG2,
-} op;
-
-/* What the C type of a node is, as far as parsing can tell. */
-enum { KIND_INT, KIND_FLOAT, KIND_DEPENDS };
-
-typedef struct node {
-  uint8_t op;
-  uint8_t kind;
-  uint16_t depth;
-  uint32_t col; /* 1-based column where the subexpression starts */
-  uint32_t len; /* OP_NAME: length of the name at col in the text */
-  int32_t a, b, c;
-  union {
-    int64_t i;
-    double f;
-    uint32_t slot;
-  } v;
-} node;
-
-struct helion_expr {
-  node *nodes;
-  int32_t count;
-  int32_t root;
-  char *text;
-};
+#include "model/expr_priv.h"
 
 static const struct {
   const char *name;
   op op;
   int arity;
 } functions[] = {
-    {"cdiv", OP_CDIV, 2},           {"min", OP_MIN, 2}, {"max", OP_MAX, 2},
+    {"cdiv", OP_CDIV, 2},           {"min", OP_MIN, 2},   {"max", OP_MAX, 2},
     {"next_pow2", OP_NEXT_POW2, 1}, {"log2", OP_LOG2, 1},
 };
 #define FUNCTION_LIST "cdiv, min, max, next_pow2, log2"
@@ -125,11 +65,15 @@ static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
          c == '\v';
 }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 static bool is_alpha(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-static bool is_alnum(char c) { return is_alpha(c) || is_digit(c); }
+static bool is_alnum(char c) {
+  return is_alpha(c) || is_digit(c);
+}
 static int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -140,7 +84,9 @@ static int hex_value(char c) {
   return -1;
 }
 
-static unsigned column(size_t offset) { return (unsigned)(offset + 1); }
+static unsigned column(size_t offset) {
+  return (unsigned)(offset + 1);
+}
 
 /* Copies text[start, start+len) for a message, shortened with "...". */
 static void quote(const char *text, size_t start, size_t len,
@@ -225,8 +171,7 @@ static helion_status lex_number(parser *p, size_t start) {
       i++;
     quote(s, start, i - start, q);
     return helion_err_set(p->err, HELION_ERR_PARSE,
-                          "column %u: malformed number '%s'", column(start),
-                          q);
+                          "column %u: malformed number '%s'", column(start), q);
   }
   quote(s, start, i - start, q);
   p->tok.kind = is_float ? OP_FLOAT : OP_INT;
@@ -379,8 +324,8 @@ static helion_status next(parser *p) {
   default:
     if ((unsigned char)c >= 0x21 && (unsigned char)c <= 0x7e)
       return helion_err_set(p->err, HELION_ERR_PARSE,
-                            "column %u: unexpected character '%c'",
-                            column(i), c);
+                            "column %u: unexpected character '%c'", column(i),
+                            c);
     return helion_err_set(p->err, HELION_ERR_PARSE,
                           "column %u: unexpected byte 0x%02x", column(i),
                           (unsigned)(unsigned char)c);
@@ -786,7 +731,9 @@ void helion_expr_destroy(helion_expr_t *e) {
   free(e);
 }
 
-const char *helion_expr_text(const helion_expr_t *e) { return e->text; }
+const char *helion_expr_text(const helion_expr_t *e) {
+  return e->text;
+}
 
 bool helion_expr_uses(const helion_expr_t *e, size_t slot) {
   for (int32_t k = 0; k < e->count; k++)
@@ -797,7 +744,7 @@ bool helion_expr_uses(const helion_expr_t *e, size_t slot) {
 
 /* ------------------------------------------------------------- evaluation */
 
-static const char *op_text(op o) {
+const char *helion__expr_op_text(op o) {
   switch (o) {
   case OP_ADD:
   case OP_POS:
@@ -896,20 +843,19 @@ static helion_status int_arith(const node *n, int64_t x, int64_t y,
   if (overflow)
     return helion_err_set(err, HELION_ERR_EVAL,
                           "column %u: integer overflow in '%s'", n->col,
-                          op_text((op)n->op));
+                          helion__expr_op_text((op)n->op));
   return HELION_OK;
 }
 
-static helion_status eval_binary(const node *n, helion_num_t x,
-                                 helion_num_t y, helion_num_t *out,
-                                 helion_err_t *err) {
+static helion_status eval_binary(const node *n, helion_num_t x, helion_num_t y,
+                                 helion_num_t *out, helion_err_t *err) {
   op o = (op)n->op;
   bool fl = x.is_float || y.is_float;
   if (o >= OP_EQ && o <= OP_GE) {
     bool r;
     if (fl) {
       double a = helion_num_as_double(x), b = helion_num_as_double(y);
-      r = o == OP_EQ ? a == b
+      r = o == OP_EQ   ? a == b
           : o == OP_NE ? a != b
           : o == OP_LT ? a < b
           : o == OP_LE ? a <= b
@@ -917,7 +863,7 @@ static helion_status eval_binary(const node *n, helion_num_t x,
                        : a >= b;
     } else {
       int64_t a = x.i, b = y.i;
-      r = o == OP_EQ ? a == b
+      r = o == OP_EQ   ? a == b
           : o == OP_NE ? a != b
           : o == OP_LT ? a < b
           : o == OP_LE ? a <= b
@@ -978,8 +924,8 @@ static helion_status eval_call(const node *n, helion_num_t x, helion_num_t y,
   if (o == OP_CDIV) {
     int64_t s, r;
     if (y.i == 0)
-      return helion_err_set(err, HELION_ERR_EVAL,
-                            "column %u: division by zero", n->col);
+      return helion_err_set(err, HELION_ERR_EVAL, "column %u: division by zero",
+                            n->col);
     /* Step by step as the printed C computes ((a) + (b) - 1) / (b). */
     if (__builtin_add_overflow(x.i, y.i, &s) ||
         __builtin_sub_overflow(s, (int64_t)1, &r) ||
@@ -992,8 +938,8 @@ static helion_status eval_call(const node *n, helion_num_t x, helion_num_t y,
   if (o == OP_NEXT_POW2) {
     if (x.i > ((int64_t)1 << 62))
       return helion_err_set(err, HELION_ERR_EVAL,
-                            "column %u: next_pow2 of %lld exceeds 2^62",
-                            n->col, (long long)x.i);
+                            "column %u: next_pow2 of %lld exceeds 2^62", n->col,
+                            (long long)x.i);
     *out = helion_num_int(helion_next_pow2(x.i));
     return HELION_OK;
   }
@@ -1067,8 +1013,7 @@ static helion_status eval_node(const helion_expr_t *e, int32_t at,
     /* C converts both branches to their common type, even the one not
      * taken: `1 ? 2 : 3.0` is 2.0. */
     if (!y.is_float && n->kind != KIND_INT &&
-        (n->kind == KIND_FLOAT ||
-         is_float_typed(e, cond ? n->c : n->b, slots)))
+        (n->kind == KIND_FLOAT || is_float_typed(e, cond ? n->c : n->b, slots)))
       y = helion_num_float((double)y.i);
     *out = y;
     return HELION_OK;
@@ -1102,198 +1047,5 @@ helion_status helion_expr_eval(const helion_expr_t *e,
   helion_status rc = eval_node(e, e->root, slots, &v, err);
   if (!rc)
     *out = v;
-  return rc;
-}
-
-/* ----------------------------------------------------------- printing C */
-
-typedef struct printer {
-  const helion_expr_t *e;
-  helion_buf_t *out;
-  const char *(*slot_name)(void *ud, size_t slot);
-  void *ud;
-} printer;
-
-/* A name as printed: the caller's spelling, or the scope's name, which is
- * exactly how the text spells it. */
-static helion_status print_name(const printer *pr, const node *n) {
-  if (pr->slot_name)
-    return helion_buf_appendf(pr->out, "(%s)",
-                              pr->slot_name(pr->ud, n->v.slot));
-  helion_status rc = helion_buf_putc(pr->out, '(');
-  if (!rc)
-    rc = helion_buf_append(pr->out, pr->e->text + n->col - 1, n->len);
-  if (!rc)
-    rc = helion_buf_putc(pr->out, ')');
-  return rc;
-}
-
-/* Formats a double so C reads back the same value as a double constant. */
-static void format_double(double f, char out[64]) {
-  snprintf(out, 64, "%.17g", f);
-  /* A locale with a decimal comma would break the C text. */
-  for (char *c = out; *c; c++)
-    if (*c == ',')
-      *c = '.';
-  if (!strpbrk(out, ".eEn"))
-    strcat(out, ".0");
-}
-
-static helion_status print_node(const printer *pr, int32_t at) {
-  const node *n = &pr->e->nodes[at];
-  helion_buf_t *b = pr->out;
-  helion_status rc = HELION_OK;
-  char num[64];
-
-  switch ((op)n->op) {
-  case OP_INT:
-    return helion_buf_appendf(b, "((int64_t)%lld)", (long long)n->v.i);
-  case OP_FLOAT:
-    format_double(n->v.f, num);
-    return helion_buf_puts(b, num);
-  case OP_NAME:
-    return print_name(pr, n);
-  case OP_NEG:
-  case OP_POS:
-  case OP_NOT:
-    rc = helion_buf_appendf(b, "(%s", op_text((op)n->op));
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  case OP_COND:
-    rc = helion_buf_putc(b, '(');
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_puts(b, " ? ");
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_puts(b, " : ");
-    if (!rc)
-      rc = print_node(pr, n->c);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  case OP_CDIV:
-    rc = helion_buf_puts(b, "((");
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_puts(b, " + ");
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_puts(b, " - 1) / ");
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  case OP_MIN:
-  case OP_MAX:
-    rc = helion_buf_putc(b, '(');
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_puts(b, n->op == OP_MIN ? " < " : " > ");
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_puts(b, " ? ");
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_puts(b, " : ");
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  case OP_NEXT_POW2:
-  case OP_LOG2:
-    rc = helion_buf_puts(b, n->op == OP_LOG2 ? "helion_ilog2("
-                                             : "helion_next_pow2(");
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  default:
-    rc = helion_buf_putc(b, '(');
-    if (!rc)
-      rc = print_node(pr, n->a);
-    if (!rc)
-      rc = helion_buf_appendf(b, " %s ", op_text((op)n->op));
-    if (!rc)
-      rc = print_node(pr, n->b);
-    if (!rc)
-      rc = helion_buf_putc(b, ')');
-    return rc;
-  }
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b) {
-  return a + b < a ? UINT64_MAX : a + b;
-}
-static uint64_t sat_mul(uint64_t a, uint64_t b) {
-  uint64_t r;
-  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
-helion_status helion_expr_to_c(const helion_expr_t *e, helion_buf_t *out,
-                               const char *(*slot_name)(void *ud, size_t slot),
-                               void *ud) {
-  printer pr = {e, out, slot_name, ud};
-  size_t start = out->len;
-  uint64_t *size = NULL;
-  helion_status rc = HELION_OK;
-
-  /* Size the output first so nested min/max/cdiv, which repeat their
-   * operands, cannot blow it up. */
-  size = malloc((size_t)e->count * sizeof(*size) + 1);
-  if (!size)
-    return HELION_ERR_NOMEM;
-  /* Children come before parents, so one forward pass sizes every node. */
-  for (int32_t k = 0; k < e->count; k++) {
-    const node *n = &e->nodes[k];
-    uint64_t sa = n->a >= 0 ? size[n->a] : 0;
-    uint64_t sb = n->b >= 0 ? size[n->b] : 0;
-    uint64_t sc = n->c >= 0 ? size[n->c] : 0;
-    uint64_t s;
-    switch ((op)n->op) {
-    case OP_INT:
-    case OP_FLOAT:
-      s = 40;
-      break;
-    case OP_NAME:
-      s = 2 + (slot_name ? strlen(slot_name(ud, n->v.slot)) : n->len);
-      break;
-    case OP_CDIV:
-      s = sat_add(sat_add(sa, sat_mul(sb, 2)), 16);
-      break;
-    case OP_MIN:
-    case OP_MAX:
-      s = sat_add(sat_mul(sat_add(sa, sb), 2), 16);
-      break;
-    default:
-      s = sat_add(sat_add(sat_add(sa, sb), sc), 24);
-      break;
-    }
-    size[k] = s;
-  }
-  if (size[e->root] > MAX_C_TEXT) {
-    rc = HELION_ERR_LIMIT;
-    goto out;
-  }
-  rc = print_node(&pr, e->root);
-out:
-  free(size);
-  if (rc && out->data) {
-    out->len = start;
-    out->data[start] = '\0';
-  }
   return rc;
 }
