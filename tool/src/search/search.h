@@ -43,6 +43,7 @@
 #include "backend/backend.h"
 #include "model/config.h"
 #include "model/space.h"
+#include "util/json.h"
 #include "util/util.h"
 
 /* The algorithm used when neither opts.algorithm nor HELION_AUTOTUNER names
@@ -50,6 +51,8 @@
 #define HELION_SEARCH_DEFAULT_ALGORITHM "LFBOTreeSearch"
 
 /* ------------------------------------------------------------ options -- */
+
+typedef struct helion_search helion_search_t;
 
 /* Effort profiles (reference §2.1). NONE: the default config only. */
 typedef enum helion_effort {
@@ -182,6 +185,23 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
                                      const char *assignment,
                                      helion_err_t *err);
 
+/* The resolved options of a created search as a new cJSON object:
+ *   {"algorithm": "LFBOTreeSearch", "effort": "full", "seed": 0,
+ *    "options": {"<name>": <value>, ...}}
+ * (every option of the driver and of the algorithm with its effective
+ * value). Caller frees with cJSON_Delete. */
+helion_status helion_search_resolved_options(const helion_search_t *s,
+                                             cJSON **out, helion_err_t *err);
+/* Applies an object of that shape ("options" may name a subset; every key
+ * optional) to o. Unknown names, wrong types, out-of-range values:
+ * HELION_ERR_USAGE naming `origin` and the JSON path ("run.json: options.
+ * population_size: -3 is below the minimum 4"). Strings o borrows point at
+ * static registry data, never into obj. */
+helion_status helion_search_opts_from_json(helion_search_opts_t *o,
+                                           const cJSON *obj,
+                                           const char *origin,
+                                           helion_err_t *err);
+
 /* Parses "from_random"/"from_best_available" (any case). */
 helion_status helion_initial_population_parse(const char *text,
                                               const char *what,
@@ -190,7 +210,6 @@ helion_status helion_initial_population_parse(const char *text,
 
 /* --------------------------------------------------------- the search -- */
 
-typedef struct helion_search helion_search_t;
 typedef size_t helion_member_id;
 #define HELION_NO_MEMBER ((helion_member_id)-1)
 

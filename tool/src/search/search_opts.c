@@ -135,3 +135,22 @@ void helion_member_set_cleanup(helion_member_set_t *set) {
   set->has = NULL;
   set->cap = 0;
 }
+
+/* API placeholders until the declared-options tables land (next commits). */
+helion_status helion_search_resolved_options(const helion_search_t *s,
+                                             cJSON **out, helion_err_t *err) {
+  (void)s;
+  (void)out;
+  return helion_err_set(err, HELION_ERR_USAGE,
+                        "resolved options: not implemented yet");
+}
+
+helion_status helion_search_opts_from_json(helion_search_opts_t *o,
+                                           const cJSON *obj,
+                                           const char *origin,
+                                           helion_err_t *err) {
+  (void)o;
+  (void)obj;
+  return helion_err_set(err, HELION_ERR_USAGE,
+                        "%s: options from JSON: not implemented yet", origin);
+}
