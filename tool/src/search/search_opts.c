@@ -257,6 +257,22 @@ static helion_status parse_text(const helion_opt_decl_t *d, const char *text,
   return rc;
 }
 
+/* "a string", "an object", ... for messages; `integral` explains a number
+ * refused where a whole number is expected. */
+static const char *json_kind(const cJSON *item, bool integral) {
+  if (cJSON_IsNumber(item))
+    return integral ? "the number with a fraction" : "a number";
+  if (cJSON_IsObject(item))
+    return "an object";
+  if (cJSON_IsArray(item))
+    return "an array";
+  if (cJSON_IsBool(item))
+    return "a boolean";
+  if (cJSON_IsString(item))
+    return "a string";
+  return "null";
+}
+
 /* The JSON reader of one value; JSON's types must match the option's. */
 static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
                                 const char *where, helion_opt_value_t *out,
@@ -297,11 +313,9 @@ static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
     *out = v;
   return rc;
 wrong:
-  return helion_err_set(err, HELION_ERR_USAGE, "%s: expected %s, not %s %s",
+  return helion_err_set(err, HELION_ERR_USAGE, "%s: expected %s, not %s",
                         where, want,
-                        cJSON_IsNumber(item) ? "the number" : "a",
-                        cJSON_IsNumber(item) ? "with a fraction"
-                                             : helion_json_type_name(item));
+                        json_kind(item, d->type == HELION_OPT_INT));
 }
 
 /* A new cJSON item holding v; NULL when out of memory. */
@@ -512,7 +526,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
   if (!cJSON_IsObject(obj))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "%s: expected an object of search options, not %s",
-                          origin, helion_json_type_name(obj));
+                          origin, json_kind(obj, false));
   const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "algorithm");
   if (it) {
     const helion_search_algo_t *a =
@@ -521,7 +535,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
     if (!a) {
       if (!cJSON_IsString(it))
         helion_err_set(err, HELION_ERR_USAGE, "expected a string, not %s",
-                       helion_json_type_name(it));
+                       json_kind(it, false));
       helion_err_prefix(err, "%s: algorithm: ", origin);
       return HELION_ERR_USAGE;
     }
@@ -533,7 +547,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
     if (!cJSON_IsString(it))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "%s: expected a string, not %s", where,
-                            helion_json_type_name(it));
+                            json_kind(it, false));
     if ((rc = helion_effort_parse(it->valuestring, where, &t.effort, err)))
       return rc;
   }
@@ -550,7 +564,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
   if (opts && !cJSON_IsObject(opts))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "%s: options: expected an object, not %s", origin,
-                          helion_json_type_name(opts));
+                          json_kind(opts, false));
   const helion_search_algo_t *a = chosen_algo(&t);
   const cJSON *item;
   cJSON_ArrayForEach(item, opts) {
