@@ -27,9 +27,9 @@
 
 #include "backend/backend.h"
 #include "backend/backend_sim.h"
+#include "model/space.h"
 #include "search/search.h"
 #include "util/json.h"
-#include "model/space.h"
 #include "util/util.h"
 
 /* ------------------------------------------------------- fake backend -- */

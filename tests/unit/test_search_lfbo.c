@@ -24,9 +24,9 @@
 
 #include "backend/backend.h"
 #include "backend/backend_sim.h"
+#include "model/space.h"
 #include "search/search.h"
 #include "search/search_lfbo.h"
-#include "model/space.h"
 #include "util/util.h"
 
 /* cmocka of this distribution has no assert_double_equal. */
@@ -421,8 +421,7 @@ static void run_des(void *ud) {
   assert_int_equal(helion_search_opts_set(&o, "max_generations=12", NULL),
                    HELION_OK);
   /* No early stop: see every generation. */
-  assert_int_equal(helion_search_opts_set(&o, "patience=100", NULL),
-                   HELION_OK);
+  assert_int_equal(helion_search_opts_set(&o, "patience=100", NULL), HELION_OK);
   o.seed = 5;
   helion_search_t *s = NULL;
   helion_err_t err = {{0}};

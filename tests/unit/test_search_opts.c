@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +55,8 @@ static helion_status set(helion_search_opts_t *o, const char *kv, char *msg) {
 static helion_search_t *create(const helion_search_opts_t *o, char *msg) {
   helion_search_t *s = NULL;
   helion_err_t err = {{0}};
-  helion_status rc = helion_search_create(
-      helion_sim_space(sim), helion_sim_backend(sim), o, &s, &err);
+  helion_status rc = helion_search_create(helion_sim_space(sim),
+                                          helion_sim_backend(sim), o, &s, &err);
   if (msg)
     strcpy(msg, rc ? err.msg : "");
   return rc ? NULL : s;
@@ -139,9 +141,9 @@ static void test_opts_types_from_text(void **state) {
   assert_string_equal(msg, "keep_current: 'maybe' is not true or false");
   /* ENUM */
   char text[64];
-  assert_int_equal(set(&o, "initial_population_strategy=FROM_BEST_AVAILABLE",
-                       msg),
-                   HELION_OK);
+  assert_int_equal(
+      set(&o, "initial_population_strategy=FROM_BEST_AVAILABLE", msg),
+      HELION_OK);
   resolved_num(&o, "initial_population_strategy", text);
   assert_string_equal(text, "from_best_available");
   assert_int_equal(set(&o, "initial_population_strategy=best", msg),
@@ -379,8 +381,8 @@ static void test_opts_round_trip(void **state) {
         assert_int_equal(
             helion_json_parse(first, strlen(first), "t", &obj, NULL),
             HELION_OK);
-        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-                             obj, "options")),
+        assert_int_equal(cJSON_GetArraySize(
+                             cJSON_GetObjectItemCaseSensitive(obj, "options")),
                          (int)(al->nopts + helion_search_driver_opt_count()));
         helion_search_opts_t r;
         helion_search_opts_init(&r);

@@ -112,7 +112,7 @@ typedef struct run_result {
   double sim_seconds;
   char *config_json;  /* canonical JSON or NULL */
   char *options_json; /* the resolved options' "options" object */
-  char *error;       /* the run's error message or NULL */
+  char *error;        /* the run's error message or NULL */
 } run_result;
 
 static int cmp_double(const void *a, const void *b) {
@@ -169,7 +169,8 @@ static helion_status record_options(const helion_search_t *s,
   cJSON *m = meta;
   meta = NULL; /* owned by line now */
   if (!cJSON_AddStringToObject(m, "landscape", landscape) ||
-      !cJSON_AddNumberToObject(m, "optimum_ms", helion_sim_optimum(sim, NULL))) {
+      !cJSON_AddNumberToObject(m, "optimum_ms",
+                               helion_sim_optimum(sim, NULL))) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -396,13 +397,12 @@ int helion_cmd_simulate(int argc, char **argv) {
     } else {
       snprintf(flag, sizeof(flag), "%s", a);
     }
-    bool takes = strcmp(flag, "--algorithm") == 0 ||
-                 strcmp(flag, "--effort") == 0 ||
-                 strcmp(flag, "--max-evals") == 0 ||
-                 strcmp(flag, "--budget-seconds") == 0 ||
-                 strcmp(flag, "--runs") == 0 || strcmp(flag, "--seed") == 0 ||
-                 strcmp(flag, "--trace") == 0 || strcmp(flag, "--set") == 0 ||
-                 strcmp(flag, "--options-json") == 0;
+    bool takes =
+        strcmp(flag, "--algorithm") == 0 || strcmp(flag, "--effort") == 0 ||
+        strcmp(flag, "--max-evals") == 0 ||
+        strcmp(flag, "--budget-seconds") == 0 || strcmp(flag, "--runs") == 0 ||
+        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0 ||
+        strcmp(flag, "--set") == 0 || strcmp(flag, "--options-json") == 0;
     bool boolean = strcmp(flag, "--noise") == 0 ||
                    strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
     if (!takes && !boolean)

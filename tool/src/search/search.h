@@ -127,19 +127,24 @@ typedef struct helion_opt_decl {
 } helion_opt_decl_t;
 
 /* Declarations for the tables (C11 designated initializers). */
-#define HELION_OPT_INT_DECL(name_, full_, quick_, min_, max_, env_, help_)   \
-  {.name = (name_), .type = HELION_OPT_INT, .full = {.i = (full_)},         \
-   .quick = {.i = (quick_)}, .min = (min_), .max = (max_), .env = (env_),   \
-   .help = (help_)}
-#define HELION_OPT_DOUBLE_DECL(name_, full_, quick_, min_, max_, env_,       \
-                               help_)                                        \
-  {.name = (name_), .type = HELION_OPT_DOUBLE, .full = {.d = (full_)},      \
-   .quick = {.d = (quick_)}, .min = (min_), .max = (max_), .env = (env_),   \
-   .help = (help_)}
-#define HELION_OPT_BOOL_DECL(name_, full_, quick_, env_, help_)              \
-  {.name = (name_), .type = HELION_OPT_BOOL, .full = {.i = (full_)},        \
-   .quick = {.i = (quick_)}, .min = 0, .max = 1, .env = (env_),             \
-   .help = (help_)}
+#define HELION_OPT_INT_DECL(name_, full_, quick_, min_, max_, env_, help_)     \
+  {                                                                            \
+    .name = (name_), .type = HELION_OPT_INT, .full = {.i = (full_)},           \
+    .quick = {.i = (quick_)}, .min = (min_), .max = (max_), .env = (env_),     \
+    .help = (help_)                                                            \
+  }
+#define HELION_OPT_DOUBLE_DECL(name_, full_, quick_, min_, max_, env_, help_)  \
+  {                                                                            \
+    .name = (name_), .type = HELION_OPT_DOUBLE, .full = {.d = (full_)},        \
+    .quick = {.d = (quick_)}, .min = (min_), .max = (max_), .env = (env_),     \
+    .help = (help_)                                                            \
+  }
+#define HELION_OPT_BOOL_DECL(name_, full_, quick_, env_, help_)                \
+  {                                                                            \
+    .name = (name_), .type = HELION_OPT_BOOL, .full = {.i = (full_)},          \
+    .quick = {.i = (quick_)}, .min = 0, .max = 1, .env = (env_),               \
+    .help = (help_)                                                            \
+  }
 /* Largest whole-number option value any table uses (counts, sizes). */
 #define HELION_OPT_BIG 1e9
 
@@ -238,8 +243,7 @@ helion_status helion_search_opts_from_env(helion_search_opts_t *o,
  * the valid keys when the key is unknown.
  */
 helion_status helion_search_opts_set(helion_search_opts_t *o,
-                                     const char *assignment,
-                                     helion_err_t *err);
+                                     const char *assignment, helion_err_t *err);
 
 /* Applies an object of the shape helion_search_resolved_options() writes
  * ("options" may name a subset; every key optional) to o. Unknown names,
@@ -248,15 +252,13 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
  * minimum 4"). Strings o borrows point at static registry data, never into
  * obj. */
 helion_status helion_search_opts_from_json(helion_search_opts_t *o,
-                                           const cJSON *obj,
-                                           const char *origin,
+                                           const cJSON *obj, const char *origin,
                                            helion_err_t *err);
 
 /* helion_search_opts_from_json() of the JSON object in the file at `path`
  * (the CLI's --options-json). Errors name the path. */
 helion_status helion_search_opts_from_file(helion_search_opts_t *o,
-                                           const char *path,
-                                           helion_err_t *err);
+                                           const char *path, helion_err_t *err);
 
 /* --------------------------------------------------------- the search -- */
 
@@ -334,7 +336,7 @@ typedef void (*helion_search_resolve_fn)(const helion_search_opts_t *o,
 typedef struct helion_search_algo {
   const char *name; /* Helion's class name: "PatternSearch" */
   helion_search_algo_fn run;
-  const char *summary; /* one line for --help */
+  const char *summary;           /* one line for --help */
   const helion_opt_decl_t *opts; /* its declared options */
   size_t nopts;
   helion_search_resolve_fn resolve; /* NULL: none */
@@ -527,50 +529,56 @@ helion_status helion__search_grow(void **p, size_t *cap, size_t need,
 /* Declarations several algorithms share (same name, type, range and
  * variable everywhere; only the defaults differ). */
 extern const char *const helion__search_strategy_choices[];
-#define HELION_OPT_STRATEGY_DECL                                             \
-  {.name = "initial_population_strategy", .type = HELION_OPT_ENUM,           \
-   .full = {.i = HELION_INITIAL_FROM_RANDOM},                                \
-   .quick = {.i = HELION_INITIAL_FROM_BEST_AVAILABLE}, .max = 1,             \
-   .choices = helion__search_strategy_choices,                               \
-   .env = "HELION_AUTOTUNER_INITIAL_POPULATION",                             \
-   .help = "how the first population is built"}
-#define HELION_OPT_PAD_RANDOM_DECL                                           \
-  HELION_OPT_BOOL_DECL("pad_random", 1, 0, NULL,                             \
-                       "pad a from_best_available population with random "   \
+#define HELION_OPT_STRATEGY_DECL                                               \
+  {                                                                            \
+    .name = "initial_population_strategy", .type = HELION_OPT_ENUM,            \
+    .full = {.i = HELION_INITIAL_FROM_RANDOM},                                 \
+    .quick = {.i = HELION_INITIAL_FROM_BEST_AVAILABLE}, .max = 1,              \
+    .choices = helion__search_strategy_choices,                                \
+    .env = "HELION_AUTOTUNER_INITIAL_POPULATION",                              \
+    .help = "how the first population is built"                                \
+  }
+#define HELION_OPT_PAD_RANDOM_DECL                                             \
+  HELION_OPT_BOOL_DECL("pad_random", 1, 0, NULL,                               \
+                       "pad a from_best_available population with random "     \
                        "configs")
-#define HELION_OPT_MAX_GENERATIONS_DECL(full_, quick_)                       \
-  HELION_OPT_INT_DECL("max_generations", full_, quick_, 1, HELION_OPT_BIG,   \
-                      "HELION_AUTOTUNE_MAX_GENERATIONS",                     \
+#define HELION_OPT_MAX_GENERATIONS_DECL(full_, quick_)                         \
+  HELION_OPT_INT_DECL("max_generations", full_, quick_, 1, HELION_OPT_BIG,     \
+                      "HELION_AUTOTUNE_MAX_GENERATIONS",                       \
                       "generations after the initial population")
-#define HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL                                \
-  HELION_OPT_DOUBLE_DECL("min_improvement_delta", 0.001, 0.001, 0,           \
-                         HELION_OPT_BIG, NULL,                               \
+#define HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL                                  \
+  HELION_OPT_DOUBLE_DECL("min_improvement_delta", 0.001, 0.001, 0,             \
+                         HELION_OPT_BIG, NULL,                                 \
                          "relative improvement below which a step stalls")
-#define HELION_OPT_POPULATION_SIZE_DECL                                      \
-  HELION_OPT_INT_DECL("population_size", 40, 20, 4, HELION_OPT_BIG, NULL,    \
+#define HELION_OPT_POPULATION_SIZE_DECL                                        \
+  HELION_OPT_INT_DECL("population_size", 40, 20, 4, HELION_OPT_BIG, NULL,      \
                       "members (at least 4: a trial mixes 3 other members)")
-#define HELION_OPT_CROSSOVER_RATE_DECL                                       \
-  HELION_OPT_DOUBLE_DECL("crossover_rate", 0.8, 0.8, 0, 1, NULL,             \
-                         "chance that a trial takes each gene from the "     \
+#define HELION_OPT_CROSSOVER_RATE_DECL                                         \
+  HELION_OPT_DOUBLE_DECL("crossover_rate", 0.8, 0.8, 0, 1, NULL,               \
+                         "chance that a trial takes each gene from the "       \
                          "mutant")
-#define HELION_OPT_PATIENCE_DECL(full_, env_, help_)                         \
-  HELION_OPT_INT_DECL("patience", full_, full_, 0, HELION_OPT_BIG, env_,     \
-                      help_)
+#define HELION_OPT_PATIENCE_DECL(full_, env_, help_)                           \
+  HELION_OPT_INT_DECL("patience", full_, full_, 0, HELION_OPT_BIG, env_, help_)
 /* PatternSearch's options, the LFBO searches' first seven. */
-#define HELION_OPT_PATTERN_DECLS                                             \
-  HELION_OPT_INT_DECL("initial_population", 100, 30, 1, HELION_OPT_BIG,      \
-                      NULL, "configs measured before the climb"),            \
-      HELION_OPT_INT_DECL("copies", 5, 2, 1, HELION_OPT_BIG, NULL,           \
-                          "climbs from the best initial configs"),           \
-      HELION_OPT_MAX_GENERATIONS_DECL(20, 5),                                \
-      HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL,                                 \
-      {.name = "num_neighbors_cap",                                          \
-       .type = HELION_OPT_INT,                                               \
-       .max = HELION_OPT_BIG,                                                \
-       .clamp = true,                                                        \
-       .env = "HELION_CAP_AUTOTUNE_NUM_NEIGHBORS",                           \
-       .help = "most neighbours a copy proposes per step (0: no cap)"},    \
-      HELION_OPT_STRATEGY_DECL, HELION_OPT_PAD_RANDOM_DECL
+#define HELION_OPT_PATTERN_DECLS                                               \
+  [HELION_PATTERN_INITIAL_POPULATION] =                                        \
+      HELION_OPT_INT_DECL("initial_population", 100, 30, 1, HELION_OPT_BIG,    \
+                          NULL, "configs measured before the climb"),          \
+  [HELION_PATTERN_COPIES] =                                                    \
+      HELION_OPT_INT_DECL("copies", 5, 2, 1, HELION_OPT_BIG, NULL,             \
+                          "climbs from the best initial configs"),             \
+  [HELION_PATTERN_MAX_GENERATIONS] = HELION_OPT_MAX_GENERATIONS_DECL(20, 5),   \
+  [HELION_PATTERN_MIN_IMPROVEMENT_DELTA] =                                     \
+      HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL,                                   \
+  [HELION_PATTERN_NUM_NEIGHBORS_CAP] =                                         \
+      {.name = "num_neighbors_cap",                                            \
+       .type = HELION_OPT_INT,                                                 \
+       .max = HELION_OPT_BIG,                                                  \
+       .clamp = true,                                                          \
+       .env = "HELION_CAP_AUTOTUNE_NUM_NEIGHBORS",                             \
+       .help = "most neighbours a copy proposes per step (0: no cap)"},        \
+  [HELION_PATTERN_STRATEGY] = HELION_OPT_STRATEGY_DECL,                        \
+  [HELION_PATTERN_PAD_RANDOM] = HELION_OPT_PAD_RANDOM_DECL
 /* Their indices, shared by search_pattern.c and search_lfbo.c. */
 enum {
   HELION_PATTERN_INITIAL_POPULATION,
@@ -594,7 +602,8 @@ helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 extern const helion_opt_decl_t helion__search_random_opts[HELION_RANDOM_NOPTS];
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
-extern const helion_opt_decl_t helion__search_pattern_opts[HELION_PATTERN_NOPTS];
+extern const helion_opt_decl_t
+    helion__search_pattern_opts[HELION_PATTERN_NOPTS];
 /*
  * The first phase of PatternSearch and the LFBO searches: the initial
  * population of `npop` configs by the search's initial_population_strategy
@@ -603,22 +612,19 @@ extern const helion_opt_decl_t helion__search_pattern_opts[HELION_PATTERN_NOPTS]
  * again, then rebenchmarked and sorted fastest first. `name` prefixes an
  * out-of-memory error.
  */
-helion_status helion__search_pattern_initial(helion_search_t *s,
-                                            const char *name, size_t npop,
-                                            helion_member_id *pop,
-                                            size_t *n_out,
-                                            helion_configset_t *visited,
-                                            helion_err_t *err);
+helion_status helion__search_pattern_initial(
+    helion_search_t *s, const char *name, size_t npop, helion_member_id *pop,
+    size_t *n_out, helion_configset_t *visited, helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
 extern const helion_opt_decl_t helion__search_de_opts[HELION_DE_NOPTS];
-void helion__search_de_resolve(const helion_search_opts_t *o,
-                               const bool *given, helion_opt_value_t *v);
+void helion__search_de_resolve(const helion_search_opts_t *o, const bool *given,
+                               helion_opt_value_t *v);
 /* k distinct indices of 0..n-1 other than `skip` (SIZE_MAX: none), in
  * draw order: DE's parents of member `skip` (k = 3, Helion's
  * random.sample(range(n), 4) with the member removed) and
  * DESurrogateHybrid's random.sample(range(n), 4). */
-void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip,
-                            size_t k, size_t *out);
+void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip, size_t k,
+                            size_t *out);
 /*
  * The first phase of both DE searches (reference §2.6): an initial
  * population of 2P configs by `strategy` (padded with random ones when

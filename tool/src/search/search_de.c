@@ -59,8 +59,8 @@ const helion_opt_decl_t helion__search_de_opts[HELION_DE_NOPTS] = {
  */
 #define DE_EVALS_PER_MEMBER 11
 
-void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip,
-                            size_t k, size_t *out) {
+void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip, size_t k,
+                            size_t *out) {
   for (size_t m = 0; m < k; m++) {
     size_t v;
     bool again;
@@ -104,8 +104,8 @@ static helion_status de_replace(helion_search_t *s, helion_member_id *pop,
  * gain without going far from Helion's value on a trend that five
  * landscapes cannot pin down.
  */
-void helion__search_de_resolve(const helion_search_opts_t *o,
-                               const bool *given, helion_opt_value_t *v) {
+void helion__search_de_resolve(const helion_search_opts_t *o, const bool *given,
+                               helion_opt_value_t *v) {
   if (!o->max_evals)
     return;
   if (!given[DE_CROSSOVER_RATE])
@@ -191,8 +191,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
   /* Initial population: 2P configs (seeds + default + padding under
    * FROM_BEST_AVAILABLE), the best P kept. */
   if ((rc = helion__search_de_initial(s, "DifferentialEvolutionSearch",
-                                      strategy, pad, P, pop, &n, trials,
-                                      err)))
+                                      strategy, pad, P, pop, &n, trials, err)))
     goto out;
   helion_search_sort(s, pop, n);
   if (n > P)

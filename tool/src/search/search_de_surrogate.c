@@ -158,8 +158,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
    * repeats that measure nothing new (on convolution the search stalled at
    * about 195 configs whatever the cap). Here such candidates are redrawn
    * before the surrogate sees them; the option helion (HELION_DES_HELION=1)
-   * restores Helion's rule. Measured at a cap of 500, 200 runs (median ratio / within 5%,
-   * Helion's rule -> this one): gemm 1.018/69% -> 1.000/87%, pnpoly
+   * restores Helion's rule. Measured at a cap of 500, 200 runs (median ratio /
+   * within 5%, Helion's rule -> this one): gemm 1.018/69% -> 1.000/87%, pnpoly
    * 1.010/78% -> 1.000/91%, dedispersion_W6600 1.025/99% -> 1.023/100%,
    * dedispersion_A100 1.002 -> 1.000, convolution unchanged (1.236/32%);
    * at 220 the two are even. */
@@ -178,8 +178,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
              "population_size=%zu, max_generations=%zu, crossover_rate=%g, "
              "surrogate_threshold=%zu, candidate_ratio=%zu, "
              "refit_frequency=%zu, patience=%zu",
-             helion_initial_population_name(strategy), P,
-             G, cr, threshold, ratio, refit, patience);
+             helion_initial_population_name(strategy), P, G, cr, threshold,
+             ratio, refit, patience);
   size_t ncand = ratio * P;
   pop = malloc(2 * P * sizeof(*pop));
   tids = malloc(P * sizeof(*tids));
@@ -193,8 +193,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
       !order)
     goto nomem;
 
-  if ((rc = helion__search_de_initial(s, "DESurrogateHybrid", strategy, pad,
-                                      P, pop, &n, trials, err)))
+  if ((rc = helion__search_de_initial(s, "DESurrogateHybrid", strategy, pad, P,
+                                      pop, &n, trials, err)))
     goto out;
   for (size_t i = 0; i < n; i++)
     if (obs_add(&ob, s, pop[i]))

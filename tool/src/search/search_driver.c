@@ -32,10 +32,12 @@ static const helion_search_algo_t algos[] = {
      "benchmark the given configurations, keep the fastest", NULL, 0, NULL},
     {"LFBOPatternSearch", helion__search_lfbo_pattern_run,
      "pattern search whose neighbours a forest classifier screens",
-     helion__search_lfbo_pattern_opts, HELION_LFBO_NOPTS, helion__search_lfbo_resolve},
+     helion__search_lfbo_pattern_opts, HELION_LFBO_NOPTS,
+     helion__search_lfbo_resolve},
     {"LFBOTreeSearch", helion__search_lfbo_tree_run,
      "LFBO with neighbours from walks along the forest's decision paths",
-     helion__search_lfbo_tree_opts, HELION_LFBO_NOPTS, helion__search_lfbo_resolve},
+     helion__search_lfbo_tree_opts, HELION_LFBO_NOPTS,
+     helion__search_lfbo_resolve},
     {"PatternSearch", helion__search_pattern_run,
      "hill climbing from the best random configs through their neighbours",
      helion__search_pattern_opts, HELION_PATTERN_NOPTS, NULL},
@@ -313,4 +315,3 @@ helion_status helion_search_run(helion_search_t *s, helion_err_t *err) {
   helion_log_set_clock(NULL, NULL);
   return rc;
 }
-

@@ -42,7 +42,7 @@ struct helion_search {
   helion_backend_t *backend;
   helion_search_opts_t opts; /* the request; field options resolved */
   const helion_search_algo_t *algo;
-  helion_opt_value_t dval[HELION_DRV_NOPTS];           /* driver options */
+  helion_opt_value_t dval[HELION_DRV_NOPTS];            /* driver options */
   helion_opt_value_t aval[HELION_SEARCH_MAX_ALGO_OPTS]; /* algo->opts[] */
   size_t ncells;
   helion_rng_t rng;

@@ -94,69 +94,67 @@ _Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
                "search.h counts the LFBO searches' options");
 
 /* Both searches' tables; they differ in num_neighbors' default only. */
-#define LFBO_DECLS(num_neighbors_)                                           \
-  HELION_OPT_PATTERN_DECLS,                                                  \
-      [LFBO_NUM_NEIGHBORS] = HELION_OPT_INT_DECL(                            \
-          "num_neighbors", num_neighbors_, num_neighbors_, 0,                \
-          HELION_OPT_BIG, "HELION_LFBO_NUM_NEIGHBORS",                       \
-          "neighbours each copy proposes per generation"),                   \
-      [LFBO_FRAC_SELECTED] = HELION_OPT_DOUBLE_DECL(                         \
-          "frac_selected", 0.1, 0.1, 0, 1, "HELION_LFBO_FRAC_SELECTED",      \
-          "share of the proposals the surrogate lets through"),              \
-      [LFBO_RADIUS] = {.name = "radius",                                     \
-                       .type = HELION_OPT_INT,                               \
-                       .full = {.i = 2},                                     \
-                       .quick = {.i = 2},                                    \
-                       .min = 1,                                             \
-                       .max = HELION_OPT_BIG,                                \
-                       .clamp = true,                                        \
-                       .env = "HELION_LFBO_RADIUS",                          \
-                       .help = "settings a random neighbour changes"},       \
-      [LFBO_QUANTILE] = HELION_OPT_DOUBLE_DECL(                              \
-          "quantile", 0.1, 0.1, 0, 1, "HELION_LFBO_QUANTILE",                \
-          "share of the measurements the classifier calls fast"),            \
-      [LFBO_PATIENCE] = HELION_OPT_PATIENCE_DECL(                            \
-          1, "HELION_LFBO_PATIENCE",                                         \
-          "stalled steps before a copy ends"),                               \
-      [LFBO_SIMILARITY_PENALTY] = HELION_OPT_DOUBLE_DECL(                    \
-          "similarity_penalty", 1.0, 1.0, 0, HELION_OPT_BIG,                 \
-          "HELION_LFBO_SIMILARITY_PENALTY",                                  \
-          "how much selection avoids candidates alike in the forest"),       \
-      [LFBO_HELION] = HELION_OPT_BOOL_DECL(                                  \
-          "helion", 0, 0, "HELION_LFBO_HELION",                              \
-          "Helion's exact behaviour: the departures below default off"),     \
-      [LFBO_KEEP_CURRENT] = HELION_OPT_BOOL_DECL(                            \
-          "keep_current", 1, 1, "HELION_LFBO_KEEP_CURRENT",                  \
-          "a copy's current config competes with its selected ones"),        \
-      [LFBO_PATIENCE_RESET] = HELION_OPT_BOOL_DECL(                          \
-          "patience_reset", 1, 1, "HELION_LFBO_PATIENCE_RESET",              \
-          "an improving step restores a copy's patience"),                   \
-      [LFBO_VISIT_SELECTED_ONLY] = HELION_OPT_BOOL_DECL(                     \
-          "visit_selected_only", 1, 1, "HELION_LFBO_VISIT_SELECTED_ONLY",    \
-          "only benchmarked candidates become visited"),                     \
-      [LFBO_RESTART] = HELION_OPT_BOOL_DECL(                                 \
-          "restart", 1, 1, "HELION_LFBO_RESTART",                            \
-          "copies whose climb ended restart from the incumbent"),            \
-      [LFBO_RESTART_FRESH] = HELION_OPT_BOOL_DECL(                           \
-          "restart_fresh", 0, 0, "HELION_LFBO_RESTART_FRESH",                \
-          "restart from the best config no copy has stood on instead"),      \
-      [LFBO_INIT_FRAC] = HELION_OPT_DOUBLE_DECL(                             \
-          "init_frac", 0.35, 0.35, 0, 1, "HELION_LFBO_INIT_FRAC",            \
-          "under max_evals: initial population as a share of the cap"),      \
-      [LFBO_MIN_SELECTED] = HELION_OPT_INT_DECL(                             \
-          "min_selected", 2, 2, 0, HELION_OPT_BIG,                           \
-          "HELION_LFBO_MIN_SELECTED",                                        \
-          "select at least this many proposals while there are"),            \
-      [LFBO_EXTEND] = HELION_OPT_BOOL_DECL(                                  \
-          "extend", 1, 1, "HELION_LFBO_EXTEND",                              \
-          "under max_evals: generations go on until the cap is spent"),      \
-      [LFBO_GLOBAL_DRAWS] = HELION_OPT_INT_DECL(                             \
-          "global_draws", 200, 200, 0, HELION_OPT_BIG,                       \
-          "HELION_LFBO_GLOBAL_DRAWS",                                        \
-          "random unmeasured configs the surrogate screens per generation"), \
-      [LFBO_GLOBAL_SELECTED] = HELION_OPT_INT_DECL(                          \
-          "global_selected", 1, 1, 0, HELION_OPT_BIG,                        \
-          "HELION_LFBO_GLOBAL_SELECTED",                                     \
+#define LFBO_DECLS(num_neighbors_)                                             \
+  HELION_OPT_PATTERN_DECLS,                                                    \
+      [LFBO_NUM_NEIGHBORS] =                                                   \
+          HELION_OPT_INT_DECL("num_neighbors", num_neighbors_, num_neighbors_, \
+                              0, HELION_OPT_BIG, "HELION_LFBO_NUM_NEIGHBORS",  \
+                              "neighbours each copy proposes per generation"), \
+      [LFBO_FRAC_SELECTED] = HELION_OPT_DOUBLE_DECL(                           \
+          "frac_selected", 0.1, 0.1, 0, 1, "HELION_LFBO_FRAC_SELECTED",        \
+          "share of the proposals the surrogate lets through"),                \
+      [LFBO_RADIUS] = {.name = "radius",                                       \
+                       .type = HELION_OPT_INT,                                 \
+                       .full = {.i = 2},                                       \
+                       .quick = {.i = 2},                                      \
+                       .min = 1,                                               \
+                       .max = HELION_OPT_BIG,                                  \
+                       .clamp = true,                                          \
+                       .env = "HELION_LFBO_RADIUS",                            \
+                       .help = "settings a random neighbour changes"},         \
+      [LFBO_QUANTILE] = HELION_OPT_DOUBLE_DECL(                                \
+          "quantile", 0.1, 0.1, 0, 1, "HELION_LFBO_QUANTILE",                  \
+          "share of the measurements the classifier calls fast"),              \
+      [LFBO_PATIENCE] = HELION_OPT_PATIENCE_DECL(                              \
+          1, "HELION_LFBO_PATIENCE", "stalled steps before a copy ends"),      \
+      [LFBO_SIMILARITY_PENALTY] = HELION_OPT_DOUBLE_DECL(                      \
+          "similarity_penalty", 1.0, 1.0, 0, HELION_OPT_BIG,                   \
+          "HELION_LFBO_SIMILARITY_PENALTY",                                    \
+          "how much selection avoids candidates alike in the forest"),         \
+      [LFBO_HELION] = HELION_OPT_BOOL_DECL(                                    \
+          "helion", 0, 0, "HELION_LFBO_HELION",                                \
+          "Helion's exact behaviour: the departures below default off"),       \
+      [LFBO_KEEP_CURRENT] = HELION_OPT_BOOL_DECL(                              \
+          "keep_current", 1, 1, "HELION_LFBO_KEEP_CURRENT",                    \
+          "a copy's current config competes with its selected ones"),          \
+      [LFBO_PATIENCE_RESET] = HELION_OPT_BOOL_DECL(                            \
+          "patience_reset", 1, 1, "HELION_LFBO_PATIENCE_RESET",                \
+          "an improving step restores a copy's patience"),                     \
+      [LFBO_VISIT_SELECTED_ONLY] = HELION_OPT_BOOL_DECL(                       \
+          "visit_selected_only", 1, 1, "HELION_LFBO_VISIT_SELECTED_ONLY",      \
+          "only benchmarked candidates become visited"),                       \
+      [LFBO_RESTART] = HELION_OPT_BOOL_DECL(                                   \
+          "restart", 1, 1, "HELION_LFBO_RESTART",                              \
+          "copies whose climb ended restart from the incumbent"),              \
+      [LFBO_RESTART_FRESH] = HELION_OPT_BOOL_DECL(                             \
+          "restart_fresh", 0, 0, "HELION_LFBO_RESTART_FRESH",                  \
+          "restart from the best config no copy has stood on instead"),        \
+      [LFBO_INIT_FRAC] = HELION_OPT_DOUBLE_DECL(                               \
+          "init_frac", 0.35, 0.35, 0, 1, "HELION_LFBO_INIT_FRAC",              \
+          "under max_evals: initial population as a share of the cap"),        \
+      [LFBO_MIN_SELECTED] = HELION_OPT_INT_DECL(                               \
+          "min_selected", 2, 2, 0, HELION_OPT_BIG, "HELION_LFBO_MIN_SELECTED", \
+          "select at least this many proposals while there are"),              \
+      [LFBO_EXTEND] = HELION_OPT_BOOL_DECL(                                    \
+          "extend", 1, 1, "HELION_LFBO_EXTEND",                                \
+          "under max_evals: generations go on until the cap is spent"),        \
+      [LFBO_GLOBAL_DRAWS] = HELION_OPT_INT_DECL(                               \
+          "global_draws", 200, 200, 0, HELION_OPT_BIG,                         \
+          "HELION_LFBO_GLOBAL_DRAWS",                                          \
+          "random unmeasured configs the surrogate screens per generation"),   \
+      [LFBO_GLOBAL_SELECTED] = HELION_OPT_INT_DECL(                            \
+          "global_selected", 1, 1, 0, HELION_OPT_BIG,                          \
+          "HELION_LFBO_GLOBAL_SELECTED",                                       \
           "of those, how many join the generation's batch")
 
 const helion_opt_decl_t helion__search_lfbo_pattern_opts[HELION_LFBO_NOPTS] = {
@@ -317,8 +315,8 @@ static helion_member_id best_fresh(const lfbo *L) {
 }
 
 static helion_status push_cand(lfbo *L, const int64_t *c) {
-  if (helion__search_grow((void **)&L->cands, &L->cands_cap, (L->ncands + 1) * L->ncells,
-           sizeof(int64_t)))
+  if (helion__search_grow((void **)&L->cands, &L->cands_cap,
+                          (L->ncands + 1) * L->ncells, sizeof(int64_t)))
     return HELION_ERR_NOMEM;
   memcpy(L->cands + L->ncands * L->ncells, c, L->ncells * sizeof(int64_t));
   L->ncands++;
@@ -338,7 +336,7 @@ static helion_status train_add(lfbo *L, const helion_member_id *ids, size_t n) {
     if (!added)
       continue;
     if (helion__lfbo_sur_add(&L->sur, L->space, helion_search_cells(L->s, id),
-                helion_search_perf(L->s, id)))
+                             helion_search_perf(L->s, id)))
       return HELION_ERR_NOMEM;
   }
   return HELION_OK;
@@ -366,9 +364,11 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
   /* Helion advances its generation counter after neighbour generation, so
    * tree-guided neighbours start in generation 3. */
   if (L->o.tree && L->sur.fitted && gno >= 3)
-    rc = helion__lfbo_tree_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
+    rc = helion__lfbo_tree_neighbors(&L->g, base, L->o.num_neighbors,
+                                     L->o.radius);
   else
-    rc = helion__lfbo_random_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
+    rc = helion__lfbo_random_neighbors(&L->g, base, L->o.num_neighbors,
+                                       L->o.radius);
   if (rc)
     goto nomem;
   size_t nn = L->g.nout;
@@ -403,8 +403,9 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
   if (k < L->o.min_selected)
     k = L->o.min_selected;
   size_t nsel;
-  if ((rc = helion__lfbo_select_cands(&L->sel, L->space, &L->sur, helion_search_rng(s),
-                         L->cands, L->ncands, k, L->o.penalty, &nsel, err)))
+  if ((rc = helion__lfbo_select_cands(&L->sel, L->space, &L->sur,
+                                      helion_search_rng(s), L->cands, L->ncands,
+                                      k, L->o.penalty, &nsel, err)))
     return rc;
   if (nsel <= 1) {
     c->done = true;
@@ -412,8 +413,8 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
                index);
     return HELION_OK;
   }
-  if (helion__search_grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
-           sizeof(int64_t)))
+  if (helion__search_grow((void **)&L->batch, &L->batch_cap,
+                          (L->nbatch + nsel) * L->ncells, sizeof(int64_t)))
     goto nomem;
   c->first = L->nbatch;
   for (size_t j = 0; j < nsel; j++) {
@@ -482,8 +483,8 @@ static helion_status global_propose(lfbo *L, size_t *out_count,
   *out_count = 0;
   if (!L->sur.fitted || L->o.global_draws == 0 || L->o.global_selected == 0)
     return HELION_OK;
-  if (helion__search_grow((void **)&L->cands, &L->cands_cap, L->o.global_draws * L->ncells,
-           sizeof(int64_t)))
+  if (helion__search_grow((void **)&L->cands, &L->cands_cap,
+                          L->o.global_draws * L->ncells, sizeof(int64_t)))
     goto nomem;
   size_t got = helion_search_random_configs(L->s, L->o.global_draws, L->cands);
   size_t k = 0;
@@ -501,8 +502,8 @@ static helion_status global_propose(lfbo *L, size_t *out_count,
       L->o.global_selected, L->o.penalty, &nsel, err);
   if (rc)
     return rc;
-  if (helion__search_grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
-           sizeof(int64_t)))
+  if (helion__search_grow((void **)&L->batch, &L->batch_cap,
+                          (L->nbatch + nsel) * L->ncells, sizeof(int64_t)))
     goto nomem;
   for (size_t j = 0; j < nsel; j++) {
     const int64_t *x = L->cands + L->sel.order[j] * L->ncells;
@@ -556,9 +557,8 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
              "Starting %s with initial_population=%s, copies=%zu, "
              "max_generations=%s, num_neighbors=%zu, frac_selected=%g, "
              "radius=%d, quantile=%g, patience=%zu, similarity_penalty=%g",
-             name,
-             helion_initial_population_name(L.o.strategy),
-             L.o.copies, gens, L.o.num_neighbors, L.o.frac_selected, L.o.radius,
+             name, helion_initial_population_name(L.o.strategy), L.o.copies,
+             gens, L.o.num_neighbors, L.o.frac_selected, L.o.radius,
              L.o.quantile, L.o.patience, L.o.penalty);
   size_t npop = L.o.initial_population;
   pop = malloc((npop + 1) * sizeof(*pop));
@@ -610,7 +610,8 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
                "Generation %zu starting: %zu neighbors, %zu active search "
                "path(s)",
                g, L.nbatch - active, active);
-    if (helion__search_grow((void **)&L.ids, &L.ids_cap, L.nbatch, sizeof(*L.ids)))
+    if (helion__search_grow((void **)&L.ids, &L.ids_cap, L.nbatch,
+                            sizeof(*L.ids)))
       goto nomem;
     char desc[64];
     snprintf(desc, sizeof(desc), "Generation %zu:", g);
@@ -701,4 +702,3 @@ helion_status helion__search_lfbo_tree_run(helion_search_t *s,
                                            helion_err_t *err) {
   return lfbo_run(s, true, err);
 }
-

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/space.h"
 #include "search/forest.h"
 #include "search/search.h"
-#include "model/space.h"
 
 /*
  * numpy.quantile(v, q) with linear interpolation over the n values of v
@@ -75,7 +75,6 @@ helion_status helion__lfbo_overhead_step(
     const helion_space_t *space, const double *X, const double *y, size_t n,
     const int64_t *base, size_t num_neighbors, size_t copies, bool tree,
     uint64_t seed, double out_seconds[3], helion_err_t *err);
-
 
 /* ------------------------------------------------------------------------
  * Shared by the two files of the LFBO searches only: search_lfbo.c (the
@@ -168,9 +167,8 @@ void helion__lfbo_sel_cleanup(helion_lfbo_selector_t *s);
 helion_status helion__lfbo_select_cands(helion_lfbo_selector_t *sel,
                                         const helion_space_t *sp,
                                         const helion_lfbo_surrogate_t *u,
-                                        helion_rng_t *rng,
-                                        const int64_t *cands, size_t n,
-                                        size_t k, double penalty,
+                                        helion_rng_t *rng, const int64_t *cands,
+                                        size_t n, size_t k, double penalty,
                                         size_t *out_k, helion_err_t *err);
 
 #endif /* HELION_SEARCH_LFBO_H */

@@ -111,17 +111,17 @@ size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
 
 /* ----------------------------------------------------------- surrogate -- */
 
-
 /* The part holding global tree t, and t's index within it. */
-static const helion_forest_t *tree_part(const helion_lfbo_surrogate_t *u, size_t t,
-                                        size_t *local) {
+static const helion_forest_t *tree_part(const helion_lfbo_surrogate_t *u,
+                                        size_t t, size_t *local) {
   size_t per = u->ntrees / LFBO_PARTS;
   size_t k = t / per;
   *local = t - k * per;
   return u->part[k];
 }
 
-helion_status helion__lfbo_sur_create(helion_lfbo_surrogate_t *u, helion_err_t *err) {
+helion_status helion__lfbo_sur_create(helion_lfbo_surrogate_t *u,
+                                      helion_err_t *err) {
   helion_forest_params_t fp;
   helion_forest_params_lfbo(&fp);
   size_t total = fp.n_estimators;
@@ -138,7 +138,6 @@ helion_status helion__lfbo_sur_create(helion_lfbo_surrogate_t *u, helion_err_t *
 
 /* ------------------------------------------------ neighbour generation -- */
 
-
 void helion__lfbo_gen_cleanup(helion_lfbo_gen_t *g) {
   free(g->lists);
   free(g->loff);
@@ -153,8 +152,9 @@ void helion__lfbo_gen_cleanup(helion_lfbo_gen_t *g) {
   free(g->out);
 }
 
-helion_status helion__lfbo_gen_init(helion_lfbo_gen_t *g, const helion_space_t *space,
-                              helion_rng_t *rng) {
+helion_status helion__lfbo_gen_init(helion_lfbo_gen_t *g,
+                                    const helion_space_t *space,
+                                    helion_rng_t *rng) {
   memset(g, 0, sizeof(*g));
   g->space = space;
   g->rng = rng;
@@ -175,14 +175,15 @@ helion_status helion__lfbo_gen_init(helion_lfbo_gen_t *g, const helion_space_t *
 }
 
 /* Neighbours of slot's value in `cells` into g->one; *out_n of them. */
-static helion_status one_slot(helion_lfbo_gen_t *g, size_t slot, const int64_t *cells,
-                              int radius, size_t *out_n) {
+static helion_status one_slot(helion_lfbo_gen_t *g, size_t slot,
+                              const int64_t *cells, int radius, size_t *out_n) {
   size_t w = g->space->width[slot];
   size_t max = g->one_cap / (w ? w : 1);
   size_t n =
       helion_space_slot_neighbors(g->space, slot, cells, radius, g->one, max);
   if (n > max) {
-    if (helion__search_grow((void **)&g->one, &g->one_cap, n * w, sizeof(int64_t)))
+    if (helion__search_grow((void **)&g->one, &g->one_cap, n * w,
+                            sizeof(int64_t)))
       return HELION_ERR_NOMEM;
     n = helion_space_slot_neighbors(g->space, slot, cells, radius, g->one, n);
   }
@@ -191,8 +192,8 @@ static helion_status one_slot(helion_lfbo_gen_t *g, size_t slot, const int64_t *
 }
 
 static helion_status out_push(helion_lfbo_gen_t *g, const int64_t *cells) {
-  if (helion__search_grow((void **)&g->out, &g->out_cap, (g->nout + 1) * g->ncells,
-           sizeof(int64_t)))
+  if (helion__search_grow((void **)&g->out, &g->out_cap,
+                          (g->nout + 1) * g->ncells, sizeof(int64_t)))
     return HELION_ERR_NOMEM;
   memcpy(g->out + g->nout * g->ncells, cells, g->ncells * sizeof(int64_t));
   g->nout++;
@@ -211,8 +212,9 @@ static void set_slot(const helion_space_t *sp, size_t slot, int64_t *x,
  * block size and num_warps within `radius`, and 0 to 2 random other slots
  * by one step. Tries equal to the base are dropped.
  */
-helion_status helion__lfbo_random_neighbors(helion_lfbo_gen_t *g, const int64_t *base, size_t count,
-                                      int radius) {
+helion_status helion__lfbo_random_neighbors(helion_lfbo_gen_t *g,
+                                            const int64_t *base, size_t count,
+                                            int radius) {
   const helion_space_t *sp = g->space;
   size_t np = sp->nparams;
   /* Every slot's neighbour list of the base, once. */
@@ -227,7 +229,8 @@ helion_status helion__lfbo_random_neighbors(helion_lfbo_gen_t *g, const int64_t 
     if (one_slot(g, i, base, wide ? radius : 1, &n))
       return HELION_ERR_NOMEM;
     size_t w = sp->width[i];
-    if (helion__search_grow((void **)&g->lists, &g->lists_cap, total + n * w, sizeof(int64_t)))
+    if (helion__search_grow((void **)&g->lists, &g->lists_cap, total + n * w,
+                            sizeof(int64_t)))
       return HELION_ERR_NOMEM;
     memcpy(g->lists + total, g->one, n * w * sizeof(int64_t));
     g->lcount[i] = n;
@@ -282,8 +285,9 @@ helion_status helion__lfbo_random_neighbors(helion_lfbo_gen_t *g, const int64_t 
  * {current, radius neighbours} that this tree scores highest (ties broken
  * at random).
  */
-helion_status helion__lfbo_tree_neighbors(helion_lfbo_gen_t *g, const int64_t *base, size_t count,
-                                    int radius) {
+helion_status helion__lfbo_tree_neighbors(helion_lfbo_gen_t *g,
+                                          const int64_t *base, size_t count,
+                                          int radius) {
   const helion_space_t *sp = g->space;
   size_t ntrees = g->sur->ntrees;
   helion_err_t e;
@@ -300,7 +304,8 @@ helion_status helion__lfbo_tree_neighbors(helion_lfbo_gen_t *g, const int64_t *b
     const helion_forest_t *f =
         tree_part(g->sur, helion_rng_below(g->rng, ntrees), &tree);
     size_t need = helion_forest_tree_depth(f, tree) + 1;
-    if (helion__search_grow((void **)&g->path, &g->path_cap, need, sizeof(int32_t)))
+    if (helion__search_grow((void **)&g->path, &g->path_cap, need,
+                            sizeof(int32_t)))
       return HELION_ERR_NOMEM;
     helion_space_encode(sp, base, enc);
     size_t plen;
@@ -388,8 +393,9 @@ helion_status helion__lfbo_tree_neighbors(helion_lfbo_gen_t *g, const int64_t *b
 
 /* ----------------------------------------------------------- surrogate -- */
 
-helion_status helion__lfbo_sur_add(helion_lfbo_surrogate_t *u, const helion_space_t *sp,
-                             const int64_t *cells, double perf) {
+helion_status helion__lfbo_sur_add(helion_lfbo_surrogate_t *u,
+                                   const helion_space_t *sp,
+                                   const int64_t *cells, double perf) {
   if (u->n == u->cap) {
     size_t c = u->cap ? 2 * u->cap : 256;
     double *X = realloc(u->X, c * u->d * sizeof(double));
@@ -465,7 +471,8 @@ helion_status helion__forest_fit_parts(helion_forest_t *const *parts, size_t k,
 }
 
 /* fit_surrogate (reference §2.4): quantile labels, weights, full refit. */
-helion_status helion__lfbo_sur_fit(helion_lfbo_surrogate_t *u, bool log, helion_err_t *err) {
+helion_status helion__lfbo_sur_fit(helion_lfbo_surrogate_t *u, bool log,
+                                   helion_err_t *err) {
   double q;
   size_t npos =
       helion__lfbo_labels(u->y, u->n, u->quantile, u->labels, u->weights, &q);
@@ -498,7 +505,6 @@ void helion__lfbo_sur_cleanup(helion_lfbo_surrogate_t *u) {
   free(u->weights);
 }
 
-
 void helion__lfbo_sel_cleanup(helion_lfbo_selector_t *s) {
   free(s->X);
   free(s->p);
@@ -513,11 +519,12 @@ void helion__lfbo_sel_cleanup(helion_lfbo_selector_t *s) {
  * into sel->order; returns how many. Without a fitted surrogate a uniform
  * random subset of k.
  */
-helion_status helion__lfbo_select_cands(helion_lfbo_selector_t *sel, const helion_space_t *sp,
-                                  const helion_lfbo_surrogate_t *u, helion_rng_t *rng,
-                                  const int64_t *cands, size_t n, size_t k,
-                                  double penalty, size_t *out_k,
-                                  helion_err_t *err) {
+helion_status helion__lfbo_select_cands(helion_lfbo_selector_t *sel,
+                                        const helion_space_t *sp,
+                                        const helion_lfbo_surrogate_t *u,
+                                        helion_rng_t *rng, const int64_t *cands,
+                                        size_t n, size_t k, double penalty,
+                                        size_t *out_k, helion_err_t *err) {
   if (k > n)
     k = n;
   size_t ntrees = u->ntrees;
@@ -646,8 +653,8 @@ helion_status helion__lfbo_overhead_step(
     double b = now_s();
     size_t nsel;
     if ((rc = helion__lfbo_select_cands(&sel, space, &u, &rng, g.out, g.nout,
-                           (size_t)((double)(g.nout + 1) * 0.10), 1.0, &nsel,
-                           err)))
+                                        (size_t)((double)(g.nout + 1) * 0.10),
+                                        1.0, &nsel, err)))
       goto out;
     tn += b - a;
     ts += now_s() - b;
@@ -665,8 +672,8 @@ helion_status helion__lfbo_overhead_step(
       }
     double b = now_s();
     size_t nsel;
-    if ((rc = helion__lfbo_select_cands(&sel, space, &u, &rng, g.out, g.nout, 1, 1.0, &nsel,
-                           err)))
+    if ((rc = helion__lfbo_select_cands(&sel, space, &u, &rng, g.out, g.nout, 1,
+                                        1.0, &nsel, err)))
       goto out;
     tn += b - a;
     ts += now_s() - b;
@@ -680,4 +687,3 @@ out:
   helion__lfbo_gen_cleanup(&g);
   return rc;
 }
-

@@ -302,8 +302,8 @@ static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
     while (d->choices[i] && strcasecmp(item->valuestring, d->choices[i]) != 0)
       i++;
     if (!d->choices[i])
-      return helion_err_set(err, HELION_ERR_USAGE, "%s: '%s' is not %s",
-                            where, item->valuestring, want);
+      return helion_err_set(err, HELION_ERR_USAGE, "%s: '%s' is not %s", where,
+                            item->valuestring, want);
     v.i = (int64_t)i;
     break;
   }
@@ -313,9 +313,8 @@ static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
     *out = v;
   return rc;
 wrong:
-  return helion_err_set(err, HELION_ERR_USAGE, "%s: expected %s, not %s",
-                        where, want,
-                        json_kind(item, d->type == HELION_OPT_INT));
+  return helion_err_set(err, HELION_ERR_USAGE, "%s: expected %s, not %s", where,
+                        want, json_kind(item, d->type == HELION_OPT_INT));
 }
 
 /* A new cJSON item holding v; NULL when out of memory. */
@@ -367,10 +366,8 @@ static const helion_opt_decl_t *decl_find(const char *name, bool by_env,
 /* The chosen algorithm's registry row (the default when none is named or
  * the name is unknown: only used for listing option names). */
 static const helion_search_algo_t *chosen_algo(const helion_search_opts_t *o) {
-  const helion_search_algo_t *a =
-      helion_search_algo_find(o->algorithm ? o->algorithm
-                                           : HELION_SEARCH_DEFAULT_ALGORITHM,
-                              NULL);
+  const helion_search_algo_t *a = helion_search_algo_find(
+      o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM, NULL);
   return a ? a : helion_search_algo_find(HELION_SEARCH_DEFAULT_ALGORITHM, NULL);
 }
 
@@ -517,8 +514,7 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
 }
 
 helion_status helion_search_opts_from_json(helion_search_opts_t *o,
-                                           const cJSON *obj,
-                                           const char *origin,
+                                           const cJSON *obj, const char *origin,
                                            helion_err_t *err) {
   helion_search_opts_t t = *o;
   helion_status rc = HELION_OK;
@@ -693,7 +689,6 @@ double helion_search_opt_double(const helion_search_t *s, size_t i) {
 }
 
 /* ------------------------------------------------- shared small pieces -- */
-
 
 bool helion_early_stop_update(helion_early_stop_t *es, double best) {
   if (es->n >= es->cap)

@@ -154,17 +154,14 @@ static void pop_add(helion_member_id *pop, size_t *n, helion_member_id id) {
   pop[(*n)++] = id;
 }
 
-helion_status helion__search_pattern_initial(helion_search_t *s,
-                                            const char *name, size_t npop,
-                                            helion_member_id *pop,
-                                            size_t *n_out,
-                                            helion_configset_t *visited,
-                                            helion_err_t *err) {
+helion_status helion__search_pattern_initial(
+    helion_search_t *s, const char *name, size_t npop, helion_member_id *pop,
+    size_t *n_out, helion_configset_t *visited, helion_err_t *err) {
   size_t n = 0;
   helion_status rc = helion_search_initial_population(
       s,
-      (helion_initial_population)helion_search_opt_int(
-          s, HELION_PATTERN_STRATEGY),
+      (helion_initial_population)helion_search_opt_int(s,
+                                                       HELION_PATTERN_STRATEGY),
       npop, helion_search_opt_int(s, HELION_PATTERN_PAD_RANDOM) != 0,
       "Initial population", pop, &n, err);
   if (rc)
@@ -187,7 +184,8 @@ helion_status helion__search_pattern_initial(helion_search_t *s,
 
 helion_status helion__search_pattern_run(helion_search_t *s,
                                          helion_err_t *err) {
-  size_t npop = (size_t)helion_search_opt_int(s, HELION_PATTERN_INITIAL_POPULATION);
+  size_t npop =
+      (size_t)helion_search_opt_int(s, HELION_PATTERN_INITIAL_POPULATION);
   size_t ncopies = (size_t)helion_search_opt_int(s, HELION_PATTERN_COPIES);
   helion_initial_population strategy =
       (helion_initial_population)helion_search_opt_int(s,

@@ -172,8 +172,8 @@ helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
                                       const helion_member_id *ids, size_t n,
                                       bool require_finite, helion_err_t *err) {
   size_t ok = 0, timeout = 0, error = 0;
-  helion_status rc =
-      helion__search_grow((void **)&s->stat_scratch, &s->stat_cap, n + 1, sizeof(double));
+  helion_status rc = helion__search_grow((void **)&s->stat_scratch,
+                                         &s->stat_cap, n + 1, sizeof(double));
   if (rc)
     return helion_err_set(err, rc, "search: out of memory");
   for (size_t i = 0; i < n; i++) {
@@ -250,7 +250,8 @@ static helion_status final_verification(helion_search_t *s,
   if (k < 2)
     goto out;
   double before = helion_search_perf(s, best);
-  if ((rc = helion_search_rebench(s, f, k, s->dval[HELION_DRV_FINAL_TARGET_MS].d, err)))
+  if ((rc = helion_search_rebench(s, f, k,
+                                  s->dval[HELION_DRV_FINAL_TARGET_MS].d, err)))
     goto out;
   helion_member_id winner = helion_search_argmin(s, f, k);
   if (winner == HELION_NO_MEMBER)
@@ -259,7 +260,8 @@ static helion_status final_verification(helion_search_t *s,
   helion_member_id pinned_best = helion_search_argmin(s, s->pinned, s->npinned);
   if (pinned_best != HELION_NO_MEMBER && winner != pinned_best &&
       helion_search_perf(s, pinned_best) <=
-          helion_search_perf(s, winner) * (1.0 + s->dval[HELION_DRV_PINNED_TOLERANCE].d))
+          helion_search_perf(s, winner) *
+              (1.0 + s->dval[HELION_DRV_PINNED_TOLERANCE].d))
     winner = pinned_best;
   if (winner != best)
     HELION_LOG(HELION_LOG_INFO,
@@ -289,7 +291,8 @@ static helion_status finishing_rounds(helion_search_t *s, helion_member_id best,
     goto out;
   }
   int base_gen = s->generation;
-  for (int round = 1; round <= s->dval[HELION_DRV_FINISHING_ROUNDS].i; round++) {
+  for (int round = 1; round <= s->dval[HELION_DRV_FINISHING_ROUNDS].i;
+       round++) {
     if (helion_search_stopped(s) || cur == HELION_NO_MEMBER)
       break;
     helion_search_set_generation(s, base_gen + round);
@@ -382,4 +385,3 @@ helion_status helion_search_finalize(helion_search_t *s, helion_member_id best,
   s->best = winner;
   return HELION_OK;
 }
-

@@ -27,9 +27,8 @@ uint64_t helion__search_cells_hash(const int64_t *c, size_t n) {
   return h;
 }
 
-
 bool helion__search_cells_eq(const helion_search_t *s, const int64_t *a,
-                     const int64_t *b) {
+                             const int64_t *b) {
   return memcmp(a, b, s->ncells * sizeof(int64_t)) == 0;
 }
 
@@ -42,7 +41,8 @@ static size_t map_find(const helion_search_t *s, const int64_t *cells,
     size_t id = s->map[i];
     if (id == NO_SLOT)
       return NO_SLOT;
-    if (s->members[id].hash == h && helion__search_cells_eq(s, mcells(s, id), cells))
+    if (s->members[id].hash == h &&
+        helion__search_cells_eq(s, mcells(s, id), cells))
       return id;
   }
 }
@@ -55,7 +55,8 @@ static void map_put(helion_search_t *s, size_t id) {
   s->map[i] = id;
 }
 
-helion_status helion__search_grow(void **p, size_t *cap, size_t need, size_t elem) {
+helion_status helion__search_grow(void **p, size_t *cap, size_t need,
+                                  size_t elem) {
   if (need <= *cap)
     return HELION_OK;
   size_t n = *cap ? *cap : 64;
@@ -366,8 +367,8 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
   for (size_t at = 0, k = 0; at < nnew; at += k) {
     if (helion__search_budget_spent(s))
       break;
-    size_t chunk = s->opts.bench_chunk ? s->opts.bench_chunk
-                                       : budget_chunk(s, nnew - at);
+    size_t chunk =
+        s->opts.bench_chunk ? s->opts.bench_chunk : budget_chunk(s, nnew - at);
     k = nnew - at < chunk ? nnew - at : chunk;
     for (size_t j = 0; j < k; j++)
       memcpy(s->send_cells + j * nc, s->batch_cells + s->batch_new[at + j] * nc,
@@ -430,7 +431,8 @@ bool helion_search_should_rebench(const helion_search_t *s,
   if (id >= s->nmembers)
     return false;
   double p = s->members[id].perf;
-  return isfinite(p) && p < s->dval[HELION_DRV_REBENCHMARK_THRESHOLD].d * s->best_perf_so_far;
+  return isfinite(p) &&
+         p < s->dval[HELION_DRV_REBENCHMARK_THRESHOLD].d * s->best_perf_so_far;
 }
 
 static helion_status ensure_rb(helion_search_t *s, size_t n) {
@@ -575,4 +577,3 @@ void helion_search_sort(const helion_search_t *s, helion_member_id *ids,
     ids[j] = x;
   }
 }
-
