@@ -112,4 +112,12 @@ HELION_LFBO_QUANTILE=1.5 "$HELION_TUNE" simulate "$P" >/dev/null 2>"$TMP/err"
 grep -qF "HELION_LFBO_QUANTILE: 1.5 is above the maximum 1" "$TMP/err" ||
   fail "bad env message: $(cat "$TMP/err")"
 
+# --list-options shows every declared option with its variable and range.
+"$HELION_TUNE" simulate --list-options >"$TMP/list" || fail "--list-options"
+for want in "quantile                     0.1 in [0, 1]  \$HELION_LFBO_QUANTILE" \
+            "Options of DESurrogateHybrid:" "surrogate_threshold" \
+            "rebenchmark_threshold        1.5 (quick: 0.9)"; do
+  grep -qF -- "$want" "$TMP/list" || fail "--list-options lacks '$want'"
+done
+
 [ "$FAILS" -eq 0 ] && echo "ok" || { echo "$FAILS failure(s)"; exit 1; }

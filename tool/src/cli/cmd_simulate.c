@@ -77,7 +77,12 @@ static void usage(FILE *f) {
       "                        Helion's search classes (population_size=20,\n"
       "                        crossover_rate=0.5, num_neighbors=100, ...); "
       "repeatable;\n"
-      "                        a bad key lists the algorithm's options\n"
+      "                        a bad key lists the algorithm's options;\n"
+      "                        --list-options prints them all\n"
+      "  --list-options        print every search option (of --algorithm's "
+      "search only,\n"
+      "                        when given before it): default, range, "
+      "variable, help\n"
       "  --options-json FILE   replay recorded options: FILE holds "
       "{\"algorithm\",\n"
       "                        \"effort\", \"seed\", \"options\": "
@@ -378,6 +383,10 @@ int helion_cmd_simulate(int argc, char **argv) {
     const char *a = argv[i];
     if (helion_cli_is_help(a)) {
       usage(stdout);
+      return HELION_EXIT_OK;
+    }
+    if (strcmp(a, "--list-options") == 0) {
+      helion_cli_print_search_options(stdout, o.algorithm);
       return HELION_EXIT_OK;
     }
     if (a[0] != '-' || a[1] == '\0') {
