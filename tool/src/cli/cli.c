@@ -124,8 +124,7 @@ static void print_table(FILE *f, const char *title,
       fputc(')', f);
     }
     if (d->type == HELION_OPT_INT || d->type == HELION_OPT_DOUBLE)
-      fprintf(f, " in [%g, %g]%s", d->min, d->max,
-              d->clamp ? ", clamped" : "");
+      fprintf(f, " in [%g, %g]%s", d->min, d->max, d->clamp ? ", clamped" : "");
     if (d->env)
       fprintf(f, "  $%s", d->env);
     fprintf(f, "\n      %s\n", d->help);

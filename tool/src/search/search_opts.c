@@ -257,20 +257,14 @@ static helion_status parse_text(const helion_opt_decl_t *d, const char *text,
   return rc;
 }
 
-/* "a string", "an object", ... for messages; `integral` explains a number
- * refused where a whole number is expected. */
-static const char *json_kind(const cJSON *item, bool integral) {
-  if (cJSON_IsNumber(item))
-    return integral ? "the number with a fraction" : "a number";
-  if (cJSON_IsObject(item))
-    return "an object";
-  if (cJSON_IsArray(item))
-    return "an array";
-  if (cJSON_IsBool(item))
-    return "a boolean";
-  if (cJSON_IsString(item))
-    return "a string";
-  return "null";
+/* "a string", "an object", ... for messages (in buf, 32 bytes);
+ * `integral` explains a number refused where a whole number is expected. */
+static const char *json_kind(const cJSON *item, bool integral, char *buf) {
+  if (integral && cJSON_IsNumber(item))
+    return "the number with a fraction";
+  const char *t = helion_json_type_name(item);
+  snprintf(buf, 32, "%s %s", strchr("aeiou", t[0]) ? "an" : "a", t);
+  return buf;
 }
 
 /* The JSON reader of one value; JSON's types must match the option's. */
@@ -278,7 +272,7 @@ static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
                                 const char *where, helion_opt_value_t *out,
                                 helion_err_t *err) {
   helion_opt_value_t v = {0};
-  char want[256];
+  char want[256], kind[32];
   expected(d, want, sizeof(want));
   switch (d->type) {
   case HELION_OPT_INT:
@@ -314,7 +308,7 @@ static helion_status parse_json(const helion_opt_decl_t *d, const cJSON *item,
   return rc;
 wrong:
   return helion_err_set(err, HELION_ERR_USAGE, "%s: expected %s, not %s", where,
-                        want, json_kind(item, d->type == HELION_OPT_INT));
+                        want, json_kind(item, d->type == HELION_OPT_INT, kind));
 }
 
 /* A new cJSON item holding v; NULL when out of memory. */
@@ -518,11 +512,11 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
                                            helion_err_t *err) {
   helion_search_opts_t t = *o;
   helion_status rc = HELION_OK;
-  char where[160];
+  char where[160], kind[32];
   if (!cJSON_IsObject(obj))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "%s: expected an object of search options, not %s",
-                          origin, json_kind(obj, false));
+                          origin, json_kind(obj, false, kind));
   const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "algorithm");
   if (it) {
     const helion_search_algo_t *a =
@@ -531,7 +525,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
     if (!a) {
       if (!cJSON_IsString(it))
         helion_err_set(err, HELION_ERR_USAGE, "expected a string, not %s",
-                       json_kind(it, false));
+                       json_kind(it, false, kind));
       helion_err_prefix(err, "%s: algorithm: ", origin);
       return HELION_ERR_USAGE;
     }
@@ -543,7 +537,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
     if (!cJSON_IsString(it))
       return helion_err_set(err, HELION_ERR_USAGE,
                             "%s: expected a string, not %s", where,
-                            json_kind(it, false));
+                            json_kind(it, false, kind));
     if ((rc = helion_effort_parse(it->valuestring, where, &t.effort, err)))
       return rc;
   }
@@ -560,7 +554,7 @@ helion_status helion_search_opts_from_json(helion_search_opts_t *o,
   if (opts && !cJSON_IsObject(opts))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "%s: options: expected an object, not %s", origin,
-                          json_kind(opts, false));
+                          json_kind(opts, false, kind));
   const helion_search_algo_t *a = chosen_algo(&t);
   const cJSON *item;
   cJSON_ArrayForEach(item, opts) {
