@@ -154,7 +154,7 @@ size_t helion_search_driver_opt_count(void);
 const helion_opt_decl_t *helion_search_driver_opt_at(size_t i);
 
 /* Options a search was given by name; see helion_search_opts_t. */
-#define HELION_SEARCH_MAX_GIVEN 64
+#define HELION_SEARCH_MAX_GIVEN 96
 typedef struct helion_opt_given {
   const helion_opt_decl_t *decl; /* static registry data */
   helion_opt_value_t value;      /* parsed and range-checked */
@@ -246,10 +246,13 @@ helion_status helion_search_opts_set(helion_search_opts_t *o,
                                      const char *assignment, helion_err_t *err);
 
 /* Applies an object of the shape helion_search_resolved_options() writes
- * ("options" may name a subset; every key optional) to o. Unknown names,
- * wrong types, out-of-range values: HELION_ERR_USAGE naming `origin` and
- * the JSON path ("run.json: options.population_size: -3 is below the
- * minimum 4"). Strings o borrows point at static registry data, never into
+ * ("options" may name a subset; every key optional) to o, as given values
+ * that later calls may override. Other top-level keys are ignored, so the
+ * "meta" object of a trace's first line (which adds "landscape" and
+ * "optimum_ms") replays as it is. Unknown option names, wrong types,
+ * out-of-range values: HELION_ERR_USAGE naming `origin` and the JSON path
+ * ("run.json: options.population_size: -3 is below the minimum 4"), and o
+ * unchanged. Strings o borrows point at static registry data, never into
  * obj. */
 helion_status helion_search_opts_from_json(helion_search_opts_t *o,
                                            const cJSON *obj, const char *origin,
