@@ -92,6 +92,58 @@ void helion_cli_print_algorithms(FILE *f) {
   }
 }
 
+/* "3", "0.1", "true", "from_random": a default as --set takes it. */
+static void print_value(FILE *f, const helion_opt_decl_t *d,
+                        helion_opt_value_t v) {
+  switch (d->type) {
+  case HELION_OPT_INT:
+    fprintf(f, "%lld", (long long)v.i);
+    return;
+  case HELION_OPT_DOUBLE:
+    fprintf(f, "%g", v.d);
+    return;
+  case HELION_OPT_BOOL:
+    fputs(v.i ? "true" : "false", f);
+    return;
+  case HELION_OPT_ENUM:
+    fputs(d->choices[v.i], f);
+    return;
+  }
+}
+
+static void print_table(FILE *f, const char *title,
+                        const helion_opt_decl_t *tab, size_t n) {
+  fprintf(f, "%s:\n", title);
+  for (size_t i = 0; i < n; i++) {
+    const helion_opt_decl_t *d = &tab[i];
+    fprintf(f, "  %-28s ", d->name);
+    print_value(f, d, d->full);
+    if (memcmp(&d->full, &d->quick, sizeof(d->full)) != 0) {
+      fputs(" (quick: ", f);
+      print_value(f, d, d->quick);
+      fputc(')', f);
+    }
+    if (d->type == HELION_OPT_INT || d->type == HELION_OPT_DOUBLE)
+      fprintf(f, " in [%g, %g]%s", d->min, d->max, d->clamp ? ", clamped" : "");
+    if (d->env)
+      fprintf(f, "  $%s", d->env);
+    fprintf(f, "\n      %s\n", d->help);
+  }
+}
+
+void helion_cli_print_search_options(FILE *f, const char *algorithm) {
+  print_table(f, "Options of every search", helion_search_driver_opt_at(0),
+              helion_search_driver_opt_count());
+  for (size_t i = 0; i < helion_search_algo_count(); i++) {
+    const helion_search_algo_t *a = helion_search_algo_at(i);
+    if (a->nopts == 0 || (algorithm && strcmp(algorithm, a->name) != 0))
+      continue;
+    char title[96];
+    snprintf(title, sizeof(title), "\nOptions of %s", a->name);
+    print_table(f, title, a->opts, a->nopts);
+  }
+}
+
 int helion_cli_is_help(const char *arg) {
   return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }

@@ -28,6 +28,11 @@ int helion_cli_is_help(const char *arg);
  * and summary, indented under the option. */
 void helion_cli_print_algorithms(FILE *f);
 
+/* The declared search options (--set keys): the driver's, then those of
+ * `algorithm` (NULL: of every algorithm), each with its default (and the
+ * quick profile's where it differs), range, environment variable and help. */
+void helion_cli_print_search_options(FILE *f, const char *algorithm);
+
 /* Parses a non-negative decimal integer (no sign, no trailing text). */
 bool helion_cli_parse_u64(const char *s, uint64_t *out);
 /* Parses a finite number > 0. */
