@@ -112,6 +112,12 @@ HELION_LFBO_QUANTILE=1.5 "$HELION_TUNE" simulate "$P" >/dev/null 2>"$TMP/err"
 grep -qF "HELION_LFBO_QUANTILE: 1.5 is above the maximum 1" "$TMP/err" ||
   fail "bad env message: $(cat "$TMP/err")"
 
+# A seed a recorded search could not replay exactly (above 2^53) is refused.
+"$HELION_TUNE" simulate "$P" --seed 9007199254740993 >/dev/null 2>"$TMP/err"
+[ $? -ne 0 ] || fail "seed above 2^53 accepted"
+grep -qF "seed 9007199254740993 is above 2^53" "$TMP/err" ||
+  fail "big seed message: $(cat "$TMP/err")"
+
 # --list-options shows every declared option with its variable and range.
 "$HELION_TUNE" simulate --list-options >"$TMP/list" || fail "--list-options"
 for want in "quantile                     0.1 in [0, 1]  \$HELION_LFBO_QUANTILE" \

@@ -111,6 +111,15 @@ helion_status helion_search_create(const helion_space_t *space,
     goto out;
   }
   o->algorithm = s->algo->name;
+  /* The seed is recorded as a JSON number with the resolved options; above
+   * 2^53 it would come back as a different seed, so it is refused. */
+  if (o->seed > ((uint64_t)1 << 53)) {
+    rc = helion_err_set(err, HELION_ERR_USAGE,
+                        "seed %llu is above 2^53, the largest a recorded "
+                        "search can replay exactly; use a smaller seed",
+                        (unsigned long long)o->seed);
+    goto out;
+  }
 
   /* Effort profile (reference §2.1), the given values, the algorithm's
    * rules. */
