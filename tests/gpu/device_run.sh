@@ -10,7 +10,9 @@
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
 #          defaults and with Helion's timing), samples-bench (the samples'
-#          listed configs timed), bench-<name> runs
+#          listed configs timed), compare-tune (the softmax sample tuned
+#          by this tree and by the tree in $OLD_SRC, e.g. `git archive` of
+#          the commit before a change, carried along), bench-<name> runs
 #          tests/bench/gpu_<name>.sh
 #
 # Preparing .deps here (once):
@@ -93,6 +95,50 @@ for step in "${steps[@]}"; do
       rc=$?
       grep -E "^bench|device:" "$OUT/samples-bench.log"
       summary+=("samples bench: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    compare-tune)
+      # Behaviour check of a change on the GPU: the same softmax tune (seed,
+      # shape, budget) by the tree in $OLD_SRC and by this one, twice each,
+      # alternating; each run's winner and its side-by-side speedup over the
+      # default config. Same winner, or speedups within the run-to-run
+      # spread, is "within noise".
+      old="${OLD_SRC:?compare-tune needs OLD_SRC (a source tree)}"
+      rc=0
+      if ! { cmake -S "$old" -B "$old/build" -DCMAKE_BUILD_TYPE=Release \
+               -DHELION_BUILD_TESTS=OFF -DHELION_BUILD_SAMPLES=OFF \
+               -DCMAKE_PREFIX_PATH="$prefix/usr" && \
+             cmake --build "$old/build" -j"$(nproc)" --target helion-tune; } \
+           > "$OUT/old-build.log" 2>&1; then
+        tail -20 "$OUT/old-build.log"; rc=1
+      fi
+      shape="${COMPARE_SHAPE:-M=32768,N=4096}"
+      for round in 1 2; do
+        for which in old new; do
+          exe=build-gpu/helion-tune
+          [ "$which" = old ] && exe="$old/build/helion-tune"
+          HELION_AUTOTUNE_PROGRESS_BAR=0 "$exe" tune samples/softmax/softmax.json \
+            --shape "$shape" --seed 1 --budget-seconds "${COMPARE_BUDGET:-30}" \
+            --json > "$OUT/compare-$which-$round.json" \
+            2> "$OUT/compare-$which-$round.log" || rc=$?
+        done
+      done
+      python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+print("| run | winner | best ms | default ms | speedup |")
+print("|---|---|---|---|---|")
+for rnd in (1, 2):
+    for which in ("old", "new"):
+        try:
+            s = json.load(open(f"{out}/compare-{which}-{rnd}.json"))["shapes"][0]
+        except Exception as e:
+            print(f"| {which} {rnd} | unreadable: {e} | | | |")
+            continue
+        cfg = json.dumps(s["best_config"], sort_keys=True, separators=(",", ":"))
+        print(f"| {which} {rnd} | {cfg} | {s['best_ms']:.4f} | "
+              f"{s['default_ms']:.4f} | {s['default_ms'] / s['best_ms']:.3f} |")
+PY
+      summary+=("compare-tune: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     bench-*)
       name="${step#bench-}"
