@@ -39,12 +39,10 @@ typedef struct row {
 
 /* A mix of every outcome; the best is x=8, y=1. */
 static const row MIXED[12] = {
-    {1, 0, "correct", 5.0},     {1, 1, "compile", 0},
-    {1, 2, "correct", 4.0},     {2, 0, "runtime", 0},
-    {2, 1, "correctness", 0},   {2, 2, "correct", 3.0},
-    {4, 0, "timeout", 0},       {4, 1, "correct", 2.5},
-    {4, 2, "compile", 0},       {8, 0, "correctness", 0},
-    {8, 1, "correct", 1.0},     {8, 2, "timeout", 0},
+    {1, 0, "correct", 5.0},   {1, 1, "compile", 0},     {1, 2, "correct", 4.0},
+    {2, 0, "runtime", 0},     {2, 1, "correctness", 0}, {2, 2, "correct", 3.0},
+    {4, 0, "timeout", 0},     {4, 1, "correct", 2.5},   {4, 2, "compile", 0},
+    {8, 0, "correctness", 0}, {8, 1, "correct", 1.0},   {8, 2, "timeout", 0},
 };
 
 /* Only x=8, y=2 works (the simulator refuses a landscape where nothing
@@ -150,8 +148,8 @@ static size_t trace_tally(const fixture *fx, size_t by_kind[],
       fail_msg("%s", err.msg);
     const cJSON *status = cJSON_GetObjectItemCaseSensitive(j, "status");
     if (cJSON_GetObjectItemCaseSensitive(j, "evaluation")) {
-      char *cfg = cJSON_PrintUnformatted(
-          cJSON_GetObjectItemCaseSensitive(j, "config"));
+      char *cfg =
+          cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(j, "config"));
       assert_non_null(cfg);
       if (helion_config_from_json(space, cfg, cells, &err))
         fail_msg("%s", err.msg);
@@ -356,10 +354,10 @@ static void test_tune_entry_to_json_fields(void **state) {
   cJSON *j = NULL;
   assert_int_equal(helion_tune_entry_to_json(&e, &j, &err), HELION_OK);
   static const char *const keys[] = {
-      "algorithm",   "backend_seconds", "best_config", "best_config_minimized",
-      "best_ms",     "configs_tested",  "default_ms",  "device",
-      "effort",      "failures",        "options",     "seed",
-      "shape",       "side_by_side",    "source_hash", "space_fingerprint",
+      "algorithm",    "backend_seconds", "best_config", "best_config_minimized",
+      "best_ms",      "configs_tested",  "default_ms",  "device",
+      "effort",       "failures",        "options",     "seed",
+      "shape",        "side_by_side",    "source_hash", "space_fingerprint",
       "tool_version", "wall_seconds"};
   size_t n = 0;
   for (const cJSON *it = j->child; it; it = it->next)
@@ -392,9 +390,9 @@ static void test_tune_entry_to_json_fields(void **state) {
   helion_buf_init(&b2, HELION_BUF_DEFAULT_MAX);
   assert_int_equal(helion_json_write(j, 2, &b1, &err), HELION_OK);
   cJSON *again = NULL;
-  assert_int_equal(helion_json_parse(helion_buf_str(&b1), b1.len, "entry",
-                                     &again, &err),
-                   HELION_OK);
+  assert_int_equal(
+      helion_json_parse(helion_buf_str(&b1), b1.len, "entry", &again, &err),
+      HELION_OK);
   assert_int_equal(helion_json_write(again, 2, &b2, &err), HELION_OK);
   assert_string_equal(helion_buf_str(&b1), helion_buf_str(&b2));
   helion_buf_cleanup(&b1);
@@ -483,8 +481,8 @@ static void test_tune_source_hash(void **state) {
   helion_sha256_t h;
   uint8_t d[32];
   helion_sha256_init(&h);
-  const char *files[2] = {cu, cuh}, *names[2] = {"vector_add.cu",
-                                                 "helion/device.cuh"};
+  const char *files[2] = {cu, cuh},
+             *names[2] = {"vector_add.cu", "helion/device.cuh"};
   for (int i = 0; i < 2; i++) {
     size_t len = 0;
     char *data = read_all(files[i], &len), size[32];
@@ -516,8 +514,7 @@ static void test_tune_source_hash(void **state) {
   assert_string_not_equal(changed, got);
   /* A missing source names the file. */
   unlink(cu2);
-  assert_int_equal(helion_tune_source_hash(copy, changed, &err),
-                   HELION_ERR_IO);
+  assert_int_equal(helion_tune_source_hash(copy, changed, &err), HELION_ERR_IO);
   assert_non_null(strstr(err.msg, "vector_add.cu"));
   unlink(spec2);
   rmdir(dir);

@@ -17,8 +17,7 @@ static helion_status cu_fail(const helion_cuda_driver_t *drv, CUresult res,
   return helion_err_set(err, HELION_ERR_CUDA, "%s: %s", what, d);
 }
 
-helion_status helion_device_facts_query(int ordinal,
-                                        helion_device_facts_t *out,
+helion_status helion_device_facts_query(int ordinal, helion_device_facts_t *out,
                                         helion_err_t *err) {
   helion_status rc;
   char msg[512] = "";
@@ -46,8 +45,8 @@ helion_status helion_device_facts_query(int ordinal,
                           ordinal, count, count - 1);
   if ((res = drv->cuDeviceGet(&dev, ordinal)))
     return cu_fail(drv, res, "cuDeviceGet", err);
-  if ((res = drv->cuDeviceGetName(f.props.name, (int)sizeof(f.props.name),
-                                  dev)))
+  if ((res =
+           drv->cuDeviceGetName(f.props.name, (int)sizeof(f.props.name), dev)))
     return cu_fail(drv, res, "cuDeviceGetName", err);
   /* The same attributes the benchmark worker reads (runner.c), so a space
    * built from these facts equals the one a tune builds. */

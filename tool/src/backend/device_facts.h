@@ -41,8 +41,7 @@ typedef struct helion_device_facts {
  * ordinal, naming the visible range), HELION_ERR_CUDA (a driver call failed,
  * named), HELION_ERR_NVRTC.
  */
-helion_status helion_device_facts_query(int ordinal,
-                                        helion_device_facts_t *out,
+helion_status helion_device_facts_query(int ordinal, helion_device_facts_t *out,
                                         helion_err_t *err);
 
 /*

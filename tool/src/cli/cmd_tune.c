@@ -12,13 +12,14 @@
 #include "backend/backend_cuda.h"
 #include "backend/device_facts.h"
 #include "cli/cli.h"
-#include "model/config.h"
 #include "results/tune.h"
 #include "util/json.h"
 
 #define PROG "helion-tune tune"
 #define TUNE_MAX_CONFIGS 64
 
+/* The help text is kept as it prints, one source line per output line. */
+/* clang-format off */
 static void usage(FILE *f) {
   fprintf(f, "usage: " PROG " SPEC [options]\n\n"
   "Searches the configuration space of the kernel in SPEC on the GPU for each\n"
@@ -83,6 +84,7 @@ static void usage(FILE *f) {
   "Exit status: 0 success, 1 failure (no CUDA driver or device, a spec error, a\n"
   "shape with no working config), 2 usage error.\n", f);
 }
+/* clang-format on */
 
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
@@ -103,9 +105,9 @@ typedef struct tune_args {
 static int parse_args(int argc, char **argv, tune_args *a) {
   helion_err_t err = {{0}};
   static const char *const valued[] = {
-      "--shape", "--algorithm", "--effort", "--seed",   "--budget-seconds",
-      "--max-evals", "--device", "--jobs",  "--trace", "--set", "--config",
-      "--options-json"};
+      "--shape",          "--algorithm", "--effort", "--seed",
+      "--budget-seconds", "--max-evals", "--device", "--jobs",
+      "--trace",          "--set",       "--config", "--options-json"};
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i], *val = NULL, *eq = strchr(arg, '=');
     if (helion_cli_is_help(arg)) {
@@ -166,7 +168,8 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     } else if (strcmp(flag, "--device") == 0) {
       if (!helion_cli_parse_u64(val, &a->device) || a->device > 1024)
         return usage_error("--device: '%s' is not a device ordinal (0, 1, "
-                           "...)", val);
+                           "...)",
+                           val);
     } else if (strcmp(flag, "--jobs") == 0) {
       if (!helion_cli_parse_u64(val, &a->jobs) || a->jobs == 0 ||
           a->jobs > 4096)
@@ -237,41 +240,6 @@ out:
     fprintf(stderr, PROG ": %s\n", err.msg);
   cJSON_Delete(file);
   free(text);
-  return rc;
-}
-
-/* Checks every --config against the spec's parameters before any GPU work,
- * so a typo costs no device start-up. Parameters do not depend on the shape
- * or the device (restrictions do, and are checked per shape later). */
-static int check_configs(const helion_spec_t *spec, const tune_args *a) {
-  helion_space_opts_t so;
-  memset(&so, 0, sizeof(so));
-  so.params = spec->params;
-  so.nparams = spec->nparams;
-  helion_space_t *space = NULL;
-  int64_t *cells = NULL;
-  helion_err_t err = {{0}};
-  int rc = HELION_EXIT_USAGE;
-  if (a->nconfigs == 0)
-    return HELION_EXIT_OK;
-  if (helion_space_create(&so, &space, &err)) {
-    fprintf(stderr, PROG ": %s: %s\n", spec->path, err.msg);
-    goto out;
-  }
-  if (!(cells = malloc(space->ncells * sizeof(*cells)))) {
-    fprintf(stderr, PROG ": out of memory\n");
-    goto out;
-  }
-  for (size_t i = 0; i < a->nconfigs; i++) {
-    if (helion_config_from_json(space, a->configs[i], cells, &err)) {
-      fprintf(stderr, PROG ": --config #%zu: %s\n", i + 1, err.msg);
-      goto out;
-    }
-  }
-  rc = HELION_EXIT_OK;
-out:
-  free(cells);
-  helion_space_destroy(space);
   return rc;
 }
 
@@ -358,11 +326,16 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   exit_code = HELION_EXIT_USAGE;
   size_t nshapes = one_shape ? 1 : spec->nshapes;
-  if (check_configs(spec, &a) != HELION_EXIT_OK)
+  /* A typo in a --config costs no device start-up. */
+  if (helion_tune_check_configs(spec, a.configs, a.nconfigs, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
     goto out;
+  }
   if (nshapes == 0) {
-    fprintf(stderr, PROG ": %s: the spec lists no shapes; pass one with "
-                         "--shape K=V,...\n", a.spec_path);
+    fprintf(stderr,
+            PROG ": %s: the spec lists no shapes; pass one with "
+                 "--shape K=V,...\n",
+            a.spec_path);
     goto out;
   }
   exit_code = HELION_EXIT_FAILURE;
@@ -386,8 +359,10 @@ int helion_cmd_tune(int argc, char **argv) {
     cuda_shape cs = {cb, {0}};
     helion_tune_hooks_t hooks = {&cs, cuda_prepare, cuda_searched};
     helion_tune_input_t in = {
-        spec, one_shape ? one_shape : spec->shapes + i * spec->nkeys, NULL,
-        helion_backend_cuda_backend(cb), &o, &dev, a.configs, a.nconfigs,
+        spec,       one_shape ? one_shape : spec->shapes + i * spec->nkeys,
+        NULL,       helion_backend_cuda_backend(cb),
+        &o,         &dev,
+        a.configs,  a.nconfigs,
         trace_name, &hooks};
     if (a.trace)
       snprintf(trace_name, strlen(a.trace) + 32, nshapes == 1 ? "%s" : "%s.%zu",
@@ -399,8 +374,8 @@ int helion_cmd_tune(int argc, char **argv) {
     HELION_LOG(HELION_LOG_INFO, "Tuning %s for %s on %s (%s)", spec->name,
                helion_buf_str(&text), dev.props.name,
                helion_backend_cuda_arch(cb));
-    if (helion_tune_shape(&in, &e, &err) || shape_json(&e, &cs.stats, shapes,
-                                                       &err)) {
+    if (helion_tune_shape(&in, &e, &err) ||
+        shape_json(&e, &cs.stats, shapes, &err)) {
       fprintf(stderr, PROG ": %s\n", err.msg);
       goto out;
     }
@@ -409,24 +384,26 @@ int helion_cmd_tune(int argc, char **argv) {
       HELION_LOG(HELION_LOG_ERROR, "%s", e.error);
       continue;
     }
-    HELION_LOG(HELION_LOG_INFO,
-               "Best config for %s: %s\n  %.4fms (default config %.4fms%s, "
-               "%.2fx); %zu configs in %.1fs, %.1f configs/s, GPU idle %.0f%% "
-               "waiting for compiles",
-               helion_buf_str(&text), e.best_config ? e.best_config : "null",
-               e.best_ms, e.default_ms, e.side_by_side ? " side by side" : "",
-               isfinite(e.default_ms) && e.best_ms > 0
-                   ? e.default_ms / e.best_ms : 0.0,
-               e.configs_tested, e.backend_seconds,
-               e.backend_seconds > 0
-                   ? (double)e.configs_tested / e.backend_seconds : 0.0,
-               100.0 * cs.stats.gpu_idle_fraction);
+    HELION_LOG(
+        HELION_LOG_INFO,
+        "Best config for %s: %s\n  %.4fms (default config %.4fms%s, "
+        "%.2fx); %zu configs in %.1fs, %.1f configs/s, GPU idle %.0f%% "
+        "waiting for compiles",
+        helion_buf_str(&text), e.best_config ? e.best_config : "null",
+        e.best_ms, e.default_ms, e.side_by_side ? " side by side" : "",
+        isfinite(e.default_ms) && e.best_ms > 0 ? e.default_ms / e.best_ms
+                                                : 0.0,
+        e.configs_tested, e.backend_seconds,
+        e.backend_seconds > 0 ? (double)e.configs_tested / e.backend_seconds
+                              : 0.0,
+        100.0 * cs.stats.gpu_idle_fraction);
   }
   if (a.json) {
     helion_buf_reset(&text);
     if (!cJSON_AddStringToObject(root, "spec", spec->name) ||
         !cJSON_AddStringToObject(root, "device", dev.props.name) ||
-        helion_json_write(root, 0, &text, &err) || helion_buf_putc(&text, '\n')) {
+        helion_json_write(root, 0, &text, &err) ||
+        helion_buf_putc(&text, '\n')) {
       fprintf(stderr, PROG ": cannot print the result: %s\n", err.msg);
       goto out;
     }

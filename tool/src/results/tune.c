@@ -62,8 +62,8 @@ helion_status helion_tune_source_hash(const helion_spec_t *spec, char out[65],
   helion_status rc;
   helion_sha256_t h;
   uint8_t digest[32];
-  char *cuh = helion_path_join(helion_nvrtc_runtime_include_dir(),
-                               "helion/device.cuh");
+  char *cuh =
+      helion_path_join(helion_nvrtc_runtime_include_dir(), "helion/device.cuh");
   if (!cuh)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   const char *base = strrchr(spec->source, '/');
@@ -100,9 +100,9 @@ static helion_status resolved_options(const helion_search_t *s, cJSON **out,
   const helion_search_opts_t *o = helion_search_opts(s);
   cJSON *obj = cJSON_CreateObject();
   if (!obj ||
-      !cJSON_AddStringToObject(obj, "algorithm",
-                               o->algorithm ? o->algorithm
-                                            : HELION_SEARCH_DEFAULT_ALGORITHM) ||
+      !cJSON_AddStringToObject(
+          obj, "algorithm",
+          o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM) ||
       !cJSON_AddStringToObject(obj, "effort", helion_effort_name(o->effort)) ||
       !cJSON_AddNumberToObject(obj, "seed", (double)o->seed) ||
       !cJSON_AddObjectToObject(obj, "options")) {
@@ -149,16 +149,16 @@ out:
   return rc;
 }
 
-/* Parses the --config texts into cells (nconfigs * ncells; caller frees). */
+/* Parses user config texts into cells (n * ncells; caller frees). */
 static helion_status user_configs(const helion_space_t *space,
-                                  const helion_tune_input_t *in,
+                                  const char *const *configs, size_t n,
                                   int64_t **out, helion_err_t *err) {
-  int64_t *cells = malloc(in->nconfigs * space->ncells * sizeof(*cells));
+  int64_t *cells = malloc((n ? n : 1) * space->ncells * sizeof(*cells));
   if (!cells)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  for (size_t i = 0; i < in->nconfigs; i++) {
-    helion_status rc = helion_config_from_json(
-        space, in->configs[i], cells + i * space->ncells, err);
+  for (size_t i = 0; i < n; i++) {
+    helion_status rc = helion_config_from_json(space, configs[i],
+                                               cells + i * space->ncells, err);
     if (rc) {
       helion_err_prefix(err, "--config #%zu: ", i + 1);
       free(cells);
@@ -167,6 +167,28 @@ static helion_status user_configs(const helion_space_t *space,
   }
   *out = cells;
   return HELION_OK;
+}
+
+helion_status helion_tune_check_configs(const helion_spec_t *spec,
+                                        const char *const *configs, size_t n,
+                                        helion_err_t *err) {
+  helion_space_opts_t so;
+  helion_space_t *space = NULL;
+  int64_t *cells = NULL;
+  if (n == 0)
+    return HELION_OK;
+  memset(&so, 0, sizeof(so));
+  so.params = spec->params;
+  so.nparams = spec->nparams;
+  helion_status rc = helion_space_create(&so, &space, err);
+  if (rc) {
+    helion_err_prefix(err, "%s: ", spec->path);
+    return rc;
+  }
+  rc = user_configs(space, configs, n, &cells, err);
+  free(cells);
+  helion_space_destroy(space);
+  return rc;
 }
 
 /* The default config's time as the search saw it, else the baseline when
@@ -229,7 +251,8 @@ static helion_status time_side_by_side(helion_backend_t *backend,
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   memcpy(pair, e->best_cells, n * sizeof(*pair));
   memcpy(pair + n, def, n * sizeof(*pair));
-  helion_status rc = helion_backend_rebench(backend, pair, 2, target_ms, ms, err);
+  helion_status rc =
+      helion_backend_rebench(backend, pair, 2, target_ms, ms, err);
   free(pair);
   if (rc == HELION_OK && isfinite(ms[0]) && isfinite(ms[1])) {
     e->best_ms = ms[0];
@@ -243,8 +266,7 @@ static helion_status time_side_by_side(helion_backend_t *backend,
 static helion_status entry_start(const helion_tune_input_t *in,
                                  helion_tune_entry_t *e, helion_err_t *err) {
   e->device = *in->device;
-  snprintf(e->tool_version, sizeof(e->tool_version), "%s",
-           HELION_TOOL_VERSION);
+  snprintf(e->tool_version, sizeof(e->tool_version), "%s", HELION_TOOL_VERSION);
   if (!in->spec)
     return HELION_OK;
   e->nkeys = in->spec->nkeys;
@@ -281,8 +303,8 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   if ((rc = entry_start(in, &e, &le)))
     goto out;
   if (!space) {
-    rc = helion_spec_space(in->spec, in->shape, &in->device->props,
-                           &own_space, &le);
+    rc = helion_spec_space(in->spec, in->shape, &in->device->props, &own_space,
+                           &le);
     if (rc)
       goto out;
     space = own_space;
@@ -294,7 +316,7 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   }
   helion_space_default(space, def);
   if (in->nconfigs) {
-    if ((rc = user_configs(space, in, &user, &le)))
+    if ((rc = user_configs(space, in->configs, in->nconfigs, &user, &le)))
       goto out;
     o.configs = user;
     o.nconfigs = in->nconfigs;
@@ -403,7 +425,8 @@ helion_status helion_tune_entry_to_json(const helion_tune_entry_t *e,
   cJSON *shape = o ? cJSON_AddObjectToObject(o, "shape") : NULL;
   cJSON *fails = o ? cJSON_AddObjectToObject(o, "failures") : NULL;
   cJSON *dev = helion_device_facts_to_json(&e->device);
-  cJSON *opts = e->options ? cJSON_Duplicate(e->options, 1) : cJSON_CreateNull();
+  cJSON *opts =
+      e->options ? cJSON_Duplicate(e->options, 1) : cJSON_CreateNull();
   if (!shape || !fails || !dev || !opts)
     goto nomem;
   if (!cJSON_AddItemToObject(o, "device", dev))
@@ -433,7 +456,8 @@ helion_status helion_tune_entry_to_json(const helion_tune_entry_t *e,
                      : cJSON_AddNullToObject(o, "algorithm")) ||
       !cJSON_AddStringToObject(o, "effort", helion_effort_name(e->effort)) ||
       !cJSON_AddNumberToObject(o, "seed", (double)e->seed) ||
-      !cJSON_AddNumberToObject(o, "configs_tested", (double)e->configs_tested) ||
+      !cJSON_AddNumberToObject(o, "configs_tested",
+                               (double)e->configs_tested) ||
       !add_time(o, "wall_seconds", e->wall_seconds) ||
       !add_time(o, "backend_seconds", e->backend_seconds) ||
       !cJSON_AddStringToObject(o, "source_hash", e->source_hash) ||

@@ -159,6 +159,17 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
                                 helion_tune_entry_t *out, helion_err_t *err);
 
 /*
+ * Checks user configurations (JSON texts) against the spec's parameters,
+ * before any GPU work. Parameters do not depend on the shape or the device;
+ * restrictions do, and helion_tune_shape() checks those per shape.
+ * HELION_ERR_INVALID (or the parse error) with "--config #<i>: <key>: ...",
+ * or "<spec path>: ..." when the spec's parameters make no space.
+ */
+helion_status helion_tune_check_configs(const helion_spec_t *spec,
+                                        const char *const *configs, size_t n,
+                                        helion_err_t *err);
+
+/*
  * The source hash of a spec's kernel, as 64 hex characters: sha256 over, in
  * this order, the kernel source (spec->source) and helion/device.cuh from the
  * runtime include directory the compile uses
