@@ -39,7 +39,7 @@ SIM() { "$HELION_TUNE" simulate "$@"; }
 # --- help -------------------------------------------------------------------
 expect_rc 0 SIM --help
 for opt in --algorithm --effort --max-evals --budget-seconds --runs --seed \
-           --noise --json --trace --quiet --help \
+           --noise --json --trace --quiet --help --options-json \
            DifferentialEvolutionSearch FiniteSearch PatternSearch RandomSearch; do
   grep -qF -- "$opt" "$TMP/out" || fail "--help does not mention $opt"
 done

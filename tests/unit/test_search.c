@@ -28,6 +28,7 @@
 #include "backend/backend.h"
 #include "backend/backend_sim.h"
 #include "search/search.h"
+#include "util/json.h"
 #include "model/space.h"
 #include "util/util.h"
 
@@ -163,6 +164,51 @@ static void opts_quiet(helion_search_opts_t *o, const char *algo) {
   o->algorithm = algo;
 }
 
+/* Gives option "key=value" (printf-style), as --set does. */
+static void set_opt(helion_search_opts_t *o, const char *fmt, ...) {
+  char kv[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(kv, sizeof(kv), fmt, ap);
+  va_end(ap);
+  helion_err_t err = {{0}};
+  helion_status rc = helion_search_opts_set(o, kv, &err);
+  if (rc)
+    fprintf(stderr, "set_opt %s: %s\n", kv, err.msg);
+  assert_int_equal(rc, HELION_OK);
+}
+
+/* set_opt() when o->algorithm declares the option (tests that run several
+ * algorithms with the same settings). */
+static void set_opt_where_declared(helion_search_opts_t *o, const char *kv) {
+  const helion_search_algo_t *a = helion_search_algo_find(o->algorithm, NULL);
+  assert_non_null(a);
+  for (size_t i = 0; i < a->nopts; i++) {
+    size_t n = strlen(a->opts[i].name);
+    if (strncmp(kv, a->opts[i].name, n) == 0 && kv[n] == '=') {
+      set_opt(o, "%s", kv);
+      return;
+    }
+  }
+}
+
+/* The resolved value of option `name` of search s, as a number (booleans
+ * as 0/1) or, for enums, through *out_text. */
+static double resolved(const helion_search_t *s, const char *name,
+                       char *out_text, size_t text_size) {
+  cJSON *obj = NULL;
+  helion_err_t err = {{0}};
+  assert_int_equal(helion_search_resolved_options(s, &obj, &err), HELION_OK);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(obj, "options"), name);
+  assert_non_null(v);
+  double x = cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsTrue(v) ? 1 : 0;
+  if (out_text && cJSON_IsString(v))
+    snprintf(out_text, text_size, "%s", v->valuestring);
+  cJSON_Delete(obj);
+  return x;
+}
+
 static helion_search_t *make_search(const helion_space_t *space, fake *f,
                                     const helion_search_opts_t *o) {
   helion_search_t *s = NULL;
@@ -206,7 +252,7 @@ static void test_search_rebench_threshold(void **state) {
   fake_init(&f, space, 2, 4, T);
   helion_search_opts_t o;
   opts_quiet(&o, "PatternSearch");
-  o.rebenchmark_threshold = 1.5;
+  set_opt(&o, "rebenchmark_threshold=1.5");
   helion_search_t *s = make_search(space, &f, &o);
   helion_member_id ids[5] = {bench1(s, 0, 0), bench1(s, 0, 1), bench1(s, 0, 2),
                              bench1(s, 0, 3), bench1(s, 1, 0)};
@@ -248,7 +294,7 @@ static void test_search_compare_rebenchmarks(void **state) {
   f.rebench = R;
   helion_search_opts_t o;
   opts_quiet(&o, "DifferentialEvolutionSearch");
-  o.rebenchmark_threshold = 1.5;
+  set_opt(&o, "rebenchmark_threshold=1.5");
   helion_search_t *s = make_search(space, &f, &o);
   helion_member_id a = bench1(s, 0, 0), b = bench1(s, 0, 1);
   int cmp = 0;
@@ -281,7 +327,7 @@ static void test_search_final_verification_picks_rebench_winner(void **state) {
     f.rebench = R;
     helion_search_opts_t o;
     opts_quiet(&o, "PatternSearch");
-    o.final_top_k = top_k;
+    set_opt(&o, "final_top_k=%d", top_k);
     helion_search_t *s = make_search(space, &f, &o);
     helion_member_id x = bench1(s, 0, 0), y = bench1(s, 0, 1);
     bench1(s, 0, 2);
@@ -315,7 +361,7 @@ static void test_search_final_verification_pinned_tolerance(void **state) {
     opts_quiet(&o, "PatternSearch");
     o.configs = seed;
     o.nconfigs = 1;
-    o.pinned_tolerance = tol;
+    set_opt(&o, "pinned_tolerance=%d", tol);
     helion_search_t *s = make_search(space, &f, &o);
     helion_member_id pop[3];
     size_t n = 0;
@@ -356,9 +402,9 @@ static void test_search_pattern_climb_path(void **state) {
   fake_init(&f, space, 2, 4, HILL);
   helion_search_opts_t o;
   opts_quiet(&o, "PatternSearch");
-  o.initial_population_strategy = HELION_INITIAL_FROM_BEST_AVAILABLE;
-  o.pad_random = 0;
-  o.copies = 1;
+  set_opt(&o, "initial_population_strategy=from_best_available");
+  set_opt(&o, "pad_random=0");
+  set_opt(&o, "copies=1");
   helion_search_t *s = make_search(space, &f, &o);
   helion_err_t err = {{0}};
   assert_int_equal(helion_search_run(s, &err), HELION_OK);
@@ -391,7 +437,7 @@ static void test_search_finishing_rounds(void **state) {
     fake_init(&f, space, 2, 4, T);
     helion_search_opts_t o;
     opts_quiet(&o, "PatternSearch");
-    o.finishing_rounds = 2;
+    set_opt(&o, "finishing_rounds=2");
     helion_search_t *s = make_search(space, &f, &o);
     helion_member_id x = bench1(s, 2, 3);
     helion_err_t err = {{0}};
@@ -416,8 +462,8 @@ static void test_search_max_evals_truncates(void **state) {
     fake_init(&f, space, 2, 4, HILL);
     helion_search_opts_t o;
     opts_quiet(&o, algos[k]);
-    o.count = 10;
-    o.initial_population = 3;
+    set_opt_where_declared(&o, "count=10");
+    set_opt_where_declared(&o, "initial_population=3");
     o.max_evals = k == 0 ? 7 : 5;
     o.trace = tmpfile();
     assert_non_null(o.trace);
@@ -453,7 +499,7 @@ static void test_search_budget_stops_exactly(void **state) {
     fake_init(&f, space, 2, 4, HILL);
     helion_search_opts_t o;
     opts_quiet(&o, "RandomSearch");
-    o.count = 16;
+    set_opt(&o, "count=16");
     o.budget_seconds = 4.5;
     o.bench_chunk = chunk;
     helion_search_t *s = make_search(space, &f, &o);
@@ -483,7 +529,7 @@ static void test_search_budget_chunks(void **state) {
     fake_init(&f, space, 3, 16, NULL);
     helion_search_opts_t o;
     opts_quiet(&o, "RandomSearch");
-    o.count = 300;
+    set_opt(&o, "count=300");
     o.budget_seconds = budget ? 100 : 0;
     o.bench_chunk = 0;
     helion_search_t *s = make_search(space, &f, &o);
@@ -513,10 +559,10 @@ static char *run_trace(const char *algo, uint64_t seed, size_t *out_len) {
   helion_search_opts_t o;
   opts_quiet(&o, algo);
   o.seed = seed;
-  o.initial_population = 20;
-  o.copies = 3;
-  o.population_size = 8;
-  o.max_generations = 6;
+  set_opt_where_declared(&o, "initial_population=20");
+  set_opt_where_declared(&o, "copies=3");
+  set_opt_where_declared(&o, "population_size=8");
+  set_opt_where_declared(&o, "max_generations=6");
   o.trace = tmpfile();
   assert_non_null(o.trace);
   helion_search_t *s = make_search(space, &f, &o);
@@ -621,7 +667,8 @@ static void test_search_all_failed_gives_clear_error(void **state) {
     f.fail = HELION_RESULT_COMPILE;
     helion_search_opts_t o;
     opts_quiet(&o, algos[k]);
-    o.population_size = 4; /* DE: 2P = 8 initial configs */
+    /* DE: 2P = 8 initial configs */
+    set_opt_where_declared(&o, "population_size=4");
     helion_search_t *s = make_search(space, &f, &o);
     helion_err_t err = {{0}};
     assert_int_equal(helion_search_run(s, &err), HELION_ERR_NO_CONFIG);
@@ -640,16 +687,11 @@ static void test_search_de_small_population(void **state) {
   fake_init(&f, space, 2, 4, HILL);
   helion_search_opts_t o;
   opts_quiet(&o, "DifferentialEvolutionSearch");
-  o.population_size = 3;
-  helion_search_t *s = make_search(space, &f, &o);
   helion_err_t err = {{0}};
-  assert_int_equal(helion_search_run(s, &err), HELION_ERR_USAGE);
-  assert_string_equal(err.msg,
-                      "DifferentialEvolutionSearch: population_size 3 is too "
-                      "small; each trial mixes 3 other members, so it needs "
-                      "at least 4");
-  assert_int_equal(f.nbenched, 0);
-  helion_search_destroy(s);
+  assert_int_equal(helion_search_opts_set(&o, "population_size=3", &err),
+                   HELION_ERR_USAGE);
+  assert_string_equal(err.msg, "population_size: 3 is below the minimum 4");
+  helion_search_t *s;
 
   fake_init(&f, space, 2, 4, HILL);
   opts_quiet(&o, "DifferentialEvolutionSearch");
@@ -740,17 +782,20 @@ static void test_search_finite_and_profiles(void **state) {
   s = make_search(space, &f, &o);
   const helion_search_opts_t *r = helion_search_opts(s);
   assert_string_equal(r->algorithm, HELION_SEARCH_DEFAULT_ALGORITHM);
-  assert_int_equal(r->initial_population_strategy,
-                   HELION_INITIAL_FROM_BEST_AVAILABLE);
-  assert_int_equal(r->pad_random, 0);
-  assert_true(r->rebenchmark_threshold == 0.9);
-  assert_int_equal(r->final_top_k, 8);
+  char text[64] = "";
+  resolved(s, "initial_population_strategy", text, sizeof(text));
+  assert_string_equal(text, "from_best_available");
+  assert_true(resolved(s, "pad_random", NULL, 0) == 0);
+  assert_true(resolved(s, "rebenchmark_threshold", NULL, 0) == 0.9);
+  assert_true(resolved(s, "final_top_k", NULL, 0) == 8);
+  assert_true(resolved(s, "copies", NULL, 0) == 2);
   helion_search_destroy(s);
   opts_quiet(&o, NULL);
   s = make_search(space, &f, &o);
-  r = helion_search_opts(s);
-  assert_int_equal(r->initial_population_strategy, HELION_INITIAL_FROM_RANDOM);
-  assert_true(r->rebenchmark_threshold == 1.5);
+  resolved(s, "initial_population_strategy", text, sizeof(text));
+  assert_string_equal(text, "from_random");
+  assert_true(resolved(s, "rebenchmark_threshold", NULL, 0) == 1.5);
+  assert_true(resolved(s, "copies", NULL, 0) == 5);
   helion_search_destroy(s);
   helion_space_destroy(space);
 }
@@ -769,8 +814,12 @@ static void test_search_env(void **state) {
   assert_string_equal(o.algorithm, "RandomSearch");
   assert_int_equal(o.effort, HELION_EFFORT_QUICK);
   assert_int_equal(o.seed, 42);
-  assert_int_equal(o.initial_population_strategy, HELION_INITIAL_FROM_RANDOM);
-  assert_int_equal(o.num_neighbors_cap, 12);
+  /* Declared options are given by name and resolved at create. */
+  assert_int_equal(o.ngiven, 2);
+  assert_string_equal(o.given[0].decl->name, "initial_population_strategy");
+  assert_int_equal(o.given[0].value.i, HELION_INITIAL_FROM_RANDOM);
+  assert_string_equal(o.given[1].decl->name, "num_neighbors_cap");
+  assert_int_equal(o.given[1].value.i, 12);
   setenv("HELION_AUTOTUNE_RANDOM_SEED", "12x", 1);
   assert_int_equal(helion_search_opts_from_env(&o, &err), HELION_ERR_USAGE);
   assert_string_equal(err.msg, "HELION_AUTOTUNE_RANDOM_SEED: '12x' is not a "
@@ -814,7 +863,7 @@ static void test_search_random_matches_expectation(void **state) {
     helion_sim_reset(sim, seed);
     helion_search_opts_t o;
     opts_quiet(&o, "RandomSearch");
-    o.count = 100;
+    set_opt(&o, "count=100");
     o.seed = seed;
     helion_search_t *s = NULL;
     assert_int_equal(

@@ -366,7 +366,9 @@ static void test_search_lfbo_all_failed_gives_clear_error(void **state) {
     helion_search_opts_t o;
     helion_search_opts_init(&o);
     o.algorithm = ALGOS[k];
-    o.population_size = 4; /* DESurrogateHybrid: 2P = 8 initial configs */
+    if (k == 2) /* DESurrogateHybrid: 2P = 8 initial configs */
+      assert_int_equal(helion_search_opts_set(&o, "population_size=4", NULL),
+                       HELION_OK);
     helion_search_t *s = NULL;
     helion_err_t err = {{0}};
     assert_int_equal(helion_search_create(space, &f.base, &o, &s, &err),
@@ -414,9 +416,13 @@ static void run_des(void *ud) {
   helion_search_opts_t o;
   helion_search_opts_init(&o);
   o.algorithm = "DESurrogateHybrid";
-  o.population_size = 20;
-  o.max_generations = 12;
-  o.patience = 100; /* no early stop: see every generation */
+  assert_int_equal(helion_search_opts_set(&o, "population_size=20", NULL),
+                   HELION_OK);
+  assert_int_equal(helion_search_opts_set(&o, "max_generations=12", NULL),
+                   HELION_OK);
+  /* No early stop: see every generation. */
+  assert_int_equal(helion_search_opts_set(&o, "patience=100", NULL),
+                   HELION_OK);
   o.seed = 5;
   helion_search_t *s = NULL;
   helion_err_t err = {{0}};

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "model/config.h"
 #include "search/search.h"
+#include "util/json.h"
 #include "util/util.h"
 
 #define PROG "helion-tune simulate"
@@ -64,7 +65,9 @@ static void usage(FILE *f) {
       "(seed,\n"
       "                        evaluations, best_ms, measured_ms, ratio, "
       "sim_seconds,\n"
-      "                        best_config) and summary (median_ratio, "
+      "                        best_config, options: every option's "
+      "resolved value)\n"
+      "                        and summary (median_ratio, "
       "p90_ratio,\n"
       "                        within_1_02, within_1_05, within_1_10 as "
       "fractions of\n"
@@ -72,8 +75,17 @@ static void usage(FILE *f) {
       "  --set KEY=VALUE       set a search option, like a keyword argument "
       "of\n"
       "                        Helion's search classes (population_size=20,\n"
-      "                        crossover_rate=0.5, copies=3, ...); "
-      "repeatable\n"
+      "                        crossover_rate=0.5, num_neighbors=100, ...); "
+      "repeatable;\n"
+      "                        a bad key lists the algorithm's options\n"
+      "  --options-json FILE   replay recorded options: FILE holds "
+      "{\"algorithm\",\n"
+      "                        \"effort\", \"seed\", \"options\": "
+      "{...}} (every key optional),\n"
+      "                        e.g. the \"meta\" object of a trace's first "
+      "line.\n"
+      "                        Flags override FILE; FILE overrides the "
+      "environment\n"
       "  --trace FILE          write every evaluation as one JSON line to "
       "FILE; with\n"
       "                        --runs > 1, run i writes FILE.<seed of run i>\n"
@@ -98,7 +110,8 @@ typedef struct run_result {
   double measured_ms; /* what the search measured for it */
   double ratio;
   double sim_seconds;
-  char *config_json; /* canonical JSON or NULL */
+  char *config_json;  /* canonical JSON or NULL */
+  char *options_json; /* the resolved options' "options" object */
   char *error;       /* the run's error message or NULL */
 } run_result;
 
@@ -125,6 +138,52 @@ static void json_num(helion_buf_t *b, double v) {
     helion_buf_puts(b, "null");
 }
 
+/*
+ * Keeps the run's resolved options (r->options_json) and, with a trace,
+ * writes its first line: {"meta": {"landscape", "optimum_ms" and the
+ * resolved options: "algorithm", "effort", "seed", "options"}}. The report
+ * reads the title and the optimum from it (report.h); --options-json
+ * replays the "meta" object.
+ */
+static helion_status record_options(const helion_search_t *s,
+                                    const char *landscape, helion_sim_t *sim,
+                                    FILE *trace, run_result *r,
+                                    helion_err_t *err) {
+  cJSON *meta = NULL, *line = NULL;
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  helion_status rc = helion_search_resolved_options(s, &meta, err);
+  if (rc)
+    goto out;
+  if ((rc = helion_json_write(cJSON_GetObjectItemCaseSensitive(meta, "options"),
+                              0, &b, err)))
+    goto out;
+  r->options_json = helion_buf_take(&b);
+  if (!trace)
+    goto out;
+  line = cJSON_CreateObject();
+  if (!line || !cJSON_AddItemToObject(line, "meta", meta)) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  cJSON *m = meta;
+  meta = NULL; /* owned by line now */
+  if (!cJSON_AddStringToObject(m, "landscape", landscape) ||
+      !cJSON_AddNumberToObject(m, "optimum_ms", helion_sim_optimum(sim, NULL))) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if ((rc = helion_json_write(line, 0, &b, err)) ||
+      (rc = helion_buf_putc(&b, '\n')))
+    goto out;
+  fputs(helion_buf_str(&b), trace);
+out:
+  cJSON_Delete(meta);
+  cJSON_Delete(line);
+  helion_buf_cleanup(&b);
+  return rc;
+}
+
 static helion_status run_once(helion_sim_t *sim, const char *landscape,
                               helion_search_opts_t *o, const char *trace_path,
                               run_result *r, helion_err_t *err) {
@@ -143,24 +202,11 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
       goto out;
     }
   }
-  if (trace) {
-    /* The report reads this optional first line for its title and the
-     * optimum line (report.h). */
-    helion_buf_puts(&json, "{\"meta\": {\"landscape\": ");
-    helion_buf_put_json_string(&json, landscape);
-    helion_buf_puts(&json, ", \"algorithm\": ");
-    helion_buf_put_json_string(
-        &json, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
-    helion_buf_appendf(&json, ", \"seed\": %llu, \"optimum_ms\": %.9g}}\n",
-                       (unsigned long long)o->seed,
-                       helion_sim_optimum(sim, NULL));
-    fputs(helion_buf_str(&json), trace);
-    helion_buf_reset(&json);
-  }
   o->trace = trace;
   r->seed = o->seed;
   r->best_ms = r->measured_ms = r->ratio = INFINITY;
-  if ((rc = helion_search_create(space, helion_sim_backend(sim), o, &s, err)))
+  if ((rc = helion_search_create(space, helion_sim_backend(sim), o, &s, err)) ||
+      (rc = record_options(s, landscape, sim, trace, r, err)))
     goto out;
   helion_status run_rc = helion_search_run(s, err);
   const helion_search_metrics_t *m = helion_search_metrics(s);
@@ -267,6 +313,8 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
     json_num(&b, r->sim_seconds);
     helion_buf_puts(&b, ", \"best_config\": ");
     helion_buf_puts(&b, r->config_json ? r->config_json : "null");
+    helion_buf_puts(&b, ", \"options\": ");
+    helion_buf_puts(&b, r->options_json ? r->options_json : "null");
     if (r->error) {
       helion_buf_puts(&b, ", \"error\": ");
       helion_buf_put_json_string(&b, r->error);
@@ -308,10 +356,22 @@ int helion_cmd_simulate(int argc, char **argv) {
   char *trace_name = NULL;
 
   helion_search_opts_init(&o);
-  /* Environment first; flags override. */
+  /* The simulator's clock is exact: check the budget before every config
+   * (unless told otherwise). */
+  o.bench_chunk = 1;
+  /* Environment first, then --options-json, then the other flags. */
   if (helion_search_opts_from_env(&o, &err)) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     return HELION_EXIT_USAGE;
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *file = NULL;
+    if (strcmp(argv[i], "--options-json") == 0 && i + 1 < argc)
+      file = argv[i + 1];
+    else if (strncmp(argv[i], "--options-json=", 15) == 0)
+      file = argv[i] + 15;
+    if (file && helion_search_opts_from_file(&o, file, &err))
+      return usage_error("--options-json: %s", err.msg);
   }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -341,7 +401,8 @@ int helion_cmd_simulate(int argc, char **argv) {
                  strcmp(flag, "--max-evals") == 0 ||
                  strcmp(flag, "--budget-seconds") == 0 ||
                  strcmp(flag, "--runs") == 0 || strcmp(flag, "--seed") == 0 ||
-                 strcmp(flag, "--trace") == 0 || strcmp(flag, "--set") == 0;
+                 strcmp(flag, "--trace") == 0 || strcmp(flag, "--set") == 0 ||
+                 strcmp(flag, "--options-json") == 0;
     bool boolean = strcmp(flag, "--noise") == 0 ||
                    strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
     if (!takes && !boolean)
@@ -378,6 +439,8 @@ int helion_cmd_simulate(int argc, char **argv) {
     } else if (strcmp(flag, "--set") == 0) {
       if (helion_search_opts_set(&o, val, &err))
         return usage_error("--set: %s", err.msg);
+    } else if (strcmp(flag, "--options-json") == 0) {
+      /* Applied before the other flags, above. */
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");
@@ -396,8 +459,6 @@ int helion_cmd_simulate(int argc, char **argv) {
     o.seed = seed;
   if (max_evals)
     o.max_evals = (size_t)max_evals;
-  /* The simulator's clock is exact: check the budget before every config. */
-  o.bench_chunk = 1;
 
   int saved_level = helion_log_level_current;
   if (quiet)
@@ -454,6 +515,7 @@ out:
   if (results)
     for (uint64_t r = 0; r < runs_n; r++) {
       free(results[r].config_json);
+      free(results[r].options_json);
       free(results[r].error);
     }
   free(results);

@@ -68,14 +68,14 @@ const char *helion_effort_name(helion_effort e);
 helion_status helion_effort_parse(const char *text, const char *what,
                                   helion_effort *out, helion_err_t *err);
 
-/* How population searches build their first population (reference §2.2). */
+/* How population searches build their first population (reference §2.2);
+ * the value of their initial_population_strategy option. */
 typedef enum helion_initial_population {
-  HELION_INITIAL_PROFILE = -1, /* the effort profile decides */
   HELION_INITIAL_FROM_RANDOM = 0,
   HELION_INITIAL_FROM_BEST_AVAILABLE = 1,
 } helion_initial_population;
 
-/* "FROM_RANDOM", "FROM_BEST_AVAILABLE" ("PROFILE" for the sentinel). */
+/* "FROM_RANDOM", "FROM_BEST_AVAILABLE". */
 const char *helion_initial_population_name(helion_initial_population p);
 
 typedef enum helion_search_stop {
@@ -85,9 +85,87 @@ typedef enum helion_search_stop {
 } helion_search_stop;
 
 /*
- * Everything a search can be told. Zero (or a negative number where noted)
- * means "the effort profile's value"; helion_search_opts_init() writes those
- * sentinels. Pointers are borrowed: they must outlive the search.
+ * Declared options. Every knob of the driver (one table, search_opts.c)
+ * and of each algorithm (its registry row's table, next to its code) is one
+ * declaration: its name (the --set key and the JSON key), type, default per
+ * effort profile, valid range, environment variable and help. One parser
+ * reads every option from the environment, from "key=value" and from JSON,
+ * and the resolved value of every option of a created search can be written
+ * out and read back (helion_search_resolved_options / _opts_from_json), so
+ * a recorded run replays exactly.
+ */
+typedef enum helion_opt_type {
+  HELION_OPT_INT,    /* a whole number in [min, max] */
+  HELION_OPT_DOUBLE, /* a finite number in [min, max] */
+  HELION_OPT_BOOL,   /* true/false (as text also 1/0, yes/no, on/off) */
+  HELION_OPT_ENUM,   /* one of choices[] (as text in any case) */
+} helion_opt_type;
+
+/* A value: .i for INT, BOOL (0 or 1) and ENUM (index into choices), .d for
+ * DOUBLE. */
+typedef union helion_opt_value {
+  int64_t i;
+  double d;
+} helion_opt_value_t;
+
+typedef struct helion_opt_decl {
+  const char *name; /* "population_size" */
+  helion_opt_type type;
+  /* Defaults of the effort profiles (effort none uses full's). */
+  helion_opt_value_t full, quick;
+  double min, max; /* INT and DOUBLE: the valid range, inclusive */
+  /* Out-of-range values are clamped into [min, max] instead of refused
+   * (Helion's rule for its HELION_AUTOTUNE_FINAL_REBENCHMARK_* variables). */
+  bool clamp;
+  const char *const *choices; /* ENUM: the names, NULL-terminated */
+  const char *env;            /* environment variable, or NULL */
+  const char *help;           /* one line */
+  /* Driver options that live in a helion_search_opts_t field (the CLI and
+   * the driver read them there): offsetof + 1 of a size_t (INT) or double
+   * (DOUBLE); 0 for the rest. */
+  size_t field;
+} helion_opt_decl_t;
+
+/* Declarations for the tables (C11 designated initializers). */
+#define HELION_OPT_INT_DECL(name_, full_, quick_, min_, max_, env_, help_)   \
+  {.name = (name_), .type = HELION_OPT_INT, .full = {.i = (full_)},         \
+   .quick = {.i = (quick_)}, .min = (min_), .max = (max_), .env = (env_),   \
+   .help = (help_)}
+#define HELION_OPT_DOUBLE_DECL(name_, full_, quick_, min_, max_, env_,       \
+                               help_)                                        \
+  {.name = (name_), .type = HELION_OPT_DOUBLE, .full = {.d = (full_)},      \
+   .quick = {.d = (quick_)}, .min = (min_), .max = (max_), .env = (env_),   \
+   .help = (help_)}
+#define HELION_OPT_BOOL_DECL(name_, full_, quick_, env_, help_)              \
+  {.name = (name_), .type = HELION_OPT_BOOL, .full = {.i = (full_)},        \
+   .quick = {.i = (quick_)}, .min = 0, .max = 1, .env = (env_),             \
+   .help = (help_)}
+/* Largest whole-number option value any table uses (counts, sizes). */
+#define HELION_OPT_BIG 1e9
+
+/* The driver's options (budget_seconds, max_evals, rebenchmark_threshold,
+ * final_top_k, ...), shared by every algorithm. */
+size_t helion_search_driver_opt_count(void);
+const helion_opt_decl_t *helion_search_driver_opt_at(size_t i);
+
+/* Options a search was given by name; see helion_search_opts_t. */
+#define HELION_SEARCH_MAX_GIVEN 64
+typedef struct helion_opt_given {
+  const helion_opt_decl_t *decl; /* static registry data */
+  helion_opt_value_t value;      /* parsed and range-checked */
+  /* Read from decl->env. The environment sets every algorithm's knobs at
+   * once, so a given value of an option the chosen algorithm lacks is
+   * ignored; from --set or JSON it is an error. */
+  bool from_env;
+} helion_opt_given_t;
+
+/*
+ * What a search is asked to do. The run-level fields are set directly (the
+ * CLI's flags); every other knob is a declared option, given by name through
+ * helion_search_opts_from_env / _set / _from_json, later calls overriding
+ * earlier ones. helion_search_create() resolves them: profile defaults,
+ * the given values, then the algorithm's rules. Pointers are borrowed: they
+ * must outlive the search.
  */
 typedef struct helion_search_opts {
   /* Registry name; NULL = HELION_SEARCH_DEFAULT_ALGORITHM. */
@@ -95,8 +173,9 @@ typedef struct helion_search_opts {
   helion_effort effort; /* default FULL */
   uint64_t seed;        /* seeds the driver's generator; default 0 */
 
-  /* Stops. Both end the search cleanly with the best so far. */
-  double budget_seconds; /* backend elapsed() seconds; <= 0 = no budget */
+  /* Declared driver options kept as fields (see helion_opt_decl_t.field).
+   * Both stops end the search cleanly with the best so far. */
+  double budget_seconds; /* backend elapsed() seconds; 0 = no budget */
   size_t max_evals; /* distinct configs measured, never exceeded; 0 = none */
   /* Configs per backend call. The budget is checked before each call, so a
    * batch overruns the budget by at most one chunk. 0 = the whole batch in
@@ -105,35 +184,7 @@ typedef struct helion_search_opts {
    * a GPU compile pipeline stays full. The simulator uses 1: the budget cut
    * is exact and every trace line carries its own elapsed time. */
   size_t bench_chunk;
-
-  /* Population searches. */
-  helion_initial_population initial_population_strategy;
-  int immediate_update;         /* DE: benchmark trials one at a time and
-                                   replace at once (Helion's mode when
-                                   nothing precompiles); 0 = batch */
-  int pad_random;               /* pad FROM_BEST_AVAILABLE with random configs:
-                                   -1 = profile (full yes, quick no), 0, 1 */
-  size_t initial_population;    /* PatternSearch: 100 full, 30 quick */
-  size_t copies;                /* PatternSearch: 5 full, 2 quick */
-  size_t max_generations;       /* Pattern 20/5, DE 40/8 */
-  size_t population_size;       /* DE: 40 full, 20 quick; must be >= 4 */
-  size_t count;                 /* RandomSearch: 1000 full, 100 quick */
-  size_t num_neighbors_cap;     /* PatternSearch; 0 = no cap */
-  /* DE and DESurrogateHybrid; <= 0 = 0.8 (Helion's), except
-   * DifferentialEvolutionSearch under an evaluation cap: 0.5 (see
-   * search_de.c) */
-  double crossover_rate;
-  double min_improvement_delta; /* < 0 = Pattern 0.001, DE: early stop off */
-  size_t patience;              /* DE early stop (with min_improvement_delta,
-                                   0.001 when unset); 0 = off */
-
-  /* Shared machinery. */
-  double rebenchmark_threshold; /* <= 0 = profile: 1.5 full, 0.9 quick */
-  int finishing_rounds;         /* < 0 = profile (0) */
-  int final_top_k;              /* < 0 = 8; <= 1 skips final verification */
-  double final_target_ms;       /* final verification; <= 0 = 5000 */
-  double rebench_target_ms;     /* population rebenchmarks; <= 0 = 200 */
-  double pinned_tolerance;      /* a pinned finalist wins within (1+tol) */
+  double rebench_target_ms; /* population rebenchmarks; default 200 */
 
   /* User configurations (opts.nconfigs of them, space->ncells cells each):
    * FiniteSearch's list; for the other algorithms seeds that start the
@@ -152,61 +203,60 @@ typedef struct helion_search_opts {
    *   {"rebench": true, "config": {...}, "ms": x|null, "elapsed": s}
    * (config = canonical JSON; status = helion_result_kind_name). */
   FILE *trace;
+
+  /* The other declared options given a value, in the order given (one
+   * entry per option: a later value replaces an earlier one). */
+  helion_opt_given_t given[HELION_SEARCH_MAX_GIVEN];
+  size_t ngiven;
 } helion_search_opts_t;
 
-/* All fields to their defaults (profile sentinels, effort FULL, seed 0). */
+/* Run-level fields to their defaults (effort FULL, seed 0, no stops, the
+ * field options' defaults) and no option given. */
 void helion_search_opts_init(helion_search_opts_t *o);
 
 /*
  * Reads Helion's environment variables into `o`: HELION_AUTOTUNER,
- * HELION_AUTOTUNE_EFFORT, HELION_AUTOTUNE_RANDOM_SEED,
- * HELION_AUTOTUNE_BUDGET_SECONDS, HELION_AUTOTUNER_INITIAL_POPULATION,
- * HELION_AUTOTUNE_MAX_GENERATIONS, HELION_AUTOTUNE_FINISHING_ROUNDS,
- * HELION_REBENCHMARK_THRESHOLD, HELION_CAP_AUTOTUNE_NUM_NEIGHBORS,
- * HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K, _TARGET_MS (clamped to
- * [200, 60000]) and _PINNED_TOLERANCE. Unset variables leave `o` alone; a
- * malformed one is HELION_ERR_USAGE naming the variable. Flags applied
- * afterwards override. HELION_AUTOTUNER's value is borrowed from the
- * environment.
+ * HELION_AUTOTUNE_EFFORT, HELION_AUTOTUNE_RANDOM_SEED, and the variable of
+ * every declared option of the driver and of every algorithm
+ * (HELION_AUTOTUNE_BUDGET_SECONDS, HELION_AUTOTUNER_INITIAL_POPULATION,
+ * HELION_AUTOTUNE_MAX_GENERATIONS, HELION_REBENCHMARK_THRESHOLD,
+ * HELION_LFBO_*, HELION_DES_*, ...; `helion-tune simulate --help` lists
+ * them). Unset or empty variables leave `o` alone; a malformed or
+ * out-of-range one is HELION_ERR_USAGE naming the variable, the value and
+ * the valid range. Flags applied afterwards override. HELION_AUTOTUNER's
+ * value is borrowed from the environment.
  */
 helion_status helion_search_opts_from_env(helion_search_opts_t *o,
                                           helion_err_t *err);
 
 /*
- * Sets one option from "key=value", the way Helion passes keyword arguments
- * to a search class: initial_population, copies, max_generations,
- * population_size, count, num_neighbors_cap, crossover_rate,
- * min_improvement_delta, patience, rebenchmark_threshold, finishing_rounds,
- * final_top_k, initial_population_strategy (from_random |
- * from_best_available), pad_random (0/1). HELION_ERR_USAGE names the key or
- * the value, listing the keys when the key is unknown.
+ * Sets one declared option from "key=value", the way Helion passes keyword
+ * arguments to a search class: any option of the driver or of an algorithm
+ * (population_size=20, crossover_rate=0.5, num_neighbors=100, ...); that
+ * the chosen algorithm has it is checked by helion_search_create().
+ * HELION_ERR_USAGE names the key, the value and the valid range, and lists
+ * the valid keys when the key is unknown.
  */
 helion_status helion_search_opts_set(helion_search_opts_t *o,
                                      const char *assignment,
                                      helion_err_t *err);
 
-/* The resolved options of a created search as a new cJSON object:
- *   {"algorithm": "LFBOTreeSearch", "effort": "full", "seed": 0,
- *    "options": {"<name>": <value>, ...}}
- * (every option of the driver and of the algorithm with its effective
- * value). Caller frees with cJSON_Delete. */
-helion_status helion_search_resolved_options(const helion_search_t *s,
-                                             cJSON **out, helion_err_t *err);
-/* Applies an object of that shape ("options" may name a subset; every key
- * optional) to o. Unknown names, wrong types, out-of-range values:
- * HELION_ERR_USAGE naming `origin` and the JSON path ("run.json: options.
- * population_size: -3 is below the minimum 4"). Strings o borrows point at
- * static registry data, never into obj. */
+/* Applies an object of the shape helion_search_resolved_options() writes
+ * ("options" may name a subset; every key optional) to o. Unknown names,
+ * wrong types, out-of-range values: HELION_ERR_USAGE naming `origin` and
+ * the JSON path ("run.json: options.population_size: -3 is below the
+ * minimum 4"). Strings o borrows point at static registry data, never into
+ * obj. */
 helion_status helion_search_opts_from_json(helion_search_opts_t *o,
                                            const cJSON *obj,
                                            const char *origin,
                                            helion_err_t *err);
 
-/* Parses "from_random"/"from_best_available" (any case). */
-helion_status helion_initial_population_parse(const char *text,
-                                              const char *what,
-                                              helion_initial_population *out,
-                                              helion_err_t *err);
+/* helion_search_opts_from_json() of the JSON object in the file at `path`
+ * (the CLI's --options-json). Errors name the path. */
+helion_status helion_search_opts_from_file(helion_search_opts_t *o,
+                                           const char *path,
+                                           helion_err_t *err);
 
 /* --------------------------------------------------------- the search -- */
 
@@ -228,12 +278,13 @@ typedef struct helion_search_metrics {
 
 /*
  * Creates a search of `space` against `backend` (both borrowed; the backend
- * must belong to the space). Resolves the effort profile into the options
- * (helion_search_opts() shows the result) and checks them: an unknown
- * algorithm is HELION_ERR_USAGE with the list of valid names; user configs
- * that are invalid are HELION_ERR_INVALID naming their index. Checks that
- * belong to one algorithm (DE's population_size >= 4, FiniteSearch's two
- * configs) are made by helion_search_run() before anything is measured.
+ * must belong to the space). Resolves every option of the driver and of
+ * the algorithm (helion_search_resolved_options() shows them) and checks
+ * the request: an unknown algorithm, or an option given by --set or JSON
+ * that the algorithm lacks, is HELION_ERR_USAGE with the list of valid
+ * names; user configs that are invalid are HELION_ERR_INVALID naming their
+ * index. FiniteSearch's two configs are checked by helion_search_run()
+ * before anything is measured.
  * Free with helion_search_destroy().
  */
 helion_status helion_search_create(const helion_space_t *space,
@@ -241,6 +292,14 @@ helion_status helion_search_create(const helion_space_t *space,
                                    const helion_search_opts_t *opts,
                                    helion_search_t **out, helion_err_t *err);
 void helion_search_destroy(helion_search_t *s); /* accepts NULL */
+
+/* The resolved options of a created search as a new cJSON object:
+ *   {"algorithm": "LFBOTreeSearch", "effort": "full", "seed": 0,
+ *    "options": {"<name>": <value>, ...}}
+ * (every option of the driver and of the algorithm with its effective
+ * value). Caller frees with cJSON_Delete. */
+helion_status helion_search_resolved_options(const helion_search_t *s,
+                                             cJSON **out, helion_err_t *err);
 
 /*
  * Runs the algorithm to the end (or to the budget / the cap). On success the
@@ -263,10 +322,22 @@ const helion_search_metrics_t *helion_search_metrics(const helion_search_t *s);
 typedef helion_status (*helion_search_algo_fn)(helion_search_t *s,
                                                helion_err_t *err);
 
+/* An algorithm's rules that go beyond per-profile defaults (DE's crossover
+ * under an evaluation cap, ...): called by helion_search_create() with the
+ * request `o`, which of the algorithm's options were given, and their
+ * values (profile defaults or the given ones) to adjust. Must be
+ * idempotent: resolving the resolved values as given changes nothing. */
+typedef void (*helion_search_resolve_fn)(const helion_search_opts_t *o,
+                                         const bool *given,
+                                         helion_opt_value_t *v);
+
 typedef struct helion_search_algo {
   const char *name; /* Helion's class name: "PatternSearch" */
   helion_search_algo_fn run;
   const char *summary; /* one line for --help */
+  const helion_opt_decl_t *opts; /* its declared options */
+  size_t nopts;
+  helion_search_resolve_fn resolve; /* NULL: none */
 } helion_search_algo_t;
 
 /* The registered algorithms, in name order. */
@@ -313,8 +384,11 @@ bool helion_early_stop_update(helion_early_stop_t *es, double best);
 
 const helion_space_t *helion_search_space(const helion_search_t *s);
 helion_rng_t *helion_search_rng(helion_search_t *s);
-/* The resolved options: profile values filled in, algorithm named. */
+/* The request, resolved: algorithm named, field options resolved. */
 const helion_search_opts_t *helion_search_opts(const helion_search_t *s);
+/* The resolved value of option i of the algorithm's own table. */
+int64_t helion_search_opt_int(const helion_search_t *s, size_t i);
+double helion_search_opt_double(const helion_search_t *s, size_t i);
 
 /* Member accessors; perf of HELION_NO_MEMBER is +inf. */
 const int64_t *helion_search_cells(const helion_search_t *s,
@@ -440,15 +514,93 @@ helion_status helion_search_finalize(helion_search_t *s, helion_member_id best,
 /* Records `best` as the result without verification (Finite/Random). */
 void helion_search_set_result(helion_search_t *s, helion_member_id best);
 
+/* Grows the array *p (*cap elements of `elem` bytes) to hold at least
+ * `need`, doubling from 64; HELION_ERR_NOMEM leaves it as it was. */
+helion_status helion__search_grow(void **p, size_t *cap, size_t need,
+                                  size_t elem);
+
 /* ----- the algorithms (search_*.c), run by the registry ---------------- */
+
+/* Most options one algorithm declares. */
+#define HELION_SEARCH_MAX_ALGO_OPTS 32
+
+/* Declarations several algorithms share (same name, type, range and
+ * variable everywhere; only the defaults differ). */
+extern const char *const helion__search_strategy_choices[];
+#define HELION_OPT_STRATEGY_DECL                                             \
+  {.name = "initial_population_strategy", .type = HELION_OPT_ENUM,           \
+   .full = {.i = HELION_INITIAL_FROM_RANDOM},                                \
+   .quick = {.i = HELION_INITIAL_FROM_BEST_AVAILABLE}, .max = 1,             \
+   .choices = helion__search_strategy_choices,                               \
+   .env = "HELION_AUTOTUNER_INITIAL_POPULATION",                             \
+   .help = "how the first population is built"}
+#define HELION_OPT_PAD_RANDOM_DECL                                           \
+  HELION_OPT_BOOL_DECL("pad_random", 1, 0, NULL,                             \
+                       "pad a from_best_available population with random "   \
+                       "configs")
+#define HELION_OPT_MAX_GENERATIONS_DECL(full_, quick_)                       \
+  HELION_OPT_INT_DECL("max_generations", full_, quick_, 1, HELION_OPT_BIG,   \
+                      "HELION_AUTOTUNE_MAX_GENERATIONS",                     \
+                      "generations after the initial population")
+#define HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL                                \
+  HELION_OPT_DOUBLE_DECL("min_improvement_delta", 0.001, 0.001, 0,           \
+                         HELION_OPT_BIG, NULL,                               \
+                         "relative improvement below which a step stalls")
+#define HELION_OPT_POPULATION_SIZE_DECL                                      \
+  HELION_OPT_INT_DECL("population_size", 40, 20, 4, HELION_OPT_BIG, NULL,    \
+                      "members (at least 4: a trial mixes 3 other members)")
+#define HELION_OPT_CROSSOVER_RATE_DECL                                       \
+  HELION_OPT_DOUBLE_DECL("crossover_rate", 0.8, 0.8, 0, 1, NULL,             \
+                         "chance that a trial takes each gene from the "     \
+                         "mutant")
+#define HELION_OPT_PATIENCE_DECL(full_, env_, help_)                         \
+  HELION_OPT_INT_DECL("patience", full_, full_, 0, HELION_OPT_BIG, env_,     \
+                      help_)
+/* PatternSearch's options, the LFBO searches' first seven. */
+#define HELION_OPT_PATTERN_DECLS                                             \
+  HELION_OPT_INT_DECL("initial_population", 100, 30, 1, HELION_OPT_BIG,      \
+                      NULL, "configs measured before the climb"),            \
+      HELION_OPT_INT_DECL("copies", 5, 2, 1, HELION_OPT_BIG, NULL,           \
+                          "climbs from the best initial configs"),           \
+      HELION_OPT_MAX_GENERATIONS_DECL(20, 5),                                \
+      HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL,                                 \
+      {.name = "num_neighbors_cap",                                          \
+       .type = HELION_OPT_INT,                                               \
+       .max = HELION_OPT_BIG,                                                \
+       .clamp = true,                                                        \
+       .env = "HELION_CAP_AUTOTUNE_NUM_NEIGHBORS",                           \
+       .help = "most neighbours a copy proposes per step (0: no cap)"},    \
+      HELION_OPT_STRATEGY_DECL, HELION_OPT_PAD_RANDOM_DECL
+/* Their indices, shared by search_pattern.c and search_lfbo.c. */
+enum {
+  HELION_PATTERN_INITIAL_POPULATION,
+  HELION_PATTERN_COPIES,
+  HELION_PATTERN_MAX_GENERATIONS,
+  HELION_PATTERN_MIN_IMPROVEMENT_DELTA,
+  HELION_PATTERN_NUM_NEIGHBORS_CAP,
+  HELION_PATTERN_STRATEGY,
+  HELION_PATTERN_PAD_RANDOM,
+  HELION_PATTERN_NOPTS
+};
+
+/* Each algorithm's run function, option table and rules. The tables'
+ * sizes are here so the registry's rows can count them; each file checks
+ * its enum of indices against its size. */
+#define HELION_RANDOM_NOPTS 1
+#define HELION_DE_NOPTS 8
+#define HELION_DES_NOPTS 11
+#define HELION_LFBO_NOPTS 24
 helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
+extern const helion_opt_decl_t helion__search_random_opts[HELION_RANDOM_NOPTS];
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_pattern_run(helion_search_t *s, helion_err_t *err);
+extern const helion_opt_decl_t helion__search_pattern_opts[HELION_PATTERN_NOPTS];
 /*
  * The first phase of PatternSearch and the LFBO searches: the initial
- * population of `npop` configs by the options' strategy, failures dropped
- * (*n_out members left in pop), each added to `visited` so no copy proposes
- * it again, then rebenchmarked and sorted fastest first. `name` prefixes an
+ * population of `npop` configs by the search's initial_population_strategy
+ * and pad_random (HELION_PATTERN_* options), failures dropped (*n_out
+ * members left in pop), each added to `visited` so no copy proposes it
+ * again, then rebenchmarked and sorted fastest first. `name` prefixes an
  * out-of-memory error.
  */
 helion_status helion__search_pattern_initial(helion_search_t *s,
@@ -458,10 +610,9 @@ helion_status helion__search_pattern_initial(helion_search_t *s,
                                             helion_configset_t *visited,
                                             helion_err_t *err);
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err);
-/* The DE population size for these options: population_size, else the
- * profile's (40 full, 20 quick) shrunk to fit an evaluation cap. */
-size_t helion__search_de_population(const helion_search_opts_t *o);
-double helion__search_de_crossover(const helion_search_opts_t *o);
+extern const helion_opt_decl_t helion__search_de_opts[HELION_DE_NOPTS];
+void helion__search_de_resolve(const helion_search_opts_t *o,
+                               const bool *given, helion_opt_value_t *v);
 /* k distinct indices of 0..n-1 other than `skip` (SIZE_MAX: none), in
  * draw order: DE's parents of member `skip` (k = 3, Helion's
  * random.sample(range(n), 4) with the member removed) and
@@ -470,23 +621,31 @@ void helion__search_de_pick(helion_rng_t *rng, size_t n, size_t skip,
                             size_t k, size_t *out);
 /*
  * The first phase of both DE searches (reference §2.6): an initial
- * population of 2P configs by the options' strategy, failures dropped,
- * padded with random configs up to the 4 members DE needs (Helion crashes
- * there), in the order they were measured. Writes all of them to pop (room
- * for 2P) and the count to *n; callers sort and keep the best P. `scratch`
- * holds 4 configs.
+ * population of 2P configs by `strategy` (padded with random ones when
+ * `pad`), failures dropped, padded with random configs up to the 4 members
+ * DE needs (Helion crashes there), in the order they were measured. Writes
+ * all of them to pop (room for 2P) and the count to *n; callers sort and
+ * keep the best P. `scratch` holds 4 configs.
  * HELION_ERR_NO_CONFIG (naming `algo`) when the space has fewer than 4 valid
  * configurations.
  */
 helion_status helion__search_de_initial(helion_search_t *s, const char *algo,
-                                        size_t P, helion_member_id *pop,
-                                        size_t *n, int64_t *scratch,
-                                        helion_err_t *err);
+                                        helion_initial_population strategy,
+                                        bool pad, size_t P,
+                                        helion_member_id *pop, size_t *n,
+                                        int64_t *scratch, helion_err_t *err);
 helion_status helion__search_lfbo_pattern_run(helion_search_t *s,
                                               helion_err_t *err);
 helion_status helion__search_lfbo_tree_run(helion_search_t *s,
                                            helion_err_t *err);
+extern const helion_opt_decl_t
+    helion__search_lfbo_pattern_opts[HELION_LFBO_NOPTS];
+extern const helion_opt_decl_t helion__search_lfbo_tree_opts[HELION_LFBO_NOPTS];
+void helion__search_lfbo_resolve(const helion_search_opts_t *o,
+                                 const bool *given, helion_opt_value_t *v);
 helion_status helion__search_de_surrogate_run(helion_search_t *s,
                                               helion_err_t *err);
+extern const helion_opt_decl_t
+    helion__search_de_surrogate_opts[HELION_DES_NOPTS];
 
 #endif /* HELION_SEARCH_H */

@@ -19,6 +19,33 @@
 
 #define DE_MIN_POPULATION 4
 
+enum {
+  DE_POPULATION_SIZE,
+  DE_MAX_GENERATIONS,
+  DE_CROSSOVER_RATE,
+  DE_MIN_IMPROVEMENT_DELTA,
+  DE_PATIENCE,
+  DE_IMMEDIATE_UPDATE,
+  DE_STRATEGY,
+  DE_PAD_RANDOM,
+  DE_NOPTS
+};
+_Static_assert(DE_NOPTS == HELION_DE_NOPTS, "search.h counts DE's options");
+
+const helion_opt_decl_t helion__search_de_opts[HELION_DE_NOPTS] = {
+    [DE_POPULATION_SIZE] = HELION_OPT_POPULATION_SIZE_DECL,
+    [DE_MAX_GENERATIONS] = HELION_OPT_MAX_GENERATIONS_DECL(40, 8),
+    [DE_CROSSOVER_RATE] = HELION_OPT_CROSSOVER_RATE_DECL,
+    [DE_MIN_IMPROVEMENT_DELTA] = HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL,
+    [DE_PATIENCE] = HELION_OPT_PATIENCE_DECL(
+        0, NULL, "stop after this many stalled generations (0: never)"),
+    [DE_IMMEDIATE_UPDATE] = HELION_OPT_BOOL_DECL(
+        "immediate_update", 0, 0, NULL,
+        "benchmark trials one at a time and replace at once"),
+    [DE_STRATEGY] = HELION_OPT_STRATEGY_DECL,
+    [DE_PAD_RANDOM] = HELION_OPT_PAD_RANDOM_DECL,
+};
+
 /*
  * With an evaluation cap and no explicit population_size, the profile's
  * population shrinks so that the initial 2P configs and at least ~4.5
@@ -77,35 +104,29 @@ static helion_status de_replace(helion_search_t *s, helion_member_id *pop,
  * gain without going far from Helion's value on a trend that five
  * landscapes cannot pin down.
  */
-double helion__search_de_crossover(const helion_search_opts_t *o) {
-  if (o->crossover_rate > 0)
-    return o->crossover_rate;
-  return o->max_evals ? 0.5 : 0.8;
-}
-
-size_t helion__search_de_population(const helion_search_opts_t *o) {
-  if (o->population_size)
-    return o->population_size;
-  size_t P = o->effort == HELION_EFFORT_QUICK ? 20 : 40;
-  if (o->max_evals) {
+void helion__search_de_resolve(const helion_search_opts_t *o,
+                               const bool *given, helion_opt_value_t *v) {
+  if (!o->max_evals)
+    return;
+  if (!given[DE_CROSSOVER_RATE])
+    v[DE_CROSSOVER_RATE].d = 0.5;
+  if (!given[DE_POPULATION_SIZE]) {
     size_t fit = o->max_evals / DE_EVALS_PER_MEMBER;
     if (fit < DE_MIN_POPULATION)
       fit = DE_MIN_POPULATION;
-    if (fit < P)
-      P = fit;
+    if ((int64_t)fit < v[DE_POPULATION_SIZE].i)
+      v[DE_POPULATION_SIZE].i = (int64_t)fit;
   }
-  return P;
 }
 
 helion_status helion__search_de_initial(helion_search_t *s, const char *algo,
-                                        size_t P, helion_member_id *pop,
-                                        size_t *n_out, int64_t *scratch,
-                                        helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
+                                        helion_initial_population strategy,
+                                        bool pad, size_t P,
+                                        helion_member_id *pop, size_t *n_out,
+                                        int64_t *scratch, helion_err_t *err) {
   size_t n = 0;
   helion_status rc = helion_search_initial_population(
-      s, o->initial_population_strategy, 2 * P, o->pad_random != 0,
-      "Initial population", pop, &n, err);
+      s, strategy, 2 * P, pad, "Initial population", pop, &n, err);
   if (rc)
     return rc;
   size_t k = 0;
@@ -138,33 +159,28 @@ helion_status helion__search_de_initial(helion_search_t *s, const char *algo,
 }
 
 helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
   const helion_space_t *space = helion_search_space(s);
   size_t nc = space->ncells;
-  bool quick = o->effort == HELION_EFFORT_QUICK;
-  size_t P = helion__search_de_population(o);
-  size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
-  double cr = helion__search_de_crossover(o);
-  size_t patience = o->patience;
-  double delta =
-      o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
+  /* population_size >= 4 (its declared minimum): a trial mixes 3 others. */
+  size_t P = (size_t)helion_search_opt_int(s, DE_POPULATION_SIZE);
+  size_t G = (size_t)helion_search_opt_int(s, DE_MAX_GENERATIONS);
+  double cr = helion_search_opt_double(s, DE_CROSSOVER_RATE);
+  size_t patience = (size_t)helion_search_opt_int(s, DE_PATIENCE);
+  double delta = helion_search_opt_double(s, DE_MIN_IMPROVEMENT_DELTA);
+  helion_initial_population strategy =
+      (helion_initial_population)helion_search_opt_int(s, DE_STRATEGY);
+  bool pad = helion_search_opt_int(s, DE_PAD_RANDOM) != 0;
+  bool immediate = helion_search_opt_int(s, DE_IMMEDIATE_UPDATE) != 0;
   helion_member_id *pop = NULL, *tids = NULL;
   int64_t *trials = NULL;
   double *hist = NULL;
   helion_status rc = HELION_OK;
   size_t n = 0;
 
-  if (P < DE_MIN_POPULATION)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "DifferentialEvolutionSearch: population_size %zu is "
-                          "too small; each trial mixes 3 other members, so it "
-                          "needs at least %d",
-                          P, DE_MIN_POPULATION);
   HELION_LOG(HELION_LOG_INFO,
              "Starting DifferentialEvolutionSearch with initial_population=%s, "
              "population_size=%zu, max_generations=%zu, crossover_rate=%g",
-             helion_initial_population_name(o->initial_population_strategy), P,
-             G, cr);
+             helion_initial_population_name(strategy), P, G, cr);
   pop = malloc(2 * P * sizeof(*pop));
   tids = malloc(P * sizeof(*tids));
   trials = malloc(P * nc * sizeof(int64_t));
@@ -174,15 +190,16 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
 
   /* Initial population: 2P configs (seeds + default + padding under
    * FROM_BEST_AVAILABLE), the best P kept. */
-  if ((rc = helion__search_de_initial(s, "DifferentialEvolutionSearch", P, pop,
-                                      &n, trials, err)))
+  if ((rc = helion__search_de_initial(s, "DifferentialEvolutionSearch",
+                                      strategy, pad, P, pop, &n, trials,
+                                      err)))
     goto out;
   helion_search_sort(s, pop, n);
   if (n > P)
     n = P;
   char head[160];
   snprintf(head, sizeof(head), "Initial population (initial_population=%s):",
-           helion_initial_population_name(o->initial_population_strategy));
+           helion_initial_population_name(strategy));
   if ((rc = helion_search_log_stats(s, head, pop, n, true, err)))
     goto out;
 
@@ -198,7 +215,7 @@ helion_status helion__search_de_run(helion_search_t *s, helion_err_t *err) {
     HELION_LOG(HELION_LOG_INFO, "Generation %zu starting", g);
     helion_rng_t *rng = helion_search_rng(s);
     size_t replaced = 0;
-    if (o->immediate_update) {
+    if (immediate) {
       /* One trial at a time: a replacement is visible to the next trial's
        * mutation within the same generation. */
       for (size_t j = 0; j < n && !helion_search_stopped(s); j++) {

@@ -21,8 +21,8 @@
  * Helion's random_state=42) fitted in parallel, like LFBO's classifier, so
  * a refit at 2,000 observations stays within the overhead target on two
  * cores; the prediction is the mean of the halves' (equal-sized) means.
- * Knobs beyond the shared options: HELION_DES_SURROGATE_THRESHOLD,
- * HELION_DES_CANDIDATE_RATIO, HELION_DES_REFIT_FREQUENCY.
+ * Its options (the table below) include surrogate_threshold,
+ * candidate_ratio and refit_frequency (HELION_DES_* variables).
  */
 #include <math.h>
 #include <stdio.h>
@@ -38,19 +38,48 @@
 /* Redraws of a surrogate candidate that is excluded or already measured. */
 #define DES_FRESH_ATTEMPTS 16
 
-static helion_status env_size(const char *name, size_t *out,
-                              helion_err_t *err) {
-  const char *v = getenv(name);
-  if (!v || !*v)
-    return HELION_OK;
-  char *end;
-  double d = strtod(v, &end);
-  if (*end || !isfinite(d) || d < 1 || d != floor(d))
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "%s='%s' is not a whole number >= 1", name, v);
-  *out = (size_t)d;
-  return HELION_OK;
-}
+enum {
+  DES_POPULATION_SIZE,
+  DES_MAX_GENERATIONS,
+  DES_CROSSOVER_RATE,
+  DES_MIN_IMPROVEMENT_DELTA,
+  DES_PATIENCE,
+  DES_STRATEGY,
+  DES_PAD_RANDOM,
+  DES_SURROGATE_THRESHOLD,
+  DES_CANDIDATE_RATIO,
+  DES_REFIT_FREQUENCY,
+  DES_HELION,
+  DES_NOPTS
+};
+_Static_assert(DES_NOPTS == HELION_DES_NOPTS,
+               "search.h counts DESurrogateHybrid's options");
+
+const helion_opt_decl_t helion__search_de_surrogate_opts[HELION_DES_NOPTS] = {
+    [DES_POPULATION_SIZE] = HELION_OPT_POPULATION_SIZE_DECL,
+    [DES_MAX_GENERATIONS] = HELION_OPT_MAX_GENERATIONS_DECL(40, 8),
+    [DES_CROSSOVER_RATE] = HELION_OPT_CROSSOVER_RATE_DECL,
+    [DES_MIN_IMPROVEMENT_DELTA] = HELION_OPT_MIN_IMPROVEMENT_DELTA_DECL,
+    [DES_PATIENCE] = HELION_OPT_PATIENCE_DECL(
+        3, NULL, "stop after this many stalled generations (0: never)"),
+    [DES_STRATEGY] = HELION_OPT_STRATEGY_DECL,
+    [DES_PAD_RANDOM] = HELION_OPT_PAD_RANDOM_DECL,
+    [DES_SURROGATE_THRESHOLD] = HELION_OPT_INT_DECL(
+        "surrogate_threshold", 100, 100, 1, HELION_OPT_BIG,
+        "HELION_DES_SURROGATE_THRESHOLD",
+        "finite measurements before the forest screens trials"),
+    [DES_CANDIDATE_RATIO] = HELION_OPT_INT_DECL(
+        "candidate_ratio", 3, 3, 1, HELION_OPT_BIG,
+        "HELION_DES_CANDIDATE_RATIO",
+        "trials generated per trial benchmarked in surrogate generations"),
+    [DES_REFIT_FREQUENCY] = HELION_OPT_INT_DECL(
+        "refit_frequency", 5, 5, 1, HELION_OPT_BIG,
+        "HELION_DES_REFIT_FREQUENCY", "generations between forest refits"),
+    [DES_HELION] = HELION_OPT_BOOL_DECL(
+        "helion", 0, 0, "HELION_DES_HELION",
+        "Helion's exact rules: screen candidates already measured or "
+        "excluded"),
+};
 
 /* Observations of the regressor: encoded configs and finite times. */
 typedef struct obs {
@@ -100,17 +129,20 @@ static void sort_by_pred(size_t *order, size_t n, const double *pred) {
 
 helion_status helion__search_de_surrogate_run(helion_search_t *s,
                                               helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
   const helion_space_t *space = helion_search_space(s);
   size_t nc = space->ncells, d = space->enc_dim;
-  bool quick = o->effort == HELION_EFFORT_QUICK;
-  size_t P = o->population_size ? o->population_size : (quick ? 20 : 40);
-  size_t G = o->max_generations ? o->max_generations : (quick ? 8 : 40);
-  double cr = o->crossover_rate > 0 ? o->crossover_rate : 0.8;
-  size_t patience = o->patience ? o->patience : 3;
-  double delta =
-      o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
-  size_t threshold = 100, ratio = 3, refit = 5;
+  /* population_size >= 4 (its declared minimum): a trial mixes 4 members. */
+  size_t P = (size_t)helion_search_opt_int(s, DES_POPULATION_SIZE);
+  size_t G = (size_t)helion_search_opt_int(s, DES_MAX_GENERATIONS);
+  double cr = helion_search_opt_double(s, DES_CROSSOVER_RATE);
+  size_t patience = (size_t)helion_search_opt_int(s, DES_PATIENCE);
+  double delta = helion_search_opt_double(s, DES_MIN_IMPROVEMENT_DELTA);
+  size_t threshold = (size_t)helion_search_opt_int(s, DES_SURROGATE_THRESHOLD);
+  size_t ratio = (size_t)helion_search_opt_int(s, DES_CANDIDATE_RATIO);
+  size_t refit = (size_t)helion_search_opt_int(s, DES_REFIT_FREQUENCY);
+  helion_initial_population strategy =
+      (helion_initial_population)helion_search_opt_int(s, DES_STRATEGY);
+  bool pad = helion_search_opt_int(s, DES_PAD_RANDOM) != 0;
   helion_member_id *pop = NULL, *tids = NULL;
   int64_t *trials = NULL;
   double *hist = NULL, *pred = NULL, *part_pred = NULL, *enc = NULL;
@@ -125,23 +157,13 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
    * measured before, so as the population converges most of the P picks are
    * repeats that measure nothing new (on convolution the search stalled at
    * about 195 configs whatever the cap). Here such candidates are redrawn
-   * before the surrogate sees them; HELION_DES_HELION=1 restores Helion's
-   * rule. Measured at a cap of 500, 200 runs (median ratio / within 5%,
+   * before the surrogate sees them; the option helion (HELION_DES_HELION=1)
+   * restores Helion's rule. Measured at a cap of 500, 200 runs (median ratio / within 5%,
    * Helion's rule -> this one): gemm 1.018/69% -> 1.000/87%, pnpoly
    * 1.010/78% -> 1.000/91%, dedispersion_W6600 1.025/99% -> 1.023/100%,
    * dedispersion_A100 1.002 -> 1.000, convolution unchanged (1.236/32%);
    * at 220 the two are even. */
-  bool fresh_only = !helion_env_flag("HELION_DES_HELION");
-  if ((rc = env_size("HELION_DES_SURROGATE_THRESHOLD", &threshold, err)) ||
-      (rc = env_size("HELION_DES_CANDIDATE_RATIO", &ratio, err)) ||
-      (rc = env_size("HELION_DES_REFIT_FREQUENCY", &refit, err)))
-    return rc;
-  if (P < DES_MIN_POPULATION)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "DESurrogateHybrid: population_size %zu is too "
-                          "small; each trial mixes 4 members, so it needs at "
-                          "least %d",
-                          P, DES_MIN_POPULATION);
+  bool fresh_only = helion_search_opt_int(s, DES_HELION) == 0;
   helion_forest_params_t fp;
   helion_forest_params_de_hybrid(&fp);
   fp.n_estimators /= DES_PARTS;
@@ -156,7 +178,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
              "population_size=%zu, max_generations=%zu, crossover_rate=%g, "
              "surrogate_threshold=%zu, candidate_ratio=%zu, "
              "refit_frequency=%zu, patience=%zu",
-             helion_initial_population_name(o->initial_population_strategy), P,
+             helion_initial_population_name(strategy), P,
              G, cr, threshold, ratio, refit, patience);
   size_t ncand = ratio * P;
   pop = malloc(2 * P * sizeof(*pop));
@@ -171,8 +193,8 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
       !order)
     goto nomem;
 
-  if ((rc = helion__search_de_initial(s, "DESurrogateHybrid", P, pop, &n,
-                                      trials, err)))
+  if ((rc = helion__search_de_initial(s, "DESurrogateHybrid", strategy, pad,
+                                      P, pop, &n, trials, err)))
     goto out;
   for (size_t i = 0; i < n; i++)
     if (obs_add(&ob, s, pop[i]))
@@ -182,7 +204,7 @@ helion_status helion__search_de_surrogate_run(helion_search_t *s,
     n = P;
   char head[160];
   snprintf(head, sizeof(head), "Initial population (initial_population=%s):",
-           helion_initial_population_name(o->initial_population_strategy));
+           helion_initial_population_name(strategy));
   if ((rc = helion_search_log_stats(s, head, pop, n, true, err)))
     goto out;
 

@@ -14,8 +14,10 @@
  *
  * Deviations from Helion's published behaviour, each measured on the four
  * recorded landscapes at a 220-evaluation cap (numbers in the issue 5
- * report; each can be switched off by its HELION_LFBO_* variable, and
- * HELION_LFBO_HELION=1 restores all of Helion's behaviour at once):
+ * report; each is an option of the searches that can be switched off
+ * (--set keep_current=0, or its HELION_LFBO_* variable), and the option
+ * helion (HELION_LFBO_HELION=1) restores all of Helion's behaviour at
+ * once):
  *
  *  - keep_current (HELION_LFBO_KEEP_CURRENT): Helion lets a copy move to
  *    the fastest *selected* candidate even when its current config was not
@@ -49,16 +51,16 @@
  *    max_generations. An explicit initial_population or max_generations
  *    wins over both.
  *
- * Other knobs: HELION_LFBO_NUM_NEIGHBORS, _FRAC_SELECTED, _RADIUS,
- * _QUANTILE, _PATIENCE, _SIMILARITY_PENALTY (Helion's parameters).
+ * Helion's parameters are options too: num_neighbors, frac_selected,
+ * radius, quantile, patience, similarity_penalty (HELION_LFBO_NUM_NEIGHBORS
+ * and so on). The table below declares them all; this file runs the
+ * search, search_lfbo_model.c holds the classifier, the neighbour
+ * generators and the selection.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model/config.h"
 #include "search/forest.h"
@@ -67,8 +69,138 @@
 
 /* ------------------------------------------------------------ options -- */
 
+/* The options after PatternSearch's seven (HELION_PATTERN_*). */
+enum {
+  LFBO_NUM_NEIGHBORS = HELION_PATTERN_NOPTS,
+  LFBO_FRAC_SELECTED,
+  LFBO_RADIUS,
+  LFBO_QUANTILE,
+  LFBO_PATIENCE,
+  LFBO_SIMILARITY_PENALTY,
+  LFBO_HELION,
+  LFBO_KEEP_CURRENT,
+  LFBO_PATIENCE_RESET,
+  LFBO_VISIT_SELECTED_ONLY,
+  LFBO_RESTART,
+  LFBO_RESTART_FRESH,
+  LFBO_INIT_FRAC,
+  LFBO_MIN_SELECTED,
+  LFBO_EXTEND,
+  LFBO_GLOBAL_DRAWS,
+  LFBO_GLOBAL_SELECTED,
+  LFBO_NOPTS
+};
+_Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
+               "search.h counts the LFBO searches' options");
+
+/* Both searches' tables; they differ in num_neighbors' default only. */
+#define LFBO_DECLS(num_neighbors_)                                           \
+  HELION_OPT_PATTERN_DECLS,                                                  \
+      [LFBO_NUM_NEIGHBORS] = HELION_OPT_INT_DECL(                            \
+          "num_neighbors", num_neighbors_, num_neighbors_, 0,                \
+          HELION_OPT_BIG, "HELION_LFBO_NUM_NEIGHBORS",                       \
+          "neighbours each copy proposes per generation"),                   \
+      [LFBO_FRAC_SELECTED] = HELION_OPT_DOUBLE_DECL(                         \
+          "frac_selected", 0.1, 0.1, 0, 1, "HELION_LFBO_FRAC_SELECTED",      \
+          "share of the proposals the surrogate lets through"),              \
+      [LFBO_RADIUS] = {.name = "radius",                                     \
+                       .type = HELION_OPT_INT,                               \
+                       .full = {.i = 2},                                     \
+                       .quick = {.i = 2},                                    \
+                       .min = 1,                                             \
+                       .max = HELION_OPT_BIG,                                \
+                       .clamp = true,                                        \
+                       .env = "HELION_LFBO_RADIUS",                          \
+                       .help = "settings a random neighbour changes"},       \
+      [LFBO_QUANTILE] = HELION_OPT_DOUBLE_DECL(                              \
+          "quantile", 0.1, 0.1, 0, 1, "HELION_LFBO_QUANTILE",                \
+          "share of the measurements the classifier calls fast"),            \
+      [LFBO_PATIENCE] = HELION_OPT_PATIENCE_DECL(                            \
+          1, "HELION_LFBO_PATIENCE",                                         \
+          "stalled steps before a copy ends"),                               \
+      [LFBO_SIMILARITY_PENALTY] = HELION_OPT_DOUBLE_DECL(                    \
+          "similarity_penalty", 1.0, 1.0, 0, HELION_OPT_BIG,                 \
+          "HELION_LFBO_SIMILARITY_PENALTY",                                  \
+          "how much selection avoids candidates alike in the forest"),       \
+      [LFBO_HELION] = HELION_OPT_BOOL_DECL(                                  \
+          "helion", 0, 0, "HELION_LFBO_HELION",                              \
+          "Helion's exact behaviour: the departures below default off"),     \
+      [LFBO_KEEP_CURRENT] = HELION_OPT_BOOL_DECL(                            \
+          "keep_current", 1, 1, "HELION_LFBO_KEEP_CURRENT",                  \
+          "a copy's current config competes with its selected ones"),        \
+      [LFBO_PATIENCE_RESET] = HELION_OPT_BOOL_DECL(                          \
+          "patience_reset", 1, 1, "HELION_LFBO_PATIENCE_RESET",              \
+          "an improving step restores a copy's patience"),                   \
+      [LFBO_VISIT_SELECTED_ONLY] = HELION_OPT_BOOL_DECL(                     \
+          "visit_selected_only", 1, 1, "HELION_LFBO_VISIT_SELECTED_ONLY",    \
+          "only benchmarked candidates become visited"),                     \
+      [LFBO_RESTART] = HELION_OPT_BOOL_DECL(                                 \
+          "restart", 1, 1, "HELION_LFBO_RESTART",                            \
+          "copies whose climb ended restart from the incumbent"),            \
+      [LFBO_RESTART_FRESH] = HELION_OPT_BOOL_DECL(                           \
+          "restart_fresh", 0, 0, "HELION_LFBO_RESTART_FRESH",                \
+          "restart from the best config no copy has stood on instead"),      \
+      [LFBO_INIT_FRAC] = HELION_OPT_DOUBLE_DECL(                             \
+          "init_frac", 0.35, 0.35, 0, 1, "HELION_LFBO_INIT_FRAC",            \
+          "under max_evals: initial population as a share of the cap"),      \
+      [LFBO_MIN_SELECTED] = HELION_OPT_INT_DECL(                             \
+          "min_selected", 2, 2, 0, HELION_OPT_BIG,                           \
+          "HELION_LFBO_MIN_SELECTED",                                        \
+          "select at least this many proposals while there are"),            \
+      [LFBO_EXTEND] = HELION_OPT_BOOL_DECL(                                  \
+          "extend", 1, 1, "HELION_LFBO_EXTEND",                              \
+          "under max_evals: generations go on until the cap is spent"),      \
+      [LFBO_GLOBAL_DRAWS] = HELION_OPT_INT_DECL(                             \
+          "global_draws", 200, 200, 0, HELION_OPT_BIG,                       \
+          "HELION_LFBO_GLOBAL_DRAWS",                                        \
+          "random unmeasured configs the surrogate screens per generation"), \
+      [LFBO_GLOBAL_SELECTED] = HELION_OPT_INT_DECL(                          \
+          "global_selected", 1, 1, 0, HELION_OPT_BIG,                        \
+          "HELION_LFBO_GLOBAL_SELECTED",                                     \
+          "of those, how many join the generation's batch")
+
+const helion_opt_decl_t helion__search_lfbo_pattern_opts[HELION_LFBO_NOPTS] = {
+    LFBO_DECLS(300)};
+const helion_opt_decl_t helion__search_lfbo_tree_opts[HELION_LFBO_NOPTS] = {
+    LFBO_DECLS(200)};
+
+/*
+ * The rules beyond per-profile defaults (see the file comment); each
+ * leaves an option the user gave alone, so resolving twice changes
+ * nothing.
+ */
+void helion__search_lfbo_resolve(const helion_search_opts_t *o,
+                                 const bool *given, helion_opt_value_t *v) {
+  if (v[LFBO_HELION].i) {
+    /* Helion's behaviour: every departure off. */
+    static const size_t off[] = {
+        LFBO_KEEP_CURRENT, LFBO_PATIENCE_RESET, LFBO_VISIT_SELECTED_ONLY,
+        LFBO_RESTART,      LFBO_MIN_SELECTED,   LFBO_EXTEND,
+        LFBO_GLOBAL_DRAWS, LFBO_GLOBAL_SELECTED};
+    for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
+      if (!given[off[k]])
+        v[off[k]].i = 0;
+    if (!given[LFBO_INIT_FRAC])
+      v[LFBO_INIT_FRAC].d = 0;
+  }
+  /* An explicit max_generations is the user's stopping point; without a
+   * cap nothing would end an extended search. */
+  if ((given[HELION_PATTERN_MAX_GENERATIONS] && !given[LFBO_EXTEND]) ||
+      o->max_evals == 0)
+    v[LFBO_EXTEND].i = 0;
+  if (!given[HELION_PATTERN_INITIAL_POPULATION] && v[LFBO_INIT_FRAC].d > 0 &&
+      o->max_evals > 0) {
+    int64_t want = llround(v[LFBO_INIT_FRAC].d * (double)o->max_evals);
+    if (want < 2 * v[HELION_PATTERN_COPIES].i)
+      want = 2 * v[HELION_PATTERN_COPIES].i;
+    if (want < v[HELION_PATTERN_INITIAL_POPULATION].i)
+      v[HELION_PATTERN_INITIAL_POPULATION].i = want;
+  }
+}
+
 typedef struct lfbo_opts {
   bool tree;
+  helion_initial_population strategy;
   size_t initial_population, copies, max_generations;
   size_t num_neighbors;
   double frac_selected;
@@ -81,770 +213,44 @@ typedef struct lfbo_opts {
   /* Improvements over Helion (see the file comment). */
   bool keep_current, patience_reset, visit_selected_only, restart;
   bool restart_fresh;  /* restart from the best never-climbed member */
-  double init_frac;    /* initial population as a fraction of max_evals */
   size_t min_selected; /* select at least this many (when there are) */
   bool extend;         /* under max_evals: generations go on until the cap */
   size_t global_draws, global_selected; /* surrogate-screened random picks */
 } lfbo_opts;
 
-/* Reads a non-negative number from the environment into *out; unset
- * leaves it alone. */
-static helion_status env_double(const char *name, double *out,
-                                helion_err_t *err) {
-  const char *v = getenv(name);
-  if (!v || !*v)
-    return HELION_OK;
-  char *end;
-  double d = strtod(v, &end);
-  if (*end || !isfinite(d) || d < 0)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "%s='%s' is not a non-negative number", name, v);
-  *out = d;
-  return HELION_OK;
-}
-
-static helion_status env_size(const char *name, size_t *out,
-                              helion_err_t *err) {
-  double d = (double)*out;
-  helion_status rc = env_double(name, &d, err);
-  if (rc)
-    return rc;
-  if (d != floor(d))
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "%s='%s' is not a whole number", name, getenv(name));
-  *out = (size_t)d;
-  return HELION_OK;
-}
-
-static helion_status env_bool(const char *name, bool *out, helion_err_t *err) {
-  double d = *out ? 1 : 0;
-  helion_status rc = env_double(name, &d, err);
-  if (rc)
-    return rc;
-  *out = d != 0;
-  return HELION_OK;
-}
-
-/*
- * The effective parameters: Helion's class defaults and the effort profile
- * (reference §2.1: 100/5/20 full, 30/2/5 quick), the search options, then
- * the HELION_LFBO_* environment variables (the algorithm's own knobs, which
- * the shared options do not carry).
- */
-static helion_status lfbo_resolve(helion_search_t *s, bool tree, lfbo_opts *out,
-                                  helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
-  bool quick = o->effort == HELION_EFFORT_QUICK;
+/* The search's resolved options as the loop reads them. */
+static lfbo_opts lfbo_options(const helion_search_t *s, bool tree) {
+#define OPT_SIZE(i) ((size_t)helion_search_opt_int(s, (i)))
+#define OPT_BOOL(i) (helion_search_opt_int(s, (i)) != 0)
   lfbo_opts p = {0};
-  helion_status rc;
   p.tree = tree;
-  p.initial_population = quick ? 30 : 100;
-  p.copies = o->copies ? o->copies : (quick ? 2 : 5);
-  p.max_generations =
-      o->max_generations ? o->max_generations : (quick ? 5 : 20);
-  p.num_neighbors = tree ? 200 : 300;
-  p.frac_selected = 0.10;
-  p.radius = 2;
-  p.quantile = 0.1;
-  p.patience = 1;
-  p.penalty = 1.0;
-  p.delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
-  p.cap = o->num_neighbors_cap;
-  bool helion = false;
-  if ((rc = env_bool("HELION_LFBO_HELION", &helion, err)))
-    return rc;
-  p.keep_current = p.patience_reset = p.visit_selected_only = p.restart =
-      !helion;
-  p.init_frac = helion ? 0 : 0.35;
-  p.min_selected = helion ? 0 : 2;
-  p.extend = !helion && o->max_evals > 0;
-  p.global_draws = helion ? 0 : 200;
-  p.global_selected = helion ? 0 : 1;
-  double radius = p.radius;
-  if ((rc = env_size("HELION_LFBO_NUM_NEIGHBORS", &p.num_neighbors, err)) ||
-      (rc = env_double("HELION_LFBO_FRAC_SELECTED", &p.frac_selected, err)) ||
-      (rc = env_double("HELION_LFBO_RADIUS", &radius, err)) ||
-      (rc = env_double("HELION_LFBO_QUANTILE", &p.quantile, err)) ||
-      (rc = env_size("HELION_LFBO_PATIENCE", &p.patience, err)) ||
-      (rc = env_double("HELION_LFBO_SIMILARITY_PENALTY", &p.penalty, err)) ||
-      (rc = env_bool("HELION_LFBO_KEEP_CURRENT", &p.keep_current, err)) ||
-      (rc = env_bool("HELION_LFBO_PATIENCE_RESET", &p.patience_reset, err)) ||
-      (rc = env_bool("HELION_LFBO_VISIT_SELECTED_ONLY", &p.visit_selected_only,
-                     err)) ||
-      (rc = env_bool("HELION_LFBO_RESTART", &p.restart, err)) ||
-      (rc = env_bool("HELION_LFBO_RESTART_FRESH", &p.restart_fresh, err)) ||
-      (rc = env_double("HELION_LFBO_INIT_FRAC", &p.init_frac, err)) ||
-      (rc = env_size("HELION_LFBO_MIN_SELECTED", &p.min_selected, err)) ||
-      (rc = env_bool("HELION_LFBO_EXTEND", &p.extend, err)) ||
-      (rc = env_size("HELION_LFBO_GLOBAL_DRAWS", &p.global_draws, err)) ||
-      (rc = env_size("HELION_LFBO_GLOBAL_SELECTED", &p.global_selected, err)))
-    return rc;
-  p.radius = (int)radius;
-  /* Without a cap nothing would end an extended search; an explicit
-   * max_generations is the user's stopping point. */
-  if (o->max_evals == 0 || o->max_generations)
-    p.extend = false;
+  p.strategy = (helion_initial_population)helion_search_opt_int(
+      s, HELION_PATTERN_STRATEGY);
+  p.initial_population = OPT_SIZE(HELION_PATTERN_INITIAL_POPULATION);
+  p.copies = OPT_SIZE(HELION_PATTERN_COPIES);
+  p.max_generations = OPT_SIZE(HELION_PATTERN_MAX_GENERATIONS);
+  p.delta = helion_search_opt_double(s, HELION_PATTERN_MIN_IMPROVEMENT_DELTA);
+  p.cap = OPT_SIZE(HELION_PATTERN_NUM_NEIGHBORS_CAP);
+  p.num_neighbors = OPT_SIZE(LFBO_NUM_NEIGHBORS);
+  p.frac_selected = helion_search_opt_double(s, LFBO_FRAC_SELECTED);
+  p.radius = (int)helion_search_opt_int(s, LFBO_RADIUS);
+  p.quantile = helion_search_opt_double(s, LFBO_QUANTILE);
+  p.patience = OPT_SIZE(LFBO_PATIENCE);
+  p.penalty = helion_search_opt_double(s, LFBO_SIMILARITY_PENALTY);
+  p.keep_current = OPT_BOOL(LFBO_KEEP_CURRENT);
+  p.patience_reset = OPT_BOOL(LFBO_PATIENCE_RESET);
+  p.visit_selected_only = OPT_BOOL(LFBO_VISIT_SELECTED_ONLY);
+  p.restart = OPT_BOOL(LFBO_RESTART);
+  p.restart_fresh = OPT_BOOL(LFBO_RESTART_FRESH);
+  p.min_selected = OPT_SIZE(LFBO_MIN_SELECTED);
+  p.extend = OPT_BOOL(LFBO_EXTEND);
+  p.global_draws = OPT_SIZE(LFBO_GLOBAL_DRAWS);
+  p.global_selected = OPT_SIZE(LFBO_GLOBAL_SELECTED);
   if (p.extend)
     p.max_generations = SIZE_MAX;
-  if (p.radius < 1)
-    p.radius = 1;
-  if (p.quantile > 1)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "HELION_LFBO_QUANTILE=%g is above 1", p.quantile);
-  if (p.frac_selected > 1)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "HELION_LFBO_FRAC_SELECTED=%g is above 1",
-                          p.frac_selected);
-  if (p.copies == 0)
-    p.copies = 1;
-  if (o->initial_population) {
-    p.initial_population = o->initial_population; /* explicit wins */
-  } else if (p.init_frac > 0 && o->max_evals > 0) {
-    size_t want = (size_t)llround(p.init_frac * (double)o->max_evals);
-    if (want < 2 * p.copies)
-      want = 2 * p.copies;
-    if (want < p.initial_population)
-      p.initial_population = want;
-  }
-  *out = p;
-  return HELION_OK;
-}
-
-/* ------------------------------------------------- labels and select -- */
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-double helion__lfbo_quantile(const double *v, size_t n, double q,
-                             double *scratch) {
-  memcpy(scratch, v, n * sizeof(double));
-  qsort(scratch, n, sizeof(double), cmp_double);
-  double pos = (double)(n - 1) * q;
-  size_t lo = (size_t)floor(pos);
-  if (lo >= n - 1)
-    return scratch[n - 1];
-  double frac = pos - (double)lo;
-  return scratch[lo] + (scratch[lo + 1] - scratch[lo]) * frac;
-}
-
-size_t helion__lfbo_labels(const double *y, size_t n, double quantile,
-                           double *labels, double *weights, double *out_q) {
-  double *fin = malloc((2 * n + 1) * sizeof(double));
-  if (!fin)
-    return SIZE_MAX;
-  size_t nf = 0;
-  for (size_t i = 0; i < n; i++)
-    if (isfinite(y[i]))
-      fin[nf++] = y[i];
-  for (size_t i = 0; i < n; i++) {
-    labels[i] = 0;
-    weights[i] = 1;
-  }
-  if (nf == 0) {
-    free(fin);
-    *out_q = NAN;
-    return 0;
-  }
-  double q = helion__lfbo_quantile(fin, nf, quantile, fin + n);
-  free(fin);
-  size_t npos = 0;
-  double sum = 0;
-  for (size_t i = 0; i < n; i++)
-    if (isfinite(y[i]) && y[i] <= q) {
-      labels[i] = 1;
-      sum += fmax(1e-5, q - y[i]);
-      npos++;
-    }
-  double mean = sum / (double)npos;
-  for (size_t i = 0; i < n; i++)
-    if (labels[i] == 1)
-      weights[i] = fmax(1e-5, q - y[i]) / mean;
-  *out_q = q;
-  return npos;
-}
-
-size_t helion__lfbo_select(const double *p, const int32_t *leaves, size_t n,
-                           size_t ntrees, double penalty, size_t k, size_t *out,
-                           double *scratch) {
-  if (k > n)
-    k = n;
-  double *simsum = scratch;    /* sum of similarities to the selected */
-  double *taken = scratch + n; /* 1 once selected */
-  for (size_t i = 0; i < n; i++)
-    simsum[i] = taken[i] = 0;
-  for (size_t m = 0; m < k; m++) {
-    size_t best = SIZE_MAX;
-    double bs = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-      if (taken[i] != 0)
-        continue;
-      double sc = m == 0 ? p[i] : p[i] - penalty * simsum[i] / (double)m;
-      if (best == SIZE_MAX || sc > bs) {
-        bs = sc;
-        best = i;
-      }
-    }
-    out[m] = best;
-    taken[best] = 1;
-    const int32_t *lb = leaves + best * ntrees;
-    for (size_t i = 0; i < n; i++) {
-      if (taken[i] != 0)
-        continue;
-      const int32_t *li = leaves + i * ntrees;
-      size_t same = 0;
-      for (size_t t = 0; t < ntrees; t++)
-        same += li[t] == lb[t];
-      simsum[i] += (double)same / (double)ntrees;
-    }
-  }
-  return k;
-}
-
-/* ----------------------------------------------------------- surrogate -- */
-
-/*
- * The classifier: Helion's 100-tree forest, grown as LFBO_PARTS forests of
- * 100 / LFBO_PARTS trees (seeds 42, 43, ...) fitted in parallel threads.
- * Trees of a random forest are independent draws, so the union is a
- * 100-tree forest like any other; the split keeps the fit within the
- * overhead target on a 2-core machine. The result does not depend on the
- * number of threads: the parts are the same whether fitted in parallel or
- * one after the other.
- */
-#define LFBO_PARTS 2
-
-typedef struct surrogate {
-  helion_forest_t *part[LFBO_PARTS];
-  size_t ntrees; /* over all parts */
-  double quantile;
-  bool fitted; /* false: the labels were all equal (or no data) */
-  size_t d;
-  double *X, *y, *labels, *weights;
-  size_t n, cap;
-} surrogate;
-
-/* The part holding global tree t, and t's index within it. */
-static const helion_forest_t *tree_part(const surrogate *u, size_t t,
-                                        size_t *local) {
-  size_t per = u->ntrees / LFBO_PARTS;
-  size_t k = t / per;
-  *local = t - k * per;
-  return u->part[k];
-}
-
-static helion_status sur_create(surrogate *u, helion_err_t *err) {
-  helion_forest_params_t fp;
-  helion_forest_params_lfbo(&fp);
-  size_t total = fp.n_estimators;
-  fp.n_estimators = total / LFBO_PARTS;
-  u->ntrees = fp.n_estimators * LFBO_PARTS;
-  for (size_t k = 0; k < LFBO_PARTS; k++) {
-    helion_status rc = helion_forest_create(&fp, &u->part[k], err);
-    if (rc)
-      return rc;
-    fp.seed++;
-  }
-  return HELION_OK;
-}
-
-/* ------------------------------------------------ neighbour generation -- */
-
-/* Scratch of the neighbour generators; needs no search, so the overhead
- * benchmark can drive it too. */
-typedef struct gen {
-  const helion_space_t *space;
-  const surrogate *sur; /* fitted, or NULL */
-  helion_rng_t *rng;
-  size_t ncells, d;
-  /* Per-slot neighbour lists of the base (random_neighbors). */
-  int64_t *lists;
-  size_t lists_cap;
-  size_t *loff, *lcount;
-  /* One slot's neighbours (tree walk). */
-  int64_t *one;
-  size_t one_cap;
-  size_t *other; /* non-block, non-warps slots with neighbours */
-  size_t *path_slots;
-  bool *on_path;
-  int32_t *path;
-  size_t path_cap;
-  double *enc;
-  int64_t *cur;
-  /* Output: the raw neighbours. */
-  int64_t *out;
-  size_t nout, out_cap;
-} gen;
-
-static void gen_cleanup(gen *g) {
-  free(g->lists);
-  free(g->loff);
-  free(g->lcount);
-  free(g->one);
-  free(g->other);
-  free(g->path_slots);
-  free(g->on_path);
-  free(g->path);
-  free(g->enc);
-  free(g->cur);
-  free(g->out);
-}
-
-static helion_status gen_init(gen *g, const helion_space_t *space,
-                              helion_rng_t *rng) {
-  memset(g, 0, sizeof(*g));
-  g->space = space;
-  g->rng = rng;
-  g->ncells = space->ncells;
-  g->d = space->enc_dim;
-  size_t np = space->nparams;
-  g->loff = calloc(np + 1, sizeof(size_t));
-  g->lcount = calloc(np + 1, sizeof(size_t));
-  g->other = calloc(np + 1, sizeof(size_t));
-  g->path_slots = calloc(np + 1, sizeof(size_t));
-  g->on_path = calloc(np + 1, sizeof(bool));
-  g->enc = calloc(g->d + 1, sizeof(double));
-  g->cur = calloc(g->ncells + 1, sizeof(int64_t));
-  if (!g->loff || !g->lcount || !g->other || !g->path_slots || !g->on_path ||
-      !g->enc || !g->cur)
-    return HELION_ERR_NOMEM;
-  return HELION_OK;
-}
-
-static helion_status grow(void **buf, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return HELION_OK;
-  size_t c = *cap ? *cap : 64;
-  while (c < need)
-    c *= 2;
-  void *b = realloc(*buf, c * elem);
-  if (!b)
-    return HELION_ERR_NOMEM;
-  *buf = b;
-  *cap = c;
-  return HELION_OK;
-}
-
-/* Neighbours of slot's value in `cells` into g->one; *out_n of them. */
-static helion_status one_slot(gen *g, size_t slot, const int64_t *cells,
-                              int radius, size_t *out_n) {
-  size_t w = g->space->width[slot];
-  size_t max = g->one_cap / (w ? w : 1);
-  size_t n =
-      helion_space_slot_neighbors(g->space, slot, cells, radius, g->one, max);
-  if (n > max) {
-    if (grow((void **)&g->one, &g->one_cap, n * w, sizeof(int64_t)))
-      return HELION_ERR_NOMEM;
-    n = helion_space_slot_neighbors(g->space, slot, cells, radius, g->one, n);
-  }
-  *out_n = n;
-  return HELION_OK;
-}
-
-static helion_status out_push(gen *g, const int64_t *cells) {
-  if (grow((void **)&g->out, &g->out_cap, (g->nout + 1) * g->ncells,
-           sizeof(int64_t)))
-    return HELION_ERR_NOMEM;
-  memcpy(g->out + g->nout * g->ncells, cells, g->ncells * sizeof(int64_t));
-  g->nout++;
-  return HELION_OK;
-}
-
-/* Copies neighbour `k` of a list (width w) into slot's cells of x. */
-static void set_slot(const helion_space_t *sp, size_t slot, int64_t *x,
-                     const int64_t *list, size_t k) {
-  size_t w = sp->width[slot];
-  memcpy(x + sp->cell_off[slot], list + k * w, w * sizeof(int64_t));
-}
-
-/*
- * random_neighbors (reference §2.4): `count` tries; each changes one random
- * block size and num_warps within `radius`, and 0 to 2 random other slots
- * by one step. Tries equal to the base are dropped.
- */
-static helion_status random_neighbors(gen *g, const int64_t *base, size_t count,
-                                      int radius) {
-  const helion_space_t *sp = g->space;
-  size_t np = sp->nparams;
-  /* Every slot's neighbour list of the base, once. */
-  size_t total = 0;
-  for (size_t i = 0; i < np; i++) {
-    g->lcount[i] = 0;
-    g->loff[i] = total;
-    if (sp->frozen[i])
-      continue;
-    bool wide = sp->params[i].role != HELION_ROLE_NONE;
-    size_t n;
-    if (one_slot(g, i, base, wide ? radius : 1, &n))
-      return HELION_ERR_NOMEM;
-    size_t w = sp->width[i];
-    if (grow((void **)&g->lists, &g->lists_cap, total + n * w, sizeof(int64_t)))
-      return HELION_ERR_NOMEM;
-    memcpy(g->lists + total, g->one, n * w * sizeof(int64_t));
-    g->lcount[i] = n;
-    total += n * w;
-  }
-  size_t nblocks = 0;
-  for (size_t b = 0; b < sp->nblock_slots; b++)
-    if (!sp->frozen[sp->block_slots[b]])
-      g->path_slots[nblocks++] = sp->block_slots[b];
-  int w = sp->num_warps_slot;
-  bool warps = w >= 0 && !sp->frozen[w];
-  size_t nother = 0;
-  for (size_t i = 0; i < np; i++)
-    if (!sp->frozen[i] && sp->params[i].role == HELION_ROLE_NONE &&
-        g->lcount[i] > 0)
-      g->other[nother++] = i;
-  int64_t *x = g->cur;
-  for (size_t t = 0; t < count; t++) {
-    memcpy(x, base, g->ncells * sizeof(int64_t));
-    if (nblocks) {
-      size_t b = g->path_slots[helion_rng_below(g->rng, nblocks)];
-      if (g->lcount[b])
-        set_slot(sp, b, x, g->lists + g->loff[b],
-                 helion_rng_below(g->rng, g->lcount[b]));
-    }
-    if (warps && g->lcount[w])
-      set_slot(sp, (size_t)w, x, g->lists + g->loff[w],
-               helion_rng_below(g->rng, g->lcount[w]));
-    size_t k =
-        (size_t)helion_rng_range(g->rng, 0, (int64_t)(nother < 2 ? nother : 2));
-    /* random.sample(R, k): a partial Fisher-Yates over `other`. */
-    for (size_t j = 0; j < k; j++) {
-      size_t r = j + helion_rng_below(g->rng, nother - j);
-      size_t tmp = g->other[j];
-      g->other[j] = g->other[r];
-      g->other[r] = tmp;
-      size_t slot = g->other[j];
-      set_slot(sp, slot, x, g->lists + g->loff[slot],
-               helion_rng_below(g->rng, g->lcount[slot]));
-    }
-    if (memcmp(x, base, g->ncells * sizeof(int64_t)) != 0)
-      if (out_push(g, x))
-        return HELION_ERR_NOMEM;
-  }
-  return HELION_OK;
-}
-
-/*
- * LFBOTreeSearch's neighbours (reference §2.5): `count` walks; each takes a
- * random tree, the slots its decision path for the base tests (plus one
- * random block size and num_warps), and sets each in turn to the value of
- * {current, radius neighbours} that this tree scores highest (ties broken
- * at random).
- */
-static helion_status tree_neighbors(gen *g, const int64_t *base, size_t count,
-                                    int radius) {
-  const helion_space_t *sp = g->space;
-  size_t ntrees = g->sur->ntrees;
-  helion_err_t e;
-  double *enc = g->enc;
-  int64_t *cur = g->cur;
-  size_t nblocks = 0;
-  for (size_t b = 0; b < sp->nblock_slots; b++)
-    if (!sp->frozen[sp->block_slots[b]])
-      nblocks++;
-  int w = sp->num_warps_slot;
-  bool warps = w >= 0 && !sp->frozen[w];
-  for (size_t t = 0; t < count; t++) {
-    size_t tree;
-    const helion_forest_t *f =
-        tree_part(g->sur, helion_rng_below(g->rng, ntrees), &tree);
-    size_t need = helion_forest_tree_depth(f, tree) + 1;
-    if (grow((void **)&g->path, &g->path_cap, need, sizeof(int32_t)))
-      return HELION_ERR_NOMEM;
-    helion_space_encode(sp, base, enc);
-    size_t plen;
-    if (helion_forest_decision_path(f, tree, enc, g->path, g->path_cap, &plen,
-                                    &e))
-      return HELION_ERR_NOMEM;
-    size_t ns = 0;
-    for (size_t k = 0; k < plen; k++) {
-      int32_t feat = helion_forest_node_feature(f, tree, g->path[k]);
-      if (feat < 0)
-        continue;
-      size_t slot = sp->enc_slot[feat];
-      if (sp->frozen[slot] || g->on_path[slot])
-        continue;
-      g->on_path[slot] = true;
-      g->path_slots[ns++] = slot;
-    }
-    if (nblocks) {
-      size_t pick = helion_rng_below(g->rng, nblocks), seen = 0;
-      for (size_t b = 0; b < sp->nblock_slots; b++) {
-        size_t slot = sp->block_slots[b];
-        if (sp->frozen[slot])
-          continue;
-        if (seen++ == pick) {
-          if (!g->on_path[slot]) {
-            g->on_path[slot] = true;
-            g->path_slots[ns++] = slot;
-          }
-          break;
-        }
-      }
-    }
-    if (warps && !g->on_path[w]) {
-      g->on_path[w] = true;
-      g->path_slots[ns++] = (size_t)w;
-    }
-    memcpy(cur, base, g->ncells * sizeof(int64_t));
-    for (size_t k = 0; k < ns; k++) {
-      size_t slot = g->path_slots[k];
-      g->on_path[slot] = false;
-      size_t nn;
-      if (one_slot(g, slot, cur, radius, &nn))
-        return HELION_ERR_NOMEM;
-      if (nn == 0)
-        continue;
-      size_t wd = sp->width[slot], off = sp->cell_off[slot];
-      /* Candidate 0 is the current value; the list follows. */
-      int64_t keep[64];
-      int64_t *kept = wd <= 64 ? keep : malloc(wd * sizeof(int64_t));
-      if (!kept)
-        return HELION_ERR_NOMEM;
-      memcpy(kept, cur + off, wd * sizeof(int64_t));
-      double best = helion_forest_tree_predict_proba(f, tree, enc);
-      /* enc holds cur's encoding here: the walk keeps them in step. */
-      size_t nbest = 1, pick = 0;
-      for (size_t v = 0; v < nn; v++) {
-        memcpy(cur + off, g->one + v * wd, wd * sizeof(int64_t));
-        helion_space_encode(sp, cur, enc);
-        double pv = helion_forest_tree_predict_proba(f, tree, enc);
-        if (pv > best) {
-          best = pv;
-          nbest = 1;
-          pick = v + 1;
-        } else if (pv == best) {
-          /* Reservoir choice: uniform over the tied values. */
-          nbest++;
-          if (helion_rng_below(g->rng, nbest) == 0)
-            pick = v + 1;
-        }
-      }
-      if (pick == 0)
-        memcpy(cur + off, kept, wd * sizeof(int64_t));
-      else
-        memcpy(cur + off, g->one + (pick - 1) * wd, wd * sizeof(int64_t));
-      if (kept != keep)
-        free(kept);
-      helion_space_encode(sp, cur, enc);
-    }
-    if (memcmp(cur, base, g->ncells * sizeof(int64_t)) != 0)
-      if (out_push(g, cur))
-        return HELION_ERR_NOMEM;
-  }
-  return HELION_OK;
-}
-
-/* ----------------------------------------------------------- surrogate -- */
-
-static helion_status sur_add(surrogate *u, const helion_space_t *sp,
-                             const int64_t *cells, double perf) {
-  if (u->n == u->cap) {
-    size_t c = u->cap ? 2 * u->cap : 256;
-    double *X = realloc(u->X, c * u->d * sizeof(double));
-    if (!X)
-      return HELION_ERR_NOMEM;
-    u->X = X;
-    double *y = realloc(u->y, c * sizeof(double));
-    if (!y)
-      return HELION_ERR_NOMEM;
-    u->y = y;
-    double *l = realloc(u->labels, c * sizeof(double));
-    if (!l)
-      return HELION_ERR_NOMEM;
-    u->labels = l;
-    double *w = realloc(u->weights, c * sizeof(double));
-    if (!w)
-      return HELION_ERR_NOMEM;
-    u->weights = w;
-    u->cap = c;
-  }
-  helion_space_encode(sp, cells, u->X + u->n * u->d);
-  u->y[u->n++] = perf;
-  return HELION_OK;
-}
-
-typedef struct fit_job {
-  helion_forest_t *f;
-  const double *X, *y, *w;
-  size_t n, d;
-  helion_status rc;
-  helion_err_t err;
-} fit_job;
-
-static void *fit_thread(void *arg) {
-  fit_job *j = arg;
-  j->rc = helion_forest_fit(j->f, j->X, j->n, j->d, j->y, j->w, &j->err);
-  return NULL;
-}
-
-#define FIT_MAX_PARTS 8
-
-helion_status helion__forest_fit_parts(helion_forest_t *const *parts, size_t k,
-                                       const double *X, size_t n, size_t d,
-                                       const double *y, const double *w,
-                                       helion_err_t *err) {
-  if (k == 0 || k > FIT_MAX_PARTS)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "forest parts: %zu parts (1 to %d allowed)", k,
-                          FIT_MAX_PARTS);
-  fit_job jobs[FIT_MAX_PARTS];
-  pthread_t th[FIT_MAX_PARTS];
-  bool started[FIT_MAX_PARTS] = {false};
-  for (size_t i = 0; i < k; i++) {
-    jobs[i] = (fit_job){parts[i], X, y, w, n, d, HELION_OK, {{0}}};
-    if (i > 0)
-      started[i] = pthread_create(&th[i], NULL, fit_thread, &jobs[i]) == 0;
-  }
-  /* Part 0 here; a part whose thread did not start runs here too. */
-  for (size_t i = 0; i < k; i++)
-    if (!started[i])
-      fit_thread(&jobs[i]);
-  helion_status rc = HELION_OK;
-  for (size_t i = 0; i < k; i++) {
-    if (started[i])
-      pthread_join(th[i], NULL);
-    if (jobs[i].rc && !rc) {
-      rc = jobs[i].rc;
-      if (err)
-        *err = jobs[i].err;
-    }
-  }
-  return rc;
-}
-
-/* fit_surrogate (reference §2.4): quantile labels, weights, full refit. */
-static helion_status sur_fit(surrogate *u, bool log, helion_err_t *err) {
-  double q;
-  size_t npos =
-      helion__lfbo_labels(u->y, u->n, u->quantile, u->labels, u->weights, &q);
-  if (npos == SIZE_MAX)
-    return helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
-  u->fitted = false;
-  if (npos == 0 || npos == u->n) {
-    if (log)
-      HELION_LOG(HELION_LOG_INFO,
-                 "All labels are identical, skip training surrogate.");
-    return HELION_OK;
-  }
-  if (log)
-    HELION_LOG(HELION_LOG_INFO, "Fitting surrogate: %zu points, %zu targets",
-               u->n, u->n);
-  helion_status rc = helion__forest_fit_parts(u->part, LFBO_PARTS, u->X, u->n,
-                                              u->d, u->labels, u->weights, err);
-  if (rc)
-    return rc;
-  u->fitted = true;
-  return HELION_OK;
-}
-
-static void sur_cleanup(surrogate *u) {
-  for (size_t k = 0; k < LFBO_PARTS; k++)
-    helion_forest_destroy(u->part[k]);
-  free(u->X);
-  free(u->y);
-  free(u->labels);
-  free(u->weights);
-}
-
-/* Scratch of surrogate_select over candidate configs. */
-typedef struct selector {
-  double *X, *p, *scratch;
-  int32_t *leaves, *part_leaves;
-  size_t *order;
-  size_t cap;
-} selector;
-
-static void sel_cleanup(selector *s) {
-  free(s->X);
-  free(s->p);
-  free(s->scratch);
-  free(s->leaves);
-  free(s->part_leaves);
-  free(s->order);
-}
-
-/*
- * surrogate_select: the indices (into cands) of the k picked, in order,
- * into sel->order; returns how many. Without a fitted surrogate a uniform
- * random subset of k.
- */
-static helion_status select_cands(selector *sel, const helion_space_t *sp,
-                                  const surrogate *u, helion_rng_t *rng,
-                                  const int64_t *cands, size_t n, size_t k,
-                                  double penalty, size_t *out_k,
-                                  helion_err_t *err) {
-  if (k > n)
-    k = n;
-  size_t ntrees = u->ntrees;
-  if (n > sel->cap) {
-    size_t c = sel->cap ? sel->cap : 64;
-    while (c < n)
-      c *= 2;
-    free(sel->X);
-    free(sel->p);
-    free(sel->scratch);
-    free(sel->leaves);
-    free(sel->order);
-    sel->X = malloc(c * sp->enc_dim * sizeof(double));
-    sel->p = malloc(c * sizeof(double));
-    sel->scratch = malloc(2 * c * sizeof(double));
-    sel->leaves = malloc(c * ntrees * sizeof(int32_t));
-    free(sel->part_leaves);
-    sel->part_leaves = malloc(c * ntrees * sizeof(int32_t));
-    sel->order = malloc(c * sizeof(size_t));
-    sel->cap = c;
-    if (!sel->X || !sel->p || !sel->scratch || !sel->leaves || !sel->order ||
-        !sel->part_leaves) {
-      sel->cap = 0;
-      return helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
-    }
-  }
-  if (k == 0) {
-    *out_k = 0;
-    return HELION_OK;
-  }
-  if (!u->fitted) {
-    for (size_t i = 0; i < n; i++)
-      sel->order[i] = i;
-    for (size_t j = 0; j < k; j++) {
-      size_t r = j + helion_rng_below(rng, n - j);
-      size_t t = sel->order[j];
-      sel->order[j] = sel->order[r];
-      sel->order[r] = t;
-    }
-    *out_k = k;
-    return HELION_OK;
-  }
-  for (size_t i = 0; i < n; i++)
-    helion_space_encode(sp, cands + i * sp->ncells, sel->X + i * sp->enc_dim);
-  /* One pass down every tree: the leaves, and predict_proba as the mean
-   * of the leaves' class-1 fractions. */
-  size_t per = ntrees / LFBO_PARTS;
-  for (size_t pk = 0; pk < LFBO_PARTS; pk++) {
-    helion_status rc =
-        helion_forest_apply(u->part[pk], sel->X, n, sel->part_leaves, err);
-    if (rc)
-      return rc;
-    for (size_t i = 0; i < n; i++)
-      memcpy(sel->leaves + i * ntrees + pk * per, sel->part_leaves + i * per,
-             per * sizeof(int32_t));
-  }
-  for (size_t i = 0; i < n; i++) {
-    double sum = 0;
-    for (size_t t = 0; t < ntrees; t++) {
-      size_t local;
-      const helion_forest_t *f = tree_part(u, t, &local);
-      sum += helion_forest_node_value(f, local, sel->leaves[i * ntrees + t]);
-    }
-    sel->p[i] = sum / (double)ntrees;
-  }
-  *out_k = helion__lfbo_select(sel->p, sel->leaves, n, ntrees, penalty, k,
-                               sel->order, sel->scratch);
-  return HELION_OK;
+  return p;
+#undef OPT_SIZE
+#undef OPT_BOOL
 }
 
 /* ------------------------------------------------------------- search -- */
@@ -862,9 +268,9 @@ typedef struct lfbo {
   size_t ncells;
   lfbo_opts o;
   helion_configset_t visited;
-  surrogate sur;
-  selector sel;
-  gen g;
+  helion_lfbo_surrogate_t sur;
+  helion_lfbo_selector_t sel;
+  helion_lfbo_gen_t g;
   int64_t *cands; /* one copy's candidates: current first */
   size_t ncands, cands_cap;
   int64_t *batch; /* the generation's selected candidates */
@@ -911,7 +317,7 @@ static helion_member_id best_fresh(const lfbo *L) {
 }
 
 static helion_status push_cand(lfbo *L, const int64_t *c) {
-  if (grow((void **)&L->cands, &L->cands_cap, (L->ncands + 1) * L->ncells,
+  if (helion__search_grow((void **)&L->cands, &L->cands_cap, (L->ncands + 1) * L->ncells,
            sizeof(int64_t)))
     return HELION_ERR_NOMEM;
   memcpy(L->cands + L->ncands * L->ncells, c, L->ncells * sizeof(int64_t));
@@ -931,7 +337,7 @@ static helion_status train_add(lfbo *L, const helion_member_id *ids, size_t n) {
       return HELION_ERR_NOMEM;
     if (!added)
       continue;
-    if (sur_add(&L->sur, L->space, helion_search_cells(L->s, id),
+    if (helion__lfbo_sur_add(&L->sur, L->space, helion_search_cells(L->s, id),
                 helion_search_perf(L->s, id)))
       return HELION_ERR_NOMEM;
   }
@@ -960,9 +366,9 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
   /* Helion advances its generation counter after neighbour generation, so
    * tree-guided neighbours start in generation 3. */
   if (L->o.tree && L->sur.fitted && gno >= 3)
-    rc = tree_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
+    rc = helion__lfbo_tree_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
   else
-    rc = random_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
+    rc = helion__lfbo_random_neighbors(&L->g, base, L->o.num_neighbors, L->o.radius);
   if (rc)
     goto nomem;
   size_t nn = L->g.nout;
@@ -997,7 +403,7 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
   if (k < L->o.min_selected)
     k = L->o.min_selected;
   size_t nsel;
-  if ((rc = select_cands(&L->sel, L->space, &L->sur, helion_search_rng(s),
+  if ((rc = helion__lfbo_select_cands(&L->sel, L->space, &L->sur, helion_search_rng(s),
                          L->cands, L->ncands, k, L->o.penalty, &nsel, err)))
     return rc;
   if (nsel <= 1) {
@@ -1006,7 +412,7 @@ static helion_status copy_propose(lfbo *L, lcopy *c, size_t index, size_t gno,
                index);
     return HELION_OK;
   }
-  if (grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
+  if (helion__search_grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
            sizeof(int64_t)))
     goto nomem;
   c->first = L->nbatch;
@@ -1076,7 +482,7 @@ static helion_status global_propose(lfbo *L, size_t *out_count,
   *out_count = 0;
   if (!L->sur.fitted || L->o.global_draws == 0 || L->o.global_selected == 0)
     return HELION_OK;
-  if (grow((void **)&L->cands, &L->cands_cap, L->o.global_draws * L->ncells,
+  if (helion__search_grow((void **)&L->cands, &L->cands_cap, L->o.global_draws * L->ncells,
            sizeof(int64_t)))
     goto nomem;
   size_t got = helion_search_random_configs(L->s, L->o.global_draws, L->cands);
@@ -1090,12 +496,12 @@ static helion_status global_propose(lfbo *L, size_t *out_count,
   }
   L->ncands = k;
   size_t nsel;
-  helion_status rc = select_cands(
+  helion_status rc = helion__lfbo_select_cands(
       &L->sel, L->space, &L->sur, helion_search_rng(L->s), L->cands, L->ncands,
       L->o.global_selected, L->o.penalty, &nsel, err);
   if (rc)
     return rc;
-  if (grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
+  if (helion__search_grow((void **)&L->batch, &L->batch_cap, (L->nbatch + nsel) * L->ncells,
            sizeof(int64_t)))
     goto nomem;
   for (size_t j = 0; j < nsel; j++) {
@@ -1122,7 +528,6 @@ static void pop_add(helion_member_id *pop, size_t *n, helion_member_id id) {
 
 static helion_status lfbo_run(helion_search_t *s, bool tree,
                               helion_err_t *err) {
-  const helion_search_opts_t *so = helion_search_opts(s);
   const char *name = tree ? "LFBOTreeSearch" : "LFBOPatternSearch";
   lfbo L;
   memset(&L, 0, sizeof(L));
@@ -1134,11 +539,10 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
   lcopy *copies = NULL;
   size_t n = 0, ncp = 0;
   helion_status rc;
-  if ((rc = lfbo_resolve(s, tree, &L.o, err)))
-    goto out;
-  if (gen_init(&L.g, L.space, helion_search_rng(s)))
+  L.o = lfbo_options(s, tree);
+  if (helion__lfbo_gen_init(&L.g, L.space, helion_search_rng(s)))
     goto nomem;
-  if ((rc = sur_create(&L.sur, err)))
+  if ((rc = helion__lfbo_sur_create(&L.sur, err)))
     goto out;
   L.sur.d = L.space->enc_dim;
   L.sur.quantile = L.o.quantile;
@@ -1153,7 +557,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
              "max_generations=%s, num_neighbors=%zu, frac_selected=%g, "
              "radius=%d, quantile=%g, patience=%zu, similarity_penalty=%g",
              name,
-             helion_initial_population_name(so->initial_population_strategy),
+             helion_initial_population_name(L.o.strategy),
              L.o.copies, gens, L.o.num_neighbors, L.o.frac_selected, L.o.radius,
              L.o.quantile, L.o.patience, L.o.penalty);
   size_t npop = L.o.initial_population;
@@ -1178,7 +582,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
     goto out;
   if ((rc = train_add(&L, pop, n)))
     goto nomem;
-  if ((rc = sur_fit(&L.sur, true, err)))
+  if ((rc = helion__lfbo_sur_fit(&L.sur, true, err)))
     goto out;
 
   for (size_t g = 1; g <= L.o.max_generations; g++) {
@@ -1206,7 +610,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
                "Generation %zu starting: %zu neighbors, %zu active search "
                "path(s)",
                g, L.nbatch - active, active);
-    if (grow((void **)&L.ids, &L.ids_cap, L.nbatch, sizeof(*L.ids)))
+    if (helion__search_grow((void **)&L.ids, &L.ids_cap, L.nbatch, sizeof(*L.ids)))
       goto nomem;
     char desc[64];
     snprintf(desc, sizeof(desc), "Generation %zu:", g);
@@ -1243,7 +647,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
       continue; /* no refit that nothing would use */
     if ((rc = train_add(&L, L.ids, L.nbatch)))
       goto nomem;
-    if ((rc = sur_fit(&L.sur, true, err)))
+    if ((rc = helion__lfbo_sur_fit(&L.sur, true, err)))
       goto out;
     /* Restart: finished copies climb again from the incumbent, which the
      * surrogate now knows best. Restarts share the visited set, so they
@@ -1274,9 +678,9 @@ nomem:
   rc = helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", name);
 out:
   helion_configset_cleanup(&L.visited);
-  sur_cleanup(&L.sur);
-  sel_cleanup(&L.sel);
-  gen_cleanup(&L.g);
+  helion__lfbo_sur_cleanup(&L.sur);
+  helion__lfbo_sel_cleanup(&L.sel);
+  helion__lfbo_gen_cleanup(&L.g);
   free(L.cands);
   free(L.batch);
   free(L.ids);
@@ -1298,95 +702,3 @@ helion_status helion__search_lfbo_tree_run(helion_search_t *s,
   return lfbo_run(s, true, err);
 }
 
-/* ------------------------------------------------------------ overhead -- */
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-helion_status helion__lfbo_overhead_step(
-    const helion_space_t *space, const double *X, const double *y, size_t n,
-    const int64_t *base, size_t num_neighbors, size_t copies, bool tree,
-    uint64_t seed, double out_seconds[3], helion_err_t *err) {
-  helion_rng_t rng;
-  helion_rng_seed(&rng, seed);
-  surrogate u;
-  memset(&u, 0, sizeof(u));
-  selector sel;
-  memset(&sel, 0, sizeof(sel));
-  gen g;
-  memset(&g, 0, sizeof(g));
-  helion_status rc = HELION_OK;
-  u.d = space->enc_dim;
-  u.quantile = 0.1;
-  for (size_t i = 0; i < n; i++)
-    if (sur_add(&u, space, base, 0)) {
-      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-      goto out;
-    }
-  /* The observations are the caller's; only the buffers came from sur_add. */
-  memcpy(u.X, X, n * u.d * sizeof(double));
-  memcpy(u.y, y, n * sizeof(double));
-  if ((rc = sur_create(&u, err)))
-    goto out;
-  if (gen_init(&g, space, &rng)) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  double t0 = now_s();
-  if ((rc = sur_fit(&u, false, err)))
-    goto out;
-  double t1 = now_s(), tn = 0, ts = 0;
-  g.sur = &u;
-  for (size_t c = 0; c < copies; c++) {
-    double a = now_s();
-    g.nout = 0;
-    if (tree && u.fitted)
-      rc = tree_neighbors(&g, base, num_neighbors, 2);
-    else
-      rc = random_neighbors(&g, base, num_neighbors, 2);
-    if (rc) {
-      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-      goto out;
-    }
-    for (size_t i = 0; i < g.nout; i++)
-      helion_space_normalize(space, g.out + i * space->ncells);
-    double b = now_s();
-    size_t nsel;
-    if ((rc = select_cands(&sel, space, &u, &rng, g.out, g.nout,
-                           (size_t)((double)(g.nout + 1) * 0.10), 1.0, &nsel,
-                           err)))
-      goto out;
-    tn += b - a;
-    ts += now_s() - b;
-  }
-  /* The generation's global proposals: 200 random configs, 1 selected. */
-  {
-    double a = now_s();
-    g.nout = 0;
-    int64_t *x = g.cur;
-    for (size_t i = 0; i < 200; i++)
-      if (helion_space_random(space, &rng, 0, x) == HELION_OK &&
-          out_push(&g, x)) {
-        rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-        goto out;
-      }
-    double b = now_s();
-    size_t nsel;
-    if ((rc = select_cands(&sel, space, &u, &rng, g.out, g.nout, 1, 1.0, &nsel,
-                           err)))
-      goto out;
-    tn += b - a;
-    ts += now_s() - b;
-  }
-  out_seconds[0] = t1 - t0;
-  out_seconds[1] = tn;
-  out_seconds[2] = ts;
-out:
-  sur_cleanup(&u);
-  sel_cleanup(&sel);
-  gen_cleanup(&g);
-  return rc;
-}

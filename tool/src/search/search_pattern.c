@@ -12,6 +12,9 @@
 #include "model/config.h"
 #include "search/search.h"
 
+const helion_opt_decl_t helion__search_pattern_opts[HELION_PATTERN_NOPTS] = {
+    HELION_OPT_PATTERN_DECLS};
+
 /* One search copy: Helion's pattern_search_from generator as a state
  * machine. Between two generations it holds the candidates it yielded. */
 typedef struct copy {
@@ -157,10 +160,12 @@ helion_status helion__search_pattern_initial(helion_search_t *s,
                                             size_t *n_out,
                                             helion_configset_t *visited,
                                             helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
   size_t n = 0;
   helion_status rc = helion_search_initial_population(
-      s, o->initial_population_strategy, npop, o->pad_random != 0,
+      s,
+      (helion_initial_population)helion_search_opt_int(
+          s, HELION_PATTERN_STRATEGY),
+      npop, helion_search_opt_int(s, HELION_PATTERN_PAD_RANDOM) != 0,
       "Initial population", pop, &n, err);
   if (rc)
     return rc;
@@ -182,19 +187,19 @@ helion_status helion__search_pattern_initial(helion_search_t *s,
 
 helion_status helion__search_pattern_run(helion_search_t *s,
                                          helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
-  bool quick = o->effort == HELION_EFFORT_QUICK;
-  size_t npop =
-      o->initial_population ? o->initial_population : (quick ? 30 : 100);
-  size_t ncopies = o->copies ? o->copies : (quick ? 2 : 5);
+  size_t npop = (size_t)helion_search_opt_int(s, HELION_PATTERN_INITIAL_POPULATION);
+  size_t ncopies = (size_t)helion_search_opt_int(s, HELION_PATTERN_COPIES);
+  helion_initial_population strategy =
+      (helion_initial_population)helion_search_opt_int(s,
+                                                       HELION_PATTERN_STRATEGY);
   pattern p = {0};
   p.s = s;
   p.space = helion_search_space(s);
   p.ncells = p.space->ncells;
   p.max_generations =
-      o->max_generations ? o->max_generations : (quick ? 5 : 20);
-  p.delta = o->min_improvement_delta >= 0 ? o->min_improvement_delta : 0.001;
-  p.cap = o->num_neighbors_cap;
+      (size_t)helion_search_opt_int(s, HELION_PATTERN_MAX_GENERATIONS);
+  p.delta = helion_search_opt_double(s, HELION_PATTERN_MIN_IMPROVEMENT_DELTA);
+  p.cap = (size_t)helion_search_opt_int(s, HELION_PATTERN_NUM_NEIGHBORS_CAP);
   helion_configset_init(&p.visited, p.space);
   helion_member_id *pop = NULL, *next = NULL;
   copy *copies = NULL;
@@ -204,8 +209,8 @@ helion_status helion__search_pattern_run(helion_search_t *s,
   HELION_LOG(HELION_LOG_INFO,
              "Starting PatternSearch with initial_population=%s, copies=%zu, "
              "max_generations=%zu",
-             helion_initial_population_name(o->initial_population_strategy),
-             ncopies, p.max_generations);
+             helion_initial_population_name(strategy), ncopies,
+             p.max_generations);
   pop = malloc(npop * sizeof(*pop));
   copies = calloc(ncopies, sizeof(*copies));
   if (!pop || !copies)

@@ -8,6 +8,11 @@
 
 #include "search/search.h"
 
+const helion_opt_decl_t helion__search_random_opts[HELION_RANDOM_NOPTS] = {
+    HELION_OPT_INT_DECL("count", 1000, 100, 1, HELION_OPT_BIG, NULL,
+                        "random configs measured (the default first)"),
+};
+
 /* Logs the statistics of the measured ids and records the fastest. */
 static helion_status pick_best(helion_search_t *s, const char *what,
                                const helion_member_id *ids, size_t n,
@@ -22,9 +27,7 @@ static helion_status pick_best(helion_search_t *s, const char *what,
 }
 
 helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
-  size_t count =
-      o->count ? o->count : (o->effort == HELION_EFFORT_QUICK ? 100 : 1000);
+  size_t count = (size_t)helion_search_opt_int(s, 0);
   HELION_LOG(HELION_LOG_INFO, "Starting RandomSearch with count=%zu", count);
   helion_member_id *ids = malloc(count * sizeof(*ids));
   if (!ids)

@@ -1,0 +1,578 @@
+/*
+ * search_store.c: the search's member store and its config map, batch
+ * benchmarking, rebenchmarks and comparisons, the budget and the
+ * evaluation cap, and the trace lines (search.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model/config.h"
+#include "search/search_impl.h"
+
+/* splitmix64-style mixing of the cells: fast, and good enough for a table
+ * that also compares the cells themselves. */
+uint64_t helion__search_cells_hash(const int64_t *c, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+  for (size_t i = 0; i < n; i++) {
+    h ^= (uint64_t)c[i];
+    h += 0x9e3779b97f4a7c15ull;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+  }
+  return h;
+}
+
+
+bool helion__search_cells_eq(const helion_search_t *s, const int64_t *a,
+                     const int64_t *b) {
+  return memcmp(a, b, s->ncells * sizeof(int64_t)) == 0;
+}
+
+static size_t map_find(const helion_search_t *s, const int64_t *cells,
+                       uint64_t h) {
+  if (!s->map_cap)
+    return NO_SLOT;
+  size_t mask = s->map_cap - 1;
+  for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    size_t id = s->map[i];
+    if (id == NO_SLOT)
+      return NO_SLOT;
+    if (s->members[id].hash == h && helion__search_cells_eq(s, mcells(s, id), cells))
+      return id;
+  }
+}
+
+static void map_put(helion_search_t *s, size_t id) {
+  size_t mask = s->map_cap - 1;
+  size_t i = (size_t)s->members[id].hash & mask;
+  while (s->map[i] != NO_SLOT)
+    i = (i + 1) & mask;
+  s->map[i] = id;
+}
+
+helion_status helion__search_grow(void **p, size_t *cap, size_t need, size_t elem) {
+  if (need <= *cap)
+    return HELION_OK;
+  size_t n = *cap ? *cap : 64;
+  while (n < need)
+    n *= 2;
+  void *q = realloc(*p, n * elem);
+  if (!q)
+    return HELION_ERR_NOMEM;
+  *p = q;
+  *cap = n;
+  return HELION_OK;
+}
+
+/* Appends a member (copying cells) and indexes it; *out_id on success. */
+static helion_status member_add(helion_search_t *s, const int64_t *cells,
+                                uint64_t h, size_t *out_id) {
+  if (s->nmembers == s->members_cap) {
+    size_t cap = s->members_cap ? s->members_cap * 2 : 256;
+    member *m = realloc(s->members, cap * sizeof(*m));
+    if (!m)
+      return HELION_ERR_NOMEM;
+    s->members = m;
+    int64_t *c = realloc(s->cells, cap * s->ncells * sizeof(int64_t));
+    if (!c)
+      return HELION_ERR_NOMEM;
+    s->cells = c;
+    s->members_cap = cap;
+  }
+  if ((s->nmembers + 1) * 2 > s->map_cap) {
+    size_t cap = s->map_cap ? s->map_cap * 2 : 512;
+    size_t *map = malloc(cap * sizeof(size_t));
+    if (!map)
+      return HELION_ERR_NOMEM;
+    for (size_t i = 0; i < cap; i++)
+      map[i] = NO_SLOT;
+    free(s->map);
+    s->map = map;
+    s->map_cap = cap;
+    for (size_t id = 0; id < s->nmembers; id++)
+      map_put(s, id);
+  }
+  size_t id = s->nmembers++;
+  member *m = &s->members[id];
+  memset(m, 0, sizeof(*m));
+  m->hash = h;
+  m->perf = INFINITY;
+  m->min_perf = INFINITY;
+  m->perf_last = NO_SLOT;
+  m->generation = s->generation;
+  memcpy(s->cells + id * s->ncells, cells, s->ncells * sizeof(int64_t));
+  map_put(s, id);
+  *out_id = id;
+  return HELION_OK;
+}
+
+/* Keeps history[] = the best history_k distinct members by min_perf. */
+static void history_update(helion_search_t *s, size_t id) {
+  double v = s->members[id].min_perf;
+  if (!isfinite(v) || s->history_k == 0)
+    return;
+  size_t n = s->nhistory;
+  for (size_t i = 0; i < n; i++) {
+    if (s->history[i] == id) {
+      memmove(s->history + i, s->history + i + 1, (n - i - 1) * sizeof(size_t));
+      n--;
+      break;
+    }
+  }
+  size_t pos = n;
+  while (pos > 0 && s->members[s->history[pos - 1]].min_perf > v)
+    pos--;
+  if (pos >= s->history_k) {
+    s->nhistory = n;
+    return;
+  }
+  if (n == s->history_k)
+    n--;
+  memmove(s->history + pos + 1, s->history + pos, (n - pos) * sizeof(size_t));
+  s->history[pos] = id;
+  s->nhistory = n + 1;
+}
+
+static helion_status record_perf(helion_search_t *s, size_t id, double ms) {
+  if (s->nperf == s->perf_cap) {
+    size_t cap = s->perf_cap ? s->perf_cap * 2 : 512;
+    double *v = realloc(s->perf_val, cap * sizeof(double));
+    if (!v)
+      return HELION_ERR_NOMEM;
+    s->perf_val = v;
+    size_t *p = realloc(s->perf_prev, cap * sizeof(size_t));
+    if (!p)
+      return HELION_ERR_NOMEM;
+    s->perf_prev = p;
+    s->perf_cap = cap;
+  }
+  member *m = &s->members[id];
+  size_t k = s->nperf++;
+  s->perf_val[k] = ms;
+  s->perf_prev[k] = m->perf_last;
+  m->perf_last = k;
+  m->nperfs++;
+  m->perf = ms;
+  if (ms < m->min_perf) {
+    m->min_perf = ms;
+    history_update(s, id);
+  }
+  if (ms < s->best_perf_so_far)
+    s->best_perf_so_far = ms;
+  return HELION_OK;
+}
+
+helion_member_id helion_search_lookup(const helion_search_t *s,
+                                      const int64_t *cells) {
+  size_t id = map_find(s, cells, helion__search_cells_hash(cells, s->ncells));
+  return id == NO_SLOT ? HELION_NO_MEMBER : id;
+}
+
+/* ------------------------------------------------------------- stopping -- */
+
+bool helion__search_budget_spent(helion_search_t *s) {
+  if (s->opts.budget_seconds <= 0)
+    return false;
+  double t = helion_backend_elapsed(s->backend);
+  if (t < s->opts.budget_seconds)
+    return false;
+  if (s->stop == HELION_STOP_NONE) {
+    s->stop = HELION_STOP_BUDGET;
+    HELION_LOG(HELION_LOG_INFO,
+               "Autotune budget %gs exceeded (elapsed %.1fs); returning "
+               "best-so-far.",
+               s->opts.budget_seconds, t);
+  }
+  return true;
+}
+
+bool helion_search_stopped(helion_search_t *s) {
+  if (s->stop != HELION_STOP_NONE)
+    return true;
+  if (helion__search_budget_spent(s))
+    return true;
+  if (s->opts.max_evals && s->metrics.configs_tested >= s->opts.max_evals) {
+    s->stop = HELION_STOP_MAX_EVALS;
+    HELION_LOG(HELION_LOG_INFO,
+               "Evaluation cap of %zu configs reached; returning best-so-far.",
+               s->opts.max_evals);
+    return true;
+  }
+  return false;
+}
+
+size_t helion_search_evals_left(const helion_search_t *s) {
+  if (!s->opts.max_evals)
+    return SIZE_MAX;
+  return s->metrics.configs_tested >= s->opts.max_evals
+             ? 0
+             : s->opts.max_evals - s->metrics.configs_tested;
+}
+
+/* --------------------------------------------------------------- tracing -- */
+
+static void trace_ms(helion_search_t *s, double ms) {
+  if (isfinite(ms))
+    fprintf(s->opts.trace, "%.9g", ms);
+  else
+    fputs("null", s->opts.trace);
+}
+
+static helion_status trace_config(helion_search_t *s, const int64_t *cells) {
+  helion_buf_reset(&s->json);
+  helion_status rc = helion_config_to_json(s->space, cells, false, &s->json);
+  if (rc)
+    return rc;
+  fputs(helion_buf_str(&s->json), s->opts.trace);
+  return HELION_OK;
+}
+
+static helion_status trace_eval(helion_search_t *s, size_t id, double t) {
+  const member *m = &s->members[id];
+  fprintf(s->opts.trace,
+          "{\"evaluation\": %zu, \"config\": ", s->metrics.configs_tested);
+  helion_status rc = trace_config(s, mcells(s, id));
+  if (rc)
+    return rc;
+  fputs(", \"ms\": ", s->opts.trace);
+  trace_ms(s, m->perf);
+  fprintf(s->opts.trace,
+          ", \"status\": \"%s\", \"elapsed\": %.6f, \"generation\": %d}\n",
+          helion_result_kind_name(m->kind), t, s->generation);
+  return HELION_OK;
+}
+
+static helion_status trace_rebench(helion_search_t *s, size_t id, double ms,
+                                   double t) {
+  fputs("{\"rebench\": true, \"config\": ", s->opts.trace);
+  helion_status rc = trace_config(s, mcells(s, id));
+  if (rc)
+    return rc;
+  fputs(", \"ms\": ", s->opts.trace);
+  trace_ms(s, ms);
+  fprintf(s->opts.trace, ", \"elapsed\": %.6f}\n", t);
+  return HELION_OK;
+}
+
+/* ----------------------------------------------------------- benchmarks -- */
+
+/* Configs for the next backend call of a batch with `left` to go when
+ * opts.bench_chunk is 0: all of them without a budget; with one, as many as
+ * the seconds per config measured so far fit in half the remaining budget
+ * (at least 16; 16 before the first measurement). Early in a run whole
+ * batches go at once, so the backend's compile pipeline never drains
+ * between calls; near the end the calls shrink and the budget is overrun
+ * by little. */
+static size_t budget_chunk(helion_search_t *s, size_t left) {
+  if (s->opts.budget_seconds <= 0)
+    return left;
+  double t = helion_backend_elapsed(s->backend);
+  size_t done = s->metrics.configs_tested;
+  if (done == 0 || !(t > 0))
+    return 16;
+  double k = (s->opts.budget_seconds - t) / (t / (double)done) / 2;
+  return k < 16 ? 16 : k >= (double)left ? left : (size_t)k;
+}
+
+helion_status helion__search_ensure_batch(helion_search_t *s, size_t n) {
+  if (n <= s->batch_cap)
+    return HELION_OK;
+  size_t cap = s->batch_cap ? s->batch_cap : 64;
+  while (cap < n)
+    cap *= 2;
+  int64_t *c = realloc(s->batch_cells, cap * s->ncells * sizeof(int64_t));
+  if (!c)
+    return HELION_ERR_NOMEM;
+  s->batch_cells = c;
+  int64_t *sc = realloc(s->send_cells, cap * s->ncells * sizeof(int64_t));
+  if (!sc)
+    return HELION_ERR_NOMEM;
+  s->send_cells = sc;
+  size_t *bn = realloc(s->batch_new, cap * sizeof(size_t));
+  if (!bn)
+    return HELION_ERR_NOMEM;
+  s->batch_new = bn;
+  size_t *bt = realloc(s->batch_table, 2 * cap * sizeof(size_t));
+  if (!bt)
+    return HELION_ERR_NOMEM;
+  s->batch_table = bt;
+  helion_bench_result_t *r = realloc(s->results, cap * sizeof(*r));
+  if (!r)
+    return HELION_ERR_NOMEM;
+  s->results = r;
+  s->batch_cap = cap;
+  return HELION_OK;
+}
+
+/* True when batch position `pos` repeats an earlier new config of the
+ * batch; otherwise records it. The table has 2 * batch_cap slots, a power
+ * of two. */
+static bool batch_seen(helion_search_t *s, size_t pos, uint64_t h) {
+  size_t mask = 2 * s->batch_cap - 1;
+  const int64_t *c = s->batch_cells + pos * s->ncells;
+  for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    size_t p = s->batch_table[i];
+    if (p == NO_SLOT) {
+      s->batch_table[i] = pos;
+      return false;
+    }
+    if (helion__search_cells_eq(s, s->batch_cells + p * s->ncells, c))
+      return true;
+  }
+}
+
+helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
+                                  size_t n, const char *desc,
+                                  helion_member_id *out_ids,
+                                  helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  size_t nc = s->ncells;
+  if (n == 0)
+    return HELION_OK;
+  if ((rc = helion__search_ensure_batch(s, n)))
+    return helion_err_set(err, rc, "search: out of memory");
+  memcpy(s->batch_cells, configs, n * nc * sizeof(int64_t));
+  for (size_t i = 0; i < 2 * s->batch_cap; i++)
+    s->batch_table[i] = NO_SLOT;
+
+  /* Normalize, drop invalid ones, find the configs never measured. */
+  size_t nnew = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t *c = s->batch_cells + i * nc;
+    helion_space_normalize(s->space, c);
+    if (!helion_space_valid(s->space, c)) {
+      s->metrics.invalid++;
+      continue;
+    }
+    uint64_t h = helion__search_cells_hash(c, nc);
+    if (map_find(s, c, h) != NO_SLOT || batch_seen(s, i, h))
+      continue;
+    s->batch_new[nnew++] = i;
+  }
+  size_t left = helion_search_evals_left(s);
+  bool capped = nnew > left;
+  if (capped)
+    nnew = left;
+
+  helion_progress_t prog;
+  bool show = nnew > 0 && desc;
+  if (show)
+    helion_progress_begin(&prog, desc, nnew);
+  for (size_t at = 0, k = 0; at < nnew; at += k) {
+    if (helion__search_budget_spent(s))
+      break;
+    size_t chunk = s->opts.bench_chunk ? s->opts.bench_chunk
+                                       : budget_chunk(s, nnew - at);
+    k = nnew - at < chunk ? nnew - at : chunk;
+    for (size_t j = 0; j < k; j++)
+      memcpy(s->send_cells + j * nc, s->batch_cells + s->batch_new[at + j] * nc,
+             nc * sizeof(int64_t));
+    rc = helion_backend_bench(s->backend, s->send_cells, k, s->results, err);
+    if (rc)
+      goto out;
+    double t = helion_backend_elapsed(s->backend);
+    for (size_t j = 0; j < k; j++) {
+      const int64_t *c = s->send_cells + j * nc;
+      size_t id;
+      if ((rc = member_add(s, c, helion__search_cells_hash(c, nc), &id))) {
+        helion_err_set(err, rc, "search: out of memory");
+        goto out;
+      }
+      const helion_bench_result_t *r = &s->results[j];
+      member *m = &s->members[id];
+      /* A backend that reports OK without a usable time, or a kind this
+       * build does not know, measured a failure. */
+      helion_result_kind kind = (unsigned)r->kind < HELION_RESULT_KIND_COUNT
+                                    ? r->kind
+                                    : HELION_RESULT_RUNTIME;
+      double ms = kind == HELION_RESULT_OK ? r->ms : INFINITY;
+      if (kind == HELION_RESULT_OK && !(ms >= 0 && isfinite(ms))) {
+        kind = HELION_RESULT_RUNTIME;
+        ms = INFINITY;
+      }
+      m->kind = kind;
+      m->compile_s = r->compile_s;
+      if ((rc = record_perf(s, id, ms))) {
+        helion_err_set(err, rc, "search: out of memory");
+        goto out;
+      }
+      s->metrics.configs_tested++;
+      s->metrics.by_kind[kind]++;
+      if (s->opts.trace && (rc = trace_eval(s, id, t))) {
+        helion_err_set(err, rc, "search: cannot write the trace");
+        goto out;
+      }
+    }
+    if (show)
+      helion_progress_step(&prog, k);
+  }
+  if (capped)
+    helion_search_stopped(s); /* records and logs the stop */
+  if (out_ids) {
+    for (size_t i = 0; i < n; i++) {
+      const int64_t *c = s->batch_cells + i * nc;
+      out_ids[i] = helion_search_lookup(s, c);
+    }
+  }
+out:
+  if (show)
+    helion_progress_end(&prog);
+  return rc;
+}
+
+bool helion_search_should_rebench(const helion_search_t *s,
+                                  helion_member_id id) {
+  if (id >= s->nmembers)
+    return false;
+  double p = s->members[id].perf;
+  return isfinite(p) && p < s->dval[HELION_DRV_REBENCHMARK_THRESHOLD].d * s->best_perf_so_far;
+}
+
+static helion_status ensure_rb(helion_search_t *s, size_t n) {
+  if (n <= s->rb_cap)
+    return HELION_OK;
+  size_t cap = s->rb_cap ? s->rb_cap : 64;
+  while (cap < n)
+    cap *= 2;
+  double *ms = realloc(s->rb_ms, cap * sizeof(double));
+  if (!ms)
+    return HELION_ERR_NOMEM;
+  s->rb_ms = ms;
+  helion_member_id *ids = realloc(s->rb_ids, cap * sizeof(*ids));
+  if (!ids)
+    return HELION_ERR_NOMEM;
+  s->rb_ids = ids;
+  s->rb_cap = cap;
+  return helion__search_ensure_batch(s, n);
+}
+
+/* Re-times rb_ids[0..n) (already distinct). */
+static helion_status rebench_ids(helion_search_t *s, size_t n, double target_ms,
+                                 helion_err_t *err) {
+  size_t nc = s->ncells;
+  for (size_t j = 0; j < n; j++)
+    memcpy(s->send_cells + j * nc, mcells(s, s->rb_ids[j]),
+           nc * sizeof(int64_t));
+  helion_status rc = helion_backend_rebench(s->backend, s->send_cells, n,
+                                            target_ms, s->rb_ms, err);
+  if (rc)
+    return rc;
+  double t = helion_backend_elapsed(s->backend);
+  for (size_t j = 0; j < n; j++) {
+    double ms = s->rb_ms[j];
+    if (isnan(ms) || ms < 0)
+      ms = INFINITY;
+    if ((rc = record_perf(s, s->rb_ids[j], ms)))
+      return helion_err_set(err, rc, "search: out of memory");
+    s->metrics.rebenchmarks++;
+    if (s->opts.trace && (rc = trace_rebench(s, s->rb_ids[j], ms, t)))
+      return helion_err_set(err, rc, "search: cannot write the trace");
+  }
+  return HELION_OK;
+}
+
+/* Copies the distinct valid ids (keeping first occurrences) into rb_ids,
+ * filtered by should_rebench when `filter`. Duplicates are found with a
+ * per-pass stamp on the members, so a pass is linear in n. */
+static helion_status collect_rb(helion_search_t *s, const helion_member_id *ids,
+                                size_t n, bool filter, size_t *out_n) {
+  helion_status rc = ensure_rb(s, n);
+  if (rc)
+    return rc;
+  if (++s->stamp == 0) {
+    for (size_t i = 0; i < s->nmembers; i++)
+      s->members[i].mark = 0;
+    s->stamp = 1;
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    helion_member_id id = ids[i];
+    if (id >= s->nmembers || s->members[id].mark == s->stamp ||
+        (filter && !helion_search_should_rebench(s, id)))
+      continue;
+    s->members[id].mark = s->stamp;
+    s->rb_ids[k++] = id;
+  }
+  *out_n = k;
+  return HELION_OK;
+}
+
+helion_status helion_search_rebench_population(helion_search_t *s,
+                                               const helion_member_id *ids,
+                                               size_t n, helion_err_t *err) {
+  size_t k;
+  if (helion__search_budget_spent(s))
+    return HELION_OK;
+  helion_status rc = collect_rb(s, ids, n, true, &k);
+  if (rc)
+    return helion_err_set(err, rc, "search: out of memory");
+  if (k < 2)
+    return HELION_OK;
+  return rebench_ids(s, k, s->opts.rebench_target_ms, err);
+}
+
+helion_status helion_search_rebench(helion_search_t *s,
+                                    const helion_member_id *ids, size_t n,
+                                    double target_ms, helion_err_t *err) {
+  size_t k;
+  helion_status rc = collect_rb(s, ids, n, false, &k);
+  if (rc)
+    return helion_err_set(err, rc, "search: out of memory");
+  if (k == 0)
+    return HELION_OK;
+  return rebench_ids(s, k, target_ms, err);
+}
+
+static int cmp_perf(double a, double b) {
+  return (a > b) - (a < b);
+}
+
+helion_status helion_search_compare(helion_search_t *s, helion_member_id a,
+                                    helion_member_id b, int *out_cmp,
+                                    helion_err_t *err) {
+  if (a != b && helion_search_should_rebench(s, a) &&
+      helion_search_should_rebench(s, b) && !helion__search_budget_spent(s)) {
+    helion_member_id pair[2] = {a, b};
+    helion_status rc =
+        helion_search_rebench(s, pair, 2, s->opts.rebench_target_ms, err);
+    if (rc)
+      return rc;
+  }
+  *out_cmp = cmp_perf(helion_search_perf(s, a), helion_search_perf(s, b));
+  return HELION_OK;
+}
+
+helion_member_id helion_search_argmin(const helion_search_t *s,
+                                      const helion_member_id *ids, size_t n) {
+  helion_member_id best = HELION_NO_MEMBER;
+  double bp = INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double p = helion_search_perf(s, ids[i]);
+    if (p < bp) {
+      bp = p;
+      best = ids[i];
+    }
+  }
+  return best;
+}
+
+void helion_search_sort(const helion_search_t *s, helion_member_id *ids,
+                        size_t n) {
+  /* Insertion sort: stable, and populations are small. */
+  for (size_t i = 1; i < n; i++) {
+    helion_member_id x = ids[i];
+    double p = helion_search_perf(s, x);
+    size_t j = i;
+    while (j > 0 && helion_search_perf(s, ids[j - 1]) > p) {
+      ids[j] = ids[j - 1];
+      j--;
+    }
+    ids[j] = x;
+  }
+}
+
