@@ -100,30 +100,31 @@ assert s["configs_tested"] == 1 and s["effort"] == "none", s
 '
 
 # The resolved options replay: --options-json with the first run's options
-# gives the same algorithm, effort, seed and options; a flag overrides the
-# file.
+# gives the same algorithm, effort, seed and options, but for what a flag
+# overrides (--max-evals); the file overrides the environment.
 python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["shapes"][0]["options"], open(sys.argv[2], "w"))' \
   "$TMP/out" "$TMP/options.json"
 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 --options-json "$TMP/options.json" \
-  --max-evals 8 --json >"$TMP/out3" 2>"$TMP/err3"
-rc=$?
-# TODO(opts-api): drop this gate once search/search_opts.c implements
-# helion_search_opts_from_json (a placeholder on the opts branch for now).
-if [ "$rc" -eq 2 ] && grep -qF "not implemented yet" "$TMP/err3"; then
-  echo "SKIP: --options-json replay (options API not implemented yet)"
-else
-  [ "$rc" -eq 0 ] || fail "options replay: exit $rc $(cat "$TMP/err3")"
-  check_json "$TMP/out3" "
+  --max-evals 8 --json >"$TMP/out3" 2>"$TMP/err3" ||
+  fail "options replay: exit $? $(cat "$TMP/err3")"
+check_json "$TMP/out3" "
 want = json.load(open('$TMP/options.json'))
+assert want['options']['max_evals'] == 40, want
+want['options']['max_evals'] = 8
 assert s['options'] == want, 'replayed %r, want %r' % (s['options'], want)
 "
-  HELION_AUTOTUNER=RandomSearch "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
-    --options-json "$TMP/options.json" --seed 9 --max-evals 8 --json >"$TMP/out4" 2>"$TMP/err4" ||
-    fail "options override: exit $? $(cat "$TMP/err4")"
-  check_json "$TMP/out4" '
+HELION_AUTOTUNER=RandomSearch "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+  --options-json "$TMP/options.json" --seed 9 --max-evals 8 --json >"$TMP/out4" 2>"$TMP/err4" ||
+  fail "options override: exit $? $(cat "$TMP/err4")"
+check_json "$TMP/out4" '
 assert s["algorithm"] == "LFBOTreeSearch" and s["seed"] == 9 and s["effort"] == "quick", s["options"]
 '
-fi
+# The trace's meta line carries the same resolved options.
+check_json "$TMP/out" "
+meta = json.loads(open('$TMP/trace.jsonl').readline())['meta']
+assert {k: meta[k] for k in ('algorithm', 'effort', 'seed', 'options')} == s['options'], meta
+assert meta['shape'] == 'N=1048576' and meta['device'] == d['device'], meta
+"
 
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"

@@ -253,10 +253,9 @@ static void test_tune_entry_fields_filled(void **state) {
   fixture_cleanup(&fx);
 }
 
-/* Re-tuning the same landscape with the same options gives the same entry
- * (a replay reproduces the search), and the recorded landscape run by the
- * default algorithm finds its optimum. */
-static void test_tune_tiny_landscape_reproducible(void **state) {
+/* Replaying an entry's resolved options (from its JSON, in fresh options)
+ * reproduces the entry (the default algorithm on a recorded landscape). */
+static void test_tune_replay_resolved_options(void **state) {
   (void)state;
   char path[512];
   const char *data = getenv("HELION_TEST_DATA");
@@ -269,20 +268,34 @@ static void test_tune_tiny_landscape_reproducible(void **state) {
   helion_tune_entry_init(&b);
   fixture_init(&fx, path, NULL, 0);
   fx.opts.seed = 11;
+  fx.opts.effort = HELION_EFFORT_FULL;
   helion_tune_input_t in = sim_input(&fx);
   if (helion_tune_shape(&in, &a, &err))
     fail_msg("%s", err.msg);
+  assert_null(a.error);
+  assert_string_equal(a.algorithm, HELION_SEARCH_DEFAULT_ALGORITHM);
+  assert_true(a.best_ms == helion_sim_optimum(fx.sim, NULL));
+  assert_true(a.best_ms < a.default_ms);
+  assert_true(a.side_by_side);
+  const cJSON *named = cJSON_GetObjectItem(a.options, "options");
+  assert_true(cJSON_IsObject(named) && named->child);
+
+  helion_search_opts_t replay;
+  helion_search_opts_init(&replay);
+  if (helion_search_opts_from_json(&replay, a.options, "entry", &err))
+    fail_msg("%s", err.msg);
+  in.opts = &replay;
   helion_sim_reset(fx.sim, 0);
   if (helion_tune_shape(&in, &b, &err))
     fail_msg("%s", err.msg);
-  assert_null(a.error);
-  assert_string_equal(a.algorithm, HELION_SEARCH_DEFAULT_ALGORITHM);
+  assert_string_equal(b.algorithm, a.algorithm);
+  assert_int_equal(b.seed, 11);
+  assert_int_equal(b.effort, HELION_EFFORT_FULL);
+  assert_true(cJSON_Compare(a.options, b.options, 1));
   assert_string_equal(a.best_config, b.best_config);
   assert_true(a.best_ms == b.best_ms && a.default_ms == b.default_ms);
   assert_int_equal(a.configs_tested, b.configs_tested);
   assert_memory_equal(a.by_kind, b.by_kind, sizeof(a.by_kind));
-  assert_true(a.best_ms == helion_sim_optimum(fx.sim, NULL));
-  assert_true(a.side_by_side);
   helion_tune_entry_cleanup(&a);
   helion_tune_entry_cleanup(&b);
   fixture_cleanup(&fx);
@@ -592,7 +605,7 @@ int main(void) {
   helion_log_level_current = HELION_LOG_ERROR;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tune_entry_fields_filled),
-      cmocka_unit_test(test_tune_tiny_landscape_reproducible),
+      cmocka_unit_test(test_tune_replay_resolved_options),
       cmocka_unit_test(test_tune_no_working_config_is_entry_error),
       cmocka_unit_test(test_tune_entry_to_json_fields),
       cmocka_unit_test(test_tune_errors_leave_entry_alone),

@@ -204,17 +204,12 @@ static int parse_args(int argc, char **argv, tune_args *a) {
  * flags, each overriding the one before. Returns an exit code. */
 static int resolve_opts(const tune_args *a, helion_search_opts_t *o) {
   helion_err_t err = {{0}};
-  cJSON *file = NULL;
-  char *text = NULL;
-  size_t len = 0;
   int rc = HELION_EXIT_USAGE;
   helion_search_opts_init(o);
   if (helion_search_opts_from_env(o, &err))
     goto out;
   if (a->options_json &&
-      (helion_read_file(a->options_json, (size_t)16 << 20, &text, &len, &err) ||
-       helion_json_parse(text, len, a->options_json, &file, &err) ||
-       helion_search_opts_from_json(o, file, a->options_json, &err))) {
+      helion_search_opts_from_file(o, a->options_json, &err)) {
     helion_err_prefix(&err, "--options-json: ");
     goto out;
   }
@@ -238,8 +233,6 @@ static int resolve_opts(const tune_args *a, helion_search_opts_t *o) {
 out:
   if (rc)
     fprintf(stderr, PROG ": %s\n", err.msg);
-  cJSON_Delete(file);
-  free(text);
   return rc;
 }
 

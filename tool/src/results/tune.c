@@ -90,30 +90,8 @@ static helion_status shape_text(const helion_tune_entry_t *e,
   return rc;
 }
 
-/*
- * TODO(opts-api): replace with helion_search_resolved_options() from the
- * options branch once it lands; until then only the algorithm, effort and
- * seed are recorded and "options" is empty.
- */
-static helion_status resolved_options(const helion_search_t *s, cJSON **out,
-                                      helion_err_t *err) {
-  const helion_search_opts_t *o = helion_search_opts(s);
-  cJSON *obj = cJSON_CreateObject();
-  if (!obj ||
-      !cJSON_AddStringToObject(
-          obj, "algorithm",
-          o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM) ||
-      !cJSON_AddStringToObject(obj, "effort", helion_effort_name(o->effort)) ||
-      !cJSON_AddNumberToObject(obj, "seed", (double)o->seed) ||
-      !cJSON_AddObjectToObject(obj, "options")) {
-    cJSON_Delete(obj);
-    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  }
-  *out = obj;
-  return HELION_OK;
-}
-
-/* The first trace line: what was tuned, for `helion-tune report`. */
+/* The first trace line: the resolved options (so --options-json replays a
+ * trace's "meta" object too) and what was tuned, for `helion-tune report`. */
 static helion_status write_trace_meta(FILE *f, const helion_tune_input_t *in,
                                       const helion_tune_entry_t *e,
                                       helion_err_t *err) {
@@ -121,18 +99,16 @@ static helion_status write_trace_meta(FILE *f, const helion_tune_input_t *in,
   helion_buf_t b;
   helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
   cJSON *root = cJSON_CreateObject();
-  cJSON *meta = root ? cJSON_AddObjectToObject(root, "meta") : NULL;
+  cJSON *meta = cJSON_Duplicate(e->options, 1);
+  if (!root || !meta || !cJSON_AddItemToObject(root, "meta", meta)) {
+    cJSON_Delete(meta);
+    goto nomem;
+  }
   if ((rc = shape_text(e, &b)))
     goto nomem;
-  if (!meta ||
-      (in->spec && !cJSON_AddStringToObject(meta, "spec", in->spec->path)) ||
+  if ((in->spec && !cJSON_AddStringToObject(meta, "spec", in->spec->path)) ||
       !cJSON_AddStringToObject(meta, "shape", helion_buf_str(&b)) ||
-      !cJSON_AddStringToObject(meta, "device", in->device->props.name) ||
-      !cJSON_AddStringToObject(meta, "algorithm",
-                               in->opts->algorithm
-                                   ? in->opts->algorithm
-                                   : HELION_SEARCH_DEFAULT_ALGORITHM) ||
-      !cJSON_AddNumberToObject(meta, "seed", (double)in->opts->seed))
+      !cJSON_AddStringToObject(meta, "device", in->device->props.name))
     goto nomem;
   helion_buf_reset(&b);
   if ((rc = helion_json_write(root, 0, &b, err)))
@@ -325,14 +301,10 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
       (rc = hooks->prepare(hooks->ud, space, e.shape, o.seed, &baseline_ms,
                            &le)))
     goto out;
-  if (in->trace_path) {
-    if (!(trace = fopen(in->trace_path, "w"))) {
-      rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s: %s",
-                          in->trace_path, strerror(errno));
-      goto out;
-    }
-    if ((rc = write_trace_meta(trace, in, &e, &le)))
-      goto out;
+  if (in->trace_path && !(trace = fopen(in->trace_path, "w"))) {
+    rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s: %s",
+                        in->trace_path, strerror(errno));
+    goto out;
   }
   o.trace = trace;
   if ((rc = helion_search_create(space, in->backend, &o, &s, &le)))
@@ -346,7 +318,11 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
     rc = helion_err_set(&le, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
-  if ((rc = resolved_options(s, &e.options, &le)))
+  if ((rc = helion_search_resolved_options(s, &e.options, &le)))
+    goto out;
+  /* The search writes its lines during the run, so the meta line written
+   * now, with the resolved options, comes first. */
+  if (trace && (rc = write_trace_meta(trace, in, &e, &le)))
     goto out;
 
   run_rc = helion_search_run(s, &le);
