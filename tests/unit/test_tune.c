@@ -447,6 +447,14 @@ static void test_tune_errors_leave_entry_alone(void **state) {
   assert_int_equal(helion_tune_shape(&in, &e, &err), HELION_OK);
   assert_non_null(e.error);
   assert_non_null(strstr(e.error, "--config #1"));
+  /* It failed before the search, and still says what was asked. */
+  assert_int_equal(e.configs_tested, 0);
+  assert_string_equal(e.algorithm, HELION_SEARCH_DEFAULT_ALGORITHM);
+  assert_int_equal(e.effort, fx.opts.effort);
+  assert_null(e.options);
+  char fp[65];
+  helion_space_fingerprint(in.space, fp);
+  assert_string_equal(e.space_fingerprint, fp);
   helion_tune_entry_cleanup(&e);
   fixture_cleanup(&fx);
 }

@@ -238,10 +238,19 @@ static helion_status time_side_by_side(helion_backend_t *backend,
   return rc;
 }
 
-/* Copies the shape and the provenance known before any measurement. */
+/* Copies the shape, the options as asked (the search's resolved ones
+ * replace them once it exists) and the provenance known before any
+ * measurement, so an entry that fails early still says what was asked. */
 static helion_status entry_start(const helion_tune_input_t *in,
                                  helion_tune_entry_t *e, helion_err_t *err) {
   e->device = *in->device;
+  e->effort = in->opts->effort;
+  e->seed = in->opts->seed;
+  e->algorithm =
+      helion_strdup(in->opts->algorithm ? in->opts->algorithm
+                                        : HELION_SEARCH_DEFAULT_ALGORITHM);
+  if (!e->algorithm)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   snprintf(e->tool_version, sizeof(e->tool_version), "%s", HELION_TOOL_VERSION);
   if (!in->spec)
     return HELION_OK;
@@ -312,6 +321,7 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   const helion_search_opts_t *ro = helion_search_opts(s);
   e.effort = ro->effort;
   e.seed = ro->seed;
+  free(e.algorithm);
   e.algorithm = helion_strdup(ro->algorithm ? ro->algorithm
                                             : HELION_SEARCH_DEFAULT_ALGORITHM);
   if (!e.algorithm) {

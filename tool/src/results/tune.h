@@ -79,7 +79,9 @@ typedef struct helion_tune_input {
   const char *const *configs;
   size_t nconfigs;
   /* Every evaluation as one JSON line (search.h), after a first line
-   * {"meta": {"algorithm", "device", "seed", "shape", "spec"}}; NULL: none. */
+   * {"meta": {"algorithm", "effort", "seed", "options" (the resolved
+   * options, so --options-json replays a meta object), "device", "shape",
+   * "spec" (absent without one)}}; NULL: none. */
   const char *trace_path;
   const helion_tune_hooks_t *hooks; /* NULL: none */
 } helion_tune_input_t;
