@@ -37,7 +37,7 @@ expect_err() {
 # --help: exit 0, on stdout, every option documented.
 expect_rc 0 "$HELION_TUNE" tune --help
 for opt in --shape --algorithm --effort --seed --budget-seconds --max-evals \
-  --device --jobs --set --trace --json --quiet --help \
+  --device --jobs --set --trace --json --quiet --help --options-json \
   HELION_AUTOTUNE_COMPILE_TIMEOUT HELION_AUTOTUNE_BENCHMARK_TIMEOUT \
   HELION_AUTOTUNE_REBENCH_PRECISION HELION_AUTOTUNE_LOG_LEVEL \
   HELION_AUTOTUNE_SLOW_CUTOFF HELION_BENCH_WORKER \
@@ -105,6 +105,18 @@ expect_rc 2 "$HELION_TUNE" tune "$SPEC" --config '{"num_warps": 3}'
 expect_err "--config #1: num_warps: 3 is not a power of two"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --config 'not json'
 expect_err "--config #1:"
+
+# --options-json: the file is read and parsed before anything else runs;
+# errors exit 2 naming the flag and the file.
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --options-json "$TMP/none.json"
+expect_err "--options-json: "
+expect_err "none.json"
+printf '{"algorithm": ' >"$TMP/trunc.json"
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --options-json "$TMP/trunc.json"
+expect_err "--options-json: "
+expect_err "trunc.json:1:"
+expect_rc 2 "$HELION_TUNE" tune "$SPEC" --options-json=
+expect_err "--options-json: empty file name"
 
 # A broken spec: exit 1 with the spec module's message.
 expect_rc 1 "$HELION_TUNE" tune "$TMP/missing.json"

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # test_tune.sh (GPU): tunes samples/vector_add for one shape with a capped
-# PatternSearch and checks the result: exit 0, a winning config that is a
-# valid vector_add config, a finite time no slower than 1.05x the default
-# config's (the default is in the initial population, so the winner can only
-# be at least as fast up to rebenchmark noise), at most --max-evals configs,
-# the overlap numbers present and in range, the Helion-style log lines, and
-# the trace. Exits 77 without a CUDA driver or device.
+# search (the default algorithm) and checks the result: exit 0, a winning
+# config that is a valid vector_add config (full and minimized), a finite
+# time no slower than 1.05x the default config's (the default is in the
+# initial population, so the winner can only be at least as fast up to
+# rebenchmark noise), at most --max-evals configs, the overlap numbers
+# present and in range, every field of the entry (resolved options, device
+# facts, hashes), the Helion-style log lines, the trace, and the replay of
+# the resolved options with --options-json. Exits 77 without a CUDA driver or
+# device (on CI it also runs against tests/tools/fake_bench_worker).
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -33,20 +36,50 @@ cat "$TMP/out"
 [ "$rc" -eq 0 ] || fail "exit $rc, want 0"
 
 has() { grep -qE -- "$2" "$1" || fail "$(basename "$1") lacks /$2/"; }
-has "$TMP/out" '^\{"spec": "vector_add", "device": "[^"]+", "shapes": \[\{"shape": \{"N": 1048576\}'
-has "$TMP/out" '"best_config": \{"ITEMS":(1|2|4|8),"block_sizes":\[[0-9]+\],"num_warps":[0-9]+,"pid_type":"(flat|persistent_blocked|persistent_interleaved)"\}'
-has "$TMP/out" '"failures": \{"compile": [0-9]+, "runtime": [0-9]+, "accuracy": 0, "timeout": 0\}'
-has "$TMP/out" '"gpu_idle_fraction": (0|0\.[0-9]+|1)[,}]'
-tested=$(grep -oE '"configs_tested": [0-9]+' "$TMP/out" | grep -oE '[0-9]+$')
-[ -n "$tested" ] && [ "$tested" -ge 2 ] && [ "$tested" -le 40 ] ||
-  fail "configs_tested '$tested' not in [2, 40]"
-best=$(grep -oE '"best_ms": [0-9.e+-]+' "$TMP/out" | grep -oE '[0-9.e+-]+$')
-def=$(grep -oE '"default_ms": [0-9.e+-]+' "$TMP/out" | grep -oE '[0-9.e+-]+$')
-[ -n "$best" ] && [ -n "$def" ] || fail "best_ms or default_ms missing"
-if [ -n "$best" ] && [ -n "$def" ]; then
-  awk -v b="$best" -v d="$def" 'BEGIN { exit !(b > 0 && b <= 1.05 * d) }' ||
-    fail "best_ms $best is not at most 1.05 x default_ms $def"
-fi
+# check_json FILE PYTHON: runs the Python assertions with `d` the JSON of
+# FILE and `s` its only shape; each failing assert is one FAIL line.
+check_json() {
+  local msg
+  msg=$(python3 - "$1" "$2" 2>&1 <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+s = d["shapes"][0]
+try:
+    exec(sys.argv[2])
+except AssertionError as e:
+    print("assertion failed:", e)
+    sys.exit(1)
+PY
+) || fail "$(basename "$1"): $msg"
+}
+python3 -c 'import json' || fail "python3 missing"
+check_json "$TMP/out" '
+assert d["spec"] == "vector_add" and d["device"], "spec/device"
+assert len(d["shapes"]) == 1 and s["shape"] == {"N": 1048576}, "shape %r" % s.get("shape")
+b = s["best_config"]
+assert sorted(b) == ["ITEMS", "block_sizes", "num_warps", "pid_type"], "best_config %r" % b
+assert b["ITEMS"] in (1, 2, 4, 8) and b["pid_type"] in ("flat", "persistent_blocked", "persistent_interleaved"), b
+m = s["best_config_minimized"]
+assert all(b[k] == v for k, v in m.items()) and "block_sizes" in m, "minimized %r" % m
+f = s["failures"]
+assert sorted(f) == ["accuracy", "compile", "runtime", "timeout"] and f["accuracy"] == 0 and f["timeout"] == 0, f
+assert 0 <= s["gpu_idle_fraction"] <= 1, s["gpu_idle_fraction"]
+assert 2 <= s["configs_tested"] <= 40, s["configs_tested"]
+assert 0 < s["best_ms"] <= 1.05 * s["default_ms"], (s["best_ms"], s["default_ms"])
+assert isinstance(s["side_by_side"], bool)
+assert s["algorithm"] == "LFBOTreeSearch" and s["effort"] == "quick" and s["seed"] == 7, s
+o = s["options"]
+assert o["algorithm"] == s["algorithm"] and o["effort"] == "quick" and o["seed"] == 7, o
+dev = s["device"]
+assert dev["name"] == d["device"] and re.fullmatch(r"[0-9]+\.[0-9]", dev["compute_capability"]), dev
+assert dev["sm_count"] > 0 and re.fullmatch(r"[0-9]+\.[0-9]", dev["driver_version"]), dev
+assert re.fullmatch(r"[0-9]+\.[0-9]", dev["nvrtc_version"]), dev
+for k in ("source_hash", "space_fingerprint"):
+    assert re.fullmatch(r"[0-9a-f]{64}", s[k]), k
+assert s["tool_version"] and s["wall_seconds"] >= s["backend_seconds"] > 0, s
+assert s["seconds"] == s["backend_seconds"] and "error" not in s, s
+'
+tested=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shapes"][0]["configs_tested"])' "$TMP/out")
 
 # The run log.
 has "$TMP/err" '^\[[0-9]+s\] Starting autotuning process'
@@ -61,8 +94,37 @@ has "$TMP/err" 'Best config for N=1048576: \{'
 # --effort none: the default config only.
 "$HELION_TUNE" tune "$SPEC" --shape N=1000003 --effort none --json \
   >"$TMP/out2" 2>"$TMP/err2" || fail "effort none: exit $?"
-has "$TMP/out2" '"best_config": \{"ITEMS":4,"block_sizes":\[256\],"num_warps":4,"pid_type":"flat"\}'
-has "$TMP/out2" '"configs_tested": 1,'
+check_json "$TMP/out2" '
+assert s["best_config"] == {"ITEMS": 4, "block_sizes": [256], "num_warps": 4, "pid_type": "flat"}, s["best_config"]
+assert s["configs_tested"] == 1 and s["effort"] == "none", s
+'
+
+# The resolved options replay: --options-json with the first run's options
+# gives the same algorithm, effort, seed and options, but for what a flag
+# overrides (--max-evals); the file overrides the environment.
+python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["shapes"][0]["options"], open(sys.argv[2], "w"))' \
+  "$TMP/out" "$TMP/options.json"
+"$HELION_TUNE" tune "$SPEC" --shape N=1048576 --options-json "$TMP/options.json" \
+  --max-evals 8 --json >"$TMP/out3" 2>"$TMP/err3" ||
+  fail "options replay: exit $? $(cat "$TMP/err3")"
+check_json "$TMP/out3" "
+want = json.load(open('$TMP/options.json'))
+assert want['options']['max_evals'] == 40, want
+want['options']['max_evals'] = 8
+assert s['options'] == want, 'replayed %r, want %r' % (s['options'], want)
+"
+HELION_AUTOTUNER=RandomSearch "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+  --options-json "$TMP/options.json" --seed 9 --max-evals 8 --json >"$TMP/out4" 2>"$TMP/err4" ||
+  fail "options override: exit $? $(cat "$TMP/err4")"
+check_json "$TMP/out4" '
+assert s["algorithm"] == "LFBOTreeSearch" and s["seed"] == 9 and s["effort"] == "quick", s["options"]
+'
+# The trace's meta line carries the same resolved options.
+check_json "$TMP/out" "
+meta = json.loads(open('$TMP/trace.jsonl').readline())['meta']
+assert {k: meta[k] for k in ('algorithm', 'effort', 'seed', 'options')} == s['options'], meta
+assert meta['shape'] == 'N=1048576' and meta['device'] == d['device'], meta
+"
 
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"
