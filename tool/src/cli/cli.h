@@ -46,6 +46,71 @@ int helion_cli_usage_error(const char *prog, const char *fmt, ...)
 #endif
     ;
 
+/* ------------------------------------------------------------- flags */
+
+/* Flags of one subcommand: those that take a value and those that do not
+ * (NULL-terminated lists). */
+typedef struct helion_cli_flags {
+  const char *const *valued;
+  const char *const *boolean;
+} helion_cli_flags_t;
+
+/*
+ * Reads the argument at argv[*i] ("--flag value", "--flag=value", a boolean
+ * "--flag", or a positional argument) and advances *i past what it used.
+ * A flag sets *out_flag (the table's spelling) and *out_val (NULL for a
+ * boolean); a positional argument sets *out_flag = NULL and *out_val to it.
+ * Returns HELION_EXIT_OK, or HELION_EXIT_USAGE after printing why (unknown
+ * flag, missing value, a value given to a boolean).
+ */
+int helion_cli_next(const char *prog, int argc, char **argv, int *i,
+                    const helion_cli_flags_t *flags, const char **out_flag,
+                    const char **out_val);
+
+/* The flags every searching subcommand (tune, simulate) takes, spelled for
+ * a helion_cli_flags_t list. */
+#define HELION_CLI_SEARCH_FLAGS                                                \
+  "--algorithm", "--effort", "--seed", "--budget-seconds", "--max-evals",      \
+      "--set", "--options-json"
+
+#define HELION_CLI_MAX_SETS 64
+
+/* What the search flags said; zeroed = nothing. Strings are borrowed from
+ * argv. */
+typedef struct helion_cli_search {
+  const char *algorithm, *options_json;
+  const char *sets[HELION_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
+  size_t nsets;
+  const char *effort; /* as given; parsed by helion_cli_search_opts */
+  uint64_t seed, max_evals;
+  bool seed_set;
+  double budget_seconds; /* 0 = not given */
+} helion_cli_search_t;
+
+/* What helion_cli_search_flag returns for a flag that is not a search
+ * flag. */
+#define HELION_CLI_NOT_SEARCH_FLAG (-1)
+
+/*
+ * Takes `flag` (from helion_cli_next) into `sf` when it is one of
+ * HELION_CLI_SEARCH_FLAGS. Returns HELION_EXIT_OK when it was and its value
+ * is well formed, HELION_EXIT_USAGE after printing why not, or
+ * HELION_CLI_NOT_SEARCH_FLAG.
+ */
+int helion_cli_search_flag(const char *prog, const char *flag,
+                           const char *val, helion_cli_search_t *sf);
+
+struct helion_search_opts;
+
+/*
+ * The search options of a run: helion_search_opts_init, then the
+ * environment, then --options-json, then the other search flags (--set in
+ * order), each overriding the one before. Returns HELION_EXIT_OK, or
+ * HELION_EXIT_USAGE after printing "<prog>: <why>".
+ */
+int helion_cli_search_opts(const char *prog, const helion_cli_search_t *sf,
+                           struct helion_search_opts *o);
+
 struct helion_spec;
 struct helion_device_props;
 

@@ -350,9 +350,15 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
 }
 
 int helion_cmd_simulate(int argc, char **argv) {
+  static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS, "--runs",
+                                       "--trace", NULL};
+  static const char *const boolean[] = {"--noise", "--json", "--quiet",
+                                        "--list-options", NULL};
+  static const helion_cli_flags_t flags = {valued, boolean};
   const char *path = NULL, *trace = NULL;
-  uint64_t runs_n = 1, seed = 0, max_evals = 0;
-  bool seed_set = false, noise = false, json = false, quiet = false;
+  uint64_t runs_n = 1;
+  bool noise = false, json = false, quiet = false, list = false;
+  helion_cli_search_t sf;
   helion_search_opts_t o;
   helion_err_t err = {{0}};
   int exit_code = HELION_EXIT_FAILURE;
@@ -361,95 +367,33 @@ int helion_cmd_simulate(int argc, char **argv) {
   double *sorted = NULL;
   char *trace_name = NULL;
 
-  helion_search_opts_init(&o);
-  /* The simulator's clock is exact: check the budget before every config
-   * (unless told otherwise). */
-  o.bench_chunk = 1;
-  /* Environment first, then --options-json, then the other flags. */
-  if (helion_search_opts_from_env(&o, &err)) {
-    fprintf(stderr, PROG ": %s\n", err.msg);
-    return HELION_EXIT_USAGE;
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *file = NULL;
-    if (strcmp(argv[i], "--options-json") == 0 && i + 1 < argc)
-      file = argv[i + 1];
-    else if (strncmp(argv[i], "--options-json=", 15) == 0)
-      file = argv[i] + 15;
-    if (file && helion_search_opts_from_file(&o, file, &err))
-      return usage_error("--options-json: %s", err.msg);
-  }
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (helion_cli_is_help(a)) {
+  memset(&sf, 0, sizeof(sf));
+  for (int i = 1; i < argc;) {
+    const char *flag, *val;
+    if (helion_cli_is_help(argv[i])) {
       usage(stdout);
       return HELION_EXIT_OK;
     }
-    if (strcmp(a, "--list-options") == 0) {
-      helion_cli_print_search_options(stdout, o.algorithm);
-      return HELION_EXIT_OK;
+    int rc = helion_cli_next(PROG, argc, argv, &i, &flags, &flag, &val);
+    if (rc)
+      return rc;
+    if (flag) {
+      rc = helion_cli_search_flag(PROG, flag, val, &sf);
+      if (rc != HELION_CLI_NOT_SEARCH_FLAG) {
+        if (rc)
+          return rc;
+        continue;
+      }
     }
-    if (a[0] != '-' || a[1] == '\0') {
+    if (!flag) {
       if (path)
-        return usage_error("unexpected argument '%s' (one LANDSCAPE only)", a);
-      path = a;
-      continue;
-    }
-    /* --flag value or --flag=value */
-    char flag[64];
-    const char *val = NULL;
-    const char *eq = strchr(a, '=');
-    if (eq && (size_t)(eq - a) < sizeof(flag)) {
-      memcpy(flag, a, (size_t)(eq - a));
-      flag[eq - a] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(flag, sizeof(flag), "%s", a);
-    }
-    bool takes =
-        strcmp(flag, "--algorithm") == 0 || strcmp(flag, "--effort") == 0 ||
-        strcmp(flag, "--max-evals") == 0 ||
-        strcmp(flag, "--budget-seconds") == 0 || strcmp(flag, "--runs") == 0 ||
-        strcmp(flag, "--seed") == 0 || strcmp(flag, "--trace") == 0 ||
-        strcmp(flag, "--set") == 0 || strcmp(flag, "--options-json") == 0;
-    bool boolean = strcmp(flag, "--noise") == 0 ||
-                   strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
-    if (!takes && !boolean)
-      return usage_error("unknown option '%s'", a);
-    if (boolean && val)
-      return usage_error("%s takes no value", flag);
-    if (takes && !val) {
-      if (i + 1 >= argc)
-        return usage_error("%s needs a value", flag);
-      val = argv[++i];
-    }
-    if (strcmp(flag, "--algorithm") == 0) {
-      if (!helion_search_algo_find(val, &err))
-        return usage_error("--algorithm: %s", err.msg);
-      o.algorithm = val;
-    } else if (strcmp(flag, "--effort") == 0) {
-      if (helion_effort_parse(val, "--effort", &o.effort, &err))
-        return usage_error("%s", err.msg);
-    } else if (strcmp(flag, "--max-evals") == 0) {
-      if (!helion_cli_parse_u64(val, &max_evals) || max_evals == 0)
-        return usage_error("--max-evals: '%s' is not a positive integer", val);
-    } else if (strcmp(flag, "--budget-seconds") == 0) {
-      if (!helion_cli_parse_pos_double(val, &o.budget_seconds))
-        return usage_error("--budget-seconds: '%s' is not a positive number",
+        return usage_error("unexpected argument '%s' (one LANDSCAPE only)",
                            val);
+      path = val;
     } else if (strcmp(flag, "--runs") == 0) {
       if (!helion_cli_parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
         return usage_error("--runs: '%s' is not an integer in [1, 100000]",
                            val);
-    } else if (strcmp(flag, "--seed") == 0) {
-      if (!helion_cli_parse_u64(val, &seed))
-        return usage_error("--seed: '%s' is not a non-negative integer", val);
-      seed_set = true;
-    } else if (strcmp(flag, "--set") == 0) {
-      if (helion_search_opts_set(&o, val, &err))
-        return usage_error("--set: %s", err.msg);
-    } else if (strcmp(flag, "--options-json") == 0) {
-      /* Applied before the other flags, above. */
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");
@@ -458,16 +402,25 @@ int helion_cmd_simulate(int argc, char **argv) {
       noise = true;
     } else if (strcmp(flag, "--json") == 0) {
       json = true;
-    } else {
+    } else if (strcmp(flag, "--quiet") == 0) {
       quiet = true;
+    } else {
+      list = true;
     }
+  }
+  /* The environment, then --options-json, then the other flags. */
+  int rc = helion_cli_search_opts(PROG, &sf, &o);
+  if (rc)
+    return rc;
+  if (list) {
+    helion_cli_print_search_options(stdout, o.algorithm);
+    return HELION_EXIT_OK;
   }
   if (!path)
     return usage_error("missing LANDSCAPE");
-  if (seed_set)
-    o.seed = seed;
-  if (max_evals)
-    o.max_evals = (size_t)max_evals;
+  /* The simulator's clock is exact: check the budget before every config
+   * (unless told otherwise). */
+  o.bench_chunk = 1;
 
   int saved_level = helion_log_level_current;
   if (quiet)

@@ -89,82 +89,52 @@ static void usage(FILE *f) {
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 typedef struct tune_args {
-  const char *spec_path, *shape, *trace, *options_json, *algorithm;
+  const char *spec_path, *shape, *trace;
   const char *configs[TUNE_MAX_CONFIGS]; /* --config JSON texts */
   size_t nconfigs;
-  const char *sets[TUNE_MAX_CONFIGS]; /* --set assignments, in order */
-  size_t nsets;
-  helion_effort effort;
-  uint64_t seed, max_evals, device, jobs;
-  double budget_seconds;
-  bool effort_set, seed_set, json, quiet;
+  helion_cli_search_t search;
+  uint64_t device, jobs;
+  bool json, quiet;
 } tune_args;
 
-/* Parses argv into `a` (search flags are applied later, over the options
- * file). Returns -1 after --help, else an exit code (0 = go on). */
+/* Parses argv into `a`. Returns -1 after --help, else an exit code (0 = go
+ * on). */
 static int parse_args(int argc, char **argv, tune_args *a) {
-  helion_err_t err = {{0}};
-  static const char *const valued[] = {
-      "--shape",          "--algorithm", "--effort", "--seed",
-      "--budget-seconds", "--max-evals", "--device", "--jobs",
-      "--trace",          "--set",       "--config", "--options-json"};
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i], *val = NULL, *eq = strchr(arg, '=');
-    if (helion_cli_is_help(arg)) {
+  static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS,
+                                       "--shape",
+                                       "--device",
+                                       "--jobs",
+                                       "--trace",
+                                       "--config",
+                                       NULL};
+  static const char *const boolean[] = {"--json", "--quiet", NULL};
+  static const helion_cli_flags_t flags = {valued, boolean};
+  for (int i = 1; i < argc;) {
+    const char *flag, *val;
+    if (helion_cli_is_help(argv[i])) {
       usage(stdout);
       return -1;
     }
-    if (arg[0] != '-' || arg[1] == '\0') {
+    int rc = helion_cli_next(PROG, argc, argv, &i, &flags, &flag, &val);
+    if (rc)
+      return rc;
+    if (flag) {
+      rc = helion_cli_search_flag(PROG, flag, val, &a->search);
+      if (rc != HELION_CLI_NOT_SEARCH_FLAG) {
+        if (rc)
+          return rc;
+        continue;
+      }
+    }
+    if (!flag) {
       if (a->spec_path)
-        return usage_error("unexpected argument '%s' (one SPEC only)", arg);
-      a->spec_path = arg;
-      continue;
-    }
-    char flag[64]; /* --flag value or --flag=value */
-    if (eq && (size_t)(eq - arg) < sizeof(flag)) {
-      memcpy(flag, arg, (size_t)(eq - arg));
-      flag[eq - arg] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(flag, sizeof(flag), "%s", arg);
-    }
-    bool takes = false;
-    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
-      takes = takes || strcmp(flag, valued[k]) == 0;
-    bool boolean = strcmp(flag, "--json") == 0 || strcmp(flag, "--quiet") == 0;
-    if (!takes && !boolean)
-      return usage_error("unknown option '%s'", arg);
-    if (boolean && val)
-      return usage_error("%s takes no value", flag);
-    if (takes && !val) {
-      if (i + 1 >= argc)
-        return usage_error("%s needs a value", flag);
-      val = argv[++i];
-    }
-    if (strcmp(flag, "--shape") == 0) {
+        return usage_error("unexpected argument '%s' (one SPEC only)", val);
+      a->spec_path = val;
+    } else if (strcmp(flag, "--shape") == 0) {
       if (!*val)
         return usage_error("--shape: empty shape; expected K=V,... e.g. "
                            "N=1048576");
       a->shape = val;
-    } else if (strcmp(flag, "--algorithm") == 0) {
-      if (!helion_search_algo_find(val, &err))
-        return usage_error("--algorithm: %s", err.msg);
-      a->algorithm = val;
-    } else if (strcmp(flag, "--effort") == 0) {
-      if (helion_effort_parse(val, "--effort", &a->effort, &err))
-        return usage_error("%s", err.msg);
-      a->effort_set = true;
-    } else if (strcmp(flag, "--seed") == 0) {
-      if (!helion_cli_parse_u64(val, &a->seed))
-        return usage_error("--seed: '%s' is not a non-negative integer", val);
-      a->seed_set = true;
-    } else if (strcmp(flag, "--budget-seconds") == 0) {
-      if (!helion_cli_parse_pos_double(val, &a->budget_seconds))
-        return usage_error("--budget-seconds: '%s' is not a positive number",
-                           val);
-    } else if (strcmp(flag, "--max-evals") == 0) {
-      if (!helion_cli_parse_u64(val, &a->max_evals) || a->max_evals == 0)
-        return usage_error("--max-evals: '%s' is not a positive integer", val);
     } else if (strcmp(flag, "--device") == 0) {
       if (!helion_cli_parse_u64(val, &a->device) || a->device > 1024)
         return usage_error("--device: '%s' is not a device ordinal (0, 1, "
@@ -178,14 +148,6 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       if (!*val)
         return usage_error("--trace: empty file name");
       a->trace = val;
-    } else if (strcmp(flag, "--options-json") == 0) {
-      if (!*val)
-        return usage_error("--options-json: empty file name");
-      a->options_json = val;
-    } else if (strcmp(flag, "--set") == 0) {
-      if (a->nsets == TUNE_MAX_CONFIGS)
-        return usage_error("--set: at most %d options", TUNE_MAX_CONFIGS);
-      a->sets[a->nsets++] = val;
     } else if (strcmp(flag, "--config") == 0) {
       if (a->nconfigs == TUNE_MAX_CONFIGS)
         return usage_error("--config: at most %d configurations",
@@ -198,42 +160,6 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     }
   }
   return a->spec_path ? 0 : usage_error("missing SPEC");
-}
-
-/* The search options: defaults, the environment, the options file, the
- * flags, each overriding the one before. Returns an exit code. */
-static int resolve_opts(const tune_args *a, helion_search_opts_t *o) {
-  helion_err_t err = {{0}};
-  int rc = HELION_EXIT_USAGE;
-  helion_search_opts_init(o);
-  if (helion_search_opts_from_env(o, &err))
-    goto out;
-  if (a->options_json &&
-      helion_search_opts_from_file(o, a->options_json, &err)) {
-    helion_err_prefix(&err, "--options-json: ");
-    goto out;
-  }
-  if (a->algorithm)
-    o->algorithm = a->algorithm;
-  if (a->effort_set)
-    o->effort = a->effort;
-  if (a->seed_set)
-    o->seed = a->seed;
-  if (a->budget_seconds > 0)
-    o->budget_seconds = a->budget_seconds;
-  if (a->max_evals)
-    o->max_evals = (size_t)a->max_evals;
-  for (size_t i = 0; i < a->nsets; i++) {
-    if (helion_search_opts_set(o, a->sets[i], &err)) {
-      helion_err_prefix(&err, "--set: ");
-      goto out;
-    }
-  }
-  rc = HELION_EXIT_OK;
-out:
-  if (rc)
-    fprintf(stderr, PROG ": %s\n", err.msg);
-  return rc;
 }
 
 /* The CUDA backend's part of a shape's tune (tune.h hooks). */
@@ -282,7 +208,7 @@ int helion_cmd_tune(int argc, char **argv) {
   int level, prc = parse_args(argc, argv, &a);
   if (prc)
     return prc < 0 ? HELION_EXIT_OK : prc;
-  if ((prc = resolve_opts(&a, &o)))
+  if ((prc = helion_cli_search_opts(PROG, &a.search, &o)))
     return prc;
   if (helion_log_level_from_env(HELION_LOG_INFO, &level, &err)) {
     fprintf(stderr, PROG ": %s\n", err.msg);
@@ -322,13 +248,6 @@ int helion_cmd_tune(int argc, char **argv) {
   /* A typo in a --config costs no device start-up. */
   if (helion_tune_check_configs(spec, a.configs, a.nconfigs, &err)) {
     fprintf(stderr, PROG ": %s\n", err.msg);
-    goto out;
-  }
-  if (nshapes == 0) {
-    fprintf(stderr,
-            PROG ": %s: the spec lists no shapes; pass one with "
-                 "--shape K=V,...\n",
-            a.spec_path);
     goto out;
   }
   exit_code = HELION_EXIT_FAILURE;
@@ -372,24 +291,11 @@ int helion_cmd_tune(int argc, char **argv) {
       fprintf(stderr, PROG ": %s\n", err.msg);
       goto out;
     }
-    if (e.error) {
-      any_failed = true;
-      HELION_LOG(HELION_LOG_ERROR, "%s", e.error);
-      continue;
-    }
-    HELION_LOG(
-        HELION_LOG_INFO,
-        "Best config for %s: %s\n  %.4fms (default config %.4fms%s, "
-        "%.2fx); %zu configs in %.1fs, %.1f configs/s, GPU idle %.0f%% "
-        "waiting for compiles",
-        helion_buf_str(&text), e.best_config ? e.best_config : "null",
-        e.best_ms, e.default_ms, e.side_by_side ? " side by side" : "",
-        isfinite(e.default_ms) && e.best_ms > 0 ? e.default_ms / e.best_ms
-                                                : 0.0,
-        e.configs_tested, e.backend_seconds,
-        e.backend_seconds > 0 ? (double)e.configs_tested / e.backend_seconds
-                              : 0.0,
-        100.0 * cs.stats.gpu_idle_fraction);
+    char idle[64];
+    snprintf(idle, sizeof(idle), ", GPU idle %.0f%% waiting for compiles",
+             100.0 * cs.stats.gpu_idle_fraction);
+    helion_tune_entry_log(&e, idle);
+    any_failed |= e.error != NULL;
   }
   if (a.json) {
     helion_buf_reset(&text);

@@ -90,6 +90,28 @@ static helion_status shape_text(const helion_tune_entry_t *e,
   return rc;
 }
 
+void helion_tune_entry_log(const helion_tune_entry_t *e, const char *extra) {
+  if (e->error) {
+    HELION_LOG(HELION_LOG_ERROR, "%s", e->error);
+    return;
+  }
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  shape_text(e, &b);
+  double sec = e->backend_seconds;
+  HELION_LOG(
+      HELION_LOG_INFO,
+      "Best config for %s: %s\n  %.4fms (default config %.4fms%s, "
+      "%.2fx); %zu configs in %.1fs, %.1f configs/s%s",
+      helion_buf_str(&b), e->best_config ? e->best_config : "null", e->best_ms,
+      e->default_ms, e->side_by_side ? " side by side" : "",
+      isfinite(e->default_ms) && e->best_ms > 0 ? e->default_ms / e->best_ms
+                                                : 0.0,
+      e->configs_tested, sec, sec > 0 ? (double)e->configs_tested / sec : 0.0,
+      extra ? extra : "");
+  helion_buf_cleanup(&b);
+}
+
 /* The first trace line: the resolved options (so --options-json replays a
  * trace's "meta" object too) and what was tuned, for `helion-tune report`. */
 static helion_status write_trace_meta(FILE *f, const helion_tune_input_t *in,
