@@ -119,6 +119,19 @@ HELION_AUTOTUNER=RandomSearch "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
 check_json "$TMP/out4" '
 assert s["algorithm"] == "LFBOTreeSearch" and s["seed"] == 9 and s["effort"] == "quick", s["options"]
 '
+# The options a tune recorded replay a search exactly elsewhere: on a
+# recorded landscape, the replayed options and the same search given by
+# flags write the same trace.
+L="$HELION_TEST_DATA/landscapes/gemm_RTX_3090.json.gz"
+"$HELION_TUNE" simulate "$L" --options-json "$TMP/options.json" --quiet \
+  --trace "$TMP/replay.jsonl" || fail "simulate --options-json: exit $?"
+"$HELION_TUNE" simulate "$L" --algorithm LFBOTreeSearch --effort quick --seed 7 \
+  --max-evals 40 --quiet --trace "$TMP/flags.jsonl" || fail "simulate: exit $?"
+if ! cmp -s <(tail -n +2 "$TMP/replay.jsonl") <(tail -n +2 "$TMP/flags.jsonl"); then
+  fail "the tune's options replayed on the simulator give a different trace"
+fi
+[ "$(wc -l <"$TMP/replay.jsonl")" -gt 10 ] || fail "replay trace too short"
+
 # The trace's meta line carries the same resolved options.
 check_json "$TMP/out" "
 meta = json.loads(open('$TMP/trace.jsonl').readline())['meta']
