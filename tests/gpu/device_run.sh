@@ -112,7 +112,7 @@ for step in "${steps[@]}"; do
         tail -20 "$OUT/old-build.log"; rc=1
       fi
       shape="${COMPARE_SHAPE:-M=32768,N=4096}"
-      for round in 1 2; do
+      for round in $(seq 1 "${COMPARE_ROUNDS:-2}"); do
         for which in old new; do
           exe=build-gpu/helion-tune
           [ "$which" = old ] && exe="$old/build/helion-tune"
@@ -122,12 +122,13 @@ for step in "${steps[@]}"; do
             2> "$OUT/compare-$which-$round.log" || rc=$?
         done
       done
-      python3 - "$OUT" <<'PY'
+      COMPARE_ROUNDS="${COMPARE_ROUNDS:-2}" python3 - "$OUT" <<'PY'
 import json, sys
 out = sys.argv[1]
 print("| run | winner | best ms | default ms | speedup |")
 print("|---|---|---|---|---|")
-for rnd in (1, 2):
+import os
+for rnd in range(1, int(os.environ.get("COMPARE_ROUNDS", "2")) + 1):
     for which in ("old", "new"):
         try:
             s = json.load(open(f"{out}/compare-{which}-{rnd}.json"))["shapes"][0]
