@@ -970,7 +970,16 @@ static void test_spec_parse_shape(void **state) {
                     "key once, e.g. M=..."},
       {"M=99999999999999999999,N=1,K=1",
        "shape 'M=99999999999999999999,N=1,K=1': M: '99999999999999999999' is "
-       "not a positive integer"},
+       "too large; a shape value is at most 9007199254740991 (2^53 - 1, what "
+       "a spec's JSON holds exactly)"},
+      {"M=9007199254740993,N=1,K=1",
+       "shape 'M=9007199254740993,N=1,K=1': M: '9007199254740993' is too "
+       "large; a shape value is at most 9007199254740991 (2^53 - 1, what a "
+       "spec's JSON holds exactly)"},
+      {"M=1.5,N=1,K=1", "shape 'M=1.5,N=1,K=1': M: '1.5' is not a positive "
+                        "integer"},
+      {"M=1e308,N=1,K=1", "shape 'M=1e308,N=1,K=1': M: '1e308' is not a "
+                          "positive integer"},
       {"", "shape '': missing M; give every key: M, N, K"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -303,9 +303,9 @@ int helion_cmd_check(int argc, char **argv) {
   if (spec->reference &&
       !helion_nvrtc_ptx_has_entry(res.ptx, spec->reference)) {
     rc = helion_err_set(&err, HELION_ERR_NOT_FOUND,
-                        "accuracy.reference: entry '%s' not found in %s; is "
+                        "%s: reference: entry '%s' not found in %s; is "
                         "it declared extern \"C\" __global__?",
-                        spec->reference, spec->source);
+                        a.spec_path, spec->reference, spec->source);
     goto fail;
   }
 
