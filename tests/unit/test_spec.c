@@ -115,6 +115,9 @@ static void check_frag(const helion_param_t *p, helion_frag_kind kind,
   "'space':{'block_sizes':[{'name':'BLOCK_M','min':16,'max':64}],"           \
   "'num_warps':{'min':1,'max':8}},"
 #define LAUNCH1 "'launch':{'tiles':[1],'block':[1]}"
+/* An output, without which a spec is refused (no accuracy check). */
+#define OUT "'args':[{'name':'out','type':'float*','numel':'M','output':true}],"
+#define OUT1 "'args':[{'name':'out','type':'float*','numel':1,'output':true}],"
 #define LAUNCH "'launch':{'tiles':['cdiv(M, BLOCK_M)'],'block':['32 * num_warps']}"
 
 /* ------------------------------------------------------ a full spec */
@@ -287,7 +290,7 @@ static void test_spec_helion_defaults(void **state) {
   (void)state;
   helion_spec_t *s = parse_ok(
       HEAD
-      "'space':{'block_sizes':[{'name':'BM','min':16,'max':64},"
+      OUT "'space':{'block_sizes':[{'name':'BM','min':16,'max':64},"
       "{'name':'BN','min':64,'max':256}],"
       "'num_warps':{'min':8,'max':16},'num_stages':{},"
       "'l2_groupings':[{}],'range_unroll_factors':[{'max':2}],"
@@ -346,7 +349,7 @@ static void test_spec_helion_defaults(void **state) {
 
   /* Three block sizes: 16 each (clamped up to a min of 32). */
   s = parse_ok(HEAD
-               "'space':{'block_sizes':[{'name':'A','min':1,'max':64},"
+               OUT "'space':{'block_sizes':[{'name':'A','min':1,'max':64},"
                "{'name':'B','min':32,'max':64},{'name':'C','min':1,'max':8}]},"
                "'launch':{'tiles':[1],'block':[32]}}");
   assert_int_equal(s->params[0].frag.dflt, 16);
@@ -354,9 +357,12 @@ static void test_spec_helion_defaults(void **state) {
   assert_int_equal(s->params[2].frag.dflt, 8);
   helion_spec_destroy(s);
 
-  /* No key, no shapes, no args, no space: one shape of no values. */
+  /* No key, no shapes, no args, no space: one shape of no values (and,
+   * with no output, accuracy opted out explicitly). */
   s = parse_ok("{'name':'k','source':'matmul.cu','entry':'k',"
+               "'accuracy':{'check':false},"
                "'launch':{'tiles':['num_sms'],'block':[128]}}");
+  assert_false(s->accuracy_check);
   assert_int_equal(s->nkeys, 0);
   assert_int_equal(s->nshapes, 1);
   assert_int_equal(s->nparams, 0);
@@ -391,43 +397,43 @@ static void test_spec_unknown_keys(void **state) {
                "entry, args, key, shapes, space, restrictions, launch, "
                "accuracy, defaults, reference, arch_specific");
   expect_error(HEAD
-               "'space':{'block_sizes':[{'name':'B','min':16,'mx':64}]},"
+               OUT "'space':{'block_sizes':[{'name':'B','min':16,'mx':64}]},"
                LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[0].mx: unknown key; known keys "
                "are: name, min, max, default; did you mean 'max'?");
   /* A near miss of a standard space key is a typo, not a user tunable. */
-  expect_error(HEAD "'space':{'num_warp':{'min':1,'max':8}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_warp':{'min':1,'max':8}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warp: unknown key; did you mean "
                "'num_warps'? (a user tunable needs \"type\")");
-  expect_error(HEAD SPACE LAUNCH ",'launch':{}}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE LAUNCH ",'launch':{}}", HELION_ERR_INVALID,
                "k.json: launch: duplicate key; give it once");
-  expect_error(HEAD SPACE LAUNCH ",'defaults':{'num_warp':2}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'defaults':{'num_warp':2}}",
                HELION_ERR_INVALID,
                "k.json: defaults.num_warp: not a parameter of the space; "
                "known keys are: block_sizes, num_warps; did you mean "
                "'num_warps'?");
-  expect_error(HEAD SPACE LAUNCH ",'accuracy':{'atl':1}}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE LAUNCH ",'accuracy':{'atl':1}}", HELION_ERR_INVALID,
                "k.json: accuracy.atl: unknown key; known keys are: atol, "
-               "rtol; did you mean 'atol'?");
+               "rtol, check; did you mean 'atol'?");
   expect_error(HEAD "'shapes':[]," SPACE LAUNCH "}", HELION_ERR_INVALID,
                "k.json: shapes: duplicate key; give it once");
 }
 
 static void test_spec_missing_keys(void **state) {
   (void)state;
-  expect_error(HEAD SPACE "'accuracy':{}}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE "'accuracy':{}}", HELION_ERR_INVALID,
                "k.json: missing required key 'launch' (tiles and block of "
                "the grid)");
   expect_error("{'source':'matmul.cu'}", HELION_ERR_INVALID,
                "k.json: missing required key 'name' (a C identifier that "
                "prefixes generated symbols)");
-  expect_error(HEAD "'space':{'block_sizes':[{'name':'B','min':16}]}," LAUNCH
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'B','min':16}]}," LAUNCH
                     "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[0]: missing required key 'max'");
-  expect_error(HEAD SPACE "'launch':{'tiles':[1]}}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE "'launch':{'tiles':[1]}}", HELION_ERR_INVALID,
                "k.json: launch: missing required key 'block' (1 to 3 "
                "expressions)");
   expect_error(HEAD SPACE "'args':[{'name':'A','type':'float*'}]," LAUNCH "}",
@@ -439,7 +445,7 @@ static void test_spec_missing_keys(void **state) {
                HELION_ERR_INVALID,
                "k.json: missing required key 'shapes' (one object per shape "
                "giving M)");
-  expect_error(HEAD "'space':{'X':{'min':1}}," LAUNCH "}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT "'space':{'X':{'min':1}}," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: space.X: missing required key 'type' (one of "
                "power_of_two, integer, enum, boolean, permutation, list)");
   expect_error("{'name':'k','source':'matmul.cu','entry':'k','key':['M','N'],"
@@ -450,71 +456,71 @@ static void test_spec_missing_keys(void **state) {
 
 static void test_spec_wrong_types(void **state) {
   (void)state;
-  expect_error(HEAD "'space':{'num_warps':{'min':'1','max':8}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_warps':{'min':'1','max':8}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warps.min: expected an integer, got string");
-  expect_error(HEAD "'space':{'num_stages':{'min':1.5}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_stages':{'min':1.5}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_stages.min: expected an integer, got 1.5");
   expect_error("{'name':7}", HELION_ERR_INVALID,
                "k.json: name: expected a string, got number");
   expect_error(HEAD SPACE "'args':{}," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: args: expected an array, got object");
-  expect_error(HEAD "'space':{'block_sizes':{'name':'B'}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'block_sizes':{'name':'B'}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes: expected an array, got object");
-  expect_error(HEAD SPACE "'launch':{'tiles':[true],'block':[1]}}",
+  expect_error(HEAD OUT SPACE "'launch':{'tiles':[true],'block':[1]}}",
                HELION_ERR_INVALID,
                "k.json: launch.tiles[0]: expected an expression (a string or "
                "a number), got boolean");
-  expect_error(HEAD SPACE "'restrictions':[1]," LAUNCH "}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE "'restrictions':[1]," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: restrictions[0]: expected an expression string, got "
                "number");
   expect_error("{'name':'k','source':'matmul.cu','entry':'k','key':['M'],"
                "'shapes':[{'M':0}]," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: shapes[0].M: expected a positive integer, got 0");
-  expect_error(HEAD SPACE "'arch_specific':'yes'," LAUNCH "}",
+  expect_error(HEAD OUT SPACE "'arch_specific':'yes'," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: arch_specific: expected a boolean, got string");
-  expect_error(HEAD "'space':{'static_ranges':[1]}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'static_ranges':[1]}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.static_ranges[0]: expected a boolean or "
                "{\"default\": boolean}, got number");
-  expect_error(HEAD "'space':{'pid_type':['flat','flatt']}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'pid_type':['flat','flatt']}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.pid_type[1]: 'flatt' is not one of flat, xyz, "
                "persistent_blocked, persistent_interleaved; did you mean "
                "'flat'?");
-  expect_error(HEAD "'space':{'maxnreg':[null,'x']}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'maxnreg':[null,'x']}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.maxnreg[1]: expected null or a positive "
                "integer, got string");
-  expect_error(HEAD "'space':{'maxnreg':[null,0]}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'maxnreg':[null,0]}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.maxnreg[1]: 0 is below the least allowed "
                "value 1; use null or a positive integer");
-  expect_error(HEAD "'space':{'X':{'type':'pow2','min':1,'max':2}}," LAUNCH
+  expect_error(HEAD OUT "'space':{'X':{'type':'pow2','min':1,'max':2}}," LAUNCH
                     "}",
                HELION_ERR_INVALID,
                "k.json: space.X.type: 'pow2' is not a type; use one of "
                "power_of_two, integer, enum, boolean, permutation, list");
-  expect_error(HEAD "'space':{'X':{'type':'integr','min':1,'max':2}}," LAUNCH
+  expect_error(HEAD OUT "'space':{'X':{'type':'integr','min':1,'max':2}}," LAUNCH
                     "}",
                HELION_ERR_INVALID,
                "k.json: space.X.type: 'integr' is not a type; use one of "
                "power_of_two, integer, enum, boolean, permutation, list; did "
                "you mean 'integer'?");
-  expect_error(HEAD SPACE LAUNCH ",'accuracy':{'atol':-1}}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT SPACE LAUNCH ",'accuracy':{'atol':-1}}", HELION_ERR_INVALID,
                "k.json: accuracy.atol: -1 is negative; use a tolerance >= 0");
-  expect_error(HEAD SPACE LAUNCH ",'defaults':{'block_sizes':64}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'defaults':{'block_sizes':64}}",
                HELION_ERR_INVALID,
                "k.json: defaults.block_sizes: expected an array, got number");
-  expect_error(HEAD SPACE "'launch':{'tiles':[],'block':[1]}}",
+  expect_error(HEAD OUT SPACE "'launch':{'tiles':[],'block':[1]}}",
                HELION_ERR_INVALID,
                "k.json: launch.tiles: 0 dimensions; give 1 to 3 expressions "
                "(x, y, z)");
-  expect_error(HEAD SPACE "'launch':{'tiles':[1],'block':[1,1,1,1]}}",
+  expect_error(HEAD OUT SPACE "'launch':{'tiles':[1],'block':[1,1,1,1]}}",
                HELION_ERR_INVALID,
                "k.json: launch.block: 4 dimensions; give 1 to 3 expressions "
                "(x, y, z)");
@@ -522,81 +528,81 @@ static void test_spec_wrong_types(void **state) {
 
 static void test_spec_bounds(void **state) {
   (void)state;
-  expect_error(HEAD "'space':{'num_warps':{'min':16,'max':4}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_warps':{'min':16,'max':4}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warps: min 16 is greater than max 4; make "
                "min <= max");
-  expect_error(HEAD "'space':{'X':{'type':'integer','min':3,'max':-3}},"
+  expect_error(HEAD OUT "'space':{'X':{'type':'integer','min':3,'max':-3}},"
                     LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.X: min 3 is greater than max -3; make min <= "
                "max");
   expect_error(HEAD
-               "'space':{'block_sizes':[{'name':'A','min':16,'max':64},"
+               OUT "'space':{'block_sizes':[{'name':'A','min':16,'max':64},"
                "{'name':'B','min':16,'max':64},"
                "{'name':'C','min':16,'max':100}]},"
                LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[2].max: 100 is not a power of two; "
                "use 64 or 128");
-  expect_error(HEAD "'space':{'l2_groupings':[{'min':0}]}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'l2_groupings':[{'min':0}]}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.l2_groupings[0].min: 0 is not a power of two; "
                "use 1 or a larger power of two");
-  expect_error(HEAD "'space':{'num_warps':{'max':64}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_warps':{'max':64}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warps.max: 64 is above 32; use at most 32");
-  expect_error(HEAD "'space':{'range_num_stages':[{'min':-1}]}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'range_num_stages':[{'min':-1}]}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.range_num_stages[0].min: -1 is below 0; use at "
                "least 0");
-  expect_error(HEAD "'space':{'num_warps':{'min':1,'max':8,'default':16}},"
+  expect_error(HEAD OUT "'space':{'num_warps':{'min':1,'max':8,'default':16}},"
                     LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warps.default: 16 is outside [1, 8]; use a "
                "value between min and max");
-  expect_error(HEAD SPACE LAUNCH ",'defaults':{'block_sizes':[48]}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'defaults':{'block_sizes':[48]}}",
                HELION_ERR_INVALID,
                "k.json: defaults.block_sizes[0]: 48 is not a power of two; "
                "use 32 or 64");
-  expect_error(HEAD SPACE LAUNCH ",'defaults':{'block_sizes':[128]}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'defaults':{'block_sizes':[128]}}",
                HELION_ERR_INVALID,
                "k.json: defaults.block_sizes[0]: 128 is outside [16, 64] of "
                "space.block_sizes[0]; use a value within those bounds");
-  expect_error(HEAD SPACE LAUNCH ",'defaults':{'block_sizes':[16,16]}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'defaults':{'block_sizes':[16,16]}}",
                HELION_ERR_INVALID,
                "k.json: defaults.block_sizes: 2 values for 1 entries of "
                "space.block_sizes; give one per entry");
-  expect_error(HEAD "'space':{'pid_type':['flat','xyz']}," LAUNCH
+  expect_error(HEAD OUT "'space':{'pid_type':['flat','xyz']}," LAUNCH
                     ",'defaults':{'pid_type':'persistent_blocked'}}",
                HELION_ERR_INVALID,
                "k.json: defaults.pid_type: 'persistent_blocked' is not one of "
                "the choices 'flat', 'xyz'");
-  expect_error(HEAD "'space':{'pid_type':['flat','xyz','flat']}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'pid_type':['flat','xyz','flat']}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.pid_type[2]: 'flat' repeats choice [0]; give "
                "each choice once");
-  expect_error(HEAD "'space':{'pid_type':[]}," LAUNCH "}", HELION_ERR_INVALID,
+  expect_error(HEAD OUT "'space':{'pid_type':[]}," LAUNCH "}", HELION_ERR_INVALID,
                "k.json: space.pid_type: no choices; give at least one (flat, "
                "xyz, persistent_blocked, persistent_interleaved)");
-  expect_error(HEAD "'space':{'loop_orders':[2,17]}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'loop_orders':[2,17]}," LAUNCH "}",
                HELION_ERR_LIMIT,
                "k.json: space.loop_orders[1]: a loop order of 17 loops is too "
                "long; at most 16");
-  expect_error(HEAD "'space':{'loop_orders':[3]}," LAUNCH
+  expect_error(HEAD OUT "'space':{'loop_orders':[3]}," LAUNCH
                     ",'defaults':{'loop_orders':[[1,0,2]]}}",
                HELION_ERR_INVALID,
                "k.json: defaults.loop_orders[0]: a permutation's default is "
                "the identity [0, 1, ...] of length 3; remove it or write the "
                "identity");
-  expect_error(HEAD "'space':{'load_eviction_policies':{'length':2}},"
+  expect_error(HEAD OUT "'space':{'load_eviction_policies':{'length':2}},"
                     LAUNCH ",'defaults':{'load_eviction_policies':"
                     "['first','last']}}",
                HELION_ERR_INVALID,
                "k.json: defaults.load_eviction_policies[1]: differs from "
                "element [0]; a list's default repeats one value (give a "
                "single value)");
-  expect_error(HEAD SPACE LAUNCH ",'accuracy':{'rtol':1e400}}",
+  expect_error(HEAD OUT SPACE LAUNCH ",'accuracy':{'rtol':1e400}}",
                HELION_ERR_INVALID,
                "k.json: accuracy.rtol: inf is negative; use a tolerance >= 0");
 }
@@ -604,29 +610,29 @@ static void test_spec_bounds(void **state) {
 static void test_spec_names(void **state) {
   (void)state;
   /* Duplicates, across keys, params and device properties. */
-  expect_error(HEAD "'space':{'block_sizes':[{'name':'BM','min':1,'max':2},"
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'BM','min':1,'max':2},"
                     "{'name':'M','min':1,'max':2}]},"
                     LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[1].name: 'M' is already the name of "
                "key[0]; names must be unique");
-  expect_error(HEAD "'space':{'block_sizes':[{'name':'BM','min':1,'max':2},"
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'BM','min':1,'max':2},"
                     "{'name':'BM','min':1,'max':2}]},"
                     LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[1].name: 'BM' is already the name "
                "of space.block_sizes[0]; names must be unique");
-  expect_error(HEAD "'space':{'block_sizes':[{'name':'num_warps','min':1,"
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'num_warps','min':1,"
                     "'max':2}],'num_warps':{}},"
                     LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_warps: 'num_warps' is already the name of "
                "space.block_sizes[0]; names must be unique");
-  expect_error(HEAD "'space':{'num_sms':{'type':'boolean'}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'num_sms':{'type':'boolean'}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.num_sms: 'num_sms' is already the name of a "
                "device property; names must be unique");
-  expect_error(HEAD "'space':{'l2_groupings':[{}],'l2_groupings_0':"
+  expect_error(HEAD OUT "'space':{'l2_groupings':[{}],'l2_groupings_0':"
                     "{'type':'boolean'}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.l2_groupings_0: 'l2_groupings_0' is already the "
@@ -649,7 +655,8 @@ static void test_spec_names(void **state) {
                "space.block_sizes[0] (a -D macro); rename the argument");
   /* An argument may share a key's name: M is passed as "value": "M". */
   helion_spec_t *s = parse_ok(HEAD SPACE
-                              "'args':[{'name':'M','type':'int','value':'M'}],"
+                              "'args':[{'name':'M','type':'int','value':'M'},"
+                              "{'name':'o','type':'float*','numel':1,'output':true}],"
                               LAUNCH "}");
   helion_spec_destroy(s);
 
@@ -660,18 +667,18 @@ static void test_spec_names(void **state) {
   expect_error("{'name':'k','source':'matmul.cu','entry':'int'}",
                HELION_ERR_INVALID,
                "k.json: entry: 'int' is a C keyword; choose another name");
-  expect_error(HEAD "'space':{'block_sizes':[{'name':'2x','min':1,'max':2}]},"
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'2x','min':1,'max':2}]},"
                LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.block_sizes[0].name: '2x' is not a C "
                "identifier; use letters, digits and underscores, not "
                "starting with a digit");
-  expect_error(HEAD "'space':{'SPLIT-K':{'type':'boolean'}}," LAUNCH "}",
+  expect_error(HEAD OUT "'space':{'SPLIT-K':{'type':'boolean'}}," LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space[\"SPLIT-K\"]: 'SPLIT-K' is not a C identifier; "
                "use letters, digits and underscores, not starting with a "
                "digit (a user tunable's key is its -D macro name)");
-  expect_error(HEAD "'space':{'E':{'type':'enum','choices':['a','b c']}},"
+  expect_error(HEAD OUT "'space':{'E':{'type':'enum','choices':['a','b c']}},"
                LAUNCH "}",
                HELION_ERR_INVALID,
                "k.json: space.E.choices[1]: 'b c' is not a C identifier; use "
@@ -750,13 +757,13 @@ static void test_spec_args(void **state) {
   /* Every init spelled out. */
   helion_spec_t *s = parse_ok(
       HEAD SPACE
-      "'args':[{'name':'a','type':'float*','numel':1,'init':'rand'},"
+      "'args':[{'name':'a','type':'float*','numel':1,'init':'rand','output':true},"
       "{'name':'b','type':'double*','numel':1,'init':'arange'},"
       "{'name':'c','type':'uint8_t*','numel':1,'init':'zeros'},"
       "{'name':'d','type':'__nv_bfloat16*','numel':1,'init':'ones'},"
       "{'name':'e','type':'int8_t*','numel':'M * N','init':-2},"
       "{'name':'f','type':'  const   unsigned   long long * ','numel':1,"
-      "'init':' randint( -1 , 1 )'},"
+      "'init':' randint( 0 , 1 )'},"
       "{'name':'g','type':'double','value':0.25}]," LAUNCH "}");
   assert_int_equal(s->args[0].init, HELION_INIT_RAND);
   assert_int_equal(s->args[1].init, HELION_INIT_ARANGE);
@@ -770,7 +777,7 @@ static void test_spec_args(void **state) {
   assert_int_equal(s->args[5].dtype, HELION_DT_U64);
   assert_true(s->args[5].is_const && s->args[5].is_pointer);
   assert_int_equal(s->args[5].init, HELION_INIT_RANDINT);
-  assert_true(s->args[5].init_lo == -1.0 && s->args[5].init_hi == 1.0);
+  assert_true(s->args[5].init_lo == 0.0 && s->args[5].init_hi == 1.0);
   assert_string_equal(helion_expr_text(s->args[6].value), "0.25");
   helion_spec_destroy(s);
 }
@@ -779,13 +786,13 @@ static void test_spec_args(void **state) {
 
 static void test_spec_expression_errors(void **state) {
   (void)state;
-  expect_error(HEAD SPACE
+  expect_error(HEAD OUT SPACE
                "'launch':{'tiles':['cdiv(M, BLOCK_Q)'],'block':[32]}}",
                HELION_ERR_NOT_FOUND,
                "k.json: launch.tiles[0]: column 9: undefined name 'BLOCK_Q'; "
                "known names: M, N, BLOCK_M, num_warps, num_sms, "
                "smem_per_block, regs_per_sm, cc_major, cc_minor");
-  expect_error(HEAD SPACE "'restrictions':['BLOCK_M <= 64', 'BLOCK_M <']," LAUNCH
+  expect_error(HEAD OUT SPACE "'restrictions':['BLOCK_M <= 64', 'BLOCK_M <']," LAUNCH
                     "}",
                HELION_ERR_PARSE,
                "k.json: restrictions[1]: column 10: expected an expression "
@@ -796,7 +803,7 @@ static void test_spec_expression_errors(void **state) {
                "k.json: args[0].numel: column 3: undefined name 'Q'; known "
                "names: M, N, BLOCK_M, num_warps, num_sms, smem_per_block, "
                "regs_per_sm, cc_major, cc_minor");
-  expect_error(HEAD SPACE "'launch':{'tiles':[1],'block':[1],'shared_mem':"
+  expect_error(HEAD OUT SPACE "'launch':{'tiles':[1],'block':[1],'shared_mem':"
                     "'x'}}",
                HELION_ERR_NOT_FOUND,
                "k.json: launch.shared_mem: column 1: undefined name 'x'; "
@@ -810,25 +817,25 @@ static void test_spec_expression_errors(void **state) {
 static void test_spec_division_by_zero(void **state) {
   (void)state;
   /* BLOCK_M takes 16, 32, 64: three configurations. */
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M / 0 > 1']," LAUNCH "}",
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M / 0 > 1']," LAUNCH "}",
                "k.json: restrictions[0] 'BLOCK_M / 0 > 1': no configuration "
                "satisfies it (checked all 3 configurations); at the default "
                "configuration it fails: column 1: division by zero");
   /* One that divides by zero only at the default (BLOCK_M = 32) is the
    * default's fault. */
-  expect_space(HEAD SPACE "'restrictions':['M / (BLOCK_M - 32) > 0']," LAUNCH
+  expect_space(HEAD OUT SPACE "'restrictions':['M / (BLOCK_M - 32) > 0']," LAUNCH
                     "}",
                "k.json: defaults: the default configuration violates "
                "restrictions[0] 'M / (BLOCK_M - 32) > 0' (column 1: division "
                "by zero); set \"defaults\" to one that satisfies it");
   /* A launch expression at the default configuration. */
-  expect_space(HEAD SPACE
+  expect_space(HEAD OUT SPACE
                "'launch':{'tiles':['1 + M / (BLOCK_M - 32)'],'block':[32]}}",
                "k.json: launch.tiles[0]: column 5: division by zero "
                "(evaluating the default configuration for shape M=64, N=32)");
   /* The same expression is fine at the default; a caller evaluating it for
    * BLOCK_M = 16 gets the error. */
-  helion_spec_t *s = parse_ok(HEAD SPACE
+  helion_spec_t *s = parse_ok(HEAD OUT SPACE
                               "'launch':{'tiles':['M / (BLOCK_M - 16)'],"
                               "'block':[32]}}");
   helion_device_props_t dev;
@@ -852,32 +859,32 @@ static void test_spec_division_by_zero(void **state) {
 
 static void test_spec_unsatisfiable_restriction(void **state) {
   (void)state;
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M <= 64', "
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M <= 64', "
                     "'BLOCK_M * 2 <= 0']," LAUNCH "}",
                "k.json: restrictions[1] 'BLOCK_M * 2 <= 0': no configuration "
                "satisfies it (checked all 3 configurations)");
   /* Satisfiable, but not by the default BLOCK_M = 32. */
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M >= 64']," LAUNCH "}",
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M >= 64']," LAUNCH "}",
                "k.json: defaults: the default configuration violates "
                "restrictions[0] 'BLOCK_M >= 64'; set \"defaults\" to one that "
                "satisfies it");
   /* ... and fixed by "defaults". */
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M >= 64']," LAUNCH
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M >= 64']," LAUNCH
                     ",'defaults':{'block_sizes':[64]}}",
                NULL);
   /* Shape and device values reach the restrictions: 64 * M = 4096 fits the
    * 232448 bytes of sm_90 ... */
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M * M <= smem_per_block']," LAUNCH
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M * M <= smem_per_block']," LAUNCH
                     "}",
                NULL);
   /* ... but no BLOCK_M makes 16 * 64 * 1000 fit. */
-  expect_space(HEAD SPACE "'restrictions':['BLOCK_M * M * 1000 <= "
+  expect_space(HEAD OUT SPACE "'restrictions':['BLOCK_M * M * 1000 <= "
                     "smem_per_block']," LAUNCH "}",
                "k.json: restrictions[0] 'BLOCK_M * M * 1000 <= "
                "smem_per_block': no configuration satisfies it (checked all "
                "3 configurations)");
   /* The launch at the default must have at least one tile. */
-  expect_space(HEAD SPACE "'launch':{'tiles':['M / 128'],'block':[32]}}",
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':['M / 128'],'block':[32]}}",
                "k.json: launch.tiles[0]: 'M / 128' is 0 for the default "
                "configuration and shape M=64, N=32; the grid needs at least "
                "1 tile");
@@ -887,7 +894,7 @@ static void test_spec_unsatisfiable_restriction(void **state) {
  * changed after parsing reaches them). */
 static void test_spec_space_errors_prefixed(void **state) {
   (void)state;
-  helion_spec_t *s = parse_ok(HEAD SPACE LAUNCH "}");
+  helion_spec_t *s = parse_ok(HEAD OUT SPACE LAUNCH "}");
   helion_device_props_t dev;
   helion_err_t err;
   assert_int_equal(helion_device_props_for_arch("sm_90", &dev, &err), 0);
@@ -907,12 +914,12 @@ static void test_spec_missing_source(void **state) {
   assert_non_null(getcwd(cwd, sizeof(cwd)));
   snprintf(msg, sizeof(msg),
            "k.json: source: 'kk.cu' not found (looked in %s/kk.cu)", cwd);
-  expect_error("{'name':'k','source':'kk.cu','entry':'k'," LAUNCH1 "}",
+  expect_error("{'name':'k','source':'kk.cu','entry':'k'," OUT1 LAUNCH1 "}",
                HELION_ERR_NOT_FOUND, msg);
   /* Relative to the spec's directory, not the working directory. */
   helion_spec_t *s = NULL;
   helion_err_t err;
-  char *json = dq("{'name':'k','source':'matmul.cu','entry':'k'," LAUNCH1 "}");
+  char *json = dq("{'name':'k','source':'matmul.cu','entry':'k'," OUT1 LAUNCH1 "}");
   assert_int_equal(helion_spec_parse(json, strlen(json), "/nonexistent/k.json",
                                      &s, &err),
                    HELION_ERR_NOT_FOUND);
@@ -921,7 +928,7 @@ static void test_spec_missing_source(void **state) {
                       "(looked in /nonexistent/matmul.cu)");
   /* A directory is not a source. */
   free(json);
-  json = dq("{'name':'k','source':'.','entry':'k'," LAUNCH1 "}");
+  json = dq("{'name':'k','source':'.','entry':'k'," OUT1 LAUNCH1 "}");
   snprintf(msg, sizeof(msg),
            "k.json: source: '.' is not a regular file (%s/.); name the .cu "
            "file",
