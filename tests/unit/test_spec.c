@@ -117,6 +117,7 @@ static void check_frag(const helion_param_t *p, helion_frag_kind kind,
 #define LAUNCH1 "'launch':{'tiles':[1],'block':[1]}"
 /* An output, without which a spec is refused (no accuracy check). */
 #define OUT "'args':[{'name':'out','type':'float*','numel':'M','output':true}],"
+#define OUT_ARG "{'name':'out','type':'float*','numel':1,'output':true}"
 #define OUT1 "'args':[{'name':'out','type':'float*','numel':1,'output':true}],"
 #define LAUNCH "'launch':{'tiles':['cdiv(M, BLOCK_M)'],'block':['32 * num_warps']}"
 
@@ -908,6 +909,242 @@ static void test_spec_space_errors_prefixed(void **state) {
   helion_spec_destroy(s);
 }
 
+/* ------------------------------------------------- issue 12 classes */
+
+/* Class 1: every value fits its C type exactly or is refused, never
+ * narrowed: JSON integers beyond 2^53 - 1, scalar values at the default
+ * configuration of every shape, inits. */
+static void test_spec_values_never_narrow(void **state) {
+  (void)state;
+  /* 9007199254740993 reads as ...992: beyond the exact range. */
+  expect_error("{'name':'k','source':'matmul.cu','entry':'k','key':['M'],"
+               "'shapes':[{'M':9007199254740993}]}",
+               HELION_ERR_INVALID,
+               "k.json: shapes[0].M: 9007199254740992 is too large; integers "
+               "must be within +-9007199254740991, the range JSON numbers "
+               "hold exactly");
+  expect_error("{'name':'k','source':'matmul.cu','entry':'k','key':['M'],"
+               "'shapes':[{'M':1e308}]}",
+               HELION_ERR_INVALID,
+               "k.json: shapes[0].M: 1e+308 is too large; "
+               "integers must be within +-9007199254740991, the range JSON "
+               "numbers hold exactly");
+  expect_error("{'name':'k','source':'matmul.cu','entry':'k','key':['M'],"
+               "'shapes':[{'M':1.5}]}",
+               HELION_ERR_INVALID,
+               "k.json: shapes[0].M: expected an integer, got 1.5");
+  /* A shape of 2^31 passed as an int. */
+#define NARROW_HEAD                                                            \
+  "{'name':'k','source':'matmul.cu','entry':'k','key':['M','N'],"              \
+  "'shapes':[{'M':64,'N':32},{'M':2147483648,'N':32}],"
+  const char *text =
+      NARROW_HEAD "'args':[{'name':'m','type':'int','value':'M'}," OUT_ARG "],"
+      LAUNCH1 "}";
+  helion_spec_t *s = parse_ok(text);
+  helion_device_props_t dev;
+  helion_err_t err;
+  helion_space_t *sp = NULL;
+  assert_int_equal(helion_device_props_for_arch("sm_90", &dev, &err), 0);
+  assert_int_equal(helion_spec_space(s, s->shapes, &dev, &sp, &err), 0);
+  helion_space_destroy(sp);
+  sp = NULL;
+  assert_int_equal(helion_spec_space(s, s->shapes + 2, &dev, &sp, &err),
+                   HELION_ERR_INVALID);
+  assert_null(sp);
+  assert_string_equal(err.msg,
+                      "k.json: shape M=2147483648, N=32: args[0] (m).value: "
+                      "'M': 2147483648 does not fit int32_t "
+                      "(-2147483648..2147483647); use a wider type (at the "
+                      "default configuration)");
+  helion_spec_destroy(s);
+  /* The same at the first shape, for each kind of value. */
+  static const struct {
+    const char *arg;
+    const char *msg;
+  } bad[] = {
+      {"{'name':'a','type':'int','value':1.5}",
+       "k.json: shape M=64, N=32: args[0] (a).value: '1.5': 1.5 is not an "
+       "integer, which int32_t needs; give an integer or use a floating type "
+       "(at the default configuration)"},
+      {"{'name':'a','type':'uint8_t','value':'M * 4'}",
+       "k.json: shape M=64, N=32: args[0] (a).value: 'M * 4': 256 does not "
+       "fit uint8_t (0..255); use a wider type (at the default "
+       "configuration)"},
+      {"{'name':'a','type':'unsigned','value':'N - 33'}",
+       "k.json: shape M=64, N=32: args[0] (a).value: 'N - 33': -1 does not "
+       "fit uint32_t (0..4294967295); use a wider type (at the default "
+       "configuration)"},
+      {"{'name':'a','type':'float','value':'1e39'}",
+       "k.json: shape M=64, N=32: args[0] (a).value: '1e39': 1e+39 "
+       "is beyond float's range (+-3.40282e+38); use a wider type (at the "
+       "default configuration)"},
+      {"{'name':'a','type':'float','value':16777217}",
+       "k.json: shape M=64, N=32: args[0] (a).value: '16777217': the integer "
+       "16777217 is not exactly a float (its significand has 24 bits); use a "
+       "wider type (at the default configuration)"},
+      {"{'name':'a','type':'const int8_t*','numel':'M * 4','init':'arange'}",
+       "k.json: shape M=64, N=32: args[0] (a).numel: 'M * 4' is 256, so "
+       "\"arange\" reaches 255: 255 does not fit int8_t (-128..127); use a "
+       "wider type (at the default configuration)"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char spec[1024];
+    snprintf(spec, sizeof(spec), "%s'args':[%s," OUT_ARG "],%s}", NARROW_HEAD,
+             bad[i].arg, LAUNCH1);
+    expect_space(spec, bad[i].msg);
+  }
+  /* What fits stays accepted: a fraction rounds for float as C reads a
+   * literal; 2^24 is exact; int64_t takes 2^31. */
+  expect_space(NARROW_HEAD "'args':[{'name':'a','type':'float','value':1e-6},"
+               "{'name':'b','type':'float','value':16777216},"
+               "{'name':'c','type':'int64_t','value':'M * 65536'},"
+               "{'name':'d','type':'const int8_t*','numel':128,"
+               "'init':'arange'}," OUT_ARG "]," LAUNCH1 "}",
+               NULL);
+  /* Inits: a constant or randint bounds out of the element type, random
+   * fractions for integers. */
+  expect_error(HEAD "'args':[{'name':'a','type':'uint8_t*','numel':1,"
+               "'init':300}," OUT_ARG "]," LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].init: 300 does not fit uint8_t (0..255); use "
+               "a wider type");
+  expect_error(HEAD "'args':[{'name':'a','type':'const int8_t*','numel':1,"
+               "'init':'randint(0, 200)'}," OUT_ARG "]," LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].init: 200 does not fit int8_t (-128..127); "
+               "use a wider type");
+  expect_error(HEAD "'args':[{'name':'a','type':'const int*','numel':1,"
+               "'init':'randn'}," OUT_ARG "]," LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].init: 'randn' gives fractions, which int32_t "
+               "elements cannot hold; use randint(lo,hi), arange, zeros, ones "
+               "or an integer");
+  expect_error(HEAD "'args':[{'name':'a','type':'__half*','numel':1,"
+               "'init':1e6}," OUT_ARG "]," LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].init: the integer 1000000 is not exactly a "
+               "__half (its significand has 11 bits); use a wider type");
+  /* An enum choice beyond the exact range. */
+  expect_error(HEAD "'space':{'E':{'type':'enum','choices':[1,"
+               "9007199254740993]}}," OUT LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: space.E.choices[1]: 9007199254740992 is too large; "
+               "integers must be within +-9007199254740991, the range JSON "
+               "numbers hold exactly");
+}
+
+/* Class 2: with no output nothing would be compared, so every config would
+ * count as correct: refused unless opted out explicitly. */
+static void test_spec_accuracy_not_skipped_silently(void **state) {
+  (void)state;
+  const char *msg = "k.json: args: no argument is marked \"output\": true, so "
+                    "no config's result would be checked; mark the kernel's "
+                    "outputs, or opt out explicitly with \"accuracy\": "
+                    "{\"check\": false}";
+  expect_error(HEAD SPACE LAUNCH "}", HELION_ERR_INVALID, msg);
+  expect_error(HEAD SPACE "'args':[]," LAUNCH "}", HELION_ERR_INVALID, msg);
+  expect_error(HEAD SPACE "'args':[{'name':'a','type':'const float*',"
+               "'numel':'M'},{'name':'b','type':'float*','numel':'M'}],"
+               LAUNCH "}",
+               HELION_ERR_INVALID, msg);
+  expect_error(HEAD SPACE OUT LAUNCH ",'accuracy':{'check':false}}",
+               HELION_ERR_INVALID,
+               "k.json: accuracy.check: false, but args[0] (out) is an "
+               "output; remove \"check\" to compare outputs, or remove "
+               "\"output\"");
+  expect_error(HEAD SPACE LAUNCH ",'accuracy':{'check':'no'}}",
+               HELION_ERR_INVALID,
+               "k.json: accuracy.check: expected a boolean, got string");
+  helion_spec_t *s =
+      parse_ok(HEAD SPACE LAUNCH ",'accuracy':{'check':false}}");
+  assert_false(s->accuracy_check);
+  helion_spec_destroy(s);
+  s = parse_ok(HEAD SPACE OUT LAUNCH ",'accuracy':{'check':true}}");
+  assert_true(s->accuracy_check);
+  helion_spec_destroy(s);
+}
+
+/* Class 3: names that would rename the tool's macros or CUDA's. */
+static void test_spec_reserved_names(void **state) {
+  (void)state;
+  expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'HL_NUM_WARPS',"
+               "'min':16,'max':64}]}," LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: space.block_sizes[0].name: 'HL_NUM_WARPS' is a "
+               "reserved name: the HL_ prefix is the tool's own -D macros; "
+               "choose another name");
+  expect_error(HEAD OUT "'space':{'__CUDA_ARCH__':{'type':'boolean'}},"
+               LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: space.__CUDA_ARCH__: '__CUDA_ARCH__' is a reserved "
+               "name: names starting with '__' are reserved to the compiler "
+               "(__CUDA_ARCH__, __CUDACC__, ...); choose another name (a user "
+               "tunable's key is its -D macro name)");
+  expect_error(HEAD OUT "'space':{'HELION_X':{'type':'boolean'}}," LAUNCH1
+               "}",
+               HELION_ERR_INVALID,
+               "k.json: space.HELION_X: 'HELION_X' is a reserved name: the "
+               "HELION_ prefix is the tool's own macros; choose another name "
+               "(a user tunable's key is its -D macro name)");
+  expect_error(HEAD OUT "'space':{'blockIdx':{'type':'boolean'}}," LAUNCH1
+               "}",
+               HELION_ERR_INVALID,
+               "k.json: space.blockIdx: 'blockIdx' is a reserved name: it is "
+               "a CUDA built-in variable; choose another name (a user "
+               "tunable's key is its -D macro name)");
+  expect_error("{'name':'k','source':'matmul.cu','entry':'k',"
+               "'key':['threadIdx']}",
+               HELION_ERR_INVALID,
+               "k.json: key[0]: 'threadIdx' is a reserved name: it is a CUDA "
+               "built-in variable; choose another name");
+  expect_error(HEAD "'args':[{'name':'warpSize','type':'int','value':1}],"
+               LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].name: 'warpSize' is a reserved name: it is a "
+               "CUDA built-in variable; choose another name");
+  expect_error(HEAD "'args':[{'name':'CUDART_PI','type':'int','value':1}],"
+               LAUNCH1 "}",
+               HELION_ERR_INVALID,
+               "k.json: args[0].name: 'CUDART_PI' is a reserved name: the "
+               "CUDART_ prefix is the constants of CUDA's math_constants.h; "
+               "choose another name");
+  /* Near misses stay allowed. */
+  helion_spec_t *s = parse_ok(HEAD OUT "'space':{'hl_x':{'type':'boolean'},"
+                              "'_x':{'type':'boolean'},'HLX':"
+                              "{'type':'boolean'}}," LAUNCH1 "}");
+  helion_spec_destroy(s);
+}
+
+/* Class 4: the default configuration of every shape launches within CUDA's
+ * limits and the device's shared memory; `check` and `tune` both build the
+ * space through helion_spec_space. */
+static void test_spec_default_launch_limits(void **state) {
+  (void)state;
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':[1],'block':['64 * M']}}",
+               "k.json: shape M=64, N=32: launch.block[0]: '64 * M' evaluates "
+               "to 4096; CUDA allows 1..1024 at the default configuration; "
+               "change the launch expressions or the defaults");
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':[1],'block':[32, 32, 2]}}",
+               "k.json: shape M=64, N=32: launch.block: 2048 threads per "
+               "block; CUDA allows at most 1024 at the default configuration; "
+               "change the launch expressions or the defaults");
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':[1, 'M * 1024'],"
+               "'block':[32]}}",
+               "k.json: shape M=64, N=32: launch.tiles[1]: 'M * 1024' "
+               "evaluates to 65536; CUDA allows 1..65535 at the default "
+               "configuration; change the launch expressions or the defaults");
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':[1],'block':[32],"
+               "'shared_mem':'10485760'}}",
+               "k.json: shape M=64, N=32: launch.shared_mem: '10485760' is "
+               "10485760 bytes of dynamic shared memory at the default "
+               "configuration; sm_90 allows at most 232448 per block; change "
+               "the expression or the defaults");
+  /* At the limit is fine. */
+  expect_space(HEAD OUT SPACE "'launch':{'tiles':[1],'block':[1024],"
+               "'shared_mem':'smem_per_block'}}",
+               NULL);
+}
+
 static void test_spec_missing_source(void **state) {
   (void)state;
   char cwd[4096], msg[4200];
@@ -1060,6 +1297,10 @@ int main(void) {
       cmocka_unit_test(test_spec_division_by_zero),
       cmocka_unit_test(test_spec_unsatisfiable_restriction),
       cmocka_unit_test(test_spec_space_errors_prefixed),
+      cmocka_unit_test(test_spec_values_never_narrow),
+      cmocka_unit_test(test_spec_accuracy_not_skipped_silently),
+      cmocka_unit_test(test_spec_reserved_names),
+      cmocka_unit_test(test_spec_default_launch_limits),
       cmocka_unit_test(test_spec_missing_source),
       cmocka_unit_test(test_spec_parse_shape),
       cmocka_unit_test(test_spec_device_props),

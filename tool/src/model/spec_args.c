@@ -131,8 +131,12 @@ static const struct {
 helion_status helion_dtype_check(helion_dtype t, helion_num_t v,
                                  helion_err_t *err) {
   char text[40];
-  if (v.is_float)
-    snprintf(text, sizeof(text), "%.17g", v.f);
+  if (v.is_float) /* the shortest text that reads back as v.f */
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(text, sizeof(text), "%.*g", prec, v.f);
+      if (strtod(text, NULL) == v.f)
+        break;
+    }
   else
     snprintf(text, sizeof(text), "%lld", (long long)v.i);
   const char *name = helion_dtype_name(t);
