@@ -395,8 +395,10 @@ helion_status helion__spec_get_choice(helion__spec_ctx_t *c, const cJSON *it,
     v.kind = HELION_VALUE_BOOL;
     v.i = cJSON_IsTrue(it) ? 1 : 0;
   } else if (cJSON_IsNumber(it)) {
+    /* An integer past 2^53 - 1 may not be the one written (2^53 + 1 reads
+     * as 2^53); past 2^63 it is a floating magnitude, kept as written. */
     double d = it->valuedouble;
-    if (d == floor(d) && fabs(d) > (double)JSON_INT_MAX)
+    if (d == floor(d) && fabs(d) > (double)JSON_INT_MAX && fabs(d) < 0x1p63)
       return helion__spec_get_int(c, it, &v.i); /* the range message */
     if (helion_json_get_int(it, &v.i)) {
       v.kind = HELION_VALUE_INT;
