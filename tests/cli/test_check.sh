@@ -92,6 +92,53 @@ run 1 "$data/unsatisfiable.json" --quiet &&
   expect_in "$tmp/err" "(shape n=100000)"
 run 1 "$data/does_not_exist.json" && expect_in "$tmp/err" "does_not_exist.json"
 
+# --- bad input never becomes a wrong answer (issue 12). Each fixture is
+# scale.json (which passes above) with one change.
+# A shape of 2^31 passed as an int: refused, naming the shape and the type.
+run 1 "$data/narrow_int.json" &&
+  expect_in "$tmp/err" "narrow_int.json: shape n=2147483648: args[2] (n).value: 'n': 2147483648 does not fit int32_t (-2147483648..2147483647); use a wider type"
+# A --shape the spec's JSON could not hold exactly.
+run 2 "$data/scale.json" --shape n=9007199254740993 &&
+  expect_in "$tmp/err" "'9007199254740993' is too large; a shape value is at most 9007199254740991"
+run 2 "$data/scale.json" --shape n=1e308 &&
+  expect_in "$tmp/err" "'1e308' is not a positive integer"
+# No output: refused, saying how to opt out; the opt-out passes, loudly.
+run 1 "$data/no_output.json" &&
+  expect_in "$tmp/err" 'no_output.json: args: no argument is marked "output": true, so no config'"'"'s result would be checked; mark the kernel'"'"'s outputs, or opt out explicitly with "accuracy": {"check": false}'
+if run 0 "$data/no_accuracy_check.json"; then
+  [ "$(grep -c 'warning: .*"accuracy": {"check": false}' "$tmp/err")" -eq 2 ] ||
+    fail "no_accuracy_check.json: expected two warnings: $(cat "$tmp/err")"
+fi
+# A user tunable named like the tool's own macro.
+run 1 "$data/reserved_name.json" &&
+  expect_in "$tmp/err" "space.HL_NUM_WARPS: 'HL_NUM_WARPS' is a reserved name: the HL_ prefix is the tool's own -D macros"
+# The default config over CUDA's block limit, and over the arch's shared
+# memory per block (sm_90: 232448, sm_80: 166912 bytes).
+run 1 "$data/launch_block.json" &&
+  expect_in "$tmp/err" "launch_block.json: shape n=100000: launch.block[0]: 'BLOCK * 16' evaluates to 2048; CUDA allows 1..1024"
+run 1 "$data/launch_smem.json" &&
+  expect_in "$tmp/err" "launch_smem.json: shape n=100000: launch.shared_mem: '10485760' is 10485760 bytes of dynamic shared memory at the default configuration; sm_90 allows at most 232448 per block"
+run 1 "$data/launch_smem.json" --arch sm_80 &&
+  expect_in "$tmp/err" "sm_80 allows at most 166912 per block"
+# tune goes through the same check: the same message, before any run (with
+# the benchmark worker's test double, so no GPU is needed).
+fake="$(dirname "$HELION_TUNE")/tests/tools/fake_bench_worker"
+if [ -x "$fake" ]; then
+  for f in launch_block narrow_int; do
+    HELION_BENCH_WORKER="$fake" "$HELION_TUNE" tune "$data/$f.json" \
+      --max-evals 3 >"$tmp/out" 2>"$tmp/err"
+    [ $? -eq 1 ] || fail "tune $f.json: expected exit 1"
+    expect_in "$tmp/err" "$f.json: shape n="
+  done
+  expect_in "$tmp/err" "2147483648 does not fit int32_t"
+fi
+# The message names "reference", a top-level key, when the entry is missing.
+sed 's/"entry": "scale",/"entry": "scale", "reference": "no_such_ref",/' \
+  "$data/scale.json" >"$tmp/ref.json"
+cp "$data/scale.cu" "$tmp/scale.cu"
+run 1 "$tmp/ref.json" &&
+  expect_in "$tmp/err" "ref.json: reference: entry 'no_such_ref' not found in"
+
 # --- usage: --help exits 0 and documents everything; bad flags exit 2.
 if run 0 --help; then
   for word in --arch --shape --json --quiet "Exit status" HELION_INCLUDE_DIR; do

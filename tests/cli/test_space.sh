@@ -42,6 +42,12 @@ set +e
 "$tune" space --bogus >/dev/null 2>&1; [ $? = 2 ] || fail "unknown flag should exit 2"
 "$tune" space >/dev/null 2>&1; [ $? = 2 ] || fail "missing SPEC should exit 2"
 "$tune" space "$spec" --shape m=3 >/dev/null 2>&1; [ $? = 2 ] || fail "bad --shape should exit 2"
+# --samples has an upper bound, said with the range.
+msg=$("$tune" space "$spec" --samples 100000001 2>&1); rc=$?
+[ $rc = 2 ] || fail "--samples over the bound should exit 2"
+grep -qF -- "--samples 100000001: give 1 to 100000000 samples" <<<"$msg" || fail "message: $msg"
+msg=$("$tune" space "$spec" --samples 0 2>&1); rc=$?
+[ $rc = 2 ] || fail "--samples 0 should exit 2"
 msg=$("$tune" space /nonexistent.json 2>&1); rc=$?
 set -e
 [ $rc = 1 ] || fail "missing spec should exit 1"

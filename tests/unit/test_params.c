@@ -309,6 +309,8 @@ static void test_params_persistent_follows_the_code(void **state) {
   /* The spec lists persistent_interleaved first: position 0, code 3. */
   const char *text =
       "{\"name\":\"k\",\"source\":\"matmul.cu\",\"entry\":\"k\","
+      "\"args\":[{\"name\":\"y\",\"type\":\"float*\",\"numel\":\"N\","
+      "\"output\":true}],"
       "\"key\":[\"N\"],\"shapes\":[{\"N\":100000}],"
       "\"space\":{\"block_sizes\":[{\"name\":\"B\",\"min\":32,\"max\":32}],"
       "\"pid_type\":[\"persistent_interleaved\",\"flat\"]},"

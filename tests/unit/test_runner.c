@@ -76,23 +76,39 @@ static void test_runner_bf16_hand_values(void **state) {
 
 static void test_runner_store_load(void **state) {
   (void)state;
-  int8_t i8[2];
-  helion_runner_store(HELION_DT_I8, i8, 0, 200.0); /* wraps like a cast */
-  helion_runner_store(HELION_DT_I8, i8, 1, -2.6);  /* nearest */
-  assert_int_equal(i8[0], -56);
+  int8_t i8[2] = {7, 7};
+  /* Out of range is refused and nothing is written: never a wrap. */
+  assert_false(helion_runner_store(HELION_DT_I8, i8, 0, 200.0));
+  assert_int_equal(i8[0], 7);
+  assert_false(helion_runner_store(HELION_DT_I8, i8, 0, 128.0));
+  assert_false(helion_runner_store(HELION_DT_I8, i8, 0, NAN));
+  assert_true(helion_runner_store(HELION_DT_I8, i8, 0, -128.0));
+  assert_true(helion_runner_store(HELION_DT_I8, i8, 1, -2.6)); /* nearest */
+  assert_int_equal(i8[0], -128);
   assert_int_equal(i8[1], -3);
-  uint16_t u16;
-  helion_runner_store(HELION_DT_U16, &u16, 0, -1.0);
-  assert_int_equal(u16, 65535);
+  uint16_t u16 = 7;
+  assert_false(helion_runner_store(HELION_DT_U16, &u16, 0, -1.0));
+  assert_int_equal(u16, 7);
+  int32_t i32 = 7;
+  assert_false(helion_runner_store(HELION_DT_I32, &i32, 0, 2147483648.0));
+  assert_true(helion_runner_store(HELION_DT_I32, &i32, 0, 2147483647.0));
+  assert_int_equal(i32, 2147483647);
   uint64_t u64;
-  helion_runner_store(HELION_DT_U64, &u64, 0, ldexp(1, 63));
+  assert_true(helion_runner_store(HELION_DT_U64, &u64, 0, ldexp(1, 63)));
   assert_true(u64 == (uint64_t)1 << 63);
+  assert_false(helion_runner_store(HELION_DT_U64, &u64, 0, ldexp(1, 64)));
+  assert_false(helion_runner_store(HELION_DT_I64, &u64, 0, ldexp(1, 63)));
   uint16_t h;
-  helion_runner_store(HELION_DT_HALF, &h, 0, 0.1);
+  /* A finite value never becomes infinity; infinity itself is kept. */
+  assert_false(helion_runner_store(HELION_DT_HALF, &h, 0, 70000.0));
+  assert_true(helion_runner_store(HELION_DT_HALF, &h, 0, INFINITY));
+  float f32;
+  assert_false(helion_runner_store(HELION_DT_FLOAT, &f32, 0, 1e39));
+  assert_true(helion_runner_store(HELION_DT_HALF, &h, 0, 0.1));
   assert_int_equal(h, 0x2E66);
   assert_true(helion_runner_load(HELION_DT_HALF, &h, 0) ==
               helion_f16_to_double(0x2E66));
-  assert_true(helion_runner_load(HELION_DT_I8, i8, 0) == -56.0);
+  assert_true(helion_runner_load(HELION_DT_I8, i8, 0) == -128.0);
 }
 
 static void test_runner_fill_inits(void **state) {
@@ -128,11 +144,15 @@ static void test_runner_fill_inits(void **state) {
     assert_true(d[i] >= 0.0 && d[i] < 1.0);
 
   int8_t ar[300];
-  helion_runner_fill(HELION_DT_I8, HELION_INIT_ARANGE, 0, 0, 0, 1, 0, ar, 300);
+  assert_true(helion_runner_fill(HELION_DT_I8, HELION_INIT_ARANGE, 0, 0, 0, 1,
+                                 0, ar, 128));
   assert_int_equal(ar[5], 5);
   assert_int_equal(ar[127], 127);
-  assert_int_equal(ar[128], -128);
-  assert_int_equal(ar[299], 43);
+  /* 128 .. 299 do not fit int8_t: refused, not wrapped to -128 .. 43. */
+  assert_false(helion_runner_fill(HELION_DT_I8, HELION_INIT_ARANGE, 0, 0, 0,
+                                  1, 0, ar, 300));
+  assert_false(helion_runner_fill(HELION_DT_U8, HELION_INIT_CONST, 0, 0, 300.0,
+                                  1, 0, ar, 3));
 
   uint16_t hv[3];
   helion_runner_fill(HELION_DT_HALF, HELION_INIT_ONES, 0, 0, 0, 1, 0, hv, 3);
@@ -352,23 +372,27 @@ static void test_runner_launch_limits(void **state) {
   helion_launch_t l;
   helion_err_t err = {""};
   int64_t n = 1000;
-  /* A second grid dimension over 65535 and a block of 2048 threads. */
+  /* A second grid dimension over 65535 and a block of 2048 threads, at
+   * configs other than the default (which has to launch). */
   const char *big =
       "{\"name\":\"k\",\"source\":\"matmul.cu\",\"entry\":\"k\","
-      "\"args\":[{\"name\":\"n\",\"type\":\"int\",\"value\":\"N\"}],"
+      "\"args\":[{\"name\":\"n\",\"type\":\"int\",\"value\":\"N\"},"
+      "{\"name\":\"y\",\"type\":\"float*\",\"numel\":\"N\",\"output\":true}],"
       "\"key\":[\"N\"],\"shapes\":[{\"N\":1000}],"
       "\"space\":{\"block_sizes\":[{\"name\":\"BLOCK\",\"min\":32,"
-      "\"max\":1024,\"default\":128}]},"
-      "\"launch\":{\"tiles\":[\"N\",\"N * 100\"],\"block\":[\"BLOCK * 16\"]}}";
+      "\"max\":1024,\"default\":32}]},"
+      "\"launch\":{\"tiles\":[\"N\",\"N * BLOCK / 8\"],"
+      "\"block\":[\"BLOCK * 16\"]}}";
   geom_open(&g, big, n);
-  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  set_slot(&g, "BLOCK", 1024);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
   assert_int_equal(
       helion_launch_eval(g.spec, g.scope, &l, &err),
       HELION_ERR_INVALID);
-  assert_string_equal(err.msg, "launch.tiles[1]: 'N * 100' evaluates to "
-                               "100000; CUDA allows 1..65535");
-  n = 600;
-  helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+  assert_string_equal(err.msg, "launch.tiles[1]: 'N * BLOCK / 8' "
+                               "evaluates to 128000; CUDA allows 1..65535");
+  set_slot(&g, "BLOCK", 128);
+  helion_launch_scope(g.spec, g.space, &n, &g.dev, g.cells, g.scope);
   assert_int_equal(
       helion_launch_eval(g.spec, g.scope, &l, &err),
       HELION_ERR_INVALID);
@@ -411,6 +435,57 @@ static void test_runner_host_args(void **state) {
                    HELION_ERR_INVALID);
   assert_string_equal(err.msg, "args[0] (x).numel: evaluates to -5; an "
                                "element count must be >= 0");
+  geom_close(&g);
+}
+
+/* The run's own data never narrows: a scalar that does not fit its type,
+ * or an arange past its element type, fails the setup by name. */
+static void test_runner_host_args_never_narrow(void **state) {
+  (void)state;
+  geom g;
+  helion_host_args_t a;
+  helion_err_t err = {""};
+  const char *text =
+      "{\"name\":\"k\",\"source\":\"matmul.cu\",\"entry\":\"k\","
+      "\"args\":[{\"name\":\"n\",\"type\":\"int\",\"value\":\"N * 1000\"},"
+      "{\"name\":\"y\",\"type\":\"float*\",\"numel\":\"N\",\"output\":true},"
+      "{\"name\":\"idx\",\"type\":\"const int8_t*\",\"numel\":\"N\","
+      "\"init\":\"arange\"},"
+      "{\"name\":\"f\",\"type\":\"float\","
+      "\"value\":\"N * 262144 + (N - 64)\"}],"
+      "\"key\":[\"N\"],\"shapes\":[{\"N\":64}],"
+      "\"space\":{\"block_sizes\":[{\"name\":\"BLOCK\",\"min\":32,"
+      "\"max\":32}]},"
+      "\"launch\":{\"tiles\":[\"N\"],\"block\":[\"BLOCK\"]}}";
+  static const struct {
+    int64_t n;
+    const char *msg; /* NULL: fits */
+  } cases[] = {
+      {64, NULL},
+      {3000000, "args[0] (n).value: 'N * 1000': 3000000000 does not fit "
+                "int32_t (-2147483648..2147483647); use a wider type"},
+      {200, "args[2] (idx).numel: 'N' is 200, so \"arange\" reaches 199: 199 "
+            "does not fit int8_t (-128..127); use a wider type"},
+      {65, "args[3] (f).value: 'N * 262144 + (N - 64)': the integer 17039361 "
+           "is not exactly a float (its significand has 24 bits); use a "
+           "wider type"},
+  };
+  geom_open(&g, text, 64);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int64_t n = cases[i].n;
+    helion_launch_scope(g.spec, g.space, &n, &g.dev, NULL, g.scope);
+    helion_status rc = helion_host_args_init(g.spec, g.scope, 1, &a, &err);
+    if (!cases[i].msg) {
+      assert_int_equal(rc, HELION_OK);
+      float fv;
+      memcpy(&fv, &a.args[3].scalar, 4);
+      assert_true(fv == 16777216.0f);
+      helion_host_args_cleanup(&a);
+      continue;
+    }
+    assert_int_equal(rc, HELION_ERR_INVALID);
+    assert_string_equal(err.msg, cases[i].msg);
+  }
   geom_close(&g);
 }
 
@@ -520,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_runner_launch_geometry),
       cmocka_unit_test(test_runner_launch_limits),
       cmocka_unit_test(test_runner_host_args),
+      cmocka_unit_test(test_runner_host_args_never_narrow),
       cmocka_unit_test(test_runner_wire_framing),
       cmocka_unit_test(test_runner_rebench_repeat),
   };

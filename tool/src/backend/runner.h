@@ -54,10 +54,11 @@ double helion_bf16_to_double(uint16_t h);
 /* Element i of an array of dtype `t` at `p`, as a double (int64 values
  * beyond 2^53 round). */
 double helion_runner_load(helion_dtype t, const void *p, size_t i);
-/* Stores v into element i: floats convert (round to nearest even), integers
- * take v rounded to nearest and wrap modulo 2^bits like a C cast of an
- * int64. */
-void helion_runner_store(helion_dtype t, void *p, size_t i, double v);
+/* Stores v into element i: floats convert (round to nearest even),
+ * integers take v rounded to nearest. Nothing narrows: a value out of an
+ * integer type's range (or NaN), or a finite value that would overflow a
+ * floating type to infinity, is not stored and gives false. */
+bool helion_runner_store(helion_dtype t, void *p, size_t i, double v);
 
 /* ---------------------------------------------------------------------------
  * Argument data.
@@ -68,16 +69,18 @@ void helion_runner_store(helion_dtype t, void *p, size_t i, double v);
  *   randn          helion_rng_normal() per element, then stored
  *   rand           helion_rng_double() per element ([0, 1))
  *   randint(lo,hi) helion_rng_range(lo, hi) per element (inclusive)
- *   arange         element i = i (stored, so narrow types wrap/round)
+ *   arange         element i = i (numel - 1 must fit the type)
  *   zeros / ones / const   the value
  *   none           0xFF bytes (NaN for floats): the poison
- * Scalars take their "value" expression; floats as float/double, integers
- * converted like helion_runner_store.
+ * Scalars take their "value" expression, which must fit the type exactly
+ * (helion_spec_arg_check); floats as float/double.
  */
 uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index);
 
-/* Fills `numel` elements of dtype t at `out` as described above. */
-void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+/* Fills `numel` elements of dtype t at `out` as described above; false
+ * when some value did not fit (helion_runner_store; the spec parser and
+ * helion_spec_arg_check refuse such inits first). */
+bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
                         double hi, double c, uint64_t seed, size_t arg_index,
                         void *out, size_t numel);
 

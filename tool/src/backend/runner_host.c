@@ -101,23 +101,44 @@ double helion_runner_load(helion_dtype t, const void *p, size_t i) {
   return 0.0;
 }
 
-/* v rounded to nearest as an int64 (NaN 0, saturating at the ends). */
-static int64_t to_i64(double v) {
-  if (isnan(v))
-    return 0;
-  v = nearbyint(v);
-  if (v >= 9223372036854775807.0)
-    return INT64_MAX;
-  if (v <= -9223372036854775808.0)
-    return INT64_MIN;
-  return (int64_t)v;
+/* The integer types' ranges as doubles: [lo, hi) with hi a power of two,
+ * both exact. */
+static bool int_range(helion_dtype t, double *lo, double *hi) {
+  static const struct {
+    helion_dtype t;
+    double lo, hi;
+  } r[] = {
+      {HELION_DT_I8, -0x1p7, 0x1p7},    {HELION_DT_I16, -0x1p15, 0x1p15},
+      {HELION_DT_I32, -0x1p31, 0x1p31}, {HELION_DT_I64, -0x1p63, 0x1p63},
+      {HELION_DT_U8, 0, 0x1p8},         {HELION_DT_U16, 0, 0x1p16},
+      {HELION_DT_U32, 0, 0x1p32},       {HELION_DT_U64, 0, 0x1p64},
+  };
+  for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++)
+    if (r[k].t == t) {
+      *lo = r[k].lo;
+      *hi = r[k].hi;
+      return true;
+    }
+  return false;
 }
 
-void helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
-  int64_t n = 0;
-  if (t != HELION_DT_FLOAT && t != HELION_DT_DOUBLE && t != HELION_DT_HALF &&
-      t != HELION_DT_BF16)
-    n = to_i64(v);
+bool helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
+  double lo, hi;
+  if (int_range(t, &lo, &hi)) {
+    /* Rounded to nearest, never wrapped or saturated. */
+    v = nearbyint(v);
+    if (!(v >= lo && v < hi))
+      return false;
+  } else if (isfinite(v) && t != HELION_DT_DOUBLE) {
+    /* A finite value stays finite (no overflow to infinity). */
+    double back = t == HELION_DT_FLOAT  ? (double)(float)v
+                  : t == HELION_DT_HALF ? helion_f16_to_double(
+                                              helion_f16_from_double(v))
+                                        : helion_bf16_to_double(
+                                              helion_bf16_from_double(v));
+    if (!isfinite(back))
+      return false;
+  }
   switch (t) {
   case HELION_DT_FLOAT:
     ((float *)p)[i] = (float)v;
@@ -132,28 +153,31 @@ void helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
     ((uint16_t *)p)[i] = helion_bf16_from_double(v);
     break;
   case HELION_DT_I8:
+    ((int8_t *)p)[i] = (int8_t)v;
+    break;
   case HELION_DT_U8:
-    ((uint8_t *)p)[i] = (uint8_t)(uint64_t)n;
+    ((uint8_t *)p)[i] = (uint8_t)v;
     break;
   case HELION_DT_I16:
+    ((int16_t *)p)[i] = (int16_t)v;
+    break;
   case HELION_DT_U16:
-    ((uint16_t *)p)[i] = (uint16_t)(uint64_t)n;
+    ((uint16_t *)p)[i] = (uint16_t)v;
     break;
   case HELION_DT_I32:
+    ((int32_t *)p)[i] = (int32_t)v;
+    break;
   case HELION_DT_U32:
-    ((uint32_t *)p)[i] = (uint32_t)(uint64_t)n;
+    ((uint32_t *)p)[i] = (uint32_t)v;
     break;
   case HELION_DT_I64:
-    ((int64_t *)p)[i] = n;
+    ((int64_t *)p)[i] = (int64_t)v;
     break;
   case HELION_DT_U64:
-    /* Values beyond INT64_MAX only fit the unsigned type directly. */
-    if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
-      ((uint64_t *)p)[i] = (uint64_t)nearbyint(v);
-    else
-      ((uint64_t *)p)[i] = (uint64_t)n;
+    ((uint64_t *)p)[i] = (uint64_t)v;
     break;
   }
+  return true;
 }
 
 /* ---------------------------------------------------------------------------
@@ -164,12 +188,13 @@ uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index) {
   return seed + ((uint64_t)arg_index + 1) * 0x9E3779B97F4A7C15ull;
 }
 
-void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
                         double hi, double c, uint64_t seed, size_t arg_index,
                         void *out, size_t numel) {
+  bool ok = true;
   if (init == HELION_INIT_NONE) {
     memset(out, 0xFF, numel * helion_dtype_size(t));
-    return;
+    return true;
   }
   helion_rng_t rng;
   helion_rng_seed(&rng, helion_runner_arg_seed(seed, arg_index));
@@ -200,8 +225,9 @@ void helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
     case HELION_INIT_NONE:
       break;
     }
-    helion_runner_store(t, out, i, v);
+    ok &= helion_runner_store(t, out, i, v);
   }
+  return ok;
 }
 
 void helion_host_args_cleanup(helion_host_args_t *a) {
@@ -243,6 +269,12 @@ helion_status helion_host_args_init(const helion_spec_t *spec,
       helion_err_prefix(err, "args[%zu] (%s).%s: ", i, sa->name, field);
       goto out;
     }
+    /* The kernel gets exactly the spec's values or the run fails. */
+    rc = helion_spec_arg_check(sa, v, err);
+    if (rc) {
+      helion_err_prefix(err, "args[%zu] (%s).", i, sa->name);
+      goto out;
+    }
     if (!sa->is_pointer) {
       ha->bytes = esize;
       if (sa->dtype == HELION_DT_FLOAT) {
@@ -255,12 +287,11 @@ helion_status helion_host_args_init(const helion_spec_t *spec,
         /* Integers (and half types) go through the element store so a
          * scalar converts exactly like an array element. */
         uint8_t tmp[8] = {0};
-        if (v.is_float)
-          helion_runner_store(sa->dtype, tmp, 0, v.f);
-        else if (esize == 8)
-          memcpy(tmp, &v.i, 8);
+        if (!v.is_float && esize == 8)
+          memcpy(tmp, &v.i, 8); /* exact beyond 2^53 */
         else
-          helion_runner_store(sa->dtype, tmp, 0, (double)v.i);
+          (void)helion_runner_store(sa->dtype, tmp, 0,
+                                    helion_num_as_double(v)); /* checked */
         memcpy(&ha->scalar, tmp, 8);
       }
       continue;
@@ -298,8 +329,15 @@ helion_status helion_host_args_init(const helion_spec_t *spec,
                             sa->name, ha->bytes);
         goto out;
       }
-      helion_runner_fill(sa->dtype, sa->init, sa->init_lo, sa->init_hi,
-                         sa->init_const, seed, i, ha->data, ha->numel);
+      if (!helion_runner_fill(sa->dtype, sa->init, sa->init_lo, sa->init_hi,
+                              sa->init_const, seed, i, ha->data,
+                              ha->numel)) {
+        rc = helion_err_set(err, HELION_ERR_INVALID,
+                            "args[%zu] (%s).init: a value does not fit %s; "
+                            "give an init within the type's range",
+                            i, sa->name, helion_dtype_name(sa->dtype));
+        goto out;
+      }
     }
   }
   *out = a;

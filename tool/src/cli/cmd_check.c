@@ -217,7 +217,8 @@ int helion_cmd_check(int argc, char **argv) {
       char msg[HELION_ERR_MSG_MAX];
       memcpy(msg, err.msg, sizeof(msg));
       msg[sizeof(msg) - 1] = '\0';
-      helion_err_set(&err, rc, "%s (shape %s)", msg, text);
+      if (!strstr(msg, "shape ")) /* unless it names the shape itself */
+        helion_err_set(&err, rc, "%s (shape %s)", msg, text);
       goto fail;
     }
     helion_buf_reset(&size);
@@ -303,9 +304,9 @@ int helion_cmd_check(int argc, char **argv) {
   if (spec->reference &&
       !helion_nvrtc_ptx_has_entry(res.ptx, spec->reference)) {
     rc = helion_err_set(&err, HELION_ERR_NOT_FOUND,
-                        "accuracy.reference: entry '%s' not found in %s; is "
+                        "%s: reference: entry '%s' not found in %s; is "
                         "it declared extern \"C\" __global__?",
-                        spec->reference, spec->source);
+                        a.spec_path, spec->reference, spec->source);
     goto fail;
   }
 
@@ -321,6 +322,12 @@ int helion_cmd_check(int argc, char **argv) {
     HELION_LOG(HELION_LOG_INFO, "compiled the default config for %s in %.2fs",
                target, res.seconds);
   HELION_LOG(HELION_LOG_INFO, "%s: ok (%.2fs)", spec->name, seconds);
+  if (!spec->accuracy_check)
+    HELION_LOG(HELION_LOG_WARN,
+               "%s: \"accuracy\": {\"check\": false}: tune will count "
+               "every config as correct; mark the outputs with \"output\": "
+               "true to compare them",
+               spec->name);
 
   if (a.json) {
     rc = helion_buf_appendf(&json,

@@ -17,6 +17,8 @@
 /* Enumerate exactly up to this many configurations, else sample. */
 #define SPACE_MAX_ENUMERATE 2000000ULL
 #define SPACE_DEFAULT_SAMPLES 200000ULL
+/* Each sample evaluates every restriction: 10^8 is minutes, not hours. */
+#define SPACE_MAX_SAMPLES 100000000ULL
 
 static void space_usage(FILE *f) {
   fprintf(
@@ -33,12 +35,13 @@ static void space_usage(FILE *f) {
       "                   every shape listed in the spec)\n"
       "  --arch sm_XX     device properties assumed in expressions\n"
       "                   (default sm_90); no GPU is used\n"
-      "  --samples N      samples for the estimate (default %llu)\n"
+      "  --samples N      samples for the estimate (default %llu, at most\n"
+      "                   %llu)\n"
       "  --seed S         seed of the sampling (default 0)\n"
       "  --json           print one JSON object to stdout\n"
       "  -h, --help       show this help\n\n"
       "Exit status: 0 success, 1 invalid spec, 2 usage error.\n",
-      SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES);
+      SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES, SPACE_MAX_SAMPLES);
 }
 
 static const char *kind_name(const helion_param_t *p) {
@@ -135,8 +138,11 @@ static int space_parse_args(int argc, char **argv, space_args *a) {
     fprintf(stderr, "helion-tune space: missing SPEC; see --help\n");
     return HELION_EXIT_USAGE;
   }
-  if (a->samples == 0) {
-    fprintf(stderr, "helion-tune space: --samples must be at least 1\n");
+  if (a->samples == 0 || a->samples > SPACE_MAX_SAMPLES) {
+    fprintf(stderr,
+            "helion-tune space: --samples %" PRIu64 ": give 1 to %llu "
+            "samples (default %llu)\n",
+            a->samples, SPACE_MAX_SAMPLES, SPACE_DEFAULT_SAMPLES);
     return HELION_EXIT_USAGE;
   }
   return 0;

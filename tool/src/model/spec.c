@@ -153,20 +153,61 @@ static helion_status parse_launch(helion__spec_ctx_t *c, const cJSON *root) {
   return HELION_OK;
 }
 
+/*
+ * Without an output there is nothing to compare, and every config would
+ * count as correct: a spec has to mark its outputs or say "check": false.
+ */
+static helion_status check_outputs(helion__spec_ctx_t *c) {
+  const helion_spec_t *s = c->spec;
+  size_t out = s->nargs;
+  for (size_t i = 0; i < s->nargs && out == s->nargs; i++)
+    if (s->args[i].output)
+      out = i;
+  if (s->accuracy_check && out == s->nargs) {
+    helion__spec_path_key(c, "args");
+    return helion__spec_fail(
+        c, HELION_ERR_INVALID,
+        "no argument is marked \"output\": true, so no config's result "
+        "would be checked; mark the kernel's outputs, or opt out explicitly "
+        "with \"accuracy\": {\"check\": false}");
+  }
+  if (!s->accuracy_check && out < s->nargs) {
+    helion__spec_path_key(c, "accuracy");
+    helion__spec_path_key(c, "check");
+    return helion__spec_fail(
+        c, HELION_ERR_INVALID,
+        "false, but args[%zu] (%s) is an output; remove \"check\" to compare "
+        "outputs, or remove \"output\"",
+        out, s->args[out].name);
+  }
+  return HELION_OK;
+}
+
 static helion_status parse_accuracy(helion__spec_ctx_t *c, const cJSON *root) {
-  static const char *const keys[] = {"atol", "rtol"};
+  static const char *const keys[] = {"atol", "rtol", "check"};
   helion_spec_t *s = c->spec;
   s->atol = 1e-2;
   s->rtol = 1e-2;
+  s->accuracy_check = true;
   const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "accuracy");
   if (!a)
-    return HELION_OK;
+    return check_outputs(c);
   helion__spec_path_key(c, "accuracy");
   helion_status rc = helion__spec_want(c, a, cJSON_IsObject(a), "an object");
   if (!rc)
-    rc = helion__spec_check_keys(c, a, keys, 2);
+    rc = helion__spec_check_keys(c, a, keys, 3);
   if (rc)
     return rc;
+  const cJSON *chk = cJSON_GetObjectItemCaseSensitive(a, "check");
+  if (chk) {
+    helion__spec_path_key(c, "check");
+    rc = helion__spec_want(c, chk, cJSON_IsBool(chk), "a boolean");
+    if (rc)
+      return rc;
+    s->accuracy_check = cJSON_IsTrue(chk);
+    helion__spec_path_reset(c, 0);
+    helion__spec_path_key(c, "accuracy");
+  }
   double *dst[2] = {&s->atol, &s->rtol};
   for (int i = 0; i < 2; i++) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(a, keys[i]);
@@ -185,7 +226,7 @@ static helion_status parse_accuracy(helion__spec_ctx_t *c, const cJSON *root) {
     helion__spec_path_reset(c, mark);
   }
   helion__spec_path_reset(c, 0);
-  return HELION_OK;
+  return check_outputs(c);
 }
 
 /* ------------------------------------------------------------- entry */
@@ -379,6 +420,12 @@ helion_status helion_spec_load(const char *path, helion_spec_t **out,
     return rc;
   rc = helion_spec_parse(text, len, path, out, err);
   free(text);
+  /* Loud on every load: results from this spec are unchecked. */
+  if (!rc && !(*out)->accuracy_check)
+    HELION_LOG(HELION_LOG_WARN,
+               "%s: \"accuracy\": {\"check\": false}: outputs are not "
+               "compared, so every config counts as correct",
+               path);
   return rc;
 }
 
@@ -514,6 +561,73 @@ static helion_status check_at_default(const helion_spec_t *s,
   return HELION_OK;
 }
 
+/*
+ * The default configuration's launch within CUDA's limits and the device's:
+ * what `tune` would otherwise find only when the baseline fails to launch.
+ */
+static helion_status check_launch(const helion_spec_t *spec,
+                                  const helion_space_t *space,
+                                  const int64_t *shape,
+                                  const helion_device_props_t *dev,
+                                  const char *shp, helion_err_t *err) {
+  helion_num_t *scope = calloc(spec->nscope + 1, sizeof(helion_num_t));
+  if (!scope)
+    return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory",
+                          spec->path);
+  helion_launch_t l;
+  helion_err_t e;
+  e.msg[0] = '\0';
+  helion_launch_scope(spec, space, shape, dev, NULL, scope);
+  helion_status rc = helion_launch_eval(spec, scope, &l, &e);
+  free(scope);
+  if (rc)
+    return helion_err_set(err, rc,
+                          "%s: shape %s: %s at the default configuration; "
+                          "change the launch expressions or the defaults",
+                          spec->path, shp, e.msg);
+  if ((int64_t)l.shared_mem > dev->smem_per_block)
+    return helion_err_set(
+        err, HELION_ERR_INVALID,
+        "%s: shape %s: launch.shared_mem: '%s' is %u bytes of dynamic shared "
+        "memory at the default configuration; sm_%d%d allows at most %lld "
+        "per block; change the expression or the defaults",
+        spec->path, shp, helion_expr_text(spec->shared_mem), l.shared_mem,
+        dev->cc_major, dev->cc_minor, (long long)dev->smem_per_block);
+  return HELION_OK;
+}
+
+/*
+ * An argument at the default configuration: its expression evaluates (an
+ * element count to an integer >= 0) and gives exactly what the spec says
+ * (helion_spec_arg_check: no value narrowed to the argument's type).
+ */
+static helion_status check_arg(const helion_spec_t *spec, size_t i,
+                               const helion_num_t *vals, const char *shp,
+                               helion_err_t *err) {
+  const helion_spec_arg_t *a = &spec->args[i];
+  const helion_expr_t *e = a->numel ? a->numel : a->value;
+  char where[64];
+  snprintf(where, sizeof(where), "args[%zu].%s", i,
+           a->numel ? "numel" : "value");
+  helion_status rc =
+      check_at_default(spec, e, where, vals, shp, a->numel ? 0 : -1,
+                       "an element count cannot be negative", err);
+  if (rc)
+    return rc;
+  helion_num_t v;
+  helion_err_t e2;
+  e2.msg[0] = '\0';
+  rc = helion_expr_eval(e, vals, &v, &e2);
+  if (!rc)
+    rc = helion_spec_arg_check(a, v, &e2);
+  if (rc)
+    return helion_err_set(err, rc,
+                          "%s: shape %s: args[%zu] (%s).%s (at the default "
+                          "configuration)",
+                          spec->path, shp, i, a->name, e2.msg);
+  return HELION_OK;
+}
+
 /* True when a message of helion_space_create starts with a param's key
  * ("block_sizes[2].max: ..."), which lives under "space" in the spec. */
 static bool names_param(const helion_spec_t *spec, const char *msg) {
@@ -638,14 +752,11 @@ helion_status helion_spec_space(const helion_spec_t *spec, const int64_t *shape,
     if (rc)
       goto out;
   }
+  rc = check_launch(spec, space, shape, dev, shp, err);
+  if (rc)
+    goto out;
   for (size_t i = 0; i < spec->nargs; i++) {
-    const helion_spec_arg_t *a = &spec->args[i];
-    char where[64];
-    snprintf(where, sizeof(where), "args[%zu].%s", i,
-             a->numel ? "numel" : "value");
-    rc = check_at_default(spec, a->numel ? a->numel : a->value, where, vals,
-                          shp, a->numel ? 0 : -1,
-                          "an element count cannot be negative", err);
+    rc = check_arg(spec, i, vals, shp, err);
     if (rc)
       goto out;
   }

@@ -39,6 +39,18 @@ typedef enum helion_dtype {
 size_t helion_dtype_size(helion_dtype t);
 const char *helion_dtype_name(helion_dtype t);
 
+/*
+ * Whether `v` is a value of type `t` as it stands: an integer type takes an
+ * integer within its range (2147483648 is refused for int32_t, 1.5 for any
+ * integer type); a floating type takes an integer only when exact and a
+ * fraction within its range (rounded to the nearest value, as C reads a
+ * literal; a non-zero value that would become 0 is refused). Nothing is ever
+ * narrowed: HELION_ERR_INVALID with "2147483648 does not fit int32_t
+ * (-2147483648..2147483647); use a wider type".
+ */
+helion_status helion_dtype_check(helion_dtype t, helion_num_t v,
+                                 helion_err_t *err);
+
 typedef enum helion_init_kind {
   HELION_INIT_NONE = 0, /* outputs without "init": poisoned before runs */
   HELION_INIT_RANDN,
@@ -64,6 +76,15 @@ typedef struct helion_spec_arg {
   double init_const;       /* CONST */
 } helion_spec_arg_t;
 
+/*
+ * Whether argument `a` evaluated to `v` (a scalar's value, a pointer's
+ * element count) gives the kernel exactly what the spec says: the scalar's
+ * value fits its type (helion_dtype_check) and an "arange" init's last value,
+ * numel - 1, fits the element type. Fails with HELION_ERR_INVALID and
+ * "value: 'N': 2147483648 does not fit int32_t (...)"; callers add where.
+ */
+helion_status helion_spec_arg_check(const helion_spec_arg_t *a,
+                                    helion_num_t v, helion_err_t *err);
 
 typedef struct helion_spec {
   char *path;   /* as given */
@@ -99,6 +120,10 @@ typedef struct helion_spec {
   helion_launch_grid_t grid;
 
   double atol, rtol; /* defaults 1e-2 / 1e-2 */
+  /* "accuracy": {"check": false}: the spec has no output to compare, said
+   * explicitly (every config then counts as correct; the loader warns). A
+   * spec without an output and without this is refused. */
+  bool accuracy_check;
 
   /* The scope every spec expression was parsed with: key names, then the
    * named params (in flat order), then HELION_DEVICE_PROP_NAMES. */

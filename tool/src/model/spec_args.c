@@ -97,6 +97,127 @@ static bool dtype_is_float(helion_dtype t) {
          t == HELION_DT_BF16;
 }
 
+/* ------------------------------------------------------ exact values */
+
+/* The integer types' ranges, in helion_dtype order from HELION_DT_I8. */
+static const struct {
+  int64_t lo;
+  uint64_t hi;
+  const char *range;
+} int_ranges[] = {
+    {INT8_MIN, INT8_MAX, "-128..127"},
+    {INT16_MIN, INT16_MAX, "-32768..32767"},
+    {INT32_MIN, INT32_MAX, "-2147483648..2147483647"},
+    {INT64_MIN, INT64_MAX, "-2^63..2^63-1"},
+    {0, UINT8_MAX, "0..255"},
+    {0, UINT16_MAX, "0..65535"},
+    {0, UINT32_MAX, "0..4294967295"},
+    {0, UINT64_MAX, "0..2^64-1"},
+};
+
+/* The floating types: significand bits, largest finite value, smallest
+ * subnormal; in helion_dtype order from HELION_DT_FLOAT. */
+static const struct {
+  int bits;
+  double max;
+  double tiny;
+} float_formats[] = {
+    {24, 3.4028234663852886e38, 0x1p-149},
+    {53, 1.7976931348623157e308, 0x1p-1074},
+    {11, 65504.0, 0x1p-24},
+    {8, 3.3895313892515355e38, 0x1p-133},
+};
+
+helion_status helion_dtype_check(helion_dtype t, helion_num_t v,
+                                 helion_err_t *err) {
+  char text[40];
+  if (v.is_float) /* the shortest text that reads back as v.f */
+    for (int prec = 15; prec <= 17; prec++) {
+      snprintf(text, sizeof(text), "%.*g", prec, v.f);
+      if (strtod(text, NULL) == v.f)
+        break;
+    }
+  else
+    snprintf(text, sizeof(text), "%lld", (long long)v.i);
+  const char *name = helion_dtype_name(t);
+  if (v.is_float && !isfinite(v.f))
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "%s is not a finite number, which %s cannot take",
+                          text, name);
+  if (dtype_is_float(t)) {
+    int k = t == HELION_DT_FLOAT ? 0 : t == HELION_DT_DOUBLE ? 1
+                                   : t == HELION_DT_HALF    ? 2
+                                                            : 3;
+    if (!v.is_float) {
+      /* An integer is exact when its odd part fits the significand. */
+      uint64_t m = v.i < 0 ? 0 - (uint64_t)v.i : (uint64_t)v.i;
+      while (m && !(m & 1))
+        m >>= 1;
+      if (m >> float_formats[k].bits ||
+          fabs((double)v.i) > float_formats[k].max)
+        return helion_err_set(err, HELION_ERR_INVALID,
+                              "the integer %s is not exactly a %s (its "
+                              "significand has %d bits); use a wider type",
+                              text, name, float_formats[k].bits);
+      return HELION_OK;
+    }
+    /* A fraction rounds to the nearest value of the type, as C reads a
+     * literal; only leaving the type's range changes the value's meaning. */
+    if (fabs(v.f) > float_formats[k].max)
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "%s is beyond %s's range (+-%g); use a wider "
+                            "type",
+                            text, name, float_formats[k].max);
+    if (v.f != 0 && fabs(v.f) < float_formats[k].tiny / 2)
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "%s would be 0 as a %s (its smallest value is "
+                            "%g); use a wider type",
+                            text, name, float_formats[k].tiny);
+    return HELION_OK;
+  }
+  const int k = (int)t - (int)HELION_DT_I8;
+  bool fits;
+  if (v.is_float) {
+    if (v.f != floor(v.f))
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "%s is not an integer, which %s needs; give an "
+                            "integer or use a floating type",
+                            text, name);
+    /* hi + 1 is a power of two, so exact as a double. */
+    fits = v.f >= (double)int_ranges[k].lo &&
+           v.f < (double)int_ranges[k].hi + 1.0;
+  } else {
+    fits = v.i >= int_ranges[k].lo &&
+           (v.i < 0 || (uint64_t)v.i <= int_ranges[k].hi);
+  }
+  if (!fits)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "%s does not fit %s (%s); use a wider type", text,
+                          name, int_ranges[k].range);
+  return HELION_OK;
+}
+
+helion_status helion_spec_arg_check(const helion_spec_arg_t *a,
+                                    helion_num_t v, helion_err_t *err) {
+  helion_err_t e;
+  e.msg[0] = '\0';
+  if (!a->is_pointer) {
+    if (helion_dtype_check(a->dtype, v, &e))
+      return helion_err_set(err, HELION_ERR_INVALID, "value: '%s': %s",
+                            helion_expr_text(a->value), e.msg);
+    return HELION_OK;
+  }
+  /* arange writes 0 .. numel - 1. */
+  if (a->init == HELION_INIT_ARANGE && !v.is_float && v.i > 1 &&
+      helion_dtype_check(a->dtype, helion_num_int(v.i - 1), &e))
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "numel: '%s' is %lld, so \"arange\" reaches %lld: "
+                          "%s",
+                          helion_expr_text(a->numel), (long long)v.i,
+                          (long long)(v.i - 1), e.msg);
+  return HELION_OK;
+}
+
 /* --------------------------------------------------------------- args */
 
 /* Splits "const __half *" into its parts; false when not a known type.
@@ -225,6 +346,39 @@ static helion_status parse_init(helion__spec_ctx_t *c, const cJSON *it,
     snprintf(nearbuf, sizeof(nearbuf), "; did you mean '%s'?", near);
   return helion__spec_fail(c, HELION_ERR_INVALID, "'%s' is not an init; %s%s",
                            sh, usage, nearbuf);
+}
+
+/* An init's values must be values of the element type: random fractions
+ * only for floating types, and a constant or randint bounds that fit. */
+static helion_status check_init(helion__spec_ctx_t *c, const cJSON *it,
+                                const helion_spec_arg_t *a) {
+  char sh[64];
+  helion__spec_show(sh, sizeof(sh), cJSON_IsString(it) ? it->valuestring : "");
+  if (!dtype_is_float(a->dtype) &&
+      (a->init == HELION_INIT_RANDN || a->init == HELION_INIT_RAND))
+    return helion__spec_fail(c, HELION_ERR_INVALID,
+                             "'%s' gives fractions, which %s elements cannot "
+                             "hold; use randint(lo,hi), arange, zeros, ones "
+                             "or an integer",
+                             sh, helion_dtype_name(a->dtype));
+  helion_num_t v[2];
+  int n = 0;
+  if (a->init == HELION_INIT_CONST) {
+    double d = a->init_const;
+    v[n++] = d == floor(d) && fabs(d) <= (double)JSON_INT_MAX
+                 ? helion_num_int((int64_t)d)
+                 : helion_num_float(d);
+  } else if (a->init == HELION_INIT_RANDINT) {
+    v[n++] = helion_num_int((int64_t)a->init_lo);
+    v[n++] = helion_num_int((int64_t)a->init_hi);
+  }
+  for (int i = 0; i < n; i++) {
+    helion_err_t e;
+    e.msg[0] = '\0';
+    if (helion_dtype_check(a->dtype, v[i], &e))
+      return helion__spec_fail(c, HELION_ERR_INVALID, "%s", e.msg);
+  }
+  return HELION_OK;
 }
 
 static helion_status parse_arg(helion__spec_ctx_t *c, const cJSON *it,
@@ -365,6 +519,8 @@ static helion_status parse_arg(helion__spec_ctx_t *c, const cJSON *it,
   if (ij) {
     helion__spec_path_key(c, "init");
     rc = parse_init(c, ij, a);
+    if (!rc)
+      rc = check_init(c, ij, a);
     if (rc)
       return rc;
     helion__spec_path_reset(c, mark);

@@ -176,6 +176,50 @@ const char *helion__spec_ident_problem(const char *s) {
          "starting with a digit";
 }
 
+/*
+ * Names a spec may not use for a parameter, key or argument: params reach
+ * the kernel as -D macros and keys and args share the kernel's namespace, so
+ * such a name would silently rename something. One table, with the reason.
+ * Prefixes: HL_ and HELION_ are the tool's own macros (the parameter table's
+ * names, model/params.h, and the device header's); a name starting with "__"
+ * is reserved to the implementation in C and C++ (__CUDA_ARCH__, __CUDACC__,
+ * __global__, ...); CUDART_ is the prefix of the constants NVRTC's
+ * math_constants.h defines. Whole names: CUDA's built-in variables, and the
+ * macros the C headers NVRTC provides define.
+ */
+static const struct {
+  const char *name;
+  bool prefix;
+  const char *why;
+} reserved_names[] = {
+    {"HL_", true, "the HL_ prefix is the tool's own -D macros"},
+    {"HELION_", true, "the HELION_ prefix is the tool's own macros"},
+    {"__", true,
+     "names starting with '__' are reserved to the compiler "
+     "(__CUDA_ARCH__, __CUDACC__, ...)"},
+    {"CUDART_", true,
+     "the CUDART_ prefix is the constants of CUDA's math_constants.h"},
+    {"threadIdx", false, "it is a CUDA built-in variable"},
+    {"blockIdx", false, "it is a CUDA built-in variable"},
+    {"blockDim", false, "it is a CUDA built-in variable"},
+    {"gridDim", false, "it is a CUDA built-in variable"},
+    {"warpSize", false, "it is a CUDA built-in variable"},
+    {"NULL", false, "it is a macro of the C headers"},
+    {"INFINITY", false, "it is a macro of the C headers"},
+    {"NAN", false, "it is a macro of the C headers"},
+};
+
+const char *helion__spec_reserved_problem(const char *s) {
+  for (size_t i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]);
+       i++) {
+    const char *r = reserved_names[i].name;
+    if (reserved_names[i].prefix ? strncmp(s, r, strlen(r)) == 0
+                                 : strcmp(s, r) == 0)
+      return reserved_names[i].why;
+  }
+  return NULL;
+}
+
 /* Formats an enum choice as a spec would write it. */
 void helion__spec_fmt_value(char *out, size_t n, const helion_value_t *v) {
   char s[64];
@@ -237,12 +281,18 @@ helion_status helion__spec_get_int(helion__spec_ctx_t *c, const cJSON *it,
                                    int64_t *out) {
   if (!cJSON_IsNumber(it))
     return helion__spec_want(c, it, false, "an integer");
-  if (helion_json_get_int(it, out))
+  int64_t n;
+  if (helion_json_get_int(it, &n) && n >= -JSON_INT_MAX && n <= JSON_INT_MAX) {
+    *out = n;
     return HELION_OK;
+  }
   double v = it->valuedouble;
+  /* A JSON number is read as a double: beyond 2^53 - 1 the integer written
+   * may not be the one read (9007199254740993 reads as ...992). */
   if (v == floor(v))
     return helion__spec_fail(c, HELION_ERR_INVALID,
-                             "%g is too large; integers must be within +-%lld",
+                             "%.17g is too large; integers must be within "
+                             "+-%lld, the range JSON numbers hold exactly",
                              v, (long long)JSON_INT_MAX);
   return helion__spec_fail(c, HELION_ERR_INVALID, "expected an integer, got %g",
                            v);
@@ -268,11 +318,15 @@ helion_status helion__spec_get_ident(helion__spec_ctx_t *c, const cJSON *it,
   if (rc)
     return rc;
   const char *why = helion__spec_ident_problem(it->valuestring);
-  if (why) {
-    char s[64];
-    helion__spec_show(s, sizeof(s), it->valuestring);
+  char s[64];
+  helion__spec_show(s, sizeof(s), it->valuestring);
+  if (why)
     return helion__spec_fail(c, HELION_ERR_INVALID, "'%s' %s", s, why);
-  }
+  why = helion__spec_reserved_problem(it->valuestring);
+  if (why)
+    return helion__spec_fail(c, HELION_ERR_INVALID,
+                             "'%s' is a reserved name: %s; choose another name",
+                             s, why);
   *out = it->valuestring;
   return HELION_OK;
 }
@@ -341,6 +395,11 @@ helion_status helion__spec_get_choice(helion__spec_ctx_t *c, const cJSON *it,
     v.kind = HELION_VALUE_BOOL;
     v.i = cJSON_IsTrue(it) ? 1 : 0;
   } else if (cJSON_IsNumber(it)) {
+    /* An integer past 2^53 - 1 may not be the one written (2^53 + 1 reads
+     * as 2^53); past 2^63 it is a floating magnitude, kept as written. */
+    double d = it->valuedouble;
+    if (d == floor(d) && fabs(d) > (double)JSON_INT_MAX && fabs(d) < 0x1p63)
+      return helion__spec_get_int(c, it, &v.i); /* the range message */
     if (helion_json_get_int(it, &v.i)) {
       v.kind = HELION_VALUE_INT;
     } else {

@@ -31,7 +31,9 @@
 #define MAX_LIST_LENGTH 64
 #define MAX_CHOICES 256
 #define MAX_POW2 ((int64_t)1 << 30)
-#define JSON_INT_MAX ((int64_t)1 << 53)
+/* The largest integer a JSON number (a double) holds exactly, with its
+ * neighbour: 2^53 - 1 (2^53 + 1 reads as 2^53). */
+#define JSON_INT_MAX (((int64_t)1 << 53) - 1)
 
 typedef struct helion__spec_name {
   const char *name; /* borrowed from the spec or a static table */
@@ -74,6 +76,8 @@ void helion__spec_join_words(char *out, size_t n, const char *const *words,
                              size_t count);
 /* Why `s` is not a C identifier, or NULL when it is one. */
 const char *helion__spec_ident_problem(const char *s);
+/* Why `s` is reserved (HL_..., __..., threadIdx, ...), or NULL. */
+const char *helion__spec_reserved_problem(const char *s);
 /* An enum choice as a spec would write it. */
 void helion__spec_fmt_value(char *out, size_t n, const helion_value_t *v);
 bool helion__spec_value_equal(const helion_value_t *a, const helion_value_t *b);

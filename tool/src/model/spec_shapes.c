@@ -216,22 +216,29 @@ helion_status helion_spec_parse_shape(const helion_spec_t *spec,
     while (v1 > v0 && v1[-1] == ' ')
       v1--;
     int64_t v = 0;
-    bool ok = v0 < v1;
+    bool ok = v0 < v1, big = false;
     for (const char *q = v0; ok && q < v1; q++) {
       int d = *q - '0';
-      /* Up to 2^53, the largest value a spec's JSON can give exactly. */
-      if (d < 0 || d > 9 || v > (JSON_INT_MAX - d) / 10)
+      /* Up to 2^53 - 1, the largest value a spec's JSON gives exactly. */
+      if (d < 0 || d > 9)
         ok = false;
+      else if (big || v > (JSON_INT_MAX - d) / 10)
+        big = true;
       else
         v = v * 10 + d;
     }
-    if (!ok || v < 1) {
-      char val[64];
-      show_span(val, sizeof(val), v0, v1);
+    char val[64];
+    show_span(val, sizeof(val), v0, v1);
+    if (ok && big)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "shape '%s': %s: '%s' is too large; a shape value "
+                            "is at most %lld (2^53 - 1, what a spec's JSON "
+                            "holds exactly)",
+                            shown, spec->keys[k], val, (long long)JSON_INT_MAX);
+    if (!ok || v < 1)
       return helion_err_set(err, HELION_ERR_USAGE,
                             "shape '%s': %s: '%s' is not a positive integer",
                             shown, spec->keys[k], val);
-    }
     seen[k] = true;
     vals[k] = v;
   }

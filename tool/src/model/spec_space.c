@@ -790,6 +790,16 @@ helion_status helion__spec_parse_space(helion__spec_ctx_t *c,
           c, HELION_ERR_INVALID,
           "'%s' %s (a user tunable's key is its -D macro name)", s, why);
     }
+    why = helion__spec_reserved_problem(it->string);
+    if (why) {
+      char s[64];
+      helion__spec_show(s, sizeof(s), it->string);
+      return helion__spec_fail(c, HELION_ERR_INVALID,
+                               "'%s' is a reserved name: %s; choose another "
+                               "name (a user tunable's key is its -D macro "
+                               "name)",
+                               s, why);
+    }
     char owner[96];
     owner_here(c, owner, sizeof(owner));
     helion_frag_t f;
