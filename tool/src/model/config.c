@@ -162,7 +162,8 @@ helion_status helion_config_to_json(const helion_space_t *s,
   bool first = true;
   for (size_t g = 0; g < l.ngroups && !rc; g++) {
     const key_group_t *kg = &l.groups[g];
-    if (minimize && strcmp(kg->key, "block_sizes") != 0) {
+    const helion_param_def_t *d = helion_params_find(kg->key);
+    if (minimize && !(d && d->keep_in_minimized)) {
       bool all_default = true;
       for (size_t i = 0; i < kg->count && all_default; i++)
         all_default = slot_is_default(s, l.slots[kg->first + i], cells);

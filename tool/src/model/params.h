@@ -104,6 +104,9 @@ typedef struct helion_param_def {
   helion_param_launch launch;
   int64_t persistent_code; /* HELION_LAUNCH_PID */
   helion_param_rule rule;
+  /* Kept by helion_config_to_json's minimized form even at its default
+   * (Helion's Config.minimize always keeps block_sizes). */
+  bool keep_in_minimized;
 } helion_param_def_t;
 
 /* The table in flat order (Helion's `_flat_fields()` order): the order
