@@ -185,6 +185,11 @@ out:
   /* Allocation failures deep in the reader come without a message. */
   if (rc == HELION_ERR_NOMEM && err && !err->msg[0])
     helion_err_set(err, rc, "%s: out of memory", name);
+  /* Messages quote names and values from the file, which may hold control
+   * characters; a message stays one printable line. */
+  for (char *c = err && rc ? err->msg : NULL; c && *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   helion_sim_destroy(sim);
   return rc;
 }
