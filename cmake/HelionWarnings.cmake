@@ -23,7 +23,8 @@ endif()
 # Fuzzing instruments everything the fuzzers link, so libFuzzer sees coverage
 # inside the parsers; the fuzzer targets add -fsanitize=fuzzer themselves.
 if(HELION_BUILD_FUZZERS)
+  # UBSan findings are crashes to libFuzzer only when they do not recover.
   add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
-                      -fno-omit-frame-pointer)
+                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()

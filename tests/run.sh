@@ -17,9 +17,14 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHELION_WERROR=ON \
   -DHELION_SANITIZE=ON -DCUDAToolkit_ROOT="$cuda_root" >/dev/null
 cmake --build build-asan -j"$jobs"
 # NVRTC's own allocations are not ours to report; everything else is.
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|cli'
+# Exported, so they reach every process the CLI scripts start (helion-tune
+# simulate, tune and its workers). UBSan's first finding aborts (the build
+# has -fno-sanitize-recover=undefined; abort_on_error turns its exit status 1,
+# which tests expecting a refusal would take for one, into SIGABRT).
+# test_landscapes.sh runs every algorithm on a one-config space this way.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:abort_on_error=1
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|cli'
 
 echo "== fuzzers (build-fuzz/, clang + libFuzzer, 30 s each)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug \

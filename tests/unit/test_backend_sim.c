@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "backend/backend_sim.h"
+#include "util/json.h"
 
 /* cmocka's float assertion rounds to float; these times need doubles. */
 #define assert_near(a, b, eps)                                                 \
@@ -637,8 +638,24 @@ static void test_backend_sim_error_structure(void **state) {
        "cache[\"1,a\"].time: unknown failure \"Oops\" (expected a number in "
        "ms, CompilationFailedConfig, RuntimeFailedConfig or InvalidConfig)"},
       {"\"1,a\": {\"time\": -1}",
-       "cache[\"1,a\"].time: expected a time in ms (a number >= 0), got a "
-       "negative number"},
+       "cache[\"1,a\"].time: -1 ms is outside [1e-06, 8.64e+07] ms (a kernel "
+       "run takes a nanosecond to a day)"},
+      /* 0 would make every ratio to the optimum NaN. */
+      {"\"1,a\": {\"time\": 0}",
+       "cache[\"1,a\"].time: 0 ms is outside [1e-06, 8.64e+07] ms (a kernel "
+       "run takes a nanosecond to a day)"},
+      {"\"1,a\": {\"time\": 1e308}",
+       "cache[\"1,a\"].time: 1e+308 ms is outside [1e-06, 8.64e+07] ms (a "
+       "kernel run takes a nanosecond to a day)"},
+      {"\"1,a\": {\"time\": 1e999}",
+       "cache[\"1,a\"].time: inf ms is outside [1e-06, 8.64e+07] ms (a "
+       "kernel run takes a nanosecond to a day)"},
+      {"\"1,a\": {\"time\": 1, \"times\": [1, 0]}",
+       "cache[\"1,a\"].times[1]: 0 ms is outside [1e-06, 8.64e+07] ms (a "
+       "kernel run takes a nanosecond to a day)"},
+      {"\"1,a\": {\"time\": 1, \"benchmark_time\": 1e300}",
+       "cache[\"1,a\"].benchmark_time: 1e+300 ms is outside [0, 8.64e+07] ms "
+       "(a time is 0 to a day)"},
       {"\"1,a\": {\"time\": 1, \"times\": [1, \"2\"]}",
        "cache[\"1,a\"].times[1]: expected a time in ms (a number >= 0), got "
        "string"},
@@ -735,6 +752,16 @@ static void test_backend_sim_error_structure(void **state) {
        "\"correct\", \"times\": {\"runtimes\": [1]}}, {\"configuration\": "
        "{\"a\": 1}, \"invalidity\": \"compile\"}]}",
        "results[1]: the same configuration appears twice"},
+      {"{\"metadata\": {\"timeunit\": \"seconds\"}, \"results\": "
+       "[{\"configuration\": {\"a\": 1}, \"invalidity\": \"correct\", "
+       "\"times\": {\"runtimes\": [1, 0]}}]}",
+       "results[0].times.runtimes[1]: 0 ms is outside [1e-06, 8.64e+07] ms (a "
+       "kernel run takes a nanosecond to a day)"},
+      {"{\"metadata\": {\"timeunit\": \"seconds\"}, \"results\": "
+       "[{\"configuration\": {\"a\": 1}, \"invalidity\": \"correct\", "
+       "\"times\": {\"runtimes\": [1], \"compilation\": 1e5}}]}",
+       "results[0].times.compilation: 1e+08 ms is outside [0, 8.64e+07] ms (a "
+       "time is 0 to a day)"},
       {"{\"metadata\": {\"timeunit\": \"fortnights\"}, \"results\": []}",
        "metadata.timeunit: unknown unit (expected \"milliseconds\", "
        "\"seconds\" or \"microseconds\")"},
@@ -749,6 +776,138 @@ static void test_backend_sim_error_structure(void **state) {
   p = tmp_path("does_not_exist.json");
   snprintf(msg, sizeof(msg), "%s: cannot open: No such file or directory", p);
   expect_error(p, msg);
+}
+
+
+/* ------------------------------------------------------------ hostile input */
+
+/* The gzip bytes of `text` (a file written by zlib, read back). */
+static char *gz_bytes(const char *name, const char *text, size_t *len) {
+  return slurp(write_gz(name, text), len);
+}
+
+/* A gzip bomb: `mib` gzip members of 1 MiB of spaces each inside
+ * {"results": [ ... ]}, about 1 KiB of file per MiB of text. */
+static char *bomb(size_t mib, size_t *out_len) {
+  char *spaces = malloc((1 << 20) + 1);
+  assert_non_null(spaces);
+  memset(spaces, ' ', 1 << 20);
+  spaces[1 << 20] = '\0';
+  size_t hl, ml, tl;
+  char *head = gz_bytes("bomb_head.gz", "{\"results\": [", &hl);
+  char *mem = gz_bytes("bomb_mib.gz", spaces, &ml);
+  char *tail = gz_bytes("bomb_tail.gz", "]}", &tl);
+  char *b = malloc(hl + mib * ml + tl);
+  assert_non_null(b);
+  memcpy(b, head, hl);
+  for (size_t i = 0; i < mib; i++)
+    memcpy(b + hl + i * ml, mem, ml);
+  memcpy(b + hl + mib * ml, tail, tl);
+  *out_len = hl + mib * ml + tl;
+  free(spaces);
+  free(head);
+  free(mem);
+  free(tail);
+  return b;
+}
+
+/* The cap on unpacked text is hard: one byte over is refused, and the
+ * refusal comes while inflating, with the cap and its reason named. */
+static void test_backend_sim_gzip_bomb(void **state) {
+  (void)state;
+  size_t len;
+  char *b = bomb(5, &len);
+  helion_sim_t *sim = NULL;
+  helion_err_t err = {{0}};
+  /* 5 MiB + 15 bytes of text: 4 MiB refused, 6 MiB parsed (no results). */
+  assert_int_equal(helion_sim_load_buffer("bomb", b, len, (size_t)4 << 20,
+                                          NULL, &sim, &err),
+                   HELION_ERR_LIMIT);
+  assert_null(sim);
+  assert_string_equal(err.msg,
+                      "bomb: unpacks to more than 4 MiB; the largest known "
+                      "landscape (gemm_RTX_3090) is 16 MiB of text, so this "
+                      "is not a landscape (a gzip bomb?)");
+  assert_int_equal(helion_sim_load_buffer("bomb", b, len, (size_t)6 << 20,
+                                          NULL, &sim, &err),
+                   HELION_ERR_PARSE);
+  assert_string_equal(err.msg, "bomb: results: no results; nothing to "
+                               "simulate");
+  /* Exactly at the cap passes; one byte less refuses. */
+  size_t text = ((size_t)5 << 20) + strlen("{\"results\": [") + strlen("]}");
+  assert_int_equal(
+      helion_sim_load_buffer("bomb", b, len, text, NULL, &sim, &err),
+      HELION_ERR_PARSE);
+  assert_int_equal(
+      helion_sim_load_buffer("bomb", b, len, text - 1, NULL, &sim, &err),
+      HELION_ERR_LIMIT);
+  free(b);
+  /* The default cap, through the file reader: 300 MiB of text from about
+   * 300 KiB of file. */
+  b = bomb(300, &len);
+  const char *p = write_plain("bomb.json.gz", b, len);
+  free(b);
+  char msg[512];
+  snprintf(msg, sizeof(msg),
+           "%s: unpacks to more than 256 MiB; the largest known landscape "
+           "(gemm_RTX_3090) is 16 MiB of text, so this is not a landscape (a "
+           "gzip bomb?)",
+           p);
+  expect_error(p, msg);
+}
+
+/* The reader on bytes in memory reads what the file reader reads. */
+static void test_backend_sim_load_buffer(void **state) {
+  (void)state;
+  for (size_t i = 0; i < 4; i++) {
+    size_t len;
+    char *data = slurp(data_path(TINY[i]), &len);
+    helion_sim_t *a = load_ok(data_path(TINY[i]), NULL), *b = NULL;
+    helion_err_t err = {{0}};
+    assert_int_equal(
+        helion_sim_load_buffer("mem", data, len, 0, NULL, &b, &err),
+        HELION_OK);
+    assert_int_equal(helion_sim_valid_count(a), helion_sim_valid_count(b));
+    assert_true(helion_sim_optimum(a, NULL) == helion_sim_optimum(b, NULL));
+    assert_string_equal(helion_sim_format(a), helion_sim_format(b));
+    helion_sim_destroy(a);
+    helion_sim_destroy(b);
+    free(data);
+  }
+}
+
+static size_t cjson_allocs_left;
+static void *failing_malloc(size_t n) {
+  if (cjson_allocs_left == 0)
+    return NULL;
+  cjson_allocs_left--;
+  return malloc(n);
+}
+
+/* cJSON running out of memory says so, not "malformed JSON"; malformed
+ * text still says malformed. */
+static void test_backend_sim_out_of_memory(void **state) {
+  (void)state;
+  cJSON_Hooks hooks = {failing_malloc, free};
+  cJSON_InitHooks(&hooks);
+  for (size_t i = 0; i < 4; i++) {
+    cjson_allocs_left = 10;
+    helion_sim_t *sim = NULL;
+    helion_err_t err = {{0}};
+    const char *p = data_path(TINY[i]);
+    assert_int_equal(helion_sim_load(p, NULL, &sim, &err), HELION_ERR_NOMEM);
+    assert_null(sim);
+    char msg[1024];
+    snprintf(msg, sizeof(msg),
+             "%s: out of memory while parsing its 1 MiB of JSON", p);
+    assert_string_equal(err.msg, msg);
+  }
+  cJSON_InitHooks(NULL);
+  const char *p = write_text("cut.json", "{\"cache\": {\"1\": [1, 2}}");
+  helion_sim_t *sim = NULL;
+  helion_err_t err = {{0}};
+  assert_int_equal(helion_sim_load(p, NULL, &sim, &err), HELION_ERR_PARSE);
+  assert_non_null(strstr(err.msg, "malformed JSON"));
 }
 
 /* ------------------------------------------------------------ real data */
@@ -852,6 +1011,9 @@ int main(void) {
       cmocka_unit_test(test_backend_sim_error_gzip_corrupt),
       cmocka_unit_test(test_backend_sim_error_json_positions),
       cmocka_unit_test(test_backend_sim_error_structure),
+      cmocka_unit_test(test_backend_sim_gzip_bomb),
+      cmocka_unit_test(test_backend_sim_load_buffer),
+      cmocka_unit_test(test_backend_sim_out_of_memory),
       cmocka_unit_test(test_backend_sim_real_gemm),
       cmocka_unit_test(test_backend_sim_real_convolution),
   };

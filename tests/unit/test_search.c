@@ -690,7 +690,8 @@ static void test_search_de_small_population(void **state) {
   helion_err_t err = {{0}};
   assert_int_equal(helion_search_opts_set(&o, "population_size=3", &err),
                    HELION_ERR_USAGE);
-  assert_string_equal(err.msg, "population_size: 3 is below the minimum 4");
+  assert_string_equal(err.msg, "population_size: 3 is below the minimum 4 "
+                               "(allowed: a whole number in [4, 1000000000])");
   helion_search_t *s;
 
   fake_init(&f, space, 2, 4, HILL);

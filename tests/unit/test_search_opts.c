@@ -124,12 +124,14 @@ static void test_opts_types_from_text(void **state) {
   assert_string_equal(msg, "copies: '3.5' is not a whole number in [1, "
                            "1000000000]");
   assert_int_equal(set(&o, "copies=0", msg), HELION_ERR_USAGE);
-  assert_string_equal(msg, "copies: 0 is below the minimum 1");
+  assert_string_equal(msg, "copies: 0 is below the minimum 1 (allowed: a whole "
+                           "number in [1, 1000000000])");
   /* DOUBLE */
   assert_int_equal(set(&o, "quantile=0.25", msg), HELION_OK);
   assert_true(resolved_num(&o, "quantile", NULL) == 0.25);
   assert_int_equal(set(&o, "quantile=1.5", msg), HELION_ERR_USAGE);
-  assert_string_equal(msg, "quantile: 1.5 is above the maximum 1");
+  assert_string_equal(msg, "quantile: 1.5 is above the maximum 1 (allowed: a "
+                           "number in [0, 1])");
   assert_int_equal(set(&o, "quantile=nan", msg), HELION_ERR_USAGE);
   assert_string_equal(msg, "quantile: 'nan' is not a number in [0, 1]");
   /* BOOL */
@@ -150,14 +152,19 @@ static void test_opts_types_from_text(void **state) {
                    HELION_ERR_USAGE);
   assert_string_equal(msg, "initial_population_strategy: 'best' is not "
                            "from_random or from_best_available");
-  /* Clamped (Helion's rule for its final-rebenchmark variables). */
-  assert_int_equal(set(&o, "final_top_k=5000", msg), HELION_OK);
-  assert_true(resolved_num(&o, "final_top_k", NULL) == 1024);
+  /* Clamped: only what Helion documents as clamped (final_target_ms);
+   * final_top_k out of range is refused like any other option. */
+  assert_int_equal(set(&o, "final_target_ms=90000", msg), HELION_OK);
+  assert_true(resolved_num(&o, "final_target_ms", NULL) == 60000);
+  assert_int_equal(set(&o, "final_top_k=5000", msg), HELION_ERR_USAGE);
+  assert_string_equal(msg, "final_top_k: 5000 is above the maximum 1024 "
+                           "(allowed: a whole number in [0, 1024])");
   /* Field options land in their field. */
   assert_int_equal(set(&o, "max_evals=77", msg), HELION_OK);
   assert_int_equal(o.max_evals, 77);
   assert_int_equal(set(&o, "budget_seconds=-1", msg), HELION_ERR_USAGE);
-  assert_string_equal(msg, "budget_seconds: -1 is below the minimum 0");
+  assert_string_equal(msg, "budget_seconds: -1 is below the minimum 0 (allowed: "
+                           "a number in [0, 1000000000000])");
   assert_int_equal(set(&o, "copies", msg), HELION_ERR_USAGE);
   assert_string_equal(msg, "'copies' is not key=value (e.g. "
                            "population_size=20)");
@@ -214,7 +221,8 @@ static void test_opts_precedence(void **state) {
   helion_err_t err = {{0}};
   assert_int_equal(helion_search_opts_from_env(&o, &err), HELION_ERR_USAGE);
   assert_string_equal(err.msg,
-                      "HELION_LFBO_QUANTILE: 2 is above the maximum 1");
+                      "HELION_LFBO_QUANTILE: 2 is above the maximum 1 "
+                      "(allowed: a number in [0, 1])");
   unsetenv("HELION_LFBO_QUANTILE");
   /* Clamped, as Helion clamps it. */
   setenv("HELION_AUTOTUNE_FINAL_REBENCHMARK_TARGET_MS", "10", 1);
@@ -237,7 +245,8 @@ static void test_opts_from_json_errors(void **state) {
   } cases[] = {
       {"{\"algorithm\": \"DifferentialEvolutionSearch\", \"options\": "
        "{\"population_size\": -3}}",
-       "run.json: options.population_size: -3 is below the minimum 4"},
+       "run.json: options.population_size: -3 is below the minimum 4 "
+       "(allowed: a whole number in [4, 1000000000])"},
       {"{\"algorithm\": \"PatternSearch\", \"options\": {\"copies\": \"3\"}}",
        "run.json: options.copies: expected a whole number in [1, "
        "1000000000], not a string"},

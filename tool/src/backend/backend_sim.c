@@ -156,30 +156,59 @@ static helion_status finish(helion_sim_t *sim, const char *path,
   return HELION_OK;
 }
 
-helion_status helion_sim_load(const char *path, const helion_sim_opts_t *opts,
-                              helion_sim_t **out, helion_err_t *err) {
+helion_status helion_sim_load_buffer(const char *name, const void *data,
+                                     size_t len, size_t max_text_bytes,
+                                     const helion_sim_opts_t *opts,
+                                     helion_sim_t **out, helion_err_t *err) {
   helion_status rc;
+  size_t max = max_text_bytes ? max_text_bytes : HELION_SIM_MAX_TEXT_BYTES;
   helion_sim_t *sim = calloc(1, sizeof(*sim));
   if (!sim)
-    return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
+    return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", name);
   sim->base.vt = &sim_vtable;
   sim->noise = opts && opts->noise;
   helion_rng_seed(&sim->rng, opts ? opts->seed : 0);
-  rc = helion__sim_read(sim, path, err);
+  if (err)
+    err->msg[0] = '\0';
+  rc = helion__sim_read(sim, name, data, len, max, err);
   if (rc)
     goto out;
-  rc = finish(sim, path, err);
+  rc = finish(sim, name, err);
   if (!rc)
-    rc = helion__sim_build_space(sim, path, err);
+    rc = helion__sim_build_space(sim, name, err);
   if (rc)
     goto out;
   sim->base.space = sim->space;
   *out = sim;
   sim = NULL;
 out:
-  if (rc == HELION_ERR_NOMEM)
-    helion_err_set(err, rc, "%s: out of memory", path);
+  /* Allocation failures deep in the reader come without a message. */
+  if (rc == HELION_ERR_NOMEM && err && !err->msg[0])
+    helion_err_set(err, rc, "%s: out of memory", name);
+  /* Messages quote names and values from the file, which may hold control
+   * characters; a message stays one printable line. */
+  for (char *c = err && rc ? err->msg : NULL; c && *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   helion_sim_destroy(sim);
+  return rc;
+}
+
+helion_status helion_sim_load(const char *path, const helion_sim_opts_t *opts,
+                              helion_sim_t **out, helion_err_t *err) {
+  char *data = NULL;
+  size_t len = 0;
+  size_t max = HELION_SIM_MAX_TEXT_BYTES;
+  /* A gzipped landscape is smaller than its text: one cap serves both. */
+  helion_status rc = helion_read_file(path, max, &data, &len, err);
+  if (rc == HELION_ERR_LIMIT)
+    rc = helion_err_set(err, rc,
+                        "%s: larger than %zu MiB; the largest known landscape "
+                        "is 16 MiB of text, so this is not a landscape",
+                        path, max >> 20);
+  if (!rc)
+    rc = helion_sim_load_buffer(path, data, len, max, opts, out, err);
+  free(data);
   return rc;
 }
 

@@ -67,6 +67,14 @@
 #include "model/space.h"
 #include "util/util.h"
 
+/*
+ * The most text a landscape may be (a gzipped one once unpacked): 16 times
+ * the largest landscape known (gemm_RTX_3090, 16 MiB of JSON), room for a
+ * bigger kernel's space while a gzip bomb is refused before it is unpacked
+ * further (and cJSON's tree of it, about 4 times the text, fits in memory).
+ */
+#define HELION_SIM_MAX_TEXT_BYTES ((size_t)256 << 20)
+
 typedef struct helion_sim_opts {
   bool noise;    /* draw measurements from the recorded runs */
   uint64_t seed; /* seeds the noise draws */
@@ -89,11 +97,35 @@ typedef struct helion_sim_record {
  * name the file and where: "<path> (decompressed):1:88213: malformed JSON
  * near '...'" (positions of a gzipped file count in its decompressed text),
  * "<path>: truncated gzip data after N bytes ...", "<path>: cache[\"16,1,1\"]
- * .time: expected a number or a failure string, got array". *out is freed
- * with helion_sim_destroy().
+ * .time: expected a number or a failure string, got array", "<path>:
+ * unpacks to more than 256 MiB; ...". *out is freed with
+ * helion_sim_destroy().
  */
 helion_status helion_sim_load(const char *path, const helion_sim_opts_t *opts,
                               helion_sim_t **out, helion_err_t *err);
+
+/*
+ * Recorded times must lie in [HELION_SIM_MIN_MS, HELION_SIM_MAX_MS]: a
+ * successful run shorter than a nanosecond is below any GPU timer's
+ * resolution (0 would make every ratio to the optimum NaN), and one longer
+ * than a day is a unit error or a sentinel, not a measurement (and prints as
+ * hundreds of digits). Compile and benchmark times may be 0 and up to
+ * HELION_SIM_MAX_MS. A file with a time outside is refused, naming the
+ * configuration and the value.
+ */
+#define HELION_SIM_MIN_MS 1e-6
+#define HELION_SIM_MAX_MS 86400000.0
+
+/*
+ * helion_sim_load on the bytes of a landscape file in memory (plain or
+ * gzipped); `name` stands for the file in messages. The bytes are not kept.
+ * More than max_text_bytes of text is refused (0: HELION_SIM_MAX_TEXT_BYTES;
+ * the fuzzer asks for less).
+ */
+helion_status helion_sim_load_buffer(const char *name, const void *data,
+                                     size_t len, size_t max_text_bytes,
+                                     const helion_sim_opts_t *opts,
+                                     helion_sim_t **out, helion_err_t *err);
 
 /* Accepts NULL. Also destroys the backend view (they are one object). */
 void helion_sim_destroy(helion_sim_t *sim);

@@ -7,6 +7,7 @@
 #define HELION_BACKEND_SIM_INTERNAL_H
 
 #include "backend/backend_sim.h"
+#include "util/json.h"
 
 /* No record: what a lookup of an absent configuration returns. */
 #define HELION__SIM_NO_REC SIZE_MAX
@@ -54,14 +55,27 @@ struct helion_sim {
 };
 
 /*
- * Reads the landscape at `path` into sim: the parameters (sim->pv), the
- * records and their lookup table, sim->format and the names. Leaves sorted,
- * visited, the optimum and the space to the caller. On failure a message
- * naming the path (and JSON path) is in err; HELION_ERR_NOMEM may come
- * without one. What it allocated is freed by helion__sim_landscape_cleanup.
+ * Reads the landscape in data[0..len) (the bytes of the file `path`, plain
+ * or gzipped JSON, at most `max` bytes of text once unpacked) into sim: the
+ * parameters (sim->pv), the records and their lookup table, sim->format and
+ * the names. Leaves sorted, visited, the optimum and the space to the
+ * caller. On failure a message naming the path (and JSON path) is in err;
+ * HELION_ERR_NOMEM may come without one. What it allocated is freed by
+ * helion__sim_landscape_cleanup.
  */
 helion_status helion__sim_read(helion_sim_t *sim, const char *path,
+                               const char *data, size_t len, size_t max,
                                helion_err_t *err);
+
+/*
+ * data[0..len) as JSON, gunzipped first when it starts with gzip's magic
+ * bytes (backend_sim_text.c). More than `max` bytes of text is refused
+ * (HELION_ERR_LIMIT) while inflating; cJSON running out of memory on
+ * well-formed text is HELION_ERR_NOMEM, not a parse error. Messages start
+ * with `name`; positions in a gzipped file count in its unpacked text.
+ */
+helion_status helion__sim_parse(const char *name, const char *data, size_t len,
+                                size_t max, cJSON **out, helion_err_t *err);
 
 /* Builds sim->space from the parameters, its filter accepting exactly the
  * recorded configurations. */

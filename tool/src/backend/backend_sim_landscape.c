@@ -9,14 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "backend/backend_sim_internal.h"
 #include "util/json.h"
 
-/* Landscapes are up to ~100 MB of text; this leaves room and still refuses
- * a gzip bomb. */
-#define SIM_MAX_BYTES ((size_t)1 << 30)
 /* Kernel Tuner's default number of timed iterations per configuration. */
 #define SIM_DEFAULT_RUNS 7
 
@@ -50,84 +46,6 @@ static void path_member(helion_buf_t *b, const char *key) {
     helion_buf_put_json_string(b, key);
     helion_buf_putc(b, ']');
   }
-}
-
-/* ------------------------------------------------------------ file text */
-
-static helion_status gunzip(const char *path, const unsigned char *in,
-                            size_t len, char **out_text, size_t *out_len,
-                            helion_err_t *err) {
-  helion_status rc = HELION_OK;
-  z_stream zs;
-  memset(&zs, 0, sizeof(zs));
-  size_t cap = len * 4 + 65536, olen = 0;
-  char *o = malloc(cap);
-  if (!o || inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-    free(o);
-    return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
-  }
-  zs.next_in = (unsigned char *)in;
-  zs.avail_in = (uInt)len;
-  for (;;) {
-    if (cap - olen < 65536 + 1) {
-      if (cap >= SIM_MAX_BYTES) {
-        rc = helion_err_set(err, HELION_ERR_LIMIT,
-                            "%s: decompresses to more than %zu bytes", path,
-                            SIM_MAX_BYTES);
-        goto out;
-      }
-      char *p = realloc(o, cap * 2);
-      if (!p) {
-        rc = helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
-        goto out;
-      }
-      o = p;
-      cap *= 2;
-    }
-    size_t room = cap - olen - 1;
-    zs.next_out = (unsigned char *)o + olen;
-    zs.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
-    uInt before = zs.avail_out;
-    int zr = inflate(&zs, Z_NO_FLUSH);
-    olen += before - zs.avail_out;
-    if (zr == Z_STREAM_END) {
-      /* Concatenated members are one gzip file (gzip -c a b > c). */
-      size_t used = len - zs.avail_in;
-      if (zs.avail_in >= 2 && in[used] == 0x1f && in[used + 1] == 0x8b) {
-        inflateReset(&zs);
-        continue;
-      }
-      break;
-    }
-    if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT || zr == Z_STREAM_ERROR) {
-      rc = helion_err_set(err, HELION_ERR_PARSE,
-                          "%s: corrupt gzip data at byte %zu: %s", path,
-                          len - zs.avail_in, zs.msg ? zs.msg : "bad data");
-      goto out;
-    }
-    if (zr == Z_MEM_ERROR) {
-      rc = helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
-      goto out;
-    }
-    /* Z_OK or Z_BUF_ERROR: with all input consumed and room left, the
-     * stream stopped before its end. */
-    if (zs.avail_in == 0 && zs.avail_out > 0) {
-      rc = helion_err_set(err, HELION_ERR_PARSE,
-                          "%s: truncated gzip data after %zu bytes (%zu bytes "
-                          "decompressed); the file is incomplete, copy it "
-                          "again",
-                          path, len, olen);
-      goto out;
-    }
-  }
-  o[olen] = '\0';
-  *out_text = o;
-  *out_len = olen;
-  o = NULL;
-out:
-  inflateEnd(&zs);
-  free(o);
-  return rc;
 }
 
 /* ------------------------------------------------------------ values */
@@ -388,46 +306,66 @@ static helion_status add_record(helion_sim_t *sim, const rec_in_t *in) {
   return HELION_OK;
 }
 
-/* An optional array of non-negative finite numbers at `item`. */
+/* A time in ms within [lo, HELION_SIM_MAX_MS] (backend_sim.h says why);
+ * lo is HELION_SIM_MIN_MS for a successful run, 0 for other times. */
+static helion_status check_ms(double ms, double lo, const char *path,
+                              const char *where, helion_err_t *err) {
+  if (ms >= lo && ms <= HELION_SIM_MAX_MS) /* NaN fails both */
+    return HELION_OK;
+  return helion_err_set(err, HELION_ERR_PARSE,
+                        "%s: %s: %g ms is outside [%g, %g] ms (%s)", path,
+                        where, ms, lo, HELION_SIM_MAX_MS,
+                        lo > 0 ? "a kernel run takes a nanosecond to a day"
+                               : "a time is 0 to a day");
+}
+
+/* An optional array of times at `item` (in `unit` ms each), each in [lo,
+ * HELION_SIM_MAX_MS]. */
 static helion_status check_runs(const cJSON *item, const char *path,
-                                const char *where, size_t *out_n,
-                                helion_err_t *err) {
+                                const char *where, double unit, double lo,
+                                size_t *out_n, helion_err_t *err) {
   if (!cJSON_IsArray(item))
     return helion_err_set(err, HELION_ERR_PARSE,
                           "%s: %s: expected an array of numbers, got %s", path,
                           where, helion_json_type_name(item));
   size_t n = 0;
-  for (const cJSON *e = item->child; e; e = e->next, n++)
-    if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || e->valuedouble < 0)
+  char at[256];
+  for (const cJSON *e = item->child; e; e = e->next, n++) {
+    snprintf(at, sizeof(at), "%s[%zu]", where, n);
+    if (!cJSON_IsNumber(e))
       return helion_err_set(err, HELION_ERR_PARSE,
-                            "%s: %s[%zu]: expected a time in ms (a number >= "
-                            "0), got %s",
-                            path, where, n,
-                            cJSON_IsNumber(e) ? "a negative number"
-                                              : helion_json_type_name(e));
+                            "%s: %s: expected a time in ms (a number >= 0), "
+                            "got %s",
+                            path, at, helion_json_type_name(e));
+    helion_status rc = check_ms(e->valuedouble * unit, lo, path, at, err);
+    if (rc)
+      return rc;
+  }
   *out_n = n;
   return HELION_OK;
 }
 
-/* An optional non-negative number (ms); absent gives `dflt`. */
+/* An optional time (in `unit` ms) in [0, HELION_SIM_MAX_MS], as ms; absent
+ * gives `dflt`. */
 static helion_status opt_ms(const cJSON *obj, const char *name,
-                            const char *path, const char *where, double dflt,
-                            double *out, helion_err_t *err) {
+                            const char *path, const char *where, double unit,
+                            double dflt, double *out, helion_err_t *err) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
   if (!item) {
     *out = dflt;
     return HELION_OK;
   }
-  if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
-      item->valuedouble < 0)
+  char at[256];
+  snprintf(at, sizeof(at), "%s.%s", where, name);
+  if (!cJSON_IsNumber(item))
     return helion_err_set(err, HELION_ERR_PARSE,
-                          "%s: %s.%s: expected a time in ms (a number >= 0), "
-                          "got %s",
-                          path, where, name,
-                          cJSON_IsNumber(item) ? "a negative number"
-                                               : helion_json_type_name(item));
-  *out = item->valuedouble;
-  return HELION_OK;
+                          "%s: %s: expected a time in ms (a number >= 0), got "
+                          "%s",
+                          path, at, helion_json_type_name(item));
+  helion_status rc = check_ms(item->valuedouble * unit, 0.0, path, at, err);
+  if (!rc)
+    *out = item->valuedouble * unit;
+  return rc;
 }
 
 /* Kernel Tuner's failure names. False for an unknown name. */
@@ -559,11 +497,11 @@ static helion_status parse_cache_record(const cJSON *item, const char *where,
     if (!failure_name(e->valuestring, in))
       in->kind = HELION_RESULT_RUNTIME;
   } else if (cJSON_IsNumber(t)) {
-    if (!isfinite(t->valuedouble) || t->valuedouble < 0)
-      return helion_err_set(err, HELION_ERR_PARSE,
-                            "%s: %s.time: expected a time in ms (a number >= "
-                            "0), got a negative number",
-                            path, where);
+    char at[256];
+    snprintf(at, sizeof(at), "%s.time", where);
+    rc = check_ms(t->valuedouble, HELION_SIM_MIN_MS, path, at, err);
+    if (rc)
+      return rc;
     in->kind = HELION_RESULT_OK;
     in->ms = t->valuedouble;
   } else if (cJSON_IsString(t)) {
@@ -586,15 +524,19 @@ static helion_status parse_cache_record(const cJSON *item, const char *where,
     helion_buf_t w;
     helion_buf_init(&w, 0);
     helion_buf_appendf(&w, "%s.times", where);
-    rc = check_runs(runs, path, helion_buf_str(&w), &in->nruns, err);
+    rc = check_runs(runs, path, helion_buf_str(&w), 1.0,
+                    in->kind == HELION_RESULT_OK ? HELION_SIM_MIN_MS : 0.0,
+                    &in->nruns, err);
     helion_buf_cleanup(&w);
     if (rc)
       return rc;
     in->runs = runs;
   }
-  rc = opt_ms(item, "compile_time", path, where, 0.0, &in->compile_ms, err);
+  rc = opt_ms(item, "compile_time", path, where, 1.0, 0.0, &in->compile_ms,
+              err);
   if (!rc)
-    rc = opt_ms(item, "benchmark_time", path, where, -1.0, &in->bench_ms, err);
+    rc = opt_ms(item, "benchmark_time", path, where, 1.0, -1.0, &in->bench_ms,
+                err);
   return rc;
 }
 
@@ -833,15 +775,16 @@ static helion_status parse_t4_record(const cJSON *res, size_t i,
                           path, i, helion_json_type_name(times));
   char where[64];
   snprintf(where, sizeof(where), "results[%zu].times", i);
-  double comp = 0.0;
-  helion_status rc = opt_ms(times, "compilation", path, where, 0.0, &comp, err);
+  helion_status rc =
+      opt_ms(times, "compilation", path, where, unit, 0.0, &in->compile_ms, err);
   if (rc)
     return rc;
-  in->compile_ms = comp * unit;
   const cJSON *runs = cJSON_GetObjectItemCaseSensitive(times, "runtimes");
   snprintf(where, sizeof(where), "results[%zu].times.runtimes", i);
   if (runs) {
-    rc = check_runs(runs, path, where, &in->nruns, err);
+    rc = check_runs(runs, path, where, unit,
+                    in->kind == HELION_RESULT_OK ? HELION_SIM_MIN_MS : 0.0,
+                    &in->nruns, err);
     if (rc)
       return rc;
     in->runs = runs;
@@ -856,6 +799,11 @@ static helion_status parse_t4_record(const cJSON *res, size_t i,
     for (const cJSON *e = runs->child; e; e = e->next)
       sum += e->valuedouble;
     in->ms = sum / (double)in->nruns * unit;
+    /* The mean of times in range may round just outside it. */
+    snprintf(where, sizeof(where), "results[%zu] (mean of the runtimes)", i);
+    rc = check_ms(in->ms, HELION_SIM_MIN_MS, path, where, err);
+    if (rc)
+      return rc;
   }
   /* Compile plus the runs themselves: T4 records no benchmark total. */
   in->bench_ms = -1.0;
@@ -1046,36 +994,12 @@ out:
 /* ------------------------------------------------------------ read */
 
 helion_status helion__sim_read(helion_sim_t *sim, const char *path,
+                               const char *data, size_t len, size_t max,
                                helion_err_t *err) {
-  helion_status rc;
-  char *raw = NULL, *text = NULL;
-  size_t rawlen = 0, len = 0;
   cJSON *root = NULL;
-  helion_buf_t origin;
-  helion_buf_init(&origin, 0);
-  rc = helion_read_file(path, SIM_MAX_BYTES, &raw, &rawlen, err);
+  helion_status rc = helion__sim_parse(path, data, len, max, &root, err);
   if (rc)
     goto out;
-  /* Gzip by its magic bytes, whatever the file is called. */
-  if (rawlen >= 2 && (unsigned char)raw[0] == 0x1f &&
-      (unsigned char)raw[1] == 0x8b) {
-    rc = gunzip(path, (const unsigned char *)raw, rawlen, &text, &len, err);
-    if (rc)
-      goto out;
-    free(raw);
-    raw = NULL;
-    helion_buf_appendf(&origin, "%s (decompressed)", path);
-  } else {
-    text = raw;
-    len = rawlen;
-    raw = NULL;
-    helion_buf_puts(&origin, path);
-  }
-  rc = helion_json_parse(text, len, helion_buf_str(&origin), &root, err);
-  if (rc)
-    goto out;
-  free(text);
-  text = NULL;
   if (!cJSON_IsObject(root)) {
     rc = helion_err_set(err, HELION_ERR_PARSE,
                         "%s: expected a JSON object (a Kernel Tuner cache or "
@@ -1097,9 +1021,6 @@ helion_status helion__sim_read(helion_sim_t *sim, const char *path,
   }
 out:
   cJSON_Delete(root);
-  free(raw);
-  free(text);
-  helion_buf_cleanup(&origin);
   return rc;
 }
 

@@ -109,7 +109,6 @@ _Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
                        .quick = {.i = 2},                                      \
                        .min = 1,                                               \
                        .max = HELION_OPT_BIG,                                  \
-                       .clamp = true,                                          \
                        .env = "HELION_LFBO_RADIUS",                            \
                        .help = "settings a random neighbour changes"},         \
       [LFBO_QUANTILE] = HELION_OPT_DOUBLE_DECL(                                \

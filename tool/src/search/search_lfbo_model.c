@@ -232,7 +232,10 @@ helion_status helion__lfbo_random_neighbors(helion_lfbo_gen_t *g,
     if (helion__search_grow((void **)&g->lists, &g->lists_cap, total + n * w,
                             sizeof(int64_t)))
       return HELION_ERR_NOMEM;
-    memcpy(g->lists + total, g->one, n * w * sizeof(int64_t));
+    /* A slot with one value has no neighbours, and then no list at all
+     * (g->lists may still be NULL): memcpy must not see it. */
+    if (n)
+      memcpy(g->lists + total, g->one, n * w * sizeof(int64_t));
     g->lcount[i] = n;
     total += n * w;
   }

@@ -97,7 +97,6 @@ static const helion_opt_decl_t driver_opts[HELION_DRV_NOPTS] = {
         {.name = "finishing_rounds",
          .type = HELION_OPT_INT,
          .max = 1000,
-         .clamp = true,
          .env = "HELION_AUTOTUNE_FINISHING_ROUNDS",
          .help = "rounds that try resetting each setting of the winner to "
                  "its default"},
@@ -107,7 +106,6 @@ static const helion_opt_decl_t driver_opts[HELION_DRV_NOPTS] = {
          .full = {.i = 8},
          .quick = {.i = 8},
          .max = 1024,
-         .clamp = true,
          .env = "HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K",
          .help = "finalists verified at the end (<= 1: no verification)"},
     [HELION_DRV_FINAL_TARGET_MS] =
@@ -124,7 +122,6 @@ static const helion_opt_decl_t driver_opts[HELION_DRV_NOPTS] = {
         {.name = "pinned_tolerance",
          .type = HELION_OPT_DOUBLE,
          .max = HELION_OPT_BIG,
-         .clamp = true,
          .env = "HELION_AUTOTUNE_FINAL_REBENCHMARK_PINNED_TOLERANCE",
          .help = "a user config wins the final verification within "
                  "(1 + this) of the fastest"},
@@ -175,7 +172,11 @@ static void expected(const helion_opt_decl_t *d, char *buf, size_t n) {
   }
 }
 
-/* Range check (or clamp) of a parsed INT or DOUBLE value. */
+/*
+ * Range check of a parsed INT or DOUBLE value: out of range is refused with
+ * the value and the range, except for the options Helion documents as
+ * clamped (d->clamp), which are clamped with a WARNING saying so.
+ */
 static helion_status check_range(const helion_opt_decl_t *d, const char *where,
                                  helion_opt_value_t *v, helion_err_t *err) {
   if (d->type != HELION_OPT_INT && d->type != HELION_OPT_DOUBLE)
@@ -185,19 +186,28 @@ static helion_status check_range(const helion_opt_decl_t *d, const char *where,
   if (x >= d->min && x <= d->max)
     return HELION_OK;
   double to = x < d->min ? d->min : d->max;
+  char val[32], lim[32], want[256];
+  fmt_num(val, sizeof(val), x);
+  fmt_num(lim, sizeof(lim), to);
+  expected(d, want, sizeof(want));
   if (d->clamp) {
     if (is_int)
       v->i = (int64_t)to;
     else
       v->d = to;
+    char lo[32], hi[32];
+    fmt_num(lo, sizeof(lo), d->min);
+    fmt_num(hi, sizeof(hi), d->max);
+    HELION_LOG(HELION_LOG_WARN,
+               "%s: %s is outside [%s, %s]; using %s (Helion clamps this "
+               "option into its range)",
+               where, val, lo, hi, lim);
     return HELION_OK;
   }
-  char val[32], lim[32];
-  fmt_num(val, sizeof(val), x);
-  fmt_num(lim, sizeof(lim), to);
-  return helion_err_set(err, HELION_ERR_USAGE, "%s: %s is %s the %s %s", where,
-                        val, x < d->min ? "below" : "above",
-                        x < d->min ? "minimum" : "maximum", lim);
+  return helion_err_set(err, HELION_ERR_USAGE,
+                        "%s: %s is %s the %s %s (allowed: %s)", where, val,
+                        x < d->min ? "below" : "above",
+                        x < d->min ? "minimum" : "maximum", lim, want);
 }
 
 static helion_status bad_value(const helion_opt_decl_t *d, const char *where,
