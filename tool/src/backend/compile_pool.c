@@ -70,7 +70,8 @@ helion_status helion_compile_pool_opts_init(helion_compile_pool_opts_t *o,
     if (errno || *end || j < 1 || j > 4096)
       return helion_err_set(err, HELION_ERR_USAGE,
                             "HELION_AUTOTUNE_PRECOMPILE_JOBS='%s': expected "
-                            "a positive integer (compile processes)",
+                            "a whole number of compile processes in [1, "
+                            "4096]",
                             v);
     o->jobs = (size_t)j;
   }

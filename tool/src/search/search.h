@@ -114,8 +114,9 @@ typedef struct helion_opt_decl {
   /* Defaults of the effort profiles (effort none uses full's). */
   helion_opt_value_t full, quick;
   double min, max; /* INT and DOUBLE: the valid range, inclusive */
-  /* Out-of-range values are clamped into [min, max] instead of refused
-   * (Helion's rule for its HELION_AUTOTUNE_FINAL_REBENCHMARK_* variables). */
+  /* Out-of-range values are clamped into [min, max] (with a warning)
+   * instead of refused, where Helion documents a clamp: the final
+   * rebenchmark's target time and the neighbour cap. */
   bool clamp;
   const char *const *choices; /* ENUM: the names, NULL-terminated */
   const char *env;            /* environment variable, or NULL */
