@@ -82,6 +82,10 @@ typedef enum helion_search_stop {
   HELION_STOP_NONE = 0,
   HELION_STOP_BUDGET = 1,    /* budget_seconds of backend time spent */
   HELION_STOP_MAX_EVALS = 2, /* max_evals configurations measured */
+  /* helion_interrupted() (util/interrupt.h): SIGINT or SIGTERM arrived.
+   * Like the budget stop, the search benchmarks nothing more (no final
+   * rebenchmark either) and returns the best so far. */
+  HELION_STOP_INTERRUPT = 3,
 } helion_search_stop;
 
 /*
@@ -206,7 +210,10 @@ typedef struct helion_search_opts {
    *    "elapsed": s, "generation": g}
    * and every rebenchmark of a member as
    *   {"rebench": true, "config": {...}, "ms": x|null, "elapsed": s}
-   * (config = canonical JSON; status = helion_result_kind_name). */
+   * (config = canonical JSON; status = helion_result_kind_name). Each line
+   * is written whole with one write(2) as soon as it is known (pending
+   * stdio output of `trace` is flushed first), so an interrupted or
+   * crashed run leaves every record before the last intact. */
   FILE *trace;
 
   /* The other declared options given a value, in the order given (one
@@ -495,6 +502,9 @@ size_t helion_search_random_configs(helion_search_t *s, size_t n, int64_t *out);
  * Logs `headline` followed by Helion's statistics block over ids[]:
  *   error=8 timeout=1 ok=91 | min=0.0231 mid=0.0815 max=1.9034
  *   best: {"block_sizes": [64, 128, 32], ...}
+ * Ids that are no member (HELION_NO_MEMBER: invalid, or cut by the budget,
+ * the cap or an interrupt) count as "not measured=N" after ok, not as
+ * errors.
  * HELION_ERR_NO_CONFIG (with a message saying how the configs failed) when
  * no member is finite and `require_finite`.
  */
