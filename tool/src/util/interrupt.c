@@ -32,8 +32,14 @@ void helion_interrupt_install(void) {
   sigaddset(&sa.sa_mask, SIGINT);
   sigaddset(&sa.sa_mask, SIGTERM);
   pending = 0;
-  sigaction(SIGINT, &sa, &saved_int);
-  sigaction(SIGTERM, &sa, &saved_term);
+  /* A signal ignored on entry (nohup, a background job of a script) stays
+   * ignored: whoever started us chose that. */
+  sigaction(SIGINT, NULL, &saved_int);
+  sigaction(SIGTERM, NULL, &saved_term);
+  if (saved_int.sa_handler != SIG_IGN)
+    sigaction(SIGINT, &sa, NULL);
+  if (saved_term.sa_handler != SIG_IGN)
+    sigaction(SIGTERM, &sa, NULL);
   installed = true;
 }
 

@@ -16,7 +16,8 @@
 #define HELION_INTERRUPT_H
 
 /* Catches SIGINT and SIGTERM (SA_RESTART, so stdio and waits go on) and
- * clears the flag. */
+ * clears the flag. A signal ignored on entry (nohup, a script's background
+ * job) is left ignored. */
 void helion_interrupt_install(void);
 /* Puts back the actions helion_interrupt_install() replaced; the flag is
  * kept so the caller can still read it. */
