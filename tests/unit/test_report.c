@@ -273,8 +273,7 @@ static void test_report_parse_cut_last_line(void **state) {
   assert_int_equal(t.cut_line, 0);
   helion_report_trace_cleanup(&t);
   /* Only a meta line and a cut record: still no evaluations. */
-  expect_error("{\"meta\": {}}\n{\"evaluation\": 1, \"ms",
-               HELION_ERR_INVALID,
+  expect_error("{\"meta\": {}}\n{\"evaluation\": 1, \"ms", HELION_ERR_INVALID,
                "t.jsonl: no evaluations in the trace (expected lines with "
                "\"evaluation\", \"status\", \"ms\")");
 }

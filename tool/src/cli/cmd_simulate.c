@@ -300,7 +300,8 @@ static void print_table(const char *path, helion_sim_t *sim,
     else
       fprintf(stderr, "%8llu %8zu %12.6g %8.4f %10.1f%s\n",
               (unsigned long long)r->seed, r->evaluations, r->best_ms, r->ratio,
-              r->sim_seconds, r->interrupted ? "  (interrupted: best so far)" : "");
+              r->sim_seconds,
+              r->interrupted ? "  (interrupted: best so far)" : "");
   }
   if (nruns > 1) {
     size_t w2 = 0, w5 = 0, w10 = 0;

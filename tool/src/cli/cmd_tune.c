@@ -182,8 +182,7 @@ static int check_traces(const tune_args *a, const helion_spec_t *spec,
                         size_t nshapes, char *name, size_t cap) {
   static const char *const names[] = {"spec", "kernel source",
                                       "--options-json file"};
-  const char *inputs[] = {a->spec_path, spec->source,
-                          a->search.options_json};
+  const char *inputs[] = {a->spec_path, spec->source, a->search.options_json};
   helion_err_t err = {{0}};
   for (size_t i = 0; a->trace && i < nshapes; i++) {
     trace_name_at(a->trace, nshapes, i, name, cap);

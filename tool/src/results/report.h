@@ -82,8 +82,9 @@ typedef struct helion_report_trace {
  * numbers must be distinct; a trace without evaluations is an error
  * (HELION_ERR_INVALID). A last line cut off mid-record (no newline, not
  * whole JSON) is what a stopped writer leaves: it is skipped and named in
- * out->cut_line; a malformed line anywhere else is an error. On success fills *out (release with
- * helion_report_trace_cleanup); on failure *out is untouched.
+ * out->cut_line; a malformed line anywhere else is an error. On success fills
+ * *out (release with helion_report_trace_cleanup); on failure *out is
+ * untouched.
  */
 helion_status helion_report_parse(const char *text, size_t len,
                                   const char *origin,

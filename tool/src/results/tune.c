@@ -103,7 +103,8 @@ void helion_tune_entry_log(const helion_tune_entry_t *e, const char *extra) {
   shape_text(e, &b);
   double sec = e->backend_seconds;
   HELION_LOG(
-      level, "%s%s: %s\n  %.4fms (default config %.4fms%s, "
+      level,
+      "%s%s: %s\n  %.4fms (default config %.4fms%s, "
       "%.2fx); %zu configs in %.1fs, %.1f configs/s%s",
       e->interrupted ? "Interrupted; best config so far for "
                      : "Best config for ",
@@ -388,8 +389,8 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   }
   /* Interrupted: the best so far as measured; nothing more is timed. */
   if (!e.interrupted)
-    rc = time_side_by_side(in->backend, space, def,
-                           in->opts->rebench_target_ms, &e, &le);
+    rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
+                           &e, &le);
 out:
   if (trace && fclose(trace) != 0 && rc == HELION_OK)
     rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s",

@@ -256,8 +256,8 @@ static helion_status trace_eval(helion_search_t *s, size_t id, double t,
   const member *m = &s->members[id];
   helion_buf_t *b = &s->json;
   helion_buf_reset(b);
-  helion_status rc = helion_buf_appendf(b, "{\"evaluation\": %zu, \"config\": ",
-                                        s->metrics.configs_tested);
+  helion_status rc = helion_buf_appendf(
+      b, "{\"evaluation\": %zu, \"config\": ", s->metrics.configs_tested);
   if (!rc)
     rc = helion_config_to_json(s->space, mcells(s, id), false, b);
   if (!rc)

@@ -546,8 +546,8 @@ helion_status helion_write_file_atomic(const char *path, const void *data,
      * points at, and the rename replaces that file, not the link. */
     if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
         !(real = realpath(path, NULL)))
-      return helion_err_set(err, HELION_ERR_IO, "%s: cannot resolve: %s",
-                            path, strerror(errno));
+      return helion_err_set(err, HELION_ERR_IO, "%s: cannot resolve: %s", path,
+                            strerror(errno));
   } else if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
     return helion_err_set(err, HELION_ERR_IO,
                           "%s: a symbolic link to a missing file; write to "
@@ -565,8 +565,9 @@ helion_status helion_write_file_atomic(const char *path, const void *data,
   snprintf(tmp, tlen, "%s.tmp.XXXXXX", target);
   fd = mkstemp(tmp);
   if (fd < 0) {
-    rc = helion_err_set(err, HELION_ERR_IO, "%s: cannot create a temporary file: %s",
-                        path, strerror(errno));
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "%s: cannot create a temporary file: %s", path,
+                        strerror(errno));
     goto out;
   }
   if ((rc = write_all(fd, path, data, len, err)))
@@ -639,8 +640,8 @@ helion_status helion_path_check_writable(const char *flag, const char *path,
       return helion_err_set(err, HELION_ERR_IO, "%s %s: is a directory", flag,
                             path);
     if (access(path, W_OK) != 0)
-      return helion_err_set(err, HELION_ERR_IO, "%s %s: cannot write: %s",
-                            flag, path, strerror(errno));
+      return helion_err_set(err, HELION_ERR_IO, "%s %s: cannot write: %s", flag,
+                            path, strerror(errno));
     return HELION_OK;
   }
   char *dir = helion_path_dirname(path);
@@ -656,9 +657,8 @@ helion_status helion_path_check_writable(const char *flag, const char *path,
                         "%s %s: cannot create it: %s is not a directory", flag,
                         path, dir);
   else if (access(dir, W_OK | X_OK) != 0)
-    rc = helion_err_set(err, HELION_ERR_IO,
-                        "%s %s: cannot create it in %s: %s", flag, path, dir,
-                        strerror(errno));
+    rc = helion_err_set(err, HELION_ERR_IO, "%s %s: cannot create it in %s: %s",
+                        flag, path, dir, strerror(errno));
   free(dir);
   return rc;
 }
