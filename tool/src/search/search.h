@@ -314,8 +314,11 @@ helion_status helion_search_resolved_options(const helion_search_t *s,
                                              cJSON **out, helion_err_t *err);
 
 /*
- * Runs the algorithm to the end (or to the budget / the cap). On success the
- * best configuration is in helion_search_best(). Failing configurations are
+ * Runs the algorithm to the end (or to the budget / the cap / an interrupt:
+ * once helion_interrupted() (util/interrupt.h) is set it measures and
+ * rebenchmarks nothing more and returns, metrics.stop =
+ * HELION_STOP_INTERRUPT). On success the best configuration is in
+ * helion_search_best(). Failing configurations are
  * data, not errors; errors are a broken backend, out of memory, and
  * HELION_ERR_NO_CONFIG when no configuration worked. Call once.
  */
