@@ -115,6 +115,18 @@ SPEC="$SRC/samples/vector_add/vector_add.json"
 RUN="$TMP/run"
 mkdir -p "$RUN"
 cd "$RUN" || exit 1
+# Prints the processes of the tunes still alive: the compile pool and the
+# worker inherit the tune's working directory RUN (as have this script and
+# the subshell running this function, which are not).
+left_behind() {
+  local p left=""
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" != "$$" ] && [ "${p#/proc/}" != "$BASHPID" ] &&
+      [ "$(readlink "$p/cwd" 2>/dev/null)" = "$RUN" ] &&
+      left="$left ${p#/proc/}"
+  done
+  echo "$left"
+}
 for i in $(seq 1 20); do
   sig=INT want=130
   [ $((i % 2)) -eq 1 ] && sig=TERM want=143
@@ -124,13 +136,7 @@ for i in $(seq 1 20); do
     "$TUNE" tune "$SPEC" --shape N=1048576 --effort quick --jobs 2 \
     --set bench_chunk=2 --json --trace "$TMP/t.jsonl"
   what="tune #$i (SIG$sig after ${delay}s)"
-  # Nothing of the run may be left: its processes have RUN as their cwd
-  # (as has this script, which is not one of them).
-  left=""
-  for p in /proc/[0-9]*; do
-    [ "${p#/proc/}" != "$$" ] && [ "$(readlink "$p/cwd" 2>/dev/null)" = "$RUN" ] &&
-      left="$left ${p#/proc/}"
-  done
+  left=$(left_behind)
   [ -z "$left" ] || fail "$what: processes left behind:$left"
   [ "$rc" -eq "$want" ] || { fail "$what: exit $rc, want $want: $(tail -3 "$TMP/err")"; continue; }
   if [ ! -e "$TMP/t.jsonl" ]; then
@@ -154,6 +160,34 @@ for i in $(seq 1 20); do
       "$TMP/err" || fail "$what: empty trace, no word why: $(tail -3 "$TMP/err")"
   fi
 done
+
+# ---- a second Ctrl-C quits at once: the first arrives while RandomSearch's
+# 100 configs are measured in one backend call (~10 s, and the search checks
+# for an interrupt between backend calls), the second 0.3 s later ends the
+# process by the default action, without waiting for the batch and without
+# a best-so-far line.
+env HELION_BENCH_WORKER="$WORKER" "$TUNE" tune "$SPEC" --shape N=1048576 \
+  --effort quick --jobs 2 --algorithm RandomSearch >"$TMP/out" 2>"$TMP/err" &
+pid=$!
+sleep 1.5
+kill -s INT "$pid"
+sleep 0.3
+kill -s INT "$pid" 2>/dev/null
+t0=$SECONDS
+wait "$pid"
+rc=$?
+[ "$rc" -eq 130 ] || fail "second Ctrl-C: exit $rc, want 130: $(tail -3 "$TMP/err")"
+[ $((SECONDS - t0)) -le 1 ] || fail "second Ctrl-C: took $((SECONDS - t0))s to exit"
+grep -q "best config so far" "$TMP/err" &&
+  fail "second Ctrl-C: the tune went on to the end: $(tail -3 "$TMP/err")"
+# Without the parent, the worker and the compiles end on their own (EOF on
+# their pipes) within a moment.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  left=$(left_behind)
+  [ -z "$left" ] && break
+  sleep 0.2
+done
+[ -z "$left" ] || fail "second Ctrl-C: processes left behind:$left"
 
 echo "simulate and tune: ${SECONDS}s"
 [ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }

@@ -243,8 +243,7 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
   const helion_search_metrics_t *m = helion_search_metrics(s);
   r->evaluations = m->configs_tested;
   r->sim_seconds = helion_sim_elapsed(sim);
-  if (m->stop == HELION_STOP_INTERRUPT)
-    r->interrupted = helion_interrupted();
+  r->interrupted = helion_interrupted();
   if (run_rc == HELION_ERR_NO_CONFIG && r->interrupted && !r->evaluations)
     run_rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
                             "interrupted by %s before any configuration was "

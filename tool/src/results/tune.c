@@ -373,8 +373,9 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   if (hooks && hooks->searched)
     hooks->searched(hooks->ud);
   e.default_ms = default_time(s, def, in->spec, baseline_ms);
-  if (m->stop == HELION_STOP_INTERRUPT)
-    e.interrupted = helion_interrupted();
+  /* Also when the interrupt came during the last batch, after the search's
+   * last check: the side-by-side timing is then skipped too. */
+  e.interrupted = helion_interrupted();
   if (run_rc == HELION_ERR_NO_CONFIG && e.interrupted && !m->configs_tested)
     run_rc = helion_err_set(&le, HELION_ERR_NO_CONFIG,
                             "interrupted by %s before any configuration "
