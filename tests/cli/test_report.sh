@@ -193,5 +193,56 @@ PY
 size=$(wc -c <"$TMP/huge.svg")
 [ "$size" -lt 3000000 ] || fail "huge.svg is $size bytes"
 
+# --- interrupted traces and output files (issue 12) ------------------------
+# A trace whose writer was killed mid-record: the whole records are drawn and
+# stderr says the last line was cut; a torn line in the middle is an error.
+head -c -25 "$TRACES/small.jsonl" >"$TMP/cut.jsonl"
+whole=$(($(wc -l <"$TMP/cut.jsonl")))
+expect_rc 0 "$HELION_TUNE" report "$TMP/cut.jsonl" -o "$TMP/cut.svg"
+grep -qF "cut.jsonl: the last line ($((whole + 1))) is cut off (the run was interrupted?); reporting the $whole whole records" "$TMP/err" ||
+  fail "cut trace: no note on stderr: $(cat "$TMP/err")"
+grep -q "<svg" "$TMP/cut.svg" 2>/dev/null || fail "cut trace: no SVG"
+{ head -n 3 "$TRACES/small.jsonl"; echo '{"evaluation": 99, "con'; tail -n +4 "$TRACES/small.jsonl"; } >"$TMP/torn.jsonl"
+expect_rc 1 "$HELION_TUNE" report "$TMP/torn.jsonl" -o "$TMP/torn.svg"
+grep -qF "torn.jsonl:4:" "$TMP/err" || fail "torn line 4 not named: $(cat "$TMP/err")"
+
+# -o naming the trace itself (or a link to it) is refused; the trace is kept.
+cp "$TRACES/small.jsonl" "$TMP/self.jsonl"
+ln -s self.jsonl "$TMP/self_link.svg"
+for out in "$TMP/self.jsonl" "$TMP/self_link.svg"; do
+  expect_rc 2 "$HELION_TUNE" report "$TMP/self.jsonl" -o "$out"
+  grep -qF "that is the trace this command reads" "$TMP/err" ||
+    fail "-o $out: not refused as the input: $(cat "$TMP/err")"
+  cmp -s "$TRACES/small.jsonl" "$TMP/self.jsonl" || fail "-o $out overwrote the trace"
+done
+
+# A FIFO (as /dev/stdout in a pipe) is written through, not replaced by a
+# regular file; a link to a regular file replaces the file, the link stays.
+mkfifo "$TMP/fifo"
+timeout 10 cat "$TMP/fifo" >"$TMP/from_fifo" &
+reader=$!
+expect_rc 0 "$HELION_TUNE" report "$TRACES/small.jsonl" -o "$TMP/fifo"
+wait "$reader"
+[ -p "$TMP/fifo" ] || fail "-o FIFO: the FIFO was replaced"
+grep -q "</svg>" "$TMP/from_fifo" || fail "-o FIFO: the reader got no SVG"
+ln -s "$TMP/fifo" "$TMP/fifo_link"
+timeout 10 cat "$TMP/fifo" >"$TMP/from_fifo" &
+reader=$!
+expect_rc 0 "$HELION_TUNE" report "$TRACES/small.jsonl" -o "$TMP/fifo_link"
+wait "$reader"
+[ -L "$TMP/fifo_link" ] && [ -p "$TMP/fifo" ] || fail "-o link to FIFO: replaced"
+grep -q "</svg>" "$TMP/from_fifo" || fail "-o link to FIFO: the reader got no SVG"
+echo old >"$TMP/target.svg"
+ln -s target.svg "$TMP/link.svg"
+expect_rc 0 "$HELION_TUNE" report "$TRACES/small.jsonl" -o "$TMP/link.svg"
+[ -L "$TMP/link.svg" ] || fail "-o link: the link was replaced by a file"
+grep -q "</svg>" "$TMP/target.svg" || fail "-o link: the target file not written"
+ln -s "$TMP/missing/x.svg" "$TMP/dangling.svg"
+expect_rc 1 "$HELION_TUNE" report "$TRACES/small.jsonl" -o "$TMP/dangling.svg"
+grep -qF "a symbolic link to a missing file" "$TMP/err" || fail "-o dangling link: $(cat "$TMP/err")"
+# (Not tried on /dev/stdout itself: a build without this fix, run as root,
+# would replace the machine's /dev/stdout; the FIFO and the links above are
+# the same cases in $TMP.)
+
 [ "$FAILS" -eq 0 ] || { echo "$FAILS check(s) failed"; exit 1; }
 echo "all report checks passed"

@@ -169,6 +169,41 @@ PY
 expect_rc 0 SIM "$P" --algorithm RandomSearch --max-evals 5 --runs 2 --seed 3 --trace "$TMP/m.jsonl" --quiet
 [ -s "$TMP/m.jsonl.3" ] && [ -s "$TMP/m.jsonl.4" ] || fail "--runs 2 --trace: no per-run files"
 
+# --- issue 12: the cap's unmeasured configs, the log level, --trace -------
+# RandomSearch draws 1000 configs; --max-evals 60 measures 60. The ones cut
+# are "not measured", never errors: error= counts the trace's failures.
+expect_rc 0 SIM "$P" --algorithm RandomSearch --max-evals 60 --trace "$TMP/cap.jsonl"
+failed=$(grep '"evaluation"' "$TMP/cap.jsonl" | grep -vc '"status": "ok"')
+logged=$(grep -o 'error=[0-9]*' "$TMP/err" | head -1 | cut -d= -f2)
+[ "${logged:-0}" -eq "$failed" ] ||
+  fail "--max-evals 60: the log says error=${logged:-0}, the trace has $failed failures"
+grep -q "not measured=940" "$TMP/err" || fail "--max-evals 60: no 'not measured=940': $(grep ok= "$TMP/err")"
+# HELION_AUTOTUNE_LOG_LEVEL as for tune: WARNING hides the INFO lines, INFO
+# shows them even with --runs 2, a bad value is a usage error.
+HELION_AUTOTUNE_LOG_LEVEL=WARNING expect_rc 0 SIM "$P" --max-evals 20
+grep -q "Autotune random seed" "$TMP/err" && fail "LOG_LEVEL=WARNING: INFO lines shown"
+HELION_AUTOTUNE_LOG_LEVEL=INFO expect_rc 0 SIM "$P" --max-evals 20 --runs 2
+grep -q "Autotune random seed" "$TMP/err" || fail "LOG_LEVEL=INFO --runs 2: no INFO lines"
+HELION_AUTOTUNE_LOG_LEVEL=loud expect_rc 2 SIM "$P" --max-evals 20
+expect_err "HELION_AUTOTUNE_LOG_LEVEL='loud'"
+# --trace naming the landscape (or a link to it) is refused, the file kept.
+cp "$LAND/tiny_cache.json" "$TMP/land.json"
+ln -s land.json "$TMP/land_link.jsonl"
+for t in "$TMP/land.json" "$TMP/land_link.jsonl"; do
+  expect_rc 2 SIM "$TMP/land.json" --trace "$t"
+  expect_err "that is the landscape this command reads"
+  cmp -s "$LAND/tiny_cache.json" "$TMP/land.json" || fail "--trace $t overwrote the landscape"
+done
+# With --runs 2 --seed 4 the traces are R.4 and R.5: every run's name is
+# checked before the first run writes anything.
+cp "$LAND/tiny_cache.json" "$TMP/R.5"
+expect_rc 2 SIM "$TMP/R.5" --runs 2 --seed 4 --trace "$TMP/R"
+expect_err "--trace $TMP/R.5: that is the landscape"
+[ -e "$TMP/R.4" ] && fail "--runs 2: run 1 wrote R.4 before R.5 was refused"
+printf '{"options": {}}' >"$TMP/opts.json"
+expect_rc 2 SIM "$TMP/land.json" --options-json "$TMP/opts.json" --trace "$TMP/opts.json"
+expect_err "that is the --options-json file this command reads"
+
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"
   exit 1

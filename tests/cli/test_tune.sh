@@ -133,6 +133,37 @@ expect_err "helion-tune tune: no CUDA driver found"
 expect_rc 1 "$HELION_TUNE" tune "$DATA/broken/broken.json" --shape N=4096 --quiet
 expect_err "no CUDA driver found"
 
+# --- issue 12: --trace checked before any GPU work ------------------------
+# The driver is missing, so anything that got as far as the GPU would say
+# "no CUDA driver found": the trace's problem must be reported first.
+expect_rc 1 "$HELION_TUNE" tune "$SPEC" --shape N=4096 --trace "$TMP/no/such/dir/t.jsonl"
+expect_err "--trace $TMP/no/such/dir/t.jsonl: cannot create it: the directory $TMP/no/such/dir"
+grep -q "CUDA" "$TMP/err" && fail "--trace into a missing directory: got as far as CUDA"
+mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
+if ! touch "$TMP/ro/probe" 2>/dev/null; then # root writes anywhere
+  expect_rc 1 "$HELION_TUNE" tune "$SPEC" --shape N=4096 --trace "$TMP/ro/t.jsonl"
+  expect_err "cannot create it in $TMP/ro"
+fi
+expect_rc 1 "$HELION_TUNE" tune "$SPEC" --shape N=4096 --trace "$TMP"
+expect_err "is a directory"
+grep -q "CUDA" "$TMP/err" && fail "--trace DIR: got as far as CUDA"
+# --trace naming an input (the spec, the kernel source, --options-json) is
+# refused and the file kept; with several shapes the names are FILE.<i>.
+cp "$SPEC" "$SRC/samples/vector_add/vector_add.cu" "$TMP/"
+cp "$TMP/vector_add.json" "$TMP/spec.orig"
+expect_rc 2 "$HELION_TUNE" tune "$TMP/vector_add.json" --shape N=4096 --trace "$TMP/vector_add.json"
+expect_err "that is the spec this command reads"
+cmp -s "$TMP/spec.orig" "$TMP/vector_add.json" || fail "--trace SPEC overwrote the spec"
+expect_rc 2 "$HELION_TUNE" tune "$TMP/vector_add.json" --shape N=4096 --trace "$TMP/vector_add.cu"
+expect_err "that is the kernel source this command reads"
+cp "$TMP/vector_add.json" "$TMP/multi.1"
+expect_rc 2 "$HELION_TUNE" tune "$TMP/multi.1" --trace "$TMP/multi"
+expect_err "--trace $TMP/multi.1: that is the spec"
+# Ctrl-C is documented.
+expect_rc 0 "$HELION_TUNE" tune --help
+grep -q "Ctrl-C" "$TMP/out" && grep -q "130 interrupted by SIGINT" "$TMP/out" ||
+  fail "tune --help does not say what Ctrl-C does"
+
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"
   exit 1

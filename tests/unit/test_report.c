@@ -233,13 +233,49 @@ static void test_report_parse_malformed_json(void **state) {
   expect_error(EVAL(1, "ok", "0.5", "1") "{\"evaluation\": 2, \"ms\": }\n",
                HELION_ERR_PARSE,
                "t.jsonl:2: malformed JSON near '}' (column 25)");
-  /* A line cut short, as by a crash while writing: cJSON points at the last
-   * value it read, the '3' in column 16. */
-  expect_error(EVAL(1, "ok", "0.5", "1") "{\"evaluation\": 3",
+  /* A line cut short in the middle of the trace (a newline after it) is
+   * corruption, not an interrupted writer: cJSON points at the last value
+   * it read, the '3' in column 16. */
+  expect_error(EVAL(1, "ok", "0.5", "1") "{\"evaluation\": 3\n" EVAL(
+                   2, "ok", "0.5", "1"),
                HELION_ERR_PARSE,
                "t.jsonl:2: malformed JSON near '3' (column 16)");
   expect_error("[1, 2]\n", HELION_ERR_PARSE,
                "t.jsonl:1: expected a JSON object per line, got array");
+  /* A whole last line without its newline is still checked as a record. */
+  expect_error(EVAL(1, "ok", "0.5", "1") "{\"evaluation\": 2, \"ms\": 1}",
+               HELION_ERR_PARSE, "t.jsonl:2: missing \"config\"");
+}
+
+/* What a writer stopped mid-record leaves (a kill -9, a crash, a full disk):
+ * the records before the last line, whole, and the last one cut short with
+ * no newline. The whole records are read; the cut line is named. */
+static void test_report_parse_cut_last_line(void **state) {
+  (void)state;
+  static const char *const cuts[] = {"{\"evaluation\": 3", "{", "{\"evaluation",
+                                     "{\"evaluation\": 3, \"config\": {\"b\""};
+  for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+    char text[512];
+    snprintf(text, sizeof(text), "%s%s%s", EVAL(1, "ok", "0.5", "1"),
+             EVAL(2, "ok", "0.25", "2"), cuts[i]);
+    helion_report_trace_t t;
+    memset(&t, 0, sizeof t);
+    parse_ok(text, &t);
+    assert_int_equal(t.nevals, 2);
+    assert_int_equal(t.cut_line, 3);
+    assert_true(t.evals[1].ms == 0.25);
+    helion_report_trace_cleanup(&t);
+  }
+  /* A whole trace says nothing was cut. */
+  helion_report_trace_t t;
+  memset(&t, 0, sizeof t);
+  parse_ok(EVAL(1, "ok", "0.5", "1"), &t);
+  assert_int_equal(t.cut_line, 0);
+  helion_report_trace_cleanup(&t);
+  /* Only a meta line and a cut record: still no evaluations. */
+  expect_error("{\"meta\": {}}\n{\"evaluation\": 1, \"ms", HELION_ERR_INVALID,
+               "t.jsonl: no evaluations in the trace (expected lines with "
+               "\"evaluation\", \"status\", \"ms\")");
 }
 
 static void test_report_parse_field_types(void **state) {
@@ -484,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_report_steps_none_when_all_failed),
       cmocka_unit_test(test_report_parse_meta),
       cmocka_unit_test(test_report_parse_malformed_json),
+      cmocka_unit_test(test_report_parse_cut_last_line),
       cmocka_unit_test(test_report_parse_field_types),
       cmocka_unit_test(test_report_parse_missing_fields),
       cmocka_unit_test(test_report_parse_status_and_ms_agree),

@@ -20,13 +20,18 @@ static void usage(FILE *f) {
           "\n"
           "Options:\n"
           "  -o, --output FILE  where to write the SVG (default report.svg;\n"
-          "                     '-' writes to stdout)\n"
+          "                     '-' writes to stdout; a device or FIFO such\n"
+          "                     as /dev/stdout is written through, a regular\n"
+          "                     file replaced whole; never TRACE itself)\n"
           "  --title TEXT       chart title (default: algorithm, landscape and\n"
           "                     seed from the trace's meta line)\n"
           "  -h, --help         show this help\n"
           "\n"
+          "A trace whose last line is cut off (a run killed mid-write) is\n"
+          "drawn from its whole records, with a note on stderr.\n"
+          "\n"
           "Exit status: 0 success, 1 failure (unreadable or malformed trace,\n"
-          "write error), 2 usage error.\n");
+          "write error), 2 usage error (also -o naming TRACE).\n");
 }
 
 /* Matches `--name VALUE`, `--name=VALUE` or `-s VALUE` at argv[*i]; returns
@@ -94,10 +99,22 @@ int helion_cmd_report(int argc, char **argv) {
     goto usage_error;
   }
 
+  static const char *const input_name[] = {"trace"};
+  if (strcmp(out_path, "-") != 0 &&
+      helion_output_check("-o", out_path, &trace_path, input_name, 1, &err)) {
+    fprintf(stderr, "helion-tune report: %s\n", err.msg);
+    code = HELION_EXIT_USAGE;
+    goto out;
+  }
   if (helion_report_load(trace_path, &trace, &err) != HELION_OK) {
     fprintf(stderr, "helion-tune report: %s\n", err.msg);
     goto out;
   }
+  if (trace.cut_line)
+    fprintf(stderr,
+            "helion-tune report: %s: the last line (%zu) is cut off (the run "
+            "was interrupted?); reporting the %zu whole records\n",
+            trace_path, trace.cut_line, trace.cut_line - 1);
   helion_report_options_t opt = {title, trace_path};
   if (helion_report_svg(&trace, &opt, &svg, &err) != HELION_OK) {
     fprintf(stderr, "helion-tune report: %s\n", err.msg);

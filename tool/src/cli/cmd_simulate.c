@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "model/config.h"
 #include "search/search.h"
+#include "util/interrupt.h"
 #include "util/json.h"
 #include "util/util.h"
 
@@ -100,10 +101,23 @@ static void usage(FILE *f) {
       "\n"
       "Logs go to stderr as `[Ns] message` lines where N counts simulated "
       "seconds;\n"
-      "with --runs > 1 only warnings and the table are shown.\n"
+      "with --runs > 1 only warnings and the table are shown. "
+      "HELION_AUTOTUNE_LOG_LEVEL\n"
+      "(DEBUG, INFO, WARNING, ERROR or a number) sets the level, as for "
+      "tune.\n"
+      "\n"
+      "Ctrl-C (SIGINT) or SIGTERM stops the run at the next evaluation: its "
+      "best so\n"
+      "far is reported (table and --json, marked \"interrupted\"), the trace "
+      "ends\n"
+      "with the last whole record, later runs are skipped. A second Ctrl-C "
+      "quits\n"
+      "at once.\n"
       "Exit status: 0 success, 1 failure (unreadable landscape, a run that "
       "found no\n"
-      "working config), 2 usage error.\n");
+      "working config), 2 usage error (also a --trace that names an input), "
+      "130\n"
+      "interrupted by SIGINT, 143 by SIGTERM.\n");
 }
 
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
@@ -118,6 +132,7 @@ typedef struct run_result {
   char *config_json;  /* canonical JSON or NULL */
   char *options_json; /* the resolved options' "options" object */
   char *error;        /* the run's error message or NULL */
+  int interrupted;    /* the signal that stopped the run early, 0 if none */
 } run_result;
 
 static int cmp_double(const void *a, const void *b) {
@@ -182,12 +197,22 @@ static helion_status record_options(const helion_search_t *s,
   if ((rc = helion_json_write(line, 0, &b, err)) ||
       (rc = helion_buf_putc(&b, '\n')))
     goto out;
-  fputs(helion_buf_str(&b), trace);
+  if ((rc = helion_file_write_record(trace, helion_buf_str(&b), b.len, err)))
+    helion_err_prefix(err, "--trace: ");
 out:
   cJSON_Delete(meta);
   cJSON_Delete(line);
   helion_buf_cleanup(&b);
   return rc;
+}
+
+/* Run i's trace file: FILE, or FILE.<seed> with several runs. */
+static void trace_name_of(const char *trace, uint64_t runs_n, uint64_t seed,
+                          char *out, size_t cap) {
+  if (runs_n == 1)
+    snprintf(out, cap, "%s", trace);
+  else
+    snprintf(out, cap, "%s.%llu", trace, (unsigned long long)seed);
 }
 
 static helion_status run_once(helion_sim_t *sim, const char *landscape,
@@ -218,6 +243,12 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
   const helion_search_metrics_t *m = helion_search_metrics(s);
   r->evaluations = m->configs_tested;
   r->sim_seconds = helion_sim_elapsed(sim);
+  r->interrupted = helion_interrupted();
+  if (run_rc == HELION_ERR_NO_CONFIG && r->interrupted && !r->evaluations)
+    run_rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
+                            "interrupted by %s before any configuration was "
+                            "measured",
+                            helion_interrupt_name(r->interrupted));
   if (run_rc == HELION_ERR_NO_CONFIG) {
     /* A search that found nothing working is a result of the run. */
     r->error = helion_strdup(err->msg);
@@ -266,9 +297,10 @@ static void print_table(const char *path, helion_sim_t *sim,
               (unsigned long long)r->seed, r->evaluations, "-", "-",
               r->sim_seconds);
     else
-      fprintf(stderr, "%8llu %8zu %12.6g %8.4f %10.1f\n",
+      fprintf(stderr, "%8llu %8zu %12.6g %8.4f %10.1f%s\n",
               (unsigned long long)r->seed, r->evaluations, r->best_ms, r->ratio,
-              r->sim_seconds);
+              r->sim_seconds,
+              r->interrupted ? "  (interrupted: best so far)" : "");
   }
   if (nruns > 1) {
     size_t w2 = 0, w5 = 0, w10 = 0;
@@ -325,6 +357,9 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
       helion_buf_puts(&b, ", \"error\": ");
       helion_buf_put_json_string(&b, r->error);
     }
+    if (r->interrupted)
+      helion_buf_appendf(&b, ", \"interrupted\": \"%s\"",
+                         helion_interrupt_name(r->interrupted));
     helion_buf_putc(&b, '}');
   }
   size_t w2 = 0, w5 = 0, w10 = 0;
@@ -366,6 +401,7 @@ int helion_cmd_simulate(int argc, char **argv) {
   run_result *results = NULL;
   double *sorted = NULL;
   char *trace_name = NULL;
+  uint64_t ndone = 0; /* runs finished (or stopped by an interrupt) */
 
   memset(&sf, 0, sizeof(sf));
   for (int i = 1; i < argc;) {
@@ -422,11 +458,35 @@ int helion_cmd_simulate(int argc, char **argv) {
    * (unless told otherwise). */
   o.bench_chunk = 1;
 
-  int saved_level = helion_log_level_current;
-  if (quiet)
-    helion_log_level_current = HELION_LOG_ERROR;
-  else if (runs_n > 1)
-    helion_log_level_current = HELION_LOG_WARN;
+  /* HELION_AUTOTUNE_LOG_LEVEL as tune reads it; unset, many runs show only
+   * warnings; --quiet wins. */
+  int level, saved_level = helion_log_level_current;
+  if (helion_log_level_from_env(runs_n > 1 ? HELION_LOG_WARN : HELION_LOG_INFO,
+                                &level, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    return HELION_EXIT_USAGE;
+  }
+  helion_log_level_current = quiet ? HELION_LOG_ERROR : level;
+  helion_interrupt_install();
+
+  if (trace)
+    trace_name = malloc(strlen(trace) + 32);
+  if (trace && !trace_name) {
+    fprintf(stderr, PROG ": out of memory\n");
+    goto out;
+  }
+  /* No run may overwrite what it reads: checked for every run's trace
+   * before the first run. */
+  for (uint64_t r = 0; trace && r < runs_n; r++) {
+    static const char *const names[] = {"landscape", "--options-json file"};
+    const char *inputs[] = {path, sf.options_json};
+    trace_name_of(trace, runs_n, o.seed + r, trace_name, strlen(trace) + 32);
+    if (helion_output_check("--trace", trace_name, inputs, names, 2, &err)) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      exit_code = HELION_EXIT_USAGE;
+      goto out;
+    }
+  }
 
   helion_sim_opts_t so = {noise, o.seed};
   if (helion_sim_load(path, &so, &sim, &err)) {
@@ -435,22 +495,19 @@ int helion_cmd_simulate(int argc, char **argv) {
   }
   results = calloc(runs_n, sizeof(*results));
   sorted = calloc(runs_n, sizeof(*sorted));
-  if (trace)
-    trace_name = malloc(strlen(trace) + 32);
-  if (!results || !sorted || (trace && !trace_name)) {
+  if (!results || !sorted) {
     fprintf(stderr, PROG ": out of memory\n");
     goto out;
   }
   uint64_t first = o.seed;
   bool any_failed = false;
-  for (uint64_t r = 0; r < runs_n; r++) {
+  /* An interrupt ends the run in progress with its best so far; the runs
+   * after it are not started, and the table and JSON show the runs done. */
+  for (; ndone < runs_n && !helion_interrupted(); ndone++) {
+    uint64_t r = ndone;
     o.seed = first + r;
-    if (trace) {
-      if (runs_n == 1)
-        strcpy(trace_name, trace);
-      else
-        sprintf(trace_name, "%s.%llu", trace, (unsigned long long)o.seed);
-    }
+    if (trace)
+      trace_name_of(trace, runs_n, o.seed, trace_name, strlen(trace) + 32);
     if (run_once(sim, path, &o, trace ? trace_name : NULL, &results[r], &err)) {
       fprintf(stderr, PROG ": %s: run with seed %llu: %s\n", path,
               (unsigned long long)o.seed, err.msg);
@@ -464,15 +521,24 @@ int helion_cmd_simulate(int argc, char **argv) {
     sorted[r] = results[r].ratio;
   }
   o.seed = first;
-  qsort(sorted, runs_n, sizeof(double), cmp_double);
-  if (!quiet)
-    print_table(path, sim, &o, results, runs_n, sorted);
-  if (json && print_json(path, sim, &o, results, runs_n, sorted)) {
+  if (ndone == 0) {
+    fprintf(stderr, PROG ": interrupted by %s before the first run\n",
+            helion_interrupt_name(helion_interrupted()));
+    goto out;
+  }
+  qsort(sorted, ndone, sizeof(double), cmp_double);
+  /* Interrupted, the table shows even with --quiet: it is the result. */
+  if (!quiet || helion_interrupted())
+    print_table(path, sim, &o, results, (size_t)ndone, sorted);
+  if (json && print_json(path, sim, &o, results, (size_t)ndone, sorted)) {
     fprintf(stderr, PROG ": output too large\n");
     goto out;
   }
   exit_code = any_failed ? HELION_EXIT_FAILURE : HELION_EXIT_OK;
 out:
+  if (helion_interrupted())
+    exit_code = helion_interrupt_exit_code(helion_interrupted());
+  helion_interrupt_restore();
   helion_log_level_current = saved_level;
   if (results)
     for (uint64_t r = 0; r < runs_n; r++) {

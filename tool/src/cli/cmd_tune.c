@@ -13,6 +13,7 @@
 #include "backend/device_facts.h"
 #include "cli/cli.h"
 #include "results/tune.h"
+#include "util/interrupt.h"
 #include "util/json.h"
 
 #define PROG "helion-tune tune"
@@ -80,9 +81,16 @@ static void usage(FILE *f) {
   "default helion-tune itself; tests use a CPU test double),\n"
   "HELION_AUTOTUNE_LOG_LEVEL (DEBUG adds per-batch timings: compile waits, worker\n"
   "time, rebenchmarks; WARNING is --quiet), and the search variables of\n"
-  "`helion-tune simulate --help`.\n"
+  "`helion-tune simulate --help`.\n\n"
+  "Ctrl-C (SIGINT) or SIGTERM stops the search at the next safe point (after the\n"
+  "batch being measured): the best config so far is printed (and with --json\n"
+  "written, marked \"interrupted\"), the trace is complete up to there, the\n"
+  "compile and benchmark processes are stopped; shapes not started are skipped.\n"
+  "A second Ctrl-C quits at once.\n"
   "Exit status: 0 success, 1 failure (no CUDA driver or device, a spec error, a\n"
-  "shape with no working config), 2 usage error.\n", f);
+  "shape with no working config, a trace that cannot be written), 2 usage error\n"
+  "(also a --trace that names an input), 130 interrupted by SIGINT, 143 by\n"
+  "SIGTERM.\n", f);
 }
 /* clang-format on */
 
@@ -162,6 +170,34 @@ static int parse_args(int argc, char **argv, tune_args *a) {
   return a->spec_path ? 0 : usage_error("missing SPEC");
 }
 
+/* Shape i's trace file: FILE, or FILE.<i> with several shapes. */
+static void trace_name_at(const char *trace, size_t nshapes, size_t i,
+                          char *out, size_t cap) {
+  snprintf(out, cap, nshapes == 1 ? "%s" : "%s.%zu", trace, i);
+}
+
+/* Every trace the tune will write must be writable and none of its inputs:
+ * refused before any compile or GPU work. Returns an exit code. */
+static int check_traces(const tune_args *a, const helion_spec_t *spec,
+                        size_t nshapes, char *name, size_t cap) {
+  static const char *const names[] = {"spec", "kernel source",
+                                      "--options-json file"};
+  const char *inputs[] = {a->spec_path, spec->source, a->search.options_json};
+  helion_err_t err = {{0}};
+  for (size_t i = 0; a->trace && i < nshapes; i++) {
+    trace_name_at(a->trace, nshapes, i, name, cap);
+    if (helion_output_check("--trace", name, inputs, names, 3, &err)) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      return HELION_EXIT_USAGE;
+    }
+    if (helion_path_check_writable("--trace", name, &err)) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      return HELION_EXIT_FAILURE;
+    }
+  }
+  return HELION_EXIT_OK;
+}
+
 /* The CUDA backend's part of a shape's tune (tune.h hooks). */
 typedef struct cuda_shape {
   helion_backend_cuda_t *cb;
@@ -229,6 +265,7 @@ int helion_cmd_tune(int argc, char **argv) {
   helion_log_level_current =
       a.quiet && level > HELION_LOG_WARN ? HELION_LOG_WARN : level;
   helion_log_start();
+  helion_interrupt_install();
 
   helion_backend_cuda_opts_t co;
   if (helion_backend_cuda_opts_init(&co, &err)) {
@@ -256,6 +293,10 @@ int helion_cmd_tune(int argc, char **argv) {
     fprintf(stderr, PROG ": out of memory\n");
     goto out;
   }
+  if ((exit_code = check_traces(&a, spec, nshapes, trace_name,
+                                a.trace ? strlen(a.trace) + 32 : 0)))
+    goto out;
+  exit_code = HELION_EXIT_FAILURE;
 
   HELION_LOG(HELION_LOG_INFO, "Starting autotuning process, this may take a "
                               "while...");
@@ -267,7 +308,7 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   }
   bool any_failed = false;
-  for (size_t i = 0; i < nshapes; i++) {
+  for (size_t i = 0; i < nshapes && !helion_interrupted(); i++) {
     cuda_shape cs = {cb, {0}};
     helion_tune_hooks_t hooks = {&cs, cuda_prepare, cuda_searched};
     helion_tune_input_t in = {
@@ -277,8 +318,7 @@ int helion_cmd_tune(int argc, char **argv) {
         a.configs,  a.nconfigs,
         trace_name, &hooks};
     if (a.trace)
-      snprintf(trace_name, strlen(a.trace) + 32, nshapes == 1 ? "%s" : "%s.%zu",
-               a.trace, i);
+      trace_name_at(a.trace, nshapes, i, trace_name, strlen(a.trace) + 32);
     helion_buf_reset(&text);
     for (size_t k = 0; k < spec->nkeys; k++)
       helion_buf_appendf(&text, "%s%s=%lld", k ? "," : "", spec->keys[k],
@@ -297,6 +337,12 @@ int helion_cmd_tune(int argc, char **argv) {
     helion_tune_entry_log(&e, idle);
     any_failed |= e.error != NULL;
   }
+  if (helion_interrupted())
+    HELION_LOG(HELION_LOG_WARN,
+               "Interrupted by %s: %zu of %zu shapes tuned or stopped early; "
+               "exiting",
+               helion_interrupt_name(helion_interrupted()),
+               (size_t)cJSON_GetArraySize(shapes), nshapes);
   if (a.json) {
     helion_buf_reset(&text);
     if (!cJSON_AddStringToObject(root, "spec", spec->name) ||
@@ -311,6 +357,10 @@ int helion_cmd_tune(int argc, char **argv) {
   }
   exit_code = any_failed ? HELION_EXIT_FAILURE : HELION_EXIT_OK;
 out:
+  /* The backend's destroy below stops the compile pool and the worker on
+   * every path, the interrupted one included. */
+  if (helion_interrupted())
+    exit_code = helion_interrupt_exit_code(helion_interrupted());
   helion_log_level_current = saved_level;
   helion_tune_entry_cleanup(&e);
   cJSON_Delete(root);
@@ -319,5 +369,6 @@ out:
   free(one_shape);
   helion_backend_cuda_destroy(cb);
   helion_spec_destroy(spec);
+  helion_interrupt_restore();
   return exit_code;
 }

@@ -318,6 +318,17 @@ out:
   return rc;
 }
 
+/* True when the text is not one whole JSON value: with no newline after it,
+ * the last line of a trace whose writer stopped mid-record. */
+static bool cut_off(const char *line, size_t len) {
+  cJSON *root = NULL;
+  helion_err_t jerr;
+  if (helion_json_parse(line, len, "", &root, &jerr) != HELION_OK)
+    return true;
+  cJSON_Delete(root);
+  return false;
+}
+
 static int cmp_eval(const void *a, const void *b) {
   const helion_report_eval_t *x = a, *y = b;
   if (x->evaluation != y->evaluation)
@@ -344,7 +355,9 @@ helion_status helion_report_parse(const char *text, size_t len,
     bool blank = true;
     for (const char *q = p; q < stop && blank; q++)
       blank = (*q == ' ' || *q == '\t' || *q == '\r');
-    if (!blank) {
+    if (!blank && !nl && cut_off(p, (size_t)(stop - p))) {
+      c.t.cut_line = c.lineno;
+    } else if (!blank) {
       rc = parse_line(&c, p, (size_t)(stop - p), err);
       if (rc)
         goto out;

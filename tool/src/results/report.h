@@ -69,6 +69,10 @@ typedef struct helion_report_trace {
   /* Compact JSON of the fastest OK config (ties: lowest evaluation number);
    * NULL when no evaluation succeeded. */
   char *best_config;
+  /* The last line had no newline and was not whole JSON: the writer was
+   * stopped mid-record (a crash, a kill -9). It was skipped; this is its
+   * 1-based line number, 0 when the trace ends with a whole record. */
+  size_t cut_line;
 } helion_report_trace_t;
 
 /*
@@ -76,8 +80,11 @@ typedef struct helion_report_trace {
  * message: "t.jsonl:17: malformed JSON near '...' (column 5)",
  * "t.jsonl:3: \"ms\": expected a number or null, got string". Evaluation
  * numbers must be distinct; a trace without evaluations is an error
- * (HELION_ERR_INVALID). On success fills *out (release with
- * helion_report_trace_cleanup); on failure *out is untouched.
+ * (HELION_ERR_INVALID). A last line cut off mid-record (no newline, not
+ * whole JSON) is what a stopped writer leaves: it is skipped and named in
+ * out->cut_line; a malformed line anywhere else is an error. On success fills
+ * *out (release with helion_report_trace_cleanup); on failure *out is
+ * untouched.
  */
 helion_status helion_report_parse(const char *text, size_t len,
                                   const char *origin,

@@ -14,6 +14,7 @@
 
 #include "backend/nvrtc_compile.h"
 #include "model/config.h"
+#include "util/interrupt.h"
 #include "util/json.h"
 
 /* The largest source file hashed; far above any kernel. */
@@ -95,14 +96,18 @@ void helion_tune_entry_log(const helion_tune_entry_t *e, const char *extra) {
     HELION_LOG(HELION_LOG_ERROR, "%s", e->error);
     return;
   }
+  /* At WARN, so --quiet still shows what an interrupted tune found. */
+  int level = e->interrupted ? HELION_LOG_WARN : HELION_LOG_INFO;
   helion_buf_t b;
   helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
   shape_text(e, &b);
   double sec = e->backend_seconds;
   HELION_LOG(
-      HELION_LOG_INFO,
-      "Best config for %s: %s\n  %.4fms (default config %.4fms%s, "
+      level,
+      "%s%s: %s\n  %.4fms (default config %.4fms%s, "
       "%.2fx); %zu configs in %.1fs, %.1f configs/s%s",
+      e->interrupted ? "Interrupted; best config so far for "
+                     : "Best config for ",
       helion_buf_str(&b), e->best_config ? e->best_config : "null", e->best_ms,
       e->default_ms, e->side_by_side ? " side by side" : "",
       isfinite(e->default_ms) && e->best_ms > 0 ? e->default_ms / e->best_ms
@@ -135,9 +140,10 @@ static helion_status write_trace_meta(FILE *f, const helion_tune_input_t *in,
   helion_buf_reset(&b);
   if ((rc = helion_json_write(root, 0, &b, err)))
     goto out;
-  if (fprintf(f, "%s\n", helion_buf_str(&b)) < 0)
-    rc = helion_err_set(err, HELION_ERR_IO, "--trace: cannot write: %s",
-                        strerror(errno));
+  if ((rc = helion_buf_putc(&b, '\n')))
+    goto nomem;
+  if ((rc = helion_file_write_record(f, helion_buf_str(&b), b.len, err)))
+    helion_err_prefix(err, "--trace: ");
   goto out;
 nomem:
   rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
@@ -328,16 +334,18 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
     o.configs = user;
     o.nconfigs = in->nconfigs;
   }
-  if (hooks && hooks->prepare &&
-      (rc = hooks->prepare(hooks->ud, space, e.shape, o.seed, &baseline_ms,
-                           &le)))
-    goto out;
+  /* A trace that cannot be written fails the tune before the baseline runs,
+   * not after. */
   if (in->trace_path && !(trace = fopen(in->trace_path, "w"))) {
     rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s: %s",
                         in->trace_path, strerror(errno));
     goto out;
   }
   o.trace = trace;
+  if (hooks && hooks->prepare &&
+      (rc = hooks->prepare(hooks->ud, space, e.shape, o.seed, &baseline_ms,
+                           &le)))
+    goto out;
   if ((rc = helion_search_create(space, in->backend, &o, &s, &le)))
     goto out;
   const helion_search_opts_t *ro = helion_search_opts(s);
@@ -365,6 +373,14 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   if (hooks && hooks->searched)
     hooks->searched(hooks->ud);
   e.default_ms = default_time(s, def, in->spec, baseline_ms);
+  /* Also when the interrupt came during the last batch, after the search's
+   * last check: the side-by-side timing is then skipped too. */
+  e.interrupted = helion_interrupted();
+  if (run_rc == HELION_ERR_NO_CONFIG && e.interrupted && !m->configs_tested)
+    run_rc = helion_err_set(&le, HELION_ERR_NO_CONFIG,
+                            "interrupted by %s before any configuration "
+                            "was measured",
+                            helion_interrupt_name(e.interrupted));
   if ((rc = run_rc))
     goto out;
   if (helion_search_best(s)) {
@@ -372,8 +388,10 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
       goto out;
     e.best_ms = helion_search_best_ms(s);
   }
-  rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
-                         &e, &le);
+  /* Interrupted: the best so far as measured; nothing more is timed. */
+  if (!e.interrupted)
+    rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
+                           &e, &le);
 out:
   if (trace && fclose(trace) != 0 && rc == HELION_OK)
     rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s",
@@ -471,7 +489,10 @@ helion_status helion_tune_entry_to_json(const helion_tune_entry_t *e,
       !cJSON_AddStringToObject(o, "source_hash", e->source_hash) ||
       !cJSON_AddStringToObject(o, "space_fingerprint", e->space_fingerprint) ||
       !cJSON_AddStringToObject(o, "tool_version", e->tool_version) ||
-      (e->error && !cJSON_AddStringToObject(o, "error", e->error)))
+      (e->error && !cJSON_AddStringToObject(o, "error", e->error)) ||
+      (e->interrupted &&
+       !cJSON_AddStringToObject(o, "interrupted",
+                                helion_interrupt_name(e->interrupted))))
     goto nomem;
   *out = o;
   return HELION_OK;

@@ -134,10 +134,14 @@ typedef struct helion_tune_entry {
   /* Why this shape has no winner (no working config, default config
    * failing, a user config invalid for this shape); NULL otherwise. */
   char *error;
+  /* The signal (SIGINT, SIGTERM) that stopped the search early, 0 if none:
+   * the winner is the best measured so far, not timed side by side. */
+  int interrupted;
 } helion_tune_entry_t;
 
 /*
- * Logs the entry at INFO the way Helion reports a winner, on two lines:
+ * Logs the entry at INFO the way Helion reports a winner (at WARN, starting
+ * "Interrupted; best config so far for", when e->interrupted), on two lines:
  *   Best config for M=4096,N=128: {...}
  *     0.1234ms (default config 0.2000ms side by side, 1.62x); 544 configs
  *     in 42.0s, 13.1 configs/s<extra>
@@ -204,7 +208,7 @@ helion_status helion_tune_source_hash(const helion_spec_t *spec, char out[65],
  *    "failures": {"accuracy", "compile", "runtime", "timeout"},
  *    "options" (object|null), "seed", "shape": {key: value},
  *    "side_by_side", "source_hash", "space_fingerprint", "tool_version",
- *    "wall_seconds"}
+ *    "wall_seconds", "interrupted": "SIGINT"|"SIGTERM" (only when set)}
  * Times that are not finite are null. The caller frees *out with
  * cJSON_Delete(). HELION_ERR_NOMEM, or HELION_ERR_PARSE if a config text in
  * the entry is not JSON.

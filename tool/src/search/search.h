@@ -82,6 +82,10 @@ typedef enum helion_search_stop {
   HELION_STOP_NONE = 0,
   HELION_STOP_BUDGET = 1,    /* budget_seconds of backend time spent */
   HELION_STOP_MAX_EVALS = 2, /* max_evals configurations measured */
+  /* helion_interrupted() (util/interrupt.h): SIGINT or SIGTERM arrived.
+   * Like the budget stop, the search benchmarks nothing more (no final
+   * rebenchmark either) and returns the best so far. */
+  HELION_STOP_INTERRUPT = 3,
 } helion_search_stop;
 
 /*
@@ -207,7 +211,10 @@ typedef struct helion_search_opts {
    *    "elapsed": s, "generation": g}
    * and every rebenchmark of a member as
    *   {"rebench": true, "config": {...}, "ms": x|null, "elapsed": s}
-   * (config = canonical JSON; status = helion_result_kind_name). */
+   * (config = canonical JSON; status = helion_result_kind_name). Each line
+   * is written whole with one write(2) as soon as it is known (pending
+   * stdio output of `trace` is flushed first), so an interrupted or
+   * crashed run leaves every record before the last intact. */
   FILE *trace;
 
   /* The other declared options given a value, in the order given (one
@@ -308,8 +315,11 @@ helion_status helion_search_resolved_options(const helion_search_t *s,
                                              cJSON **out, helion_err_t *err);
 
 /*
- * Runs the algorithm to the end (or to the budget / the cap). On success the
- * best configuration is in helion_search_best(). Failing configurations are
+ * Runs the algorithm to the end (or to the budget / the cap / an interrupt:
+ * once helion_interrupted() (util/interrupt.h) is set it measures and
+ * rebenchmarks nothing more and returns, metrics.stop =
+ * HELION_STOP_INTERRUPT). On success the best configuration is in
+ * helion_search_best(). Failing configurations are
  * data, not errors; errors are a broken backend, out of memory, and
  * HELION_ERR_NO_CONFIG when no configuration worked. Call once.
  */
@@ -496,6 +506,9 @@ size_t helion_search_random_configs(helion_search_t *s, size_t n, int64_t *out);
  * Logs `headline` followed by Helion's statistics block over ids[]:
  *   error=8 timeout=1 ok=91 | min=0.0231 mid=0.0815 max=1.9034
  *   best: {"block_sizes": [64, 128, 32], ...}
+ * Ids that are no member (HELION_NO_MEMBER: invalid, or cut by the budget,
+ * the cap or an interrupt) count as "not measured=N" after ok, not as
+ * errors.
  * HELION_ERR_NO_CONFIG (with a message saying how the configs failed) when
  * no member is finite and `require_finite`.
  */

@@ -99,8 +99,9 @@ bool helion__search_cells_eq(const helion_search_t *s, const int64_t *a,
                              const int64_t *b);
 /* Grows the batch scratch to n configs. */
 helion_status helion__search_ensure_batch(helion_search_t *s, size_t n);
-/* True once the budget is spent (logs it once). */
-bool helion__search_budget_spent(helion_search_t *s);
+/* True once the budget is spent or the run was interrupted (records the
+ * stop and logs it once). */
+bool helion__search_must_stop(helion_search_t *s);
 
 /* Resolves s->opts for s->algo into dval[] and aval[] (search_opts.c):
  * profile defaults, given values, the algorithm's rules; HELION_ERR_USAGE

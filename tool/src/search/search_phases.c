@@ -171,7 +171,9 @@ helion_status helion_search_no_config(helion_search_t *s, const char *what,
 helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
                                       const helion_member_id *ids, size_t n,
                                       bool require_finite, helion_err_t *err) {
-  size_t ok = 0, timeout = 0, error = 0;
+  /* Ids that name no member were never measured (invalid, or cut by the
+   * budget, the cap or an interrupt): counted apart, not as errors. */
+  size_t ok = 0, timeout = 0, error = 0, unmeasured = 0;
   helion_status rc = helion__search_grow((void **)&s->stat_scratch,
                                          &s->stat_cap, n + 1, sizeof(double));
   if (rc)
@@ -180,8 +182,9 @@ helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
     double p = helion_search_perf(s, ids[i]);
     if (isfinite(p))
       s->stat_scratch[ok++] = p;
-    else if (ids[i] < s->nmembers &&
-             s->members[ids[i]].kind == HELION_RESULT_TIMEOUT)
+    else if (ids[i] >= s->nmembers)
+      unmeasured++;
+    else if (s->members[ids[i]].kind == HELION_RESULT_TIMEOUT)
       timeout++;
     else
       error++;
@@ -206,7 +209,10 @@ helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
   if (timeout)
     w += snprintf(counts + w, sizeof(counts) - (size_t)w, "timeout=%zu ",
                   timeout);
-  snprintf(counts + w, sizeof(counts) - (size_t)w, "ok=%zu", ok);
+  w += snprintf(counts + w, sizeof(counts) - (size_t)w, "ok=%zu", ok);
+  if (unmeasured)
+    snprintf(counts + w, sizeof(counts) - (size_t)w, " not measured=%zu",
+             unmeasured);
   helion_member_id best = helion_search_argmin(s, ids, n);
   helion_buf_reset(&s->json);
   if (best != HELION_NO_MEMBER &&
@@ -229,7 +235,7 @@ static helion_status final_verification(helion_search_t *s,
                                         helion_member_id *out_winner,
                                         helion_err_t *err) {
   *out_winner = best;
-  if (s->dval[HELION_DRV_FINAL_TOP_K].i <= 1 || helion__search_budget_spent(s))
+  if (s->dval[HELION_DRV_FINAL_TOP_K].i <= 1 || helion__search_must_stop(s))
     return HELION_OK;
   size_t n = s->npinned + s->nhistory + 1;
   helion_member_id *f = malloc(n * sizeof(*f));

@@ -12,6 +12,7 @@
 
 #include "model/config.h"
 #include "search/search_impl.h"
+#include "util/interrupt.h"
 
 /* splitmix64-style mixing of the cells: fast, and good enough for a table
  * that also compares the cells themselves. */
@@ -176,7 +177,18 @@ helion_member_id helion_search_lookup(const helion_search_t *s,
 
 /* ------------------------------------------------------------- stopping -- */
 
-bool helion__search_budget_spent(helion_search_t *s) {
+bool helion__search_must_stop(helion_search_t *s) {
+  int sig = helion_interrupted();
+  if (sig) {
+    if (s->stop != HELION_STOP_INTERRUPT) {
+      s->stop = HELION_STOP_INTERRUPT;
+      HELION_LOG(HELION_LOG_WARN,
+                 "Interrupted by %s after %zu configs; returning best-so-far "
+                 "(again to quit at once).",
+                 helion_interrupt_name(sig), s->metrics.configs_tested);
+    }
+    return true;
+  }
   if (s->opts.budget_seconds <= 0)
     return false;
   double t = helion_backend_elapsed(s->backend);
@@ -195,7 +207,7 @@ bool helion__search_budget_spent(helion_search_t *s) {
 bool helion_search_stopped(helion_search_t *s) {
   if (s->stop != HELION_STOP_NONE)
     return true;
-  if (helion__search_budget_spent(s))
+  if (helion__search_must_stop(s))
     return true;
   if (s->opts.max_evals && s->metrics.configs_tested >= s->opts.max_evals) {
     s->stop = HELION_STOP_MAX_EVALS;
@@ -217,47 +229,62 @@ size_t helion_search_evals_left(const helion_search_t *s) {
 
 /* --------------------------------------------------------------- tracing -- */
 
-static void trace_ms(helion_search_t *s, double ms) {
-  if (isfinite(ms))
-    fprintf(s->opts.trace, "%.9g", ms);
-  else
-    fputs("null", s->opts.trace);
+/* Each trace line is built whole in s->json and written with one write
+ * (helion_file_write_record), so a reader, a crash or an interrupt never
+ * sees half a record, and the lines written so far are on disk. */
+static helion_status trace_ms(helion_buf_t *b, double ms) {
+  return isfinite(ms) ? helion_buf_appendf(b, "%.9g", ms)
+                      : helion_buf_puts(b, "null");
 }
 
-static helion_status trace_config(helion_search_t *s, const int64_t *cells) {
-  helion_buf_reset(&s->json);
-  helion_status rc = helion_config_to_json(s->space, cells, false, &s->json);
+/* Ends the line in s->json (rc: how building it went) and writes it. */
+static helion_status trace_write(helion_search_t *s, helion_status rc,
+                                 helion_err_t *err) {
+  helion_buf_t *b = &s->json;
+  if (rc == HELION_OK)
+    rc = helion_buf_putc(b, '\n');
   if (rc)
-    return rc;
-  fputs(helion_buf_str(&s->json), s->opts.trace);
-  return HELION_OK;
+    return helion_err_set(err, rc, "search: cannot format a trace line");
+  if ((rc = helion_file_write_record(s->opts.trace, helion_buf_str(b), b->len,
+                                     err)))
+    helion_err_prefix(err, "search: trace: ");
+  return rc;
 }
 
-static helion_status trace_eval(helion_search_t *s, size_t id, double t) {
+static helion_status trace_eval(helion_search_t *s, size_t id, double t,
+                                helion_err_t *err) {
   const member *m = &s->members[id];
-  fprintf(s->opts.trace,
-          "{\"evaluation\": %zu, \"config\": ", s->metrics.configs_tested);
-  helion_status rc = trace_config(s, mcells(s, id));
-  if (rc)
-    return rc;
-  fputs(", \"ms\": ", s->opts.trace);
-  trace_ms(s, m->perf);
-  fprintf(s->opts.trace,
-          ", \"status\": \"%s\", \"elapsed\": %.6f, \"generation\": %d}\n",
-          helion_result_kind_name(m->kind), t, s->generation);
-  return HELION_OK;
+  helion_buf_t *b = &s->json;
+  helion_buf_reset(b);
+  helion_status rc = helion_buf_appendf(
+      b, "{\"evaluation\": %zu, \"config\": ", s->metrics.configs_tested);
+  if (!rc)
+    rc = helion_config_to_json(s->space, mcells(s, id), false, b);
+  if (!rc)
+    rc = helion_buf_puts(b, ", \"ms\": ");
+  if (!rc)
+    rc = trace_ms(b, m->perf);
+  if (!rc)
+    rc = helion_buf_appendf(
+        b, ", \"status\": \"%s\", \"elapsed\": %.6f, \"generation\": %d}",
+        helion_result_kind_name(m->kind), t, s->generation);
+  return trace_write(s, rc, err);
 }
 
 static helion_status trace_rebench(helion_search_t *s, size_t id, double ms,
-                                   double t) {
-  fputs("{\"rebench\": true, \"config\": ", s->opts.trace);
-  helion_status rc = trace_config(s, mcells(s, id));
-  if (rc)
-    return rc;
-  fputs(", \"ms\": ", s->opts.trace);
-  trace_ms(s, ms);
-  fprintf(s->opts.trace, ", \"elapsed\": %.6f}\n", t);
-  return HELION_OK;
+                                   double t, helion_err_t *err) {
+  helion_buf_t *b = &s->json;
+  helion_buf_reset(b);
+  helion_status rc = helion_buf_puts(b, "{\"rebench\": true, \"config\": ");
+  if (!rc)
+    rc = helion_config_to_json(s->space, mcells(s, id), false, b);
+  if (!rc)
+    rc = helion_buf_puts(b, ", \"ms\": ");
+  if (!rc)
+    rc = trace_ms(b, ms);
+  if (!rc)
+    rc = helion_buf_appendf(b, ", \"elapsed\": %.6f}", t);
+  return trace_write(s, rc, err);
 }
 
 /* ----------------------------------------------------------- benchmarks -- */
@@ -365,7 +392,7 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
   if (show)
     helion_progress_begin(&prog, desc, nnew);
   for (size_t at = 0, k = 0; at < nnew; at += k) {
-    if (helion__search_budget_spent(s))
+    if (helion__search_must_stop(s))
       break;
     size_t chunk =
         s->opts.bench_chunk ? s->opts.bench_chunk : budget_chunk(s, nnew - at);
@@ -404,10 +431,8 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
       }
       s->metrics.configs_tested++;
       s->metrics.by_kind[kind]++;
-      if (s->opts.trace && (rc = trace_eval(s, id, t))) {
-        helion_err_set(err, rc, "search: cannot write the trace");
+      if (s->opts.trace && (rc = trace_eval(s, id, t, err)))
         goto out;
-      }
     }
     if (show)
       helion_progress_step(&prog, k);
@@ -457,6 +482,10 @@ static helion_status ensure_rb(helion_search_t *s, size_t n) {
 static helion_status rebench_ids(helion_search_t *s, size_t n, double target_ms,
                                  helion_err_t *err) {
   size_t nc = s->ncells;
+  /* After an interrupt nothing more is timed, not even the rebenchmarks an
+   * algorithm asks for directly (which the budget lets run). */
+  if (helion_interrupted() && helion__search_must_stop(s))
+    return HELION_OK;
   for (size_t j = 0; j < n; j++)
     memcpy(s->send_cells + j * nc, mcells(s, s->rb_ids[j]),
            nc * sizeof(int64_t));
@@ -472,8 +501,8 @@ static helion_status rebench_ids(helion_search_t *s, size_t n, double target_ms,
     if ((rc = record_perf(s, s->rb_ids[j], ms)))
       return helion_err_set(err, rc, "search: out of memory");
     s->metrics.rebenchmarks++;
-    if (s->opts.trace && (rc = trace_rebench(s, s->rb_ids[j], ms, t)))
-      return helion_err_set(err, rc, "search: cannot write the trace");
+    if (s->opts.trace && (rc = trace_rebench(s, s->rb_ids[j], ms, t, err)))
+      return rc;
   }
   return HELION_OK;
 }
@@ -508,7 +537,7 @@ helion_status helion_search_rebench_population(helion_search_t *s,
                                                const helion_member_id *ids,
                                                size_t n, helion_err_t *err) {
   size_t k;
-  if (helion__search_budget_spent(s))
+  if (helion__search_must_stop(s))
     return HELION_OK;
   helion_status rc = collect_rb(s, ids, n, true, &k);
   if (rc)
@@ -538,7 +567,7 @@ helion_status helion_search_compare(helion_search_t *s, helion_member_id a,
                                     helion_member_id b, int *out_cmp,
                                     helion_err_t *err) {
   if (a != b && helion_search_should_rebench(s, a) &&
-      helion_search_should_rebench(s, b) && !helion__search_budget_spent(s)) {
+      helion_search_should_rebench(s, b) && !helion__search_must_stop(s)) {
     helion_member_id pair[2] = {a, b};
     helion_status rc =
         helion_search_rebench(s, pair, 2, s->opts.rebench_target_ms, err);

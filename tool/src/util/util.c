@@ -1,5 +1,5 @@
 /* util.c: errors, logging, progress, buffers, SHA-256, RNG and file I/O. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath, and POSIX 2008 */
 #include "util/util.h"
 
 #include <errno.h>
@@ -499,38 +499,79 @@ out:
   return rc;
 }
 
-helion_status helion_write_file_atomic(const char *path, const void *data,
-                                       size_t len, helion_err_t *err) {
-  helion_status rc = HELION_OK;
-  char *dir = helion_path_dirname(path);
-  size_t tlen = strlen(path) + 32;
-  char *tmp = malloc(tlen);
-  int fd = -1;
-  if (!dir || !tmp) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
-    goto out;
-  }
-  snprintf(tmp, tlen, "%s.tmp.XXXXXX", path);
-  fd = mkstemp(tmp);
-  if (fd < 0) {
-    rc = helion_err_set(err, HELION_ERR_IO, "%s: cannot create a temporary file: %s",
-                        path, strerror(errno));
-    goto out;
-  }
+/* Writes all of data to fd, continuing short writes and EINTR. */
+static helion_status write_all(int fd, const char *what, const void *data,
+                               size_t len, helion_err_t *err) {
   const char *p = data;
   size_t left = len;
   while (left) {
     ssize_t n = write(fd, p, left);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0) {
-      rc = helion_err_set(err, HELION_ERR_IO, "%s: write failed: %s", path,
-                          strerror(errno));
-      goto out;
-    }
+    if (n < 0)
+      return helion_err_set(err, HELION_ERR_IO, "%s: write failed: %s", what,
+                            strerror(errno));
     p += n;
     left -= (size_t)n;
   }
+  return HELION_OK;
+}
+
+/* Writes through to a device, FIFO or socket: no temporary, no rename. */
+static helion_status write_through(const char *path, const void *data,
+                                   size_t len, helion_err_t *err) {
+  int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0)
+    return helion_err_set(err, HELION_ERR_IO, "%s: cannot open: %s", path,
+                          strerror(errno));
+  helion_status rc = write_all(fd, path, data, len, err);
+  if (close(fd) != 0 && rc == HELION_OK)
+    rc = helion_err_set(err, HELION_ERR_IO, "%s: close failed: %s", path,
+                        strerror(errno));
+  return rc;
+}
+
+helion_status helion_write_file_atomic(const char *path, const void *data,
+                                       size_t len, helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  char *real = NULL, *dir = NULL, *tmp = NULL;
+  int fd = -1;
+  struct stat st, lst;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return helion_err_set(err, HELION_ERR_IO, "%s: is a directory", path);
+    if (!S_ISREG(st.st_mode))
+      return write_through(path, data, len, err);
+    /* A link to a regular file: the temporary goes next to the file it
+     * points at, and the rename replaces that file, not the link. */
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) &&
+        !(real = realpath(path, NULL)))
+      return helion_err_set(err, HELION_ERR_IO, "%s: cannot resolve: %s", path,
+                            strerror(errno));
+  } else if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    return helion_err_set(err, HELION_ERR_IO,
+                          "%s: a symbolic link to a missing file; write to "
+                          "the file itself",
+                          path);
+  }
+  const char *target = real ? real : path;
+  dir = helion_path_dirname(target);
+  size_t tlen = strlen(target) + 32;
+  tmp = malloc(tlen);
+  if (!dir || !tmp) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", path);
+    goto out;
+  }
+  snprintf(tmp, tlen, "%s.tmp.XXXXXX", target);
+  fd = mkstemp(tmp);
+  if (fd < 0) {
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "%s: cannot create a temporary file: %s", path,
+                        strerror(errno));
+    goto out;
+  }
+  if ((rc = write_all(fd, path, data, len, err)))
+    goto out;
   /* Files in the cache and results are read by other users' builds too. */
   if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
     rc = helion_err_set(err, HELION_ERR_IO, "%s: cannot flush: %s", path,
@@ -544,7 +585,7 @@ helion_status helion_write_file_atomic(const char *path, const void *data,
     goto out;
   }
   fd = -1;
-  if (rename(tmp, path) != 0) {
+  if (rename(tmp, target) != 0) {
     rc = helion_err_set(err, HELION_ERR_IO, "%s: cannot replace: %s", path,
                         strerror(errno));
     goto out;
@@ -561,6 +602,63 @@ out:
   if (rc && tmp)
     unlink(tmp);
   free(tmp);
+  free(dir);
+  free(real);
+  return rc;
+}
+
+helion_status helion_file_write_record(FILE *f, const char *line, size_t len,
+                                       helion_err_t *err) {
+  if (fflush(f) != 0)
+    return helion_err_set(err, HELION_ERR_IO, "cannot write: %s",
+                          strerror(errno));
+  return write_all(fileno(f), "cannot write", line, len, err);
+}
+
+helion_status helion_output_check(const char *flag, const char *out,
+                                  const char *const *inputs,
+                                  const char *const *input_names, size_t n,
+                                  helion_err_t *err) {
+  struct stat so, si;
+  if (!out || stat(out, &so) != 0)
+    return HELION_OK;
+  for (size_t i = 0; i < n; i++)
+    if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev &&
+        si.st_ino == so.st_ino)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "%s %s: that is the %s this command reads (%s); "
+                            "writing it would destroy it; choose another file",
+                            flag, out, input_names[i], inputs[i]);
+  return HELION_OK;
+}
+
+helion_status helion_path_check_writable(const char *flag, const char *path,
+                                         helion_err_t *err) {
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return helion_err_set(err, HELION_ERR_IO, "%s %s: is a directory", flag,
+                            path);
+    if (access(path, W_OK) != 0)
+      return helion_err_set(err, HELION_ERR_IO, "%s %s: cannot write: %s", flag,
+                            path, strerror(errno));
+    return HELION_OK;
+  }
+  char *dir = helion_path_dirname(path);
+  if (!dir)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  helion_status rc = HELION_OK;
+  if (stat(dir, &st) != 0)
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "%s %s: cannot create it: the directory %s: %s", flag,
+                        path, dir, strerror(errno));
+  else if (!S_ISDIR(st.st_mode))
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "%s %s: cannot create it: %s is not a directory", flag,
+                        path, dir);
+  else if (access(dir, W_OK | X_OK) != 0)
+    rc = helion_err_set(err, HELION_ERR_IO, "%s %s: cannot create it in %s: %s",
+                        flag, path, dir, strerror(errno));
   free(dir);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "helion/runtime.h"
 
@@ -192,9 +193,48 @@ helion_status helion_read_file(const char *path, size_t max, char **out_data,
  * Writes `data` to `path` atomically: a temporary file in the same directory,
  * fsync, rename over `path`, fsync of the directory. A crash leaves either the
  * old file or the new one, never a torn one.
+ * A path that names something other than a regular file (/dev/stdout,
+ * /dev/null, a FIFO, a terminal) is written through, in place: renaming a
+ * file over it would replace the device node or the link with a regular
+ * file, and a stream has no "old version" to keep. A symbolic link to a
+ * regular file replaces the file it points at (the link stays a link); a
+ * link to nothing, or a directory, is refused (HELION_ERR_IO).
  */
 helion_status helion_write_file_atomic(const char *path, const void *data,
                                        size_t len, helion_err_t *err);
+
+/*
+ * Writes one record (a whole line, newline included) to `f` with one
+ * write(2) after flushing what `f` buffered, so a reader, or a crash or an
+ * interrupt, sees the line whole or not at all (short writes are continued;
+ * only a crash in between can cut the last line). HELION_ERR_IO with
+ * strerror.
+ */
+helion_status helion_file_write_record(FILE *f, const char *line, size_t len,
+                                       helion_err_t *err);
+
+/*
+ * Refuses an output file that is one of the command's inputs, so a run never
+ * overwrites what it reads: HELION_ERR_USAGE "<flag> <out>: that is the
+ * <input_names[i]> this command reads; choose another file" when `out` and
+ * inputs[i] are the same file (same device and inode, which also catches
+ * symbolic and hard links). An output that does not exist yet, and NULL
+ * inputs, pass. input_names[i] names inputs[i] ("landscape", "spec").
+ */
+helion_status helion_output_check(const char *flag, const char *out,
+                                  const char *const *inputs,
+                                  const char *const *input_names, size_t n,
+                                  helion_err_t *err);
+
+/*
+ * Checks, without creating anything, that `path` could be opened for
+ * writing now: an existing file must be writable and not a directory; a new
+ * one needs an existing, writable directory. Lets a command refuse an output
+ * it could not write before it spends minutes on the work.
+ * HELION_ERR_IO "<flag> <path>: <why>".
+ */
+helion_status helion_path_check_writable(const char *flag, const char *path,
+                                         helion_err_t *err);
 
 /* The directory part of `path` ("." if none). Caller frees. NULL on OOM. */
 char *helion_path_dirname(const char *path);
