@@ -281,8 +281,8 @@ static void test_compile_pool_opts_from_env(void **state) {
   setenv("HELION_AUTOTUNE_PRECOMPILE_JOBS", "two", 1);
   assert_int_equal(helion_compile_pool_opts_init(&o, &err), HELION_ERR_USAGE);
   assert_string_equal(err.msg,
-                      "HELION_AUTOTUNE_PRECOMPILE_JOBS='two': expected a "
-                      "positive integer (compile processes)");
+                      "HELION_AUTOTUNE_PRECOMPILE_JOBS='two': expected a whole "
+                      "number of compile processes in [1, 4096]");
   unsetenv("HELION_AUTOTUNE_PRECOMPILE_JOBS");
   setenv("HELION_AUTOTUNE_COMPILE_TIMEOUT", "-4", 1);
   assert_int_equal(helion_compile_pool_opts_init(&o, &err), HELION_ERR_USAGE);
