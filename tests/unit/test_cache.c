@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -589,6 +590,31 @@ static int writer(int from) {
   return 0;
 }
 
+/* Parses every *.best_config file in `dir` once; returns how many did not
+ * parse and adds how many were read to *reads. */
+static size_t read_all(const char *dir, size_t *reads) {
+  size_t bad = 0;
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    if (!strstr(de->d_name, ".best_config") || strstr(de->d_name, ".tmp."))
+      continue;
+    char path[600], *text = NULL;
+    size_t len;
+    cJSON *doc = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+    if (helion_read_file(path, 1 << 20, &text, &len, NULL))
+      continue; /* not there any more is not torn */
+    (*reads)++;
+    bad += helion_json_parse(text, len, path, &doc, NULL) != HELION_OK;
+    cJSON_Delete(doc);
+    free(text);
+  }
+  closedir(d);
+  return bad;
+}
+
 static void test_cache_two_writers_no_torn_file(void **state) {
   (void)state;
   /* Overlapping ranges: keys 50..99 are written by both at once. */
@@ -602,11 +628,21 @@ static void test_cache_two_writers_no_torn_file(void **state) {
     if (pids[w] == 0)
       _exit(writer(w * 50));
   }
-  for (int w = 0; w < 2; w++) {
-    int status = 0;
-    assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  /* Read every file while they write: each must parse whole. */
+  size_t torn = 0, reads = 0;
+  int status[2] = {0, 0}, running = 2;
+  while (running) {
+    torn += read_all(nested, &reads);
+    for (int w = 0; w < 2; w++)
+      if (pids[w] && waitpid(pids[w], &status[w], WNOHANG) == pids[w]) {
+        pids[w] = 0;
+        running--;
+      }
   }
+  for (int w = 0; w < 2; w++)
+    assert_true(WIFEXITED(status[w]) && WEXITSTATUS(status[w]) == 0);
+  assert_true(reads > 0);
+  assert_int_equal(torn, 0);
   helion_cache_item_t *items = NULL;
   size_t n = 0;
   helion_log_level_current = HELION_LOG_WARN;
