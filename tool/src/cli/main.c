@@ -23,6 +23,8 @@ static const command commands[] = {
      "run a search against a recorded tuning landscape (no GPU)"},
     {"report", helion_cmd_report,
      "draw a search trace as an SVG chart"},
+    {"cache", helion_cmd_cache,
+     "list, show or delete the local best-config cache's entries"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
