@@ -8,7 +8,8 @@
 # present and in range, every field of the entry (resolved options, device
 # facts, hashes), the Helion-style log lines, the trace, and the replay of
 # the resolved options with --options-json. Exits 77 without a CUDA driver or
-# device (on CI it also runs against tests/tools/fake_bench_worker).
+# device (on CI it also runs against tests/tools/fake_bench_worker). Last,
+# the cache: a second identical tune is a hit that starts no benchmark worker.
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -22,6 +23,8 @@ fail() {
 }
 
 export HELION_AUTOTUNE_PROGRESS_BAR=0
+# The searches below must search: no cache until its own section at the end.
+export HELION_CACHE_DIR="$TMP/cache" HELION_SKIP_CACHE=1
 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 --effort quick --max-evals 40 \
   --seed 7 --json --trace "$TMP/trace.jsonl" >"$TMP/out" 2>"$TMP/err"
 rc=$?
@@ -138,6 +141,51 @@ meta = json.loads(open('$TMP/trace.jsonl').readline())['meta']
 assert {k: meta[k] for k in ('algorithm', 'effort', 'seed', 'options')} == s['options'], meta
 assert meta['shape'] == 'N=1048576' and meta['device'] == d['device'], meta
 "
+
+# The cache: a second identical tune is a hit, printed like a tuned entry
+# and marked cached, that starts no benchmark worker (the second run's
+# worker only leaves a mark and fails). Against the fake worker, a fake libcuda gives the
+# device facts the key needs without one (the real driver's on a GPU).
+unset HELION_SKIP_CACHE
+export HELION_CACHE_DIR="$TMP/cache2"
+if [ -n "${HELION_BENCH_WORKER:-}" ]; then
+  ${CC:-cc} -shared -fPIC -o "$TMP/libcuda.so.1" \
+    "$(dirname "$0")/fake_libcuda.c" || fail "cannot build the fake libcuda"
+  export HELION_LIBCUDA_PATH="$TMP/libcuda.so.1"
+fi
+printf '#!/bin/sh\ntouch "%s/worker-started"\nexit 1\n' "$TMP" >"$TMP/marker-worker"
+chmod +x "$TMP/marker-worker"
+tune_n4096() {
+  "$HELION_TUNE" tune "$SPEC" --shape N=4096 --effort quick --max-evals 12 \
+    --seed 3 --json "$@"
+}
+tune_n4096 >"$TMP/c1" 2>"$TMP/ce1" || fail "cache: first tune: exit $? $(cat "$TMP/ce1")"
+[ "$(ls "$TMP/cache2" | grep -c '\.best_config$')" -eq 1 ] ||
+  fail "cache: want one entry after the first tune: $(ls -A "$TMP/cache2")"
+HELION_BENCH_WORKER="$TMP/marker-worker" tune_n4096 >"$TMP/c2" 2>"$TMP/ce2" ||
+  fail "cache: second tune (a hit) exit $? $(cat "$TMP/ce2")"
+has "$TMP/ce2" 'Found cached config for vector_add, skipping autotuning\.'
+has "$TMP/ce2" 'Cache directory: .*/cache2\. To re-tune and update the cache, set HELION_FORCE_AUTOTUNE=1\.'
+has "$TMP/ce2" 'Best config for N=4096: \{'
+grep -q 'Starting autotuning process' "$TMP/ce2" && fail "cache: a hit started a search"
+[ -e "$TMP/worker-started" ] && fail "cache: a hit started the benchmark worker"
+check_json "$TMP/c2" "
+first = json.load(open('$TMP/c1'))['shapes'][0]
+assert s['cached'] is True and 'cached' not in first, s
+for k in ('best_config', 'best_config_minimized', 'best_ms', 'default_ms', 'options', 'source_hash', 'space_fingerprint', 'configs_tested'):
+    assert s[k] == first[k], (k, s[k], first[k])
+"
+# FORCE skips the read (so the missing worker fails the run); another seed
+# is the same key (the search is not part of it).
+HELION_FORCE_AUTOTUNE=1 HELION_BENCH_WORKER="$TMP/marker-worker" tune_n4096 \
+  >/dev/null 2>"$TMP/ce3" && fail "cache: FORCE read the cache"
+[ -e "$TMP/worker-started" ] || fail "cache: FORCE did not start the worker"
+rm -f "$TMP/worker-started"
+HELION_BENCH_WORKER="$TMP/marker-worker" tune_n4096 --seed 4 >/dev/null 2>&1 ||
+  fail "cache: another seed missed"
+[ -e "$TMP/worker-started" ] && fail "cache: another seed started the worker"
+"$HELION_TUNE" cache ls >"$TMP/ls" 2>/dev/null || fail "cache ls: exit $?"
+has "$TMP/ls" '^[0-9a-f]{12} +vector_add +N=4096 '
 
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"

@@ -12,6 +12,7 @@
 #include "backend/backend_cuda.h"
 #include "backend/device_facts.h"
 #include "cli/cli.h"
+#include "results/cache.h"
 #include "results/tune.h"
 #include "util/interrupt.h"
 #include "util/json.h"
@@ -236,6 +237,81 @@ static helion_status shape_json(const helion_tune_entry_t *e,
   return HELION_OK;
 }
 
+/* ------------------------------------------------ the best-config cache */
+
+/* What the cache knows of one run: the keys' common parts, and per shape a
+ * hit (looked up before the backend starts when the driver can name the
+ * device without it, else after) or not. */
+typedef struct tune_cache {
+  helion_cache_t c;
+  bool on; /* off with --config: the user asks for those configs measured */
+  bool have_dev;
+  helion_device_facts_t dev; /* the key's device facts */
+  char src[65];
+  helion_tune_entry_t *hits; /* nhits (the shapes); a hit has best_cells */
+  size_t nhits;
+} tune_cache;
+
+/* Shape `shape`'s key, with its space built into *out_space (the caller
+ * destroys it) for the fingerprint; `fp` holds the fingerprint. */
+static helion_status cache_key(const tune_cache *tc, const helion_spec_t *spec,
+                               const int64_t *shape, char fp[65],
+                               helion_space_t **out_space,
+                               helion_cache_key_t *k, helion_err_t *err) {
+  helion_status rc =
+      helion_spec_space(spec, shape, &tc->dev.props, out_space, err);
+  if (rc)
+    return rc;
+  helion_space_fingerprint(*out_space, fp);
+  helion_cache_key_t key = {spec->name, fp,   tc->src, (const char *const *)spec->keys,
+                            shape,      spec->nkeys, &tc->dev, NULL,
+                            (*out_space)->ncells};
+  *k = key;
+  return HELION_OK;
+}
+
+/* Looks every shape up; true when all of them hit. */
+static helion_status cache_lookup(tune_cache *tc, const helion_spec_t *spec,
+                                  const int64_t *shapes, size_t nshapes,
+                                  bool *out_all, helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  size_t nhit = 0;
+  for (size_t i = 0; i < nshapes && tc->on && !rc; i++) {
+    char fp[65];
+    helion_space_t *space = NULL;
+    helion_cache_key_t k;
+    bool hit = false;
+    if (!(rc = cache_key(tc, spec, shapes + i * spec->nkeys, fp, &space, &k,
+                         err)) &&
+        !(rc = helion_cache_get(&tc->c, &k, &tc->hits[i], &hit, err)))
+      nhit += hit;
+    helion_space_destroy(space);
+  }
+  *out_all = tc->on && nhit == nshapes;
+  return rc;
+}
+
+/* Prints a hit the way a tuned shape prints, marked "cached". */
+static helion_status cache_print_hit(const tune_cache *tc,
+                                     const helion_spec_t *spec,
+                                     const helion_tune_entry_t *e,
+                                     cJSON *shapes, helion_err_t *err) {
+  helion_cuda_stats_t none = {0};
+  HELION_LOG(HELION_LOG_INFO,
+             "Found cached config for %s, skipping autotuning.", spec->name);
+  HELION_LOG(HELION_LOG_INFO,
+             "Cache directory: %s. To re-tune and update the cache, set "
+             "HELION_FORCE_AUTOTUNE=1.",
+             tc->c.dir);
+  helion_tune_entry_log(e, " (cached)");
+  helion_status rc = shape_json(e, &none, shapes, err);
+  if (!rc && !cJSON_AddTrueToObject(
+                 cJSON_GetArrayItem(shapes, cJSON_GetArraySize(shapes) - 1),
+                 "cached"))
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  return rc;
+}
+
 int helion_cmd_tune(int argc, char **argv) {
   tune_args a;
   memset(&a, 0, sizeof(a));
@@ -261,6 +337,10 @@ int helion_cmd_tune(int argc, char **argv) {
   helion_buf_init(&text, HELION_BUF_DEFAULT_MAX);
   helion_tune_entry_t e;
   helion_tune_entry_init(&e);
+  tune_cache tc;
+  memset(&tc, 0, sizeof(tc));
+  helion_space_t *space = NULL;
+  int64_t *seeds = NULL;
   int saved_level = helion_log_level_current;
   helion_log_level_current =
       a.quiet && level > HELION_LOG_WARN ? HELION_LOG_WARN : level;
@@ -298,17 +378,54 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   exit_code = HELION_EXIT_FAILURE;
 
-  HELION_LOG(HELION_LOG_INFO, "Starting autotuning process, this may take a "
-                              "while...");
-  helion_device_facts_t dev;
-  if (helion_backend_cuda_create(spec, &co, &cb, &err) ||
-      helion_device_facts_from_gpu(helion_backend_cuda_device(cb), &dev,
-                                   &err)) {
+  /* The cache, keyed by the driver's device facts when it names the device
+   * without a context: a hit for every shape starts no GPU work. Without
+   * them, the benchmark worker's facts key the lookups once it runs. */
+  const int64_t *all_shapes = one_shape ? one_shape : spec->shapes;
+  bool all_hit = false;
+  if (helion_cache_init(&tc.c, NULL, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    exit_code = HELION_EXIT_USAGE;
+    goto out;
+  }
+  tc.on = a.nconfigs == 0;
+  if (!(tc.hits = calloc(nshapes, sizeof(*tc.hits)))) {
+    fprintf(stderr, PROG ": out of memory\n");
+    goto out;
+  }
+  tc.nhits = nshapes;
+  for (size_t i = 0; i < nshapes; i++)
+    helion_tune_entry_init(&tc.hits[i]);
+  tc.have_dev =
+      tc.on && !helion_device_facts_query(co.device, &tc.dev, NULL);
+  if ((tc.on && helion_tune_source_hash(spec, tc.src, &err)) ||
+      (tc.have_dev &&
+       cache_lookup(&tc, spec, all_shapes, nshapes, &all_hit, &err))) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     goto out;
   }
+  helion_device_facts_t dev = tc.dev;
+  if (!all_hit) {
+    HELION_LOG(HELION_LOG_INFO, "Starting autotuning process, this may take "
+                                "a while...");
+    if (helion_backend_cuda_create(spec, &co, &cb, &err) ||
+        helion_device_facts_from_gpu(helion_backend_cuda_device(cb), &dev,
+                                     &err) ||
+        (tc.on && !tc.have_dev && (tc.dev = dev, tc.have_dev = true) &&
+         cache_lookup(&tc, spec, all_shapes, nshapes, &all_hit, &err))) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      goto out;
+    }
+  }
   bool any_failed = false;
   for (size_t i = 0; i < nshapes && !helion_interrupted(); i++) {
+    if (tc.hits[i].best_cells) {
+      if (cache_print_hit(&tc, spec, &tc.hits[i], shapes, &err)) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        goto out;
+      }
+      continue;
+    }
     cuda_shape cs = {cb, {0}};
     helion_tune_hooks_t hooks = {&cs, cuda_prepare, cuda_searched};
     helion_tune_input_t in = {
@@ -326,11 +443,32 @@ int helion_cmd_tune(int argc, char **argv) {
     HELION_LOG(HELION_LOG_INFO, "Tuning %s for %s on %s (%s)", spec->name,
                helion_buf_str(&text), dev.props.name,
                helion_backend_cuda_arch(cb));
+    /* A miss: FROM_BEST_AVAILABLE seeds from the cache, and the winner
+     * stored after the tune. */
+    char fp[65];
+    helion_cache_key_t key;
+    size_t nseeds = 0;
+    helion_space_destroy(space);
+    free(seeds);
+    space = NULL;
+    seeds = NULL;
+    if (tc.on &&
+        (cache_key(&tc, spec, in.shape, fp, &space, &key, &err) ||
+         helion_cache_best_available(&tc.c, tc.dev.props.name, fp,
+                                     space->ncells, &seeds, &nseeds, &err))) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      goto out;
+    }
+    o.best_available = seeds;
+    o.nbest_available = nseeds;
+    in.space = space;
     if (helion_tune_shape(&in, &e, &err) ||
         shape_json(&e, &cs.stats, shapes, &err)) {
       fprintf(stderr, PROG ": %s\n", err.msg);
       goto out;
     }
+    if (tc.on && helion_cache_put(&tc.c, &key, &e, &err))
+      HELION_LOG(HELION_LOG_WARN, "Could not write the cache: %s", err.msg);
     char idle[64];
     snprintf(idle, sizeof(idle), ", GPU idle %.0f%% waiting for compiles",
              100.0 * cs.stats.gpu_idle_fraction);
@@ -363,6 +501,12 @@ out:
     exit_code = helion_interrupt_exit_code(helion_interrupted());
   helion_log_level_current = saved_level;
   helion_tune_entry_cleanup(&e);
+  for (size_t i = 0; i < tc.nhits; i++)
+    helion_tune_entry_cleanup(&tc.hits[i]);
+  free(tc.hits);
+  helion_cache_cleanup(&tc.c);
+  helion_space_destroy(space);
+  free(seeds);
   cJSON_Delete(root);
   helion_buf_cleanup(&text);
   free(trace_name);
