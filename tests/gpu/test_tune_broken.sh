@@ -23,6 +23,7 @@ fail() {
 
 export HELION_AUTOTUNE_COMPILE_TIMEOUT=5
 export HELION_AUTOTUNE_PROGRESS_BAR=0
+export HELION_CACHE_DIR="$TMP/cache" # a run of its own, never a cache hit
 "$HELION_TUNE" tune "$SPEC" --algorithm RandomSearch --effort quick --seed 3 \
   --json --trace "$TMP/trace.jsonl" >"$TMP/out" 2>"$TMP/err"
 rc=$?
