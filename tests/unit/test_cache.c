@@ -57,8 +57,8 @@ static void parts_init(key_parts *p) {
 /* Points the key at the parts (call after every change of the struct's
  * address, e.g. a copy). */
 static const helion_cache_key_t *parts_key(key_parts *p) {
-  helion_cache_key_t k = {p->kernel, p->fp,    p->src, KEYS,   p->shape,
-                          2,         &p->dev,  p->tool, NCELLS};
+  helion_cache_key_t k = {p->kernel, p->fp,   p->src,  KEYS,  p->shape,
+                          2,         &p->dev, p->tool, NCELLS};
   p->key = k;
   return &p->key;
 }
@@ -81,15 +81,33 @@ static void test_cache_key_components(void **state) {
   for (int which = 0; which < 9; which++) {
     p = base;
     switch (which) {
-    case 0: p.kernel[0] = 'M'; break;
-    case 1: p.fp[0] = 'c'; break;
-    case 2: p.src[63] = 'c'; break;
-    case 3: p.shape[0] = 2048; break;
-    case 4: p.shape[1] = 129; break;
-    case 5: p.dev.props.name[7] = 'A'; break;
-    case 6: p.dev.driver_version = 12090; break;
-    case 7: p.dev.nvrtc_minor = 9; break;
-    default: p.dev.nvrtc_major = 13; break;
+    case 0:
+      p.kernel[0] = 'M';
+      break;
+    case 1:
+      p.fp[0] = 'c';
+      break;
+    case 2:
+      p.src[63] = 'c';
+      break;
+    case 3:
+      p.shape[0] = 2048;
+      break;
+    case 4:
+      p.shape[1] = 129;
+      break;
+    case 5:
+      p.dev.props.name[7] = 'A';
+      break;
+    case 6:
+      p.dev.driver_version = 12090;
+      break;
+    case 7:
+      p.dev.nvrtc_minor = 9;
+      break;
+    default:
+      p.dev.nvrtc_major = 13;
+      break;
     }
     hash_of(&p, false, h);
     assert_string_not_equal(h, h0);
@@ -153,8 +171,8 @@ static void cache_open(helion_cache_t *c) {
 }
 
 /* A finished entry with cells {a, b, c}. */
-static void entry_make(helion_tune_entry_t *e, int64_t a, int64_t b,
-                       int64_t c, double ms) {
+static void entry_make(helion_tune_entry_t *e, int64_t a, int64_t b, int64_t c,
+                       double ms) {
   helion_tune_entry_init(e);
   char cfg[96];
   snprintf(cfg, sizeof(cfg), "{\"a\": %lld, \"b\": %lld, \"c\": %lld}",
@@ -287,8 +305,7 @@ static void test_cache_put_get_roundtrip(void **state) {
 
 /* Runs a get with stderr in a file; returns what it printed (caller
  * frees). */
-static char *get_capturing(const helion_cache_t *c, key_parts *p,
-                           bool *hit) {
+static char *get_capturing(const helion_cache_t *c, key_parts *p, bool *hit) {
   char log[300];
   snprintf(log, sizeof(log), "%s.log", g_dir);
   fflush(stderr);
@@ -317,8 +334,7 @@ static char *replace(const char *text, const char *old, const char *with) {
   size_t n = strlen(text) - strlen(old) + strlen(with) + 1;
   char *out = malloc(n);
   assert_non_null(out);
-  snprintf(out, n, "%.*s%s%s", (int)(at - text), text, with,
-           at + strlen(old));
+  snprintf(out, n, "%.*s%s%s", (int)(at - text), text, with, at + strlen(old));
   return out;
 }
 
@@ -355,7 +371,8 @@ static void test_cache_corrupt_files_are_warned_misses(void **state) {
       {"flat_config types", "\"flat_config\": [", "\"flat_config\": [\"x\", "},
       {"key field types", "\"hardware\": \"NVIDIA H100\"", "\"hardware\": 100"},
       {"no key", "\"key\"", "\"kex\""},
-      {"best_config types", "\"best_config\": {", "\"best_config\": 1, \"x\": {"},
+      {"best_config types", "\"best_config\": {",
+       "\"best_config\": 1, \"x\": {"},
       {"seed type", "\"seed\": 7", "\"seed\": \"7\""},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -471,8 +488,8 @@ static void test_cache_force_and_skip(void **state) {
   assert_int_equal(stat(path, &st), -1);
   int64_t *cells = (int64_t *)1;
   size_t n = 9;
-  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp,
-                                               NCELLS, &cells, &n, NULL),
+  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp, NCELLS,
+                                               &cells, &n, NULL),
                    0);
   assert_null(cells);
   assert_int_equal(n, 0);
@@ -514,8 +531,8 @@ static void test_cache_best_available_matching(void **state) {
   }
   int64_t *cells = NULL;
   size_t n = 0;
-  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp,
-                                               NCELLS, &cells, &n, NULL),
+  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp, NCELLS,
+                                               &cells, &n, NULL),
                    0);
   /* Newest first: 9, 8, 7, 6, (5 dup), (4, 3 no match), 2, 1, 0. */
   const int64_t want[] = {19, 18, 17, 16, 12, 11, 10};
@@ -530,8 +547,8 @@ static void test_cache_best_available_matching(void **state) {
   /* At most max_configs, and only the newest max_scan files looked at. */
   setenv("HELION_BEST_AVAILABLE_MAX_CONFIGS", "2", 1);
   cache_open(&c);
-  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp,
-                                               NCELLS, &cells, &n, NULL),
+  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp, NCELLS,
+                                               &cells, &n, NULL),
                    0);
   assert_int_equal(n, 2);
   assert_int_equal(cells[0], 19);
@@ -541,8 +558,8 @@ static void test_cache_best_available_matching(void **state) {
   unsetenv("HELION_BEST_AVAILABLE_MAX_CONFIGS");
   setenv("HELION_BEST_AVAILABLE_MAX_CACHE_SCAN", "5", 1);
   cache_open(&c);
-  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp,
-                                               NCELLS, &cells, &n, NULL),
+  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp, NCELLS,
+                                               &cells, &n, NULL),
                    0);
   /* Files 9..5: 5 is 6's duplicate. */
   assert_int_equal(n, 4);
@@ -562,8 +579,8 @@ static void test_cache_best_available_matching(void **state) {
   char missing[300];
   snprintf(missing, sizeof(missing), "%s/none", g_dir);
   assert_int_equal(helion_cache_init(&c, missing, NULL), 0);
-  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp,
-                                               NCELLS, &cells, &n, NULL),
+  assert_int_equal(helion_cache_best_available(&c, "NVIDIA H100", p.fp, NCELLS,
+                                               &cells, &n, NULL),
                    0);
   assert_int_equal(n, 0);
   helion_cache_cleanup(&c);
@@ -665,8 +682,10 @@ static void test_cache_two_writers_no_torn_file(void **state) {
   helion_cache_cleanup(&c);
   /* No temporary file left behind. */
   char cmd[400];
-  snprintf(cmd, sizeof(cmd), "test \"$(ls -A '%s' | grep -vc best_config$)\" "
-                             "= 0", nested);
+  snprintf(cmd, sizeof(cmd),
+           "test \"$(ls -A '%s' | grep -vc best_config$)\" "
+           "= 0",
+           nested);
   assert_int_equal(system(cmd), 0);
   g_dir[strlen(g_dir) - 4] = '\0';
 }
@@ -681,8 +700,8 @@ int main(void) {
           test_cache_corrupt_files_are_warned_misses, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cache_force_and_skip, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_cache_best_available_matching,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cache_best_available_matching, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_cache_two_writers_no_torn_file,
                                       setup, teardown),
   };

@@ -129,9 +129,8 @@ static void format_age(double seconds, char *out, size_t cap) {
 
 static const char *key_field(const cJSON *doc, const char *name) {
   const cJSON *f = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-                                           doc, "key"),
-                                       "fields"),
+      cJSON_GetObjectItemCaseSensitive(
+          cJSON_GetObjectItemCaseSensitive(doc, "key"), "fields"),
       name);
   return cJSON_IsString(f) ? f->valuestring : "?";
 }
@@ -180,8 +179,9 @@ static int resolve(const char *dir, const char *key, char **out) {
     fprintf(stderr, PROG ": no entry '%s' in %s; `" PROG " ls` lists them\n",
             key, dir);
   else
-    fprintf(stderr, PROG ": '%s' names %zu entries in %s; give more of the "
-                         "key\n",
+    fprintf(stderr,
+            PROG ": '%s' names %zu entries in %s; give more of the "
+                 "key\n",
             key, n, dir);
   free_names(names, n);
   return HELION_EXIT_FAILURE;

@@ -263,8 +263,14 @@ static helion_status cache_key(const tune_cache *tc, const helion_spec_t *spec,
   if (rc)
     return rc;
   helion_space_fingerprint(*out_space, fp);
-  helion_cache_key_t key = {spec->name, fp,   tc->src, (const char *const *)spec->keys,
-                            shape,      spec->nkeys, &tc->dev, NULL,
+  helion_cache_key_t key = {spec->name,
+                            fp,
+                            tc->src,
+                            (const char *const *)spec->keys,
+                            shape,
+                            spec->nkeys,
+                            &tc->dev,
+                            NULL,
                             (*out_space)->ncells};
   *k = key;
   return HELION_OK;
@@ -305,9 +311,9 @@ static helion_status cache_print_hit(const tune_cache *tc,
              tc->c.dir);
   helion_tune_entry_log(e, " (cached)");
   helion_status rc = shape_json(e, &none, shapes, err);
-  if (!rc && !cJSON_AddTrueToObject(
-                 cJSON_GetArrayItem(shapes, cJSON_GetArraySize(shapes) - 1),
-                 "cached"))
+  if (!rc &&
+      !cJSON_AddTrueToObject(
+          cJSON_GetArrayItem(shapes, cJSON_GetArraySize(shapes) - 1), "cached"))
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   return rc;
 }
@@ -396,8 +402,7 @@ int helion_cmd_tune(int argc, char **argv) {
   tc.nhits = nshapes;
   for (size_t i = 0; i < nshapes; i++)
     helion_tune_entry_init(&tc.hits[i]);
-  tc.have_dev =
-      tc.on && !helion_device_facts_query(co.device, &tc.dev, NULL);
+  tc.have_dev = tc.on && !helion_device_facts_query(co.device, &tc.dev, NULL);
   if ((tc.on && helion_tune_source_hash(spec, tc.src, &err)) ||
       (tc.have_dev &&
        cache_lookup(&tc, spec, all_shapes, nshapes, &all_hit, &err))) {

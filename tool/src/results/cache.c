@@ -24,8 +24,8 @@ static bool env_truthy(const char *name) {
   return v && *v && strcmp(v, "0") != 0 && strcasecmp(v, "false") != 0;
 }
 
-static helion_status env_limit(const char *name, size_t fallback,
-                               size_t *out, helion_err_t *err) {
+static helion_status env_limit(const char *name, size_t fallback, size_t *out,
+                               helion_err_t *err) {
   double v;
   bool ok;
   const char *text = helion_env_number(name, &v, &ok);
@@ -104,25 +104,21 @@ helion_status helion_cache_key_json(const helion_cache_key_t *k, bool strict,
            d->driver_version % 1000 / 10);
   snprintf(nvrtc, sizeof(nvrtc), "%d.%d", d->nvrtc_major, d->nvrtc_minor);
   for (size_t i = 0; i < k->nkeys; i++)
-    if (helion_buf_appendf(&shape, "%s%s=%lld", i ? "," : "",
-                           k->shape_keys[i], (long long)k->shape[i]))
+    if (helion_buf_appendf(&shape, "%s%s=%lld", i ? "," : "", k->shape_keys[i],
+                           (long long)k->shape[i]))
       goto nomem;
-  const char *const names[] = {"kernel",         "space_fingerprint",
-                               "source_hash",    "shape",
-                               "hardware",       "driver_version",
-                               "nvrtc_version",  "tool_version"};
-  const char *vals[] = {k->kernel,
-                        k->space_fingerprint,
-                        k->source_hash,
-                        helion_buf_str(&shape),
-                        d->props.name,
-                        drv,
-                        nvrtc,
-                        k->tool_version ? k->tool_version
-                                        : HELION_TOOL_VERSION};
-  if (!o || !cJSON_AddStringToObject(o, "type",
-                                     strict ? "StrictAutotuneCacheKey"
-                                            : "LooseAutotuneCacheKey") ||
+  const char *const names[] = {
+      "kernel",   "space_fingerprint", "source_hash",   "shape",
+      "hardware", "driver_version",    "nvrtc_version", "tool_version"};
+  const char *vals[] = {
+      k->kernel,      k->space_fingerprint,
+      k->source_hash, helion_buf_str(&shape),
+      d->props.name,  drv,
+      nvrtc,          k->tool_version ? k->tool_version : HELION_TOOL_VERSION};
+  if (!o ||
+      !cJSON_AddStringToObject(o, "type",
+                               strict ? "StrictAutotuneCacheKey"
+                                      : "LooseAutotuneCacheKey") ||
       !(f = cJSON_AddObjectToObject(o, "fields")))
     goto nomem;
   for (size_t i = 0; i < (strict ? 8u : 7u); i++)
@@ -317,12 +313,12 @@ static helion_status entry_from_doc(const cJSON *doc,
   }
   const cJSON *c;
   cJSON_ArrayForEach(c, flat) helion_json_get_int(c, &e->best_cells[i++]);
-  helion_status rc = json_text(
-      cJSON_GetObjectItemCaseSensitive(en, "best_config"), &e->best_config,
-      err);
-  if (rc || (rc = json_text(cJSON_GetObjectItemCaseSensitive(
-                                en, "best_config_minimized"),
-                            &e->best_config_minimized, err)))
+  helion_status rc =
+      json_text(cJSON_GetObjectItemCaseSensitive(en, "best_config"),
+                &e->best_config, err);
+  if (rc || (rc = json_text(
+                 cJSON_GetObjectItemCaseSensitive(en, "best_config_minimized"),
+                 &e->best_config_minimized, err)))
     return rc;
   e->best_ms = num_or_inf(en, "best_ms");
   e->default_ms = num_or_inf(en, "default_ms");
@@ -544,8 +540,7 @@ helion_status helion_cache_list(const char *dir, size_t max,
     if (!(it->path = helion_path_join(dir, de->d_name)))
       goto nomem;
     n++;
-    snprintf(it->hash, sizeof(it->hash), "%.*s", (int)(len - slen),
-             de->d_name);
+    snprintf(it->hash, sizeof(it->hash), "%.*s", (int)(len - slen), de->d_name);
     struct stat st;
     if (stat(it->path, &st) == 0)
       it->mtime = (double)st.st_mtim.tv_sec + st.st_mtim.tv_nsec * 1e-9;
@@ -604,8 +599,8 @@ helion_status helion_cache_best_available(const helion_cache_t *c,
     goto done;
   }
   for (size_t i = 0; i < n && got < c->max_configs; i++) {
-    const cJSON *flat = cJSON_GetObjectItemCaseSensitive(items[i].doc,
-                                                         "flat_config");
+    const cJSON *flat =
+        cJSON_GetObjectItemCaseSensitive(items[i].doc, "flat_config");
     const char *hw = field(items[i].doc, "hardware");
     const char *fp = field(items[i].doc, "space_fingerprint");
     if (!hw || !fp || strcmp(hw, device_name) != 0 ||

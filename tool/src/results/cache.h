@@ -122,12 +122,11 @@ helion_status helion_cache_get(const helion_cache_t *c,
  */
 helion_status helion_cache_put(const helion_cache_t *c,
                                const helion_cache_key_t *k,
-                               const helion_tune_entry_t *e,
-                               helion_err_t *err);
+                               const helion_tune_entry_t *e, helion_err_t *err);
 
 /* One file of the directory, parsed and checked. */
 typedef struct helion_cache_item {
-  char *path;   /* owned */
+  char *path; /* owned */
   char hash[65];
   double mtime; /* seconds since the epoch */
   cJSON *doc;   /* owned; has key.fields (strings) and flat_config (ints) */
