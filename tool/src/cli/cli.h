@@ -98,8 +98,8 @@ typedef struct helion_cli_search {
  * is well formed, HELION_EXIT_USAGE after printing why not, or
  * HELION_CLI_NOT_SEARCH_FLAG.
  */
-int helion_cli_search_flag(const char *prog, const char *flag, const char *val,
-                           helion_cli_search_t *sf);
+int helion_cli_search_flag(const char *prog, const char *flag,
+                           const char *val, helion_cli_search_t *sf);
 
 struct helion_search_opts;
 

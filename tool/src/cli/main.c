@@ -21,7 +21,8 @@ static const command commands[] = {
      "report the size of a spec's configuration space"},
     {"simulate", helion_cmd_simulate,
      "run a search against a recorded tuning landscape (no GPU)"},
-    {"report", helion_cmd_report, "draw a search trace as an SVG chart"},
+    {"report", helion_cmd_report,
+     "draw a search trace as an SVG chart"},
     {"cache", helion_cmd_cache,
      "list, show or delete the local best-config cache's entries"},
 };
