@@ -14,9 +14,18 @@ typedef int CUresult;
 #define OK 0
 #define UNKNOWN 999
 
-static CUresult fake_init(unsigned flags) { (void)flags; return OK; }
-static CUresult fake_driver_version(int *v) { *v = 13000; return OK; }
-static CUresult fake_count(int *n) { *n = 1; return OK; }
+static CUresult fake_init(unsigned flags) {
+  (void)flags;
+  return OK;
+}
+static CUresult fake_driver_version(int *v) {
+  *v = 13000;
+  return OK;
+}
+static CUresult fake_count(int *n) {
+  *n = 1;
+  return OK;
+}
 static CUresult fake_get(int *dev, int ordinal) {
   *dev = ordinal;
   return ordinal == 0 ? OK : UNKNOWN;
@@ -31,12 +40,23 @@ static CUresult fake_name(char *name, int len, int dev) {
 static CUresult fake_attr(int *v, int attr, int dev) {
   (void)dev;
   switch (attr) {
-  case 75: *v = 9; return OK;
-  case 76: *v = 0; return OK;
-  case 16: *v = 132; return OK;
-  case 97: *v = 232448; return OK;
-  case 82: *v = 65536; return OK;
-  default: return UNKNOWN;
+  case 75:
+    *v = 9;
+    return OK;
+  case 76:
+    *v = 0;
+    return OK;
+  case 16:
+    *v = 132;
+    return OK;
+  case 97:
+    *v = 232448;
+    return OK;
+  case 82:
+    *v = 65536;
+    return OK;
+  default:
+    return UNKNOWN;
   }
 }
 static CUresult fake_error_name(CUresult r, const char **s) {
@@ -44,7 +64,9 @@ static CUresult fake_error_name(CUresult r, const char **s) {
   *s = "CUDA_ERROR_UNKNOWN";
   return OK;
 }
-static CUresult fake_unknown(void) { return UNKNOWN; }
+static CUresult fake_unknown(void) {
+  return UNKNOWN;
+}
 
 CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version,
                              uint64_t flags, int *status);
