@@ -15,6 +15,8 @@
 # whole script fits in one device call), NOISE_GAP (idle seconds before each
 # noise run, default 8), NOISE_ONLY=1 (the reference and noise rows only).
 set -uo pipefail
+# Benchmarks measure: never a best-config cache hit.
+export HELION_SKIP_CACHE=1
 cd "$(dirname "$0")/../.."
 tune=build-gpu/helion-tune
 out="${OUT:-/tmp/helion-gpu-out}/bench-tune"

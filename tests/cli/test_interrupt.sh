@@ -29,6 +29,9 @@ fail() {
   FAILS=$((FAILS + 1))
 }
 export HELION_AUTOTUNE_PROGRESS_BAR=0
+# Every run searches: a tune that finishes before its signal must not turn
+# later runs into cache hits.
+export HELION_SKIP_CACHE=1
 RANDOM=${HELION_INTERRUPT_SEED:-$$}
 echo "HELION_INTERRUPT_SEED=$RANDOM"
 

@@ -19,6 +19,8 @@
 #   mkdir -p .deps && (cd .deps && apt-get download libcjson1 libcjson-dev \
 #     libcmocka0 libcmocka-dev)
 set -uo pipefail
+# Benchmarks measure: never a best-config cache hit.
+export HELION_SKIP_CACHE=1
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/helion-gpu-out}"
 mkdir -p "$OUT"
