@@ -12,6 +12,7 @@
 #include "backend/backend_cuda.h"
 #include "backend/device_facts.h"
 #include "cli/cli.h"
+#include "results/results_file.h"
 #include "results/tune.h"
 #include "util/interrupt.h"
 #include "util/json.h"
@@ -66,6 +67,14 @@ static void usage(FILE *f) {
   "                        gpu_idle_fraction, device: {name, compute_capability,\n"
   "                        sm_count, driver_version, nvrtc_version}, source_hash,\n"
   "                        space_fingerprint, tool_version, error (if any)\n"
+  , f);
+  fputs(
+  "  --tuned FILE          the results file each finished shape is recorded in,\n"
+  "                        right after it (default <spec dir>/<name>.tuned.json;\n"
+  "                        see `helion-tune results --help`); an interrupted or\n"
+  "                        failed shape is not recorded and leaves its entry\n"
+  "                        as it was\n"
+  "  --no-results          record nothing in a results file\n"
   "  --quiet               only warnings and errors on stderr\n"
   "  -h, --help            this help\n\n"
   "Environment: HELION_AUTOTUNE_COMPILE_TIMEOUT (seconds per compile, default 60;\n"
@@ -97,12 +106,12 @@ static void usage(FILE *f) {
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 typedef struct tune_args {
-  const char *spec_path, *shape, *trace;
+  const char *spec_path, *shape, *trace, *tuned;
   const char *configs[TUNE_MAX_CONFIGS]; /* --config JSON texts */
   size_t nconfigs;
   helion_cli_search_t search;
   uint64_t device, jobs;
-  bool json, quiet;
+  bool json, quiet, no_results;
 } tune_args;
 
 /* Parses argv into `a`. Returns -1 after --help, else an exit code (0 = go
@@ -114,8 +123,10 @@ static int parse_args(int argc, char **argv, tune_args *a) {
                                        "--jobs",
                                        "--trace",
                                        "--config",
+                                       "--tuned",
                                        NULL};
-  static const char *const boolean[] = {"--json", "--quiet", NULL};
+  static const char *const boolean[] = {"--json", "--quiet", "--no-results",
+                                        NULL};
   static const helion_cli_flags_t flags = {valued, boolean};
   for (int i = 1; i < argc;) {
     const char *flag, *val;
@@ -161,6 +172,12 @@ static int parse_args(int argc, char **argv, tune_args *a) {
         return usage_error("--config: at most %d configurations",
                            TUNE_MAX_CONFIGS);
       a->configs[a->nconfigs++] = val;
+    } else if (strcmp(flag, "--tuned") == 0) {
+      if (!*val)
+        return usage_error("--tuned: empty file name");
+      a->tuned = val;
+    } else if (strcmp(flag, "--no-results") == 0) {
+      a->no_results = true;
     } else if (strcmp(flag, "--json") == 0) {
       a->json = true;
     } else {
@@ -196,6 +213,66 @@ static int check_traces(const tune_args *a, const helion_spec_t *spec,
     }
   }
   return HELION_EXIT_OK;
+}
+
+/* The results file the tune records into (NULL with --no-results), checked
+ * before any GPU work: not an input, readable as a results file, writable.
+ * Writes *out_path (caller frees) and returns an exit code. */
+static int results_start(const tune_args *a, const helion_spec_t *spec,
+                         char **out_path) {
+  static const char *const names[] = {"spec", "kernel source",
+                                      "--options-json file"};
+  const char *inputs[] = {a->spec_path, spec->source, a->search.options_json};
+  helion_err_t err = {{0}};
+  helion_results_t r;
+  int code = HELION_EXIT_OK;
+  char *path = NULL;
+  if (a->no_results)
+    goto out;
+  path = a->tuned ? helion_strdup(a->tuned) : helion_results_default_path(spec);
+  helion_results_init(&r);
+  if (!path) {
+    helion_err_set(&err, HELION_ERR_NOMEM, "out of memory");
+    code = HELION_EXIT_FAILURE;
+  } else if (helion_output_check("--tuned", path, inputs, names, 3, &err)) {
+    code = HELION_EXIT_USAGE;
+  } else if (helion_results_load(path, &r, &err) ||
+             helion_path_check_writable("--tuned", path, &err)) {
+    code = HELION_EXIT_FAILURE;
+  }
+  helion_results_cleanup(&r);
+  if (code)
+    fprintf(stderr, PROG ": %s\n", err.msg);
+out:
+  if (code)
+    free(path);
+  else
+    *out_path = path;
+  return code;
+}
+
+/* Records a finished shape in the results file right away, so an interrupt
+ * later keeps it. HELION_OK, or the error after printing it. */
+static helion_status results_record(const char *path,
+                                    const helion_tune_entry_t *e,
+                                    const char *shape) {
+  helion_results_outcome oc;
+  helion_err_t err = {{0}};
+  char why[256];
+  if (!path)
+    return HELION_OK;
+  helion_status rc =
+      helion_results_record(path, e, &oc, why, sizeof(why), &err);
+  if (rc)
+    fprintf(stderr, PROG ": %s\n", err.msg);
+  else if (oc == HELION_RESULTS_SKIPPED)
+    HELION_LOG(HELION_LOG_WARN,
+               "%s not recorded in %s: %s; an entry there stays as it was",
+               shape, path, why);
+  else
+    HELION_LOG(HELION_LOG_INFO, "Recorded %s in %s (%s)", shape, path,
+               oc == HELION_RESULTS_ADDED ? "new entry" : "entry replaced");
+  return rc;
 }
 
 /* The CUDA backend's part of a shape's tune (tune.h hooks). */
@@ -256,6 +333,7 @@ int helion_cmd_tune(int argc, char **argv) {
   helion_backend_cuda_t *cb = NULL;
   int64_t *one_shape = NULL;
   char *trace_name = a.trace ? malloc(strlen(a.trace) + 32) : NULL;
+  char *results_path = NULL;
   cJSON *root = cJSON_CreateObject(), *shapes = NULL;
   helion_buf_t text;
   helion_buf_init(&text, HELION_BUF_DEFAULT_MAX);
@@ -294,7 +372,8 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   }
   if ((exit_code = check_traces(&a, spec, nshapes, trace_name,
-                                a.trace ? strlen(a.trace) + 32 : 0)))
+                                a.trace ? strlen(a.trace) + 32 : 0)) ||
+      (exit_code = results_start(&a, spec, &results_path)))
     goto out;
   exit_code = HELION_EXIT_FAILURE;
 
@@ -336,6 +415,8 @@ int helion_cmd_tune(int argc, char **argv) {
              100.0 * cs.stats.gpu_idle_fraction);
     helion_tune_entry_log(&e, idle);
     any_failed |= e.error != NULL;
+    if (results_record(results_path, &e, helion_buf_str(&text)))
+      goto out;
   }
   if (helion_interrupted())
     HELION_LOG(HELION_LOG_WARN,
@@ -366,6 +447,7 @@ out:
   cJSON_Delete(root);
   helion_buf_cleanup(&text);
   free(trace_name);
+  free(results_path);
   free(one_shape);
   helion_backend_cuda_destroy(cb);
   helion_spec_destroy(spec);

@@ -23,6 +23,8 @@ static const command commands[] = {
      "run a search against a recorded tuning landscape (no GPU)"},
     {"report", helion_cmd_report,
      "draw a search trace as an SVG chart"},
+    {"results", helion_cmd_results,
+     "list a spec's results file (<name>.tuned.json), stale entries marked"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
