@@ -82,8 +82,7 @@ static void make_entry(helion_tune_entry_t *e, const char *device, int major,
   e->device.nvrtc_minor = 8;
   memset(e->source_hash, 'a', 64);
   memset(e->space_fingerprint, 'b', 64);
-  snprintf(e->tool_version, sizeof(e->tool_version), "%s",
-           HELION_TOOL_VERSION);
+  snprintf(e->tool_version, sizeof(e->tool_version), "%s", HELION_TOOL_VERSION);
 }
 
 static void record(const char *path, helion_tune_entry_t *e,
@@ -215,16 +214,17 @@ static void test_results_file_round_trip(void **state) {
 
   const char *keys[] = {"n"};
   int64_t n = 1000, m = 999;
-  const cJSON *h =
-      helion_results_find(&r, "NVIDIA H100", "9.0", keys, &n, 1);
+  const cJSON *h = helion_results_find(&r, "NVIDIA H100", "9.0", keys, &n, 1);
   assert_non_null(h);
   assert_null(helion_results_find(&r, "NVIDIA H100", "8.0", keys, &n, 1));
   assert_null(helion_results_find(&r, "NVIDIA H100", "9.0", keys, &m, 1));
   static const char *const fields[] = {
-      "algorithm",  "best_config",  "best_config_minimized", "best_ms",
-      "default_ms", "side_by_side", "effort",                "seed",
-      "options",    "configs_tested", "failures",            "device",
-      "shape",      "source_hash",  "space_fingerprint",     "tool_version"};
+      "algorithm",      "best_config", "best_config_minimized",
+      "best_ms",        "default_ms",  "side_by_side",
+      "effort",         "seed",        "options",
+      "configs_tested", "failures",    "device",
+      "shape",          "source_hash", "space_fingerprint",
+      "tool_version"};
   for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
     if (!cJSON_GetObjectItemCaseSensitive(h, fields[i]))
       fail_msg("entry lacks %s", fields[i]);
@@ -232,10 +232,9 @@ static void test_results_file_round_trip(void **state) {
   assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(h, "best_ms")) ==
               0.1234);
   const cJSON *d = cJSON_GetObjectItem(h, "device");
-  static const char *const dev[] = {"name",           "compute_capability",
-                                    "sm_count",       "driver_version",
-                                    "nvrtc_version",  "smem_per_block",
-                                    "regs_per_sm"};
+  static const char *const dev[] = {
+      "name",          "compute_capability", "sm_count",   "driver_version",
+      "nvrtc_version", "smem_per_block",     "regs_per_sm"};
   for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++)
     if (!cJSON_GetObjectItemCaseSensitive(d, dev[i]))
       fail_msg("device lacks %s", dev[i]);
@@ -284,8 +283,7 @@ static void test_results_file_sorting(void **state) {
     assert_string_equal(
         cJSON_GetStringValue(cJSON_GetObjectItem(d, "compute_capability")),
         want[i].cc);
-    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "n")) ==
-                want[i].n);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "n")) == want[i].n);
   }
   helion_results_cleanup(&r);
 
@@ -381,8 +379,8 @@ static void test_results_file_stale_after_source_edit(void **state) {
   helion_spec_t *spec = load_spec(spec_path);
   helion_tune_entry_t e;
   make_entry(&e, "NVIDIA H100", 9, 0, 1000, 32, 0.25);
-  assert_int_equal(
-      helion_device_props_for_arch("sm_90", &e.device.props, NULL), 0);
+  assert_int_equal(helion_device_props_for_arch("sm_90", &e.device.props, NULL),
+                   0);
   snprintf(e.device.props.name, sizeof(e.device.props.name), "NVIDIA H100");
   helion_space_t *space = NULL;
   assert_int_equal(
@@ -404,8 +402,8 @@ static void test_results_file_stale_after_source_edit(void **state) {
                    HELION_STALE_SOURCE);
   assert_non_null(strstr(why, "source changed since the entry was tuned"));
   char want[256];
-  snprintf(want, sizeof(want), "re-tune with helion-tune tune %s --shape n=1000",
-           spec_path);
+  snprintf(want, sizeof(want),
+           "re-tune with helion-tune tune %s --shape n=1000", spec_path);
   assert_non_null(strstr(why, want));
 
   /* A restriction changed: the space too. */
@@ -431,9 +429,8 @@ static void expect_parse_error(const char *text, helion_status want,
   helion_results_t r;
   helion_results_init(&r);
   helion_err_t err = {{0}};
-  assert_int_equal(helion_results_parse(text, strlen(text), "x.tuned.json",
-                                        &r, &err),
-                   want);
+  assert_int_equal(
+      helion_results_parse(text, strlen(text), "x.tuned.json", &r, &err), want);
   if (!strstr(err.msg, msg))
     fail_msg("message '%s' lacks '%s'", err.msg, msg);
   assert_int_equal(r.nentries, 0);
@@ -468,8 +465,9 @@ static void test_results_file_malformed(void **state) {
   char two[512];
   snprintf(two, sizeof(two), "{\"format_version\": 1, \"entries\": [%s, %s]}",
            dup, dup);
-  expect_parse_error(two, HELION_ERR_PARSE, "two entries for A, compute "
-                                            "capability 9.0, shape n=4");
+  expect_parse_error(two, HELION_ERR_PARSE,
+                     "two entries for A, compute "
+                     "capability 9.0, shape n=4");
 
   /* A missing file is an empty one; an unreadable path is an error. */
   helion_results_t r;

@@ -83,9 +83,8 @@ static cJSON *entry_summary(const cJSON *e, int flags, const char *why) {
                        : cJSON_AddNullToObject(o, "best_ms")) &&
        (isfinite(def) ? cJSON_AddNumberToObject(o, "default_ms", def)
                       : cJSON_AddNullToObject(o, "default_ms")) &&
-       (isfinite(def / best)
-            ? cJSON_AddNumberToObject(o, "speedup", def / best)
-            : cJSON_AddNullToObject(o, "speedup")) &&
+       (isfinite(def / best) ? cJSON_AddNumberToObject(o, "speedup", def / best)
+                             : cJSON_AddNullToObject(o, "speedup")) &&
        cJSON_AddStringToObject(o, "algorithm", str(e, "algorithm")) &&
        cJSON_AddStringToObject(o, "effort", str(e, "effort")) &&
        cJSON_AddStringToObject(o, "tool_version", str(e, "tool_version")) &&
@@ -116,12 +115,9 @@ static void print_entry(FILE *f, const cJSON *e, int flags, const char *why) {
   helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
   helion_results_shape_str(e, &b);
   double best = num(e, "best_ms"), def = num(e, "default_ms");
-  fprintf(f, "%s%s (%s) %s: ", flags & (HELION_STALE_SOURCE |
-                                        HELION_STALE_SPACE)
-                                   ? "STALE "
-                                   : "",
-          str(dev, "name"), str(dev, "compute_capability"),
-          helion_buf_str(&b));
+  fprintf(f, "%s%s (%s) %s: ",
+          flags & (HELION_STALE_SOURCE | HELION_STALE_SPACE) ? "STALE " : "",
+          str(dev, "name"), str(dev, "compute_capability"), helion_buf_str(&b));
   if (isfinite(best))
     fprintf(f, "%.4gms", best);
   else
@@ -227,8 +223,7 @@ int helion_cmd_results(int argc, char **argv) {
     if (!cJSON_AddStringToObject(root, "spec", spec->name) ||
         !cJSON_AddStringToObject(root, "file", path) ||
         !cJSON_AddStringToObject(root, "source_hash", hash) ||
-        helion_json_write(root, 0, &out, &err) ||
-        helion_buf_putc(&out, '\n')) {
+        helion_json_write(root, 0, &out, &err) || helion_buf_putc(&out, '\n')) {
       fprintf(stderr, PROG ": cannot print the result: %s\n", err.msg);
       goto out;
     }

@@ -21,7 +21,9 @@
 #define EXACT_INT_MAX 9007199254740992.0
 #define FILE_MAX ((size_t)256 << 20)
 
-void helion_results_init(helion_results_t *r) { memset(r, 0, sizeof(*r)); }
+void helion_results_init(helion_results_t *r) {
+  memset(r, 0, sizeof(*r));
+}
 
 void helion_results_cleanup(helion_results_t *r) {
   if (!r)
@@ -97,7 +99,9 @@ static const char *key_of(const cJSON *e, entry_key *k) {
   return NULL;
 }
 
-static int cmp_int(double a, double b) { return (a > b) - (a < b); }
+static int cmp_int(double a, double b) {
+  return (a > b) - (a < b);
+}
 
 static int key_cmp(const entry_key *a, const entry_key *b) {
   int c = strcmp(a->name, b->name);
@@ -139,7 +143,7 @@ static size_t lower_bound(const helion_results_t *r, const entry_key *k) {
 /* ------------------------------------------------------------ loading */
 
 #define FIX_HINT                                                               \
-  "; fix it (git checkout restores a committed one) or pass another --tuned " \
+  "; fix it (git checkout restores a committed one) or pass another --tuned "  \
   "FILE"
 
 helion_status helion_results_parse(const char *text, size_t len,
@@ -176,12 +180,12 @@ helion_status helion_results_parse(const char *text, size_t len,
     goto out;
   }
   if (version > HELION_RESULTS_FORMAT_VERSION) {
-    rc = helion_err_set(err, HELION_ERR_UNSUPPORTED,
-                        "%s: format_version %lld was written by a newer "
-                        "helion-tune (this one reads %d); upgrade helion-tune, "
-                        "or pass another --tuned FILE",
-                        path, (long long)version,
-                        HELION_RESULTS_FORMAT_VERSION);
+    rc =
+        helion_err_set(err, HELION_ERR_UNSUPPORTED,
+                       "%s: format_version %lld was written by a newer "
+                       "helion-tune (this one reads %d); upgrade helion-tune, "
+                       "or pass another --tuned FILE",
+                       path, (long long)version, HELION_RESULTS_FORMAT_VERSION);
     goto out;
   }
   cJSON_DeleteItemFromObjectCaseSensitive(n.root, "format_version");
@@ -201,14 +205,14 @@ helion_status helion_results_parse(const char *text, size_t len,
     entry_key k;
     const char *why = key_of(e, &k);
     if (why) {
-      rc = helion_err_set(err, HELION_ERR_PARSE, "%s: entries[%zu]: %s" FIX_HINT,
-                          path, i, why);
+      rc = helion_err_set(err, HELION_ERR_PARSE,
+                          "%s: entries[%zu]: %s" FIX_HINT, path, i, why);
       goto out;
     }
   }
   while (entries->child)
-    n.entries[n.nentries++] = cJSON_DetachItemViaPointer(entries,
-                                                         entries->child);
+    n.entries[n.nentries++] =
+        cJSON_DetachItemViaPointer(entries, entries->child);
   qsort(n.entries, n.nentries, sizeof(*n.entries), entry_cmp);
   for (i = 1; i < n.nentries; i++) {
     if (entry_cmp(&n.entries[i - 1], &n.entries[i]) == 0) {
@@ -261,8 +265,8 @@ helion_status helion_results_load(const char *path, helion_results_t *r,
 
 const cJSON *helion_results_find(const helion_results_t *r,
                                  const char *device_name, const char *cc,
-                                 const char *const *keys,
-                                 const int64_t *shape, size_t nkeys) {
+                                 const char *const *keys, const int64_t *shape,
+                                 size_t nkeys) {
   const cJSON *found = NULL;
   cJSON *probe = cJSON_CreateObject();
   cJSON *dev = probe ? cJSON_AddObjectToObject(probe, "device") : NULL;
@@ -327,8 +331,8 @@ static helion_status entry_json(const helion_tune_entry_t *e, cJSON **out,
 
 helion_status helion_results_put(helion_results_t *r,
                                  const helion_tune_entry_t *e,
-                                 helion_results_outcome *out_outcome,
-                                 char *why, size_t cap, helion_err_t *err) {
+                                 helion_results_outcome *out_outcome, char *why,
+                                 size_t cap, helion_err_t *err) {
   const char *skip = NULL;
   if (e->interrupted)
     skip = "the search was interrupted (the best so far is not a finished "
@@ -439,8 +443,7 @@ helion_status helion_results_write(const helion_results_t *r, helion_buf_t *out,
       if (!rc && r->nentries)
         rc = helion_buf_puts(out, "\n  ]");
     } else {
-      rc = put_nested(out,
-                      cJSON_GetObjectItemCaseSensitive(r->root, names[i]),
+      rc = put_nested(out, cJSON_GetObjectItemCaseSensitive(r->root, names[i]),
                       "  ", err);
     }
   }

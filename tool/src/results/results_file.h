@@ -62,9 +62,9 @@
 
 /* A results file in memory. Zero it with helion_results_init(). */
 typedef struct helion_results {
-  char *path;     /* where it was loaded from and is saved to */
-  cJSON *root;    /* the top-level object without "entries": unknown
-                     members kept, "format_version" rewritten on save */
+  char *path;      /* where it was loaded from and is saved to */
+  cJSON *root;     /* the top-level object without "entries": unknown
+                      members kept, "format_version" rewritten on save */
   cJSON **entries; /* sorted (see above); each owned */
   size_t nentries, cap;
 } helion_results_t;
@@ -103,8 +103,8 @@ helion_status helion_results_parse(const char *text, size_t len,
  */
 const cJSON *helion_results_find(const helion_results_t *r,
                                  const char *device_name, const char *cc,
-                                 const char *const *keys,
-                                 const int64_t *shape, size_t nkeys);
+                                 const char *const *keys, const int64_t *shape,
+                                 size_t nkeys);
 
 /* What helion_results_put() did. */
 typedef enum helion_results_outcome {
@@ -128,8 +128,8 @@ typedef enum helion_results_outcome {
  */
 helion_status helion_results_put(helion_results_t *r,
                                  const helion_tune_entry_t *e,
-                                 helion_results_outcome *out_outcome,
-                                 char *why, size_t cap, helion_err_t *err);
+                                 helion_results_outcome *out_outcome, char *why,
+                                 size_t cap, helion_err_t *err);
 
 /*
  * Appends the file's text (the format above, ending in a newline) to `out`.
