@@ -137,7 +137,7 @@ for i in $(seq 1 20); do
   rm -f "$TMP/t.jsonl"
   interrupt "$i" "$sig" "$delay" env HELION_BENCH_WORKER="$WORKER" \
     "$TUNE" tune "$SPEC" --shape N=1048576 --effort quick --jobs 2 \
-    --set bench_chunk=2 --json --trace "$TMP/t.jsonl"
+    --set bench_chunk=2 --json --trace "$TMP/t.jsonl" --tuned "$TMP/t.tuned.json"
   what="tune #$i (SIG$sig after ${delay}s)"
   left=$(left_behind)
   [ -z "$left" ] || fail "$what: processes left behind:$left"
@@ -170,7 +170,8 @@ done
 # process by the default action, without waiting for the batch and without
 # a best-so-far line.
 env HELION_BENCH_WORKER="$WORKER" "$TUNE" tune "$SPEC" --shape N=1048576 \
-  --effort quick --jobs 2 --algorithm RandomSearch >"$TMP/out" 2>"$TMP/err" &
+  --effort quick --jobs 2 --algorithm RandomSearch --no-results \
+  >"$TMP/out" 2>"$TMP/err" &
 pid=$!
 sleep 1.5
 kill -s INT "$pid"

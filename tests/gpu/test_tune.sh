@@ -7,7 +7,8 @@
 # rebenchmark noise), at most --max-evals configs, the overlap numbers
 # present and in range, every field of the entry (resolved options, device
 # facts, hashes), the Helion-style log lines, the trace, and the replay of
-# the resolved options with --options-json. Exits 77 without a CUDA driver or
+# the resolved options with --options-json, and the results file each
+# finished shape is recorded in (--tuned). Exits 77 without a CUDA driver or
 # device (on CI it also runs against tests/tools/fake_bench_worker). Last,
 # the cache: a second identical tune is a hit that starts no benchmark worker.
 set -u
@@ -26,7 +27,8 @@ export HELION_AUTOTUNE_PROGRESS_BAR=0
 # The searches below must search: no cache until its own section at the end.
 export HELION_CACHE_DIR="$TMP/cache" HELION_SKIP_CACHE=1
 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 --effort quick --max-evals 40 \
-  --seed 7 --json --trace "$TMP/trace.jsonl" >"$TMP/out" 2>"$TMP/err"
+  --seed 7 --json --trace "$TMP/trace.jsonl" --tuned "$TMP/r.tuned.json" \
+  >"$TMP/out" 2>"$TMP/err"
 rc=$?
 if [ "$rc" -eq 1 ] && grep -qE "no CUDA (driver|device) found|CUDA_ERROR_NO_DEVICE" "$TMP/err"; then
   echo "no CUDA device: skipped"
@@ -94,9 +96,35 @@ has "$TMP/err" 'Best config for N=1048576: \{'
 [ "$(grep -c '"evaluation"' "$TMP/trace.jsonl")" -eq "$tested" ] ||
   fail "trace evaluations differ from configs_tested $tested"
 
-# --effort none: the default config only.
+# The results file holds the shape's entry, as --json printed it.
+has "$TMP/err" "Recorded N=1048576 in $TMP/r.tuned.json \(new entry\)"
+check_json "$TMP/out" "
+r = json.load(open('$TMP/r.tuned.json'))
+assert r['format_version'] == 1 and len(r['entries']) == 1, r
+e = r['entries'][0]
+for k in ('best_config', 'best_config_minimized', 'best_ms', 'default_ms', 'side_by_side',
+          'algorithm', 'effort', 'seed', 'options', 'configs_tested', 'failures', 'shape',
+          'source_hash', 'space_fingerprint', 'tool_version'):
+    assert e[k] == s[k], (k, e[k], s[k])
+assert all(e['device'][k] == v for k, v in s['device'].items()), e['device']
+assert e['device']['smem_per_block'] > 0 and e['device']['regs_per_sm'] > 0, e['device']
+"
+cp "$TMP/r.tuned.json" "$TMP/r1.json"
+
+# --effort none: the default config only; recorded beside the first entry,
+# whose lines stay byte for byte (N=1000003 sorts before N=1048576).
 "$HELION_TUNE" tune "$SPEC" --shape N=1000003 --effort none --json \
-  >"$TMP/out2" 2>"$TMP/err2" || fail "effort none: exit $?"
+  --tuned "$TMP/r.tuned.json" >"$TMP/out2" 2>"$TMP/err2" || fail "effort none: exit $?"
+python3 - "$TMP/r1.json" "$TMP/r.tuned.json" <<'PY' || fail "recording N=1000003 changed N=1048576's entry"
+import sys
+a, b = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+ga = a[a.index("\n    {\n"):a.index("\n    }") + 6]
+assert b.count("\n    {\n") == 2 and b.index(ga) > b.index('"N": 1000003'), b
+PY
+"$HELION_TUNE" results "$SPEC" --tuned "$TMP/r.tuned.json" 2>"$TMP/res" ||
+  fail "results: exit $?"
+has "$TMP/res" "r.tuned.json: 2 entries"
+grep -q STALE "$TMP/res" && fail "fresh entries marked stale: $(cat "$TMP/res")"
 check_json "$TMP/out2" '
 assert s["best_config"] == {"ITEMS": 4, "block_sizes": [256], "num_warps": 4, "pid_type": "flat"}, s["best_config"]
 assert s["configs_tested"] == 1 and s["effort"] == "none", s
@@ -108,7 +136,7 @@ assert s["configs_tested"] == 1 and s["effort"] == "none", s
 python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["shapes"][0]["options"], open(sys.argv[2], "w"))' \
   "$TMP/out" "$TMP/options.json"
 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 --options-json "$TMP/options.json" \
-  --max-evals 8 --json >"$TMP/out3" 2>"$TMP/err3" ||
+  --max-evals 8 --json --no-results >"$TMP/out3" 2>"$TMP/err3" ||
   fail "options replay: exit $? $(cat "$TMP/err3")"
 check_json "$TMP/out3" "
 want = json.load(open('$TMP/options.json'))
@@ -117,7 +145,8 @@ want['options']['max_evals'] = 8
 assert s['options'] == want, 'replayed %r, want %r' % (s['options'], want)
 "
 HELION_AUTOTUNER=RandomSearch "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
-  --options-json "$TMP/options.json" --seed 9 --max-evals 8 --json >"$TMP/out4" 2>"$TMP/err4" ||
+  --options-json "$TMP/options.json" --seed 9 --max-evals 8 --json --no-results \
+  >"$TMP/out4" 2>"$TMP/err4" ||
   fail "options override: exit $? $(cat "$TMP/err4")"
 check_json "$TMP/out4" '
 assert s["algorithm"] == "LFBOTreeSearch" and s["seed"] == 9 and s["effort"] == "quick", s["options"]
@@ -157,7 +186,7 @@ printf '#!/bin/sh\ntouch "%s/worker-started"\nexit 1\n' "$TMP" >"$TMP/marker-wor
 chmod +x "$TMP/marker-worker"
 tune_n4096() {
   "$HELION_TUNE" tune "$SPEC" --shape N=4096 --effort quick --max-evals 12 \
-    --seed 3 --json "$@"
+    --seed 3 --json --tuned "$TMP/c.tuned.json" "$@"
 }
 tune_n4096 >"$TMP/c1" 2>"$TMP/ce1" || fail "cache: first tune: exit $? $(cat "$TMP/ce1")"
 [ "$(ls "$TMP/cache2" | grep -c '\.best_config$')" -eq 1 ] ||
@@ -168,6 +197,8 @@ has "$TMP/ce2" 'Found cached config for vector_add, skipping autotuning\.'
 has "$TMP/ce2" 'Cache directory: .*/cache2\. To re-tune and update the cache, set HELION_FORCE_AUTOTUNE=1\.'
 has "$TMP/ce2" 'Best config for N=4096: \{'
 grep -q 'Starting autotuning process' "$TMP/ce2" && fail "cache: a hit started a search"
+# A hit is recorded in the results file like a tuned shape.
+has "$TMP/ce2" "Recorded N=4096 in $TMP/c.tuned.json \\(entry replaced\\)"
 [ -e "$TMP/worker-started" ] && fail "cache: a hit started the benchmark worker"
 check_json "$TMP/c2" "
 first = json.load(open('$TMP/c1'))['shapes'][0]

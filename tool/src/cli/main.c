@@ -25,6 +25,8 @@ static const command commands[] = {
      "draw a search trace as an SVG chart"},
     {"cache", helion_cmd_cache,
      "list, show or delete the local best-config cache's entries"},
+    {"results", helion_cmd_results,
+     "list a spec's results file (<name>.tuned.json), stale entries marked"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,241 @@
+/*
+ * cmd_results.c: `helion-tune results SPEC`: lists the entries of a spec's
+ * results file (results/results_file.h) and marks the stale ones with what
+ * each would need. No GPU.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "results/results_file.h"
+#include "util/json.h"
+
+#define PROG "helion-tune results"
+
+/* clang-format off */
+static void usage(FILE *f) {
+  fputs("usage: " PROG " SPEC [--tuned FILE] [--json]\n\n"
+  "Lists the entries of the kernel's results file, the committed record of\n"
+  "what `helion-tune tune` found: one entry per (device name, compute\n"
+  "capability, shape), with the winning config (keys off their default), its\n"
+  "speedup over the default config timed side by side, and the algorithm.\n"
+  "Needs no GPU.\n\n"
+  "An entry is STALE when the kernel changed since it was tuned (the source\n"
+  "hash of the .cu file and helion/device.cuh differs) or its search space did\n"
+  "(the spec's parameters or restrictions, or the shape is not valid any more);\n"
+  "each stale entry says the command that re-tunes it. An entry tuned by\n"
+  "another helion-tune version is marked too, for information: it is still\n"
+  "used. A shape with no entry on your GPU runs the default config (tune it).\n\n"
+  "Options:\n"
+  "  --tuned FILE  the results file (default: <spec dir>/<name>.tuned.json,\n"
+  "                the file `tune` writes)\n"
+  "  --json        print one JSON object to stdout: {spec, file, source_hash,\n"
+  "                entries: [{device, compute_capability, shape, config\n"
+  "                (minimized), best_ms, default_ms, speedup, algorithm,\n"
+  "                effort, seed, tool_version, stale (bool), stale_reasons\n"
+  "                ([\"source\", \"space\"]), other_tool_version (bool),\n"
+  "                message}]}\n"
+  "  -h, --help    this help\n\n"
+  "The file is JSON with sorted keys, one entry per group of lines, so a\n"
+  "re-tune changes only that entry's lines: commit it beside the spec.\n"
+  "A missing file lists no entries. A malformed file is an error that names\n"
+  "the line and column.\n\n"
+  "Exit status: 0 success (stale entries included), 1 failure (a spec error,\n"
+  "a malformed or unreadable results file), 2 usage error.\n", f);
+}
+/* clang-format on */
+
+#define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
+
+static double num(const cJSON *e, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static const char *str(const cJSON *o, const char *key) {
+  const char *s =
+      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+  return s ? s : "";
+}
+
+/* One entry's --json object; NULL when out of memory. */
+static cJSON *entry_summary(const cJSON *e, int flags, const char *why) {
+  const cJSON *dev = cJSON_GetObjectItemCaseSensitive(e, "device");
+  double best = num(e, "best_ms"), def = num(e, "default_ms");
+  cJSON *o = cJSON_CreateObject(), *reasons = NULL;
+  cJSON *shape = cJSON_Duplicate(cJSON_GetObjectItem(e, "shape"), 1);
+  cJSON *cfg =
+      cJSON_Duplicate(cJSON_GetObjectItem(e, "best_config_minimized"), 1);
+  cJSON *seed = cJSON_Duplicate(cJSON_GetObjectItem(e, "seed"), 1);
+  bool ok = o && shape && cfg && seed;
+  if (ok) {
+    cJSON_AddItemToObject(o, "shape", shape);
+    cJSON_AddItemToObject(o, "config", cfg);
+    cJSON_AddItemToObject(o, "seed", seed);
+    shape = cfg = seed = NULL;
+  }
+  ok = ok && cJSON_AddStringToObject(o, "device", str(dev, "name")) &&
+       cJSON_AddStringToObject(o, "compute_capability",
+                               str(dev, "compute_capability")) &&
+       (isfinite(best) ? cJSON_AddNumberToObject(o, "best_ms", best)
+                       : cJSON_AddNullToObject(o, "best_ms")) &&
+       (isfinite(def) ? cJSON_AddNumberToObject(o, "default_ms", def)
+                      : cJSON_AddNullToObject(o, "default_ms")) &&
+       (isfinite(def / best) ? cJSON_AddNumberToObject(o, "speedup", def / best)
+                             : cJSON_AddNullToObject(o, "speedup")) &&
+       cJSON_AddStringToObject(o, "algorithm", str(e, "algorithm")) &&
+       cJSON_AddStringToObject(o, "effort", str(e, "effort")) &&
+       cJSON_AddStringToObject(o, "tool_version", str(e, "tool_version")) &&
+       cJSON_AddBoolToObject(
+           o, "stale", (flags & (HELION_STALE_SOURCE | HELION_STALE_SPACE))) &&
+       (reasons = cJSON_AddArrayToObject(o, "stale_reasons")) &&
+       cJSON_AddBoolToObject(o, "other_tool_version",
+                             flags & HELION_STALE_TOOL) &&
+       cJSON_AddStringToObject(o, "message", why);
+  if (ok && (flags & HELION_STALE_SOURCE))
+    ok = cJSON_AddItemToArray(reasons, cJSON_CreateString("source"));
+  if (ok && (flags & HELION_STALE_SPACE))
+    ok = cJSON_AddItemToArray(reasons, cJSON_CreateString("space"));
+  cJSON_Delete(shape);
+  cJSON_Delete(cfg);
+  cJSON_Delete(seed);
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+/* One entry as lines of the human listing. */
+static void print_entry(FILE *f, const cJSON *e, int flags, const char *why) {
+  const cJSON *dev = cJSON_GetObjectItemCaseSensitive(e, "device");
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  helion_results_shape_str(e, &b);
+  double best = num(e, "best_ms"), def = num(e, "default_ms");
+  fprintf(f, "%s%s (%s) %s: ",
+          flags & (HELION_STALE_SOURCE | HELION_STALE_SPACE) ? "STALE " : "",
+          str(dev, "name"), str(dev, "compute_capability"), helion_buf_str(&b));
+  if (isfinite(best))
+    fprintf(f, "%.4gms", best);
+  else
+    fputs("time unknown", f);
+  if (isfinite(def / best))
+    fprintf(f, " (default %.4gms, %.2fx)", def, def / best);
+  fprintf(f, ", %s %s\n", str(e, "algorithm"), str(e, "effort"));
+  helion_buf_reset(&b);
+  const cJSON *cfg = cJSON_GetObjectItem(e, "best_config_minimized");
+  if (cfg && !helion_json_write(cfg, 0, &b, NULL))
+    fprintf(f, "    config %s\n", helion_buf_str(&b));
+  if (*why)
+    fprintf(f, "    %s\n", why);
+  helion_buf_cleanup(&b);
+}
+
+int helion_cmd_results(int argc, char **argv) {
+  static const char *const valued[] = {"--tuned", NULL};
+  static const char *const boolean[] = {"--json", NULL};
+  static const helion_cli_flags_t flags = {valued, boolean};
+  const char *spec_path = NULL, *tuned = NULL;
+  bool json = false;
+  for (int i = 1; i < argc;) {
+    const char *flag, *val;
+    if (helion_cli_is_help(argv[i])) {
+      usage(stdout);
+      return HELION_EXIT_OK;
+    }
+    int rc = helion_cli_next(PROG, argc, argv, &i, &flags, &flag, &val);
+    if (rc)
+      return rc;
+    if (!flag) {
+      if (spec_path)
+        return usage_error("unexpected argument '%s' (one SPEC only)", val);
+      spec_path = val;
+    } else if (strcmp(flag, "--tuned") == 0) {
+      if (!*val)
+        return usage_error("--tuned: empty file name");
+      tuned = val;
+    } else {
+      json = true;
+    }
+  }
+  if (!spec_path)
+    return usage_error("missing SPEC");
+
+  int code = HELION_EXIT_FAILURE;
+  helion_spec_t *spec = NULL;
+  helion_results_t r;
+  helion_results_init(&r);
+  helion_err_t err = {{0}};
+  char hash[65], why[4096];
+  char *path = NULL;
+  cJSON *root = NULL, *list = NULL;
+  helion_buf_t out;
+  helion_buf_init(&out, HELION_BUF_DEFAULT_MAX);
+  int64_t *no_shape = NULL; /* no --shape: stays NULL */
+  if ((code = helion_cli_load_spec("results", spec_path, NULL, NULL, &spec,
+                                   NULL, &no_shape)))
+    goto out;
+  code = HELION_EXIT_FAILURE;
+  path = tuned ? helion_strdup(tuned) : helion_results_default_path(spec);
+  root = cJSON_CreateObject();
+  if (!path || !root || !(list = cJSON_AddArrayToObject(root, "entries"))) {
+    fprintf(stderr, PROG ": out of memory\n");
+    goto out;
+  }
+  if (helion_results_load(path, &r, &err) ||
+      helion_tune_source_hash(spec, hash, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    goto out;
+  }
+  size_t nstale = 0;
+  if (!json)
+    fprintf(stderr, "%s: %zu entr%s\n", path, r.nentries,
+            r.nentries == 1 ? "y" : "ies");
+  for (size_t i = 0; i < r.nentries; i++) {
+    int fl = 0;
+    if (helion_results_staleness(r.entries[i], spec, hash, &fl, why,
+                                 sizeof(why), &err)) {
+      fprintf(stderr, PROG ": %s\n", err.msg);
+      goto out;
+    }
+    nstale += (fl & (HELION_STALE_SOURCE | HELION_STALE_SPACE)) != 0;
+    if (!json) {
+      print_entry(stderr, r.entries[i], fl, why);
+      continue;
+    }
+    cJSON *o = entry_summary(r.entries[i], fl, why);
+    if (!o || !cJSON_AddItemToArray(list, o)) {
+      cJSON_Delete(o);
+      fprintf(stderr, PROG ": out of memory\n");
+      goto out;
+    }
+  }
+  if (!json) {
+    if (!r.nentries)
+      fprintf(stderr, "no entries yet: helion-tune tune %s records them\n",
+              spec_path);
+    else if (nstale)
+      fprintf(stderr, "%zu of %zu entries stale\n", nstale, r.nentries);
+  } else {
+    if (!cJSON_AddStringToObject(root, "spec", spec->name) ||
+        !cJSON_AddStringToObject(root, "file", path) ||
+        !cJSON_AddStringToObject(root, "source_hash", hash) ||
+        helion_json_write(root, 0, &out, &err) || helion_buf_putc(&out, '\n')) {
+      fprintf(stderr, PROG ": cannot print the result: %s\n", err.msg);
+      goto out;
+    }
+    fputs(helion_buf_str(&out), stdout);
+    fflush(stdout);
+  }
+  code = HELION_EXIT_OK;
+out:
+  helion_buf_cleanup(&out);
+  cJSON_Delete(root);
+  free(path);
+  helion_results_cleanup(&r);
+  helion_spec_destroy(spec);
+  return code;
+}
