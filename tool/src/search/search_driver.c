@@ -316,9 +316,15 @@ helion_status helion_search_run(helion_search_t *s, helion_err_t *err) {
   s->metrics.best_perf_ms =
       isfinite(s->best_perf_so_far) ? s->best_perf_so_far : 0.0;
   if (rc == HELION_OK) {
-    HELION_LOG(HELION_LOG_INFO,
-               "Autotuning complete in %.1fs after searching %zu configs.",
-               s->metrics.elapsed_s, s->metrics.configs_tested);
+    if (s->stop == HELION_STOP_INTERRUPT)
+      HELION_LOG(HELION_LOG_WARN,
+                 "Autotuning interrupted after %.1fs and %zu configs; the best "
+                 "so far is not the search's answer.",
+                 s->metrics.elapsed_s, s->metrics.configs_tested);
+    else
+      HELION_LOG(HELION_LOG_INFO,
+                 "Autotuning complete in %.1fs after searching %zu configs.",
+                 s->metrics.elapsed_s, s->metrics.configs_tested);
     log_failures(s);
   }
   helion_log_set_clock(NULL, NULL);
