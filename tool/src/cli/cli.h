@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "search/search.h"
+
 #define HELION_EXIT_OK 0
 #define HELION_EXIT_FAILURE 1
 #define HELION_EXIT_USAGE 2
@@ -83,9 +85,9 @@ typedef struct helion_cli_search {
   const char *algorithm, *options_json;
   const char *sets[HELION_CLI_MAX_SETS]; /* --set KEY=VALUE, in order */
   size_t nsets;
-  const char *effort; /* as given; parsed by helion_cli_search_opts */
+  helion_effort effort;
   uint64_t seed, max_evals;
-  bool seed_set;
+  bool effort_set, seed_set;
   double budget_seconds; /* 0 = not given */
 } helion_cli_search_t;
 
@@ -99,10 +101,8 @@ typedef struct helion_cli_search {
  * is well formed, HELION_EXIT_USAGE after printing why not, or
  * HELION_CLI_NOT_SEARCH_FLAG.
  */
-int helion_cli_search_flag(const char *prog, const char *flag,
-                           const char *val, helion_cli_search_t *sf);
-
-struct helion_search_opts;
+int helion_cli_search_flag(const char *prog, const char *flag, const char *val,
+                           helion_cli_search_t *sf);
 
 /*
  * The search options of a run: helion_search_opts_init, then the
@@ -111,7 +111,7 @@ struct helion_search_opts;
  * HELION_EXIT_USAGE after printing "<prog>: <why>".
  */
 int helion_cli_search_opts(const char *prog, const helion_cli_search_t *sf,
-                           struct helion_search_opts *o);
+                           helion_search_opts_t *o);
 
 struct helion_spec;
 struct helion_device_props;

@@ -55,10 +55,9 @@ int helion_cli_search_flag(const char *prog, const char *flag, const char *val,
       return helion_cli_usage_error(prog, "--algorithm: %s", err.msg);
     sf->algorithm = val;
   } else if (strcmp(flag, "--effort") == 0) {
-    helion_effort e;
-    if (helion_effort_parse(val, "--effort", &e, &err))
+    if (helion_effort_parse(val, "--effort", &sf->effort, &err))
       return helion_cli_usage_error(prog, "%s", err.msg);
-    sf->effort = val;
+    sf->effort_set = true;
   } else if (strcmp(flag, "--seed") == 0) {
     if (!helion_cli_parse_u64(val, &sf->seed))
       return helion_cli_usage_error(
@@ -100,9 +99,8 @@ int helion_cli_search_opts(const char *prog, const helion_cli_search_t *sf,
   }
   if (sf->algorithm)
     o->algorithm = sf->algorithm;
-  if (sf->effort &&
-      helion_effort_parse(sf->effort, "--effort", &o->effort, &err))
-    goto fail;
+  if (sf->effort_set)
+    o->effort = sf->effort;
   if (sf->seed_set)
     o->seed = sf->seed;
   if (sf->budget_seconds > 0)

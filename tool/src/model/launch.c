@@ -61,8 +61,9 @@ helion_status helion_launch_build(helion_spec_t *spec, helion_err_t *err) {
       if (spec->tiles[d])
         rc = helion_buf_appendf(&total, "%s(%s)", total.len ? " * " : "",
                                 helion_expr_text(spec->tiles[d]));
-    if (!rc)
-      rc = parse_into(spec, helion_buf_str(&cond), &g.persistent, err);
+    if (!rc &&
+        (rc = parse_into(spec, helion_buf_str(&cond), &g.persistent, err)))
+      goto out; /* parse_into wrote the message */
   }
   for (int d = 0; !rc && d < 3; d++) {
     if (!spec->tiles[d])
@@ -79,11 +80,14 @@ helion_status helion_launch_build(helion_spec_t *spec, helion_err_t *err) {
                               tiles);
     else
       rc = helion_buf_appendf(&text, "%s", tiles);
-    if (!rc)
-      rc = parse_into(spec, helion_buf_str(&text), &g.dim[d], err);
+    if (!rc && (rc = parse_into(spec, helion_buf_str(&text), &g.dim[d], err)))
+      goto out; /* parse_into wrote the message */
   }
-  if (rc == HELION_ERR_NOMEM || rc == HELION_ERR_LIMIT)
-    helion_err_set(err, rc, "%s: the launch grid: out of memory", spec->path);
+  /* What is left is the text buffers': out of memory or over their cap. */
+  if (rc)
+    helion_err_set(err, rc, "%s: the launch grid: %s", spec->path,
+                   helion_status_str(rc));
+out:
   helion_buf_cleanup(&cond);
   helion_buf_cleanup(&total);
   helion_buf_cleanup(&text);

@@ -21,6 +21,9 @@ typedef struct run {
   helion_device_facts_t dev; /* the keys' device facts */
   char src[65];
   helion_tune_entry_t *hits; /* one per shape; a hit has best_cells */
+  /* Per shape, its space on the keys' device once a key needed it: built
+   * once for the lookup and the search alike. */
+  helion_space_t **spaces;
 } run_t;
 
 void helion_tune_trace_name(const char *trace, size_t nshapes, size_t i,
@@ -62,17 +65,17 @@ static const int64_t *shape_at(const run_t *r, size_t i) {
   return r->o->shapes + i * r->o->spec->nkeys;
 }
 
-/* Shape `shape`'s cache key, with its space built into *out_space (the
- * caller destroys it) for the fingerprint, which `fp` holds. */
-static helion_status cache_key(const run_t *r, const int64_t *shape,
-                               char fp[65], helion_space_t **out_space,
+/* Shape i's cache key, its space built into r->spaces[i] first if it is
+ * not there yet; `fp` holds the space's fingerprint. */
+static helion_status cache_key(run_t *r, size_t i, char fp[65],
                                helion_cache_key_t *k, helion_err_t *err) {
   const helion_spec_t *spec = r->o->spec;
-  helion_status rc =
-      helion_spec_space(spec, shape, &r->dev.props, out_space, err);
-  if (rc)
+  const int64_t *shape = shape_at(r, i);
+  helion_status rc = HELION_OK;
+  if (!r->spaces[i] &&
+      (rc = helion_spec_space(spec, shape, &r->dev.props, &r->spaces[i], err)))
     return rc;
-  helion_space_fingerprint(*out_space, fp);
+  helion_space_fingerprint(r->spaces[i], fp);
   helion_cache_key_t key = {spec->name,
                             fp,
                             r->src,
@@ -81,7 +84,7 @@ static helion_status cache_key(const run_t *r, const int64_t *shape,
                             spec->nkeys,
                             &r->dev,
                             NULL,
-                            (*out_space)->ncells};
+                            r->spaces[i]->ncells};
   *k = key;
   return HELION_OK;
 }
@@ -92,13 +95,11 @@ static helion_status cache_lookup(run_t *r, bool *out_all, helion_err_t *err) {
   size_t nhit = 0;
   for (size_t i = 0; i < r->o->nshapes && r->cache_on && !rc; i++) {
     char fp[65];
-    helion_space_t *space = NULL;
     helion_cache_key_t k;
     bool hit = false;
-    if (!(rc = cache_key(r, shape_at(r, i), fp, &space, &k, err)) &&
+    if (!(rc = cache_key(r, i, fp, &k, err)) &&
         !(rc = helion_cache_get(&r->cache, &k, &r->hits[i], &hit, err)))
       nhit += hit;
-    helion_space_destroy(space);
   }
   *out_all = r->cache_on && nhit == r->o->nshapes;
   return rc;
@@ -154,7 +155,6 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
   helion_backend_cuda_t *cb = NULL;
   helion_tune_entry_t e;
   helion_tune_entry_init(&e);
-  helion_space_t *space = NULL;
   int64_t *seeds = NULL;
   size_t name_cap = o->trace ? strlen(o->trace) + 32 : 0, done = 0;
   char *trace_name = o->trace ? malloc(name_cap) : NULL;
@@ -165,7 +165,8 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
   helion_status rc = HELION_OK;
 
   r.hits = calloc(o->nshapes ? o->nshapes : 1, sizeof(*r.hits));
-  if (!r.hits || (o->trace && !trace_name)) {
+  r.spaces = calloc(o->nshapes ? o->nshapes : 1, sizeof(*r.spaces));
+  if (!r.hits || !r.spaces || (o->trace && !trace_name)) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -231,23 +232,20 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
     char fp[65];
     helion_cache_key_t key;
     size_t nseeds = 0;
-    helion_space_destroy(space);
     free(seeds);
-    space = NULL;
     seeds = NULL;
-    if (r.cache_on &&
-        ((rc = cache_key(&r, shape_at(&r, i), fp, &space, &key, err)) ||
-         (rc = helion_cache_best_available(&r.cache, r.dev.props.name, fp,
-                                           space->ncells, &seeds, &nseeds,
-                                           err))))
+    if (r.cache_on && ((rc = cache_key(&r, i, fp, &key, err)) ||
+                       (rc = helion_cache_best_available(
+                            &r.cache, r.dev.props.name, fp, r.spaces[i]->ncells,
+                            &seeds, &nseeds, err))))
       goto out;
     so.best_available = seeds;
     so.nbest_available = nseeds;
-    helion_tune_input_t in = {spec,       shape_at(&r, i),
-                              space,      helion_backend_cuda_backend(cb),
-                              &so,        &dev,
-                              o->configs, o->nconfigs,
-                              trace_name, &hooks};
+    helion_tune_input_t in = {spec,        shape_at(&r, i),
+                              r.spaces[i], helion_backend_cuda_backend(cb),
+                              &so,         &dev,
+                              o->configs,  o->nconfigs,
+                              trace_name,  &hooks};
     if ((rc = helion_tune_shape(&in, &e, err)))
       goto out;
     helion_err_t werr = {{0}};
@@ -274,9 +272,11 @@ out:
   helion_tune_entry_cleanup(&e);
   for (size_t i = 0; r.hits && i < o->nshapes; i++)
     helion_tune_entry_cleanup(&r.hits[i]);
+  for (size_t i = 0; r.spaces && i < o->nshapes; i++)
+    helion_space_destroy(r.spaces[i]);
   free(r.hits);
+  free(r.spaces);
   helion_cache_cleanup(&r.cache);
-  helion_space_destroy(space);
   free(seeds);
   free(trace_name);
   helion_buf_cleanup(&text);
