@@ -11,6 +11,7 @@
 # finished shape is recorded in (--tuned). Exits 77 without a CUDA driver or
 # device (on CI it also runs against tests/tools/fake_bench_worker). Last,
 # the cache: a second identical tune is a hit that starts no benchmark worker.
+# Also --shapes-from, the runtime's recorded misses as the shapes to tune.
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -170,6 +171,37 @@ meta = json.loads(open('$TMP/trace.jsonl').readline())['meta']
 assert {k: meta[k] for k in ('algorithm', 'effort', 'seed', 'options')} == s['options'], meta
 assert meta['shape'] == 'N=1048576' and meta['device'] == d['device'], meta
 "
+
+# --shapes-from: the distinct shapes of this kernel that a program recorded
+# with HELION_RECORD_MISSES (helion_miss's JSON lines), in ascending order;
+# other kernels' lines, repeats and unusable shapes are skipped and counted.
+cat >"$TMP/misses.jsonl" <<'EOF2'
+{"cc":"9.0","device":"X","kernel":"vector_add","pick":"nearest","shape":{"N":5000}}
+{"cc":"9.0","device":"X","kernel":"softmax","pick":"default","shape":{"M":1,"N":2}}
+{"cc":"8.0","device":"Y","kernel":"vector_add","pick":"default","shape":{"N":2048}}
+
+{"cc":"9.0","device":"X","kernel":"vector_add","pick":"nearest","shape":{"N":5000}}
+{"cc":"9.0","device":"X","kernel":"vector_add","pick":"nearest","shape":{"N":0}}
+EOF2
+"$HELION_TUNE" tune "$SPEC" --shapes-from "$TMP/misses.jsonl" --effort none \
+  --json --tuned "$TMP/m.tuned.json" >"$TMP/mout" 2>"$TMP/merr" ||
+  fail "--shapes-from: exit $? $(cat "$TMP/merr")"
+has "$TMP/merr" "2 shapes of vector_add from $TMP/misses.jsonl \\(5 lines: 1 of other kernels, 1 repeats, 1 unusable\\)"
+has "$TMP/merr" "misses.jsonl:6: skipped: .*N"
+check_json "$TMP/mout" "
+assert [x['shape'] for x in d['shapes']] == [{'N': 2048}, {'N': 5000}], d['shapes']
+"
+echo '{"kernel":"softmax","shape":{"M":1,"N":2}}' >"$TMP/other.jsonl"
+"$HELION_TUNE" tune "$SPEC" --shapes-from "$TMP/other.jsonl" --no-results \
+  >/dev/null 2>"$TMP/merr2" && fail "--shapes-from with no line of the kernel: exit 0"
+has "$TMP/merr2" "no misses of kernel 'vector_add' in .*other.jsonl"
+echo 'not json' >"$TMP/torn.jsonl"
+"$HELION_TUNE" tune "$SPEC" --shapes-from "$TMP/torn.jsonl" --no-results \
+  >/dev/null 2>"$TMP/merr3" && fail "--shapes-from a file that is not JSON lines: exit 0"
+has "$TMP/merr3" "torn.jsonl:1: not a miss record"
+"$HELION_TUNE" tune "$SPEC" --shape N=4 --shapes-from "$TMP/misses.jsonl" \
+  >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--shape with --shapes-from: want exit 2"
 
 # The cache: a second identical tune is a hit, printed like a tuned entry
 # and marked cached, that starts no benchmark worker (the second run's

@@ -12,6 +12,7 @@
 #include "backend/backend_cuda.h"
 #include "backend/device_facts.h"
 #include "cli/cli.h"
+#include "results/misses.h"
 #include "results/results_file.h"
 #include "results/tune.h"
 #include "results/tune_run.h"
@@ -31,6 +32,9 @@ static void usage(FILE *f) {
   "only), checked against the baseline (the default config or the spec's\n"
   "reference kernel), and the fastest correct config wins.\n\nOptions:\n"
   "  --shape K=V,...       tune this shape only (default: every shape of the spec)\n"
+  "  --shapes-from FILE    tune the distinct shapes of this kernel that a program\n"
+  "                        run with HELION_RECORD_MISSES=FILE recorded as missed\n"
+  "                        (JSON lines; other kernels' lines are skipped)\n"
   "  --algorithm NAME      search algorithm (default $HELION_AUTOTUNER, else %s):\n",
   HELION_SEARCH_DEFAULT_ALGORITHM);
   helion_cli_print_algorithms(f);
@@ -107,7 +111,7 @@ static void usage(FILE *f) {
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 typedef struct tune_args {
-  const char *spec_path, *shape, *trace, *tuned;
+  const char *spec_path, *shape, *shapes_from, *trace, *tuned;
   const char *configs[TUNE_MAX_CONFIGS]; /* --config JSON texts */
   size_t nconfigs;
   helion_cli_search_t search;
@@ -120,6 +124,7 @@ typedef struct tune_args {
 static int parse_args(int argc, char **argv, tune_args *a) {
   static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS,
                                        "--shape",
+                                       "--shapes-from",
                                        "--device",
                                        "--jobs",
                                        "--trace",
@@ -155,6 +160,10 @@ static int parse_args(int argc, char **argv, tune_args *a) {
         return usage_error("--shape: empty shape; expected K=V,... e.g. "
                            "N=1048576");
       a->shape = val;
+    } else if (strcmp(flag, "--shapes-from") == 0) {
+      if (!*val)
+        return usage_error("--shapes-from: empty file name");
+      a->shapes_from = val;
     } else if (strcmp(flag, "--device") == 0) {
       if (!helion_cli_parse_u64(val, &a->device) || a->device > 1024)
         return usage_error("--device: '%s' is not a device ordinal (0, 1, "
@@ -185,6 +194,8 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       a->quiet = true;
     }
   }
+  if (a->shape && a->shapes_from)
+    return usage_error("--shape and --shapes-from: give one of them");
   return a->spec_path ? 0 : usage_error("missing SPEC");
 }
 
@@ -244,7 +255,7 @@ int helion_cmd_tune(int argc, char **argv) {
 
   int exit_code = HELION_EXIT_FAILURE;
   helion_spec_t *spec = NULL;
-  int64_t *one_shape = NULL;
+  int64_t *one_shape = NULL, *missed = NULL;
   char *results_path = NULL;
   cJSON *root = cJSON_CreateObject();
   printed p = {NULL, false};
@@ -272,6 +283,22 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   exit_code = HELION_EXIT_USAGE;
   size_t nshapes = one_shape ? 1 : spec->nshapes;
+  if (a.shapes_from) {
+    helion_misses_stats_t ms;
+    if (helion_misses_load(a.shapes_from, spec, &missed, &nshapes, &ms,
+                           &err)) {
+      fprintf(stderr, PROG ": --shapes-from: %s\n", err.msg);
+      exit_code = HELION_EXIT_FAILURE;
+      goto out;
+    }
+    HELION_LOG(HELION_LOG_INFO,
+               "%zu shape%s of %s from %s (%zu lines: %zu of other kernels, "
+               "%zu repeats, %zu unusable)",
+               nshapes, nshapes == 1 ? "" : "s", spec->name, a.shapes_from,
+               ms.lines, ms.other_kernels, ms.duplicates, ms.unusable);
+  }
+  const int64_t *shapes =
+      missed ? missed : one_shape ? one_shape : spec->shapes;
   /* A typo in a --config costs no device start-up. */
   if (helion_tune_check_configs(spec, a.configs, a.nconfigs, &err)) {
     fprintf(stderr, PROG ": %s\n", err.msg);
@@ -289,7 +316,7 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   }
   helion_tune_run_opts_t ro = {
-      spec,        one_shape ? one_shape : spec->shapes,
+      spec,        shapes,
       nshapes,     &o,
       &co,         a.configs,
       a.nconfigs,  a.trace,
@@ -324,6 +351,7 @@ out:
   helion_buf_cleanup(&text);
   free(results_path);
   free(one_shape);
+  free(missed);
   helion_spec_destroy(spec);
   helion_interrupt_restore();
   return exit_code;
