@@ -94,6 +94,31 @@ for x in e:
     assert "block_sizes" in x["config"] and x["best_ms"] > 0 and x["speedup"] > 0, x
     assert "re-tune with helion-tune tune" in x["message"], x
 PY
+# --need: per shape, what a device has (current, stale or missing). With no
+# driver, `auto` finds no GPU and any device's entry counts.
+need() {
+  HELION_LIBCUDA_PATH=/nonexistent/libcuda.so.1 "$tune" results "$SPEC" --need --json "$@" \
+    >"$TMP/need" 2>"$TMP/neederr" || fail "results --need $*: exit $?: $(cat "$TMP/neederr")"
+  python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["need"]; print(n["device"], n["gpu"], " ".join(s["shape"]+":"+s["status"] for s in n["shapes"]))' \
+    "$TMP/need" 2>&1
+}
+DEV=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"][0]["device"]["name"])' "$FILE")
+[ "$(need --shape N=4096 --shape N=7)" = "None False N=4096:stale N=7:missing" ] ||
+  fail "--need with no GPU: $(need --shape N=4096 --shape N=7)"
+[ "$(need --device "$DEV" --shape N=1000)" = "$DEV False N=1000:stale" ] ||
+  fail "--need --device: $(need --device "$DEV" --shape N=1000)"
+[ "$(need --device "Some Other GPU" --shape N=1000)" = "Some Other GPU False N=1000:missing" ] ||
+  fail "--need for another device: $(need --device "Some Other GPU" --shape N=1000)"
+need --shape N=7 >/dev/null
+has "$TMP/need" '"note": "no GPU (no CUDA driver found'
+# The spec's shapes by default; lines on stderr without --json.
+HELION_LIBCUDA_PATH=/nonexistent/libcuda.so.1 expect_rc 0 "$tune" results "$SPEC" --need
+has "$TMP/err" "need N=1048576 on any device: missing"
+has "$TMP/err" "need N=1000003 on any device: missing"
+expect_rc 2 "$tune" results "$SPEC" --device auto
+expect_rc 2 "$tune" results "$SPEC" --need --shape N=x
+has "$TMP/err" "--shape"
+
 # Re-tuning one shape freshens it and leaves the other entry's lines alone.
 python3 - "$FILE" >"$TMP/before_1000" <<'PY'
 import sys
@@ -114,6 +139,8 @@ before = open(sys.argv[2]).read()[:-1]
 start = before.rindex("\n    {\n")
 assert t[:start] == before[:start], "bytes before the re-tuned entry differ"
 PY
+[ "$(need --device "$DEV" --shape N=1000 --shape N=4096)" = "$DEV False N=1000:stale N=4096:current" ] ||
+  fail "--need after the re-tune: $(need --device "$DEV" --shape N=1000 --shape N=4096)"
 # --no-results writes nothing.
 rm -f "$FILE"
 HELION_BENCH_WORKER="$fake" "$tune" tune "$SPEC" --shape N=4096 --effort none \

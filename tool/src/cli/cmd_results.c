@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/device_facts.h"
 #include "cli/cli.h"
 #include "results/results_file.h"
 #include "util/json.h"
@@ -16,7 +17,9 @@
 
 /* clang-format off */
 static void usage(FILE *f) {
-  fputs("usage: " PROG " SPEC [--tuned FILE] [--json]\n\n"
+  fputs("usage: " PROG " SPEC [--tuned FILE] [--json]\n"
+  "       " PROG " SPEC --need [--device auto|NAME] [--shape K=V,...]...\n"
+  "                          [--tuned FILE] [--json]\n\n"
   "Lists the entries of the kernel's results file, the committed record of\n"
   "what `helion-tune tune` found: one entry per (device name, compute\n"
   "capability, shape), with the winning config (keys off their default), its\n"
@@ -37,6 +40,18 @@ static void usage(FILE *f) {
   "                effort, seed, tool_version, stale (bool), stale_reasons\n"
   "                ([\"source\", \"space\"]), other_tool_version (bool),\n"
   "                message}]}\n"
+  "  --need        also say, for each shape (--shape, repeatable; default:\n"
+  "                the spec's shapes), whether the device has a CURRENT entry,\n"
+  "                a STALE one or none (MISSING): what a build for that device\n"
+  "                would use, and what `tune` would have to do. With --json:\n"
+  "                \"need\": {device (name, or null), gpu (whether one was\n"
+  "                found), note, shapes: [{shape, status (current|stale|\n"
+  "                missing), entry_device}]}. The CMake module reads this.\n"
+  "  --device D    the device --need is about: `auto` (default) asks the CUDA\n"
+  "                driver for GPU 0; with no GPU, an entry of any device counts\n"
+  "                (the runtime's device ladder serves it); a NAME (\"NVIDIA\n"
+  "                H100 80GB HBM3\", for a cross build) counts that device's\n"
+  "                entries only\n"
   "  -h, --help    this help\n\n"
   "The file is JSON with sorted keys, one entry per group of lines, so a\n"
   "re-tune changes only that entry's lines: commit it beside the spec.\n"
@@ -134,12 +149,130 @@ static void print_entry(FILE *f, const cJSON *e, int flags, const char *why) {
   helion_buf_cleanup(&b);
 }
 
+/* At most this many --shape flags (a spec holds at most as many shapes). */
+#define NEED_MAX_SHAPES 256
+
+typedef enum need_status { NEED_MISSING, NEED_STALE, NEED_CURRENT } need_status;
+static const char *const need_names[] = {"missing", "stale", "current"};
+
+/*
+ * What `device` (NULL: any) has for `shape`: the best status among its
+ * entries of that shape (current over stale), and the entry's device.
+ */
+static helion_status need_one(const helion_spec_t *spec,
+                              const helion_results_t *r, const char *hash,
+                              const char *device, const int64_t *shape,
+                              need_status *out, const char **out_device,
+                              helion_err_t *err) {
+  int64_t v[64];
+  char why[4096];
+  *out = NEED_MISSING;
+  *out_device = NULL;
+  for (size_t i = 0; i < r->nentries && *out != NEED_CURRENT; i++) {
+    const cJSON *e = r->entries[i];
+    const char *name = str(cJSON_GetObjectItemCaseSensitive(e, "device"), "name");
+    if ((device && strcmp(device, name) != 0) || spec->nkeys > 64 ||
+        !helion_results_entry_shape(e, spec, v) ||
+        memcmp(v, shape, spec->nkeys * sizeof(int64_t)) != 0)
+      continue;
+    int fl = 0;
+    helion_status rc =
+        helion_results_staleness(e, spec, hash, &fl, why, sizeof(why), err);
+    if (rc)
+      return rc;
+    need_status st = fl & (HELION_STALE_SOURCE | HELION_STALE_SPACE)
+                         ? NEED_STALE
+                         : NEED_CURRENT;
+    if (st > *out) {
+      *out = st;
+      *out_device = name;
+    }
+  }
+  return HELION_OK;
+}
+
+/*
+ * --need: per shape, what the device has. `device` "auto" asks the driver;
+ * no GPU then means any device's entry counts. Prints lines to stderr, or
+ * adds "need" to `root` for --json.
+ */
+static helion_status report_need(const helion_spec_t *spec,
+                                 const helion_results_t *r, const char *hash,
+                                 const char *device, const char *const *texts,
+                                 size_t ntexts, cJSON *root,
+                                 helion_err_t *err) {
+  helion_device_facts_t facts;
+  helion_err_t gpu_err = {{0}};
+  bool gpu = false;
+  char note[sizeof(gpu_err.msg) + 64] = "";
+  if (strcmp(device, "auto") == 0) {
+    gpu = helion_device_facts_query(0, &facts, &gpu_err) == HELION_OK;
+    device = gpu ? facts.props.name : NULL;
+    if (!gpu)
+      snprintf(note, sizeof(note),
+               "no GPU (%s): an entry of any device counts", gpu_err.msg);
+  }
+  size_t n = ntexts ? ntexts : spec->nshapes;
+  int64_t *shapes = calloc(n * spec->nkeys + 1, sizeof(int64_t));
+  cJSON *need = root ? cJSON_AddObjectToObject(root, "need") : NULL;
+  cJSON *list = need ? cJSON_AddArrayToObject(need, "shapes") : NULL;
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  helion_status rc = HELION_OK;
+  if (!shapes || (root && (!list ||
+                           !(device ? cJSON_AddStringToObject(need, "device", device)
+                                    : cJSON_AddNullToObject(need, "device")) ||
+                           !cJSON_AddBoolToObject(need, "gpu", gpu) ||
+                           !cJSON_AddStringToObject(need, "note", note))))
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < ntexts && !rc; i++)
+    if ((rc = helion_spec_parse_shape(spec, texts[i],
+                                      shapes + i * spec->nkeys, err)))
+      rc = helion_err_set(err, HELION_ERR_USAGE, "--shape: %s", err->msg);
+  if (!ntexts && !rc)
+    memcpy(shapes, spec->shapes, n * spec->nkeys * sizeof(int64_t));
+  if (!root && !rc && *note)
+    fprintf(stderr, "%s\n", note);
+  for (size_t i = 0; i < n && !rc; i++) {
+    const int64_t *sh = shapes + i * spec->nkeys;
+    need_status st;
+    const char *found;
+    if ((rc = need_one(spec, r, hash, device, sh, &st, &found, err)))
+      break;
+    helion_buf_reset(&b);
+    for (size_t k = 0; k < spec->nkeys && !rc; k++)
+      rc = helion_buf_appendf(&b, "%s%s=%lld", k ? "," : "", spec->keys[k],
+                              (long long)sh[k]);
+    if (rc) {
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+      break;
+    }
+    if (!root) {
+      fprintf(stderr, "need %s on %s: %s\n", helion_buf_str(&b),
+              device ? device : "any device", need_names[st]);
+      continue;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(list, o) ||
+        !cJSON_AddStringToObject(o, "shape", helion_buf_str(&b)) ||
+        !cJSON_AddStringToObject(o, "status", need_names[st]) ||
+        !(found ? cJSON_AddStringToObject(o, "entry_device", found)
+                : cJSON_AddNullToObject(o, "entry_device")))
+      rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  }
+  helion_buf_cleanup(&b);
+  free(shapes);
+  return rc;
+}
+
 int helion_cmd_results(int argc, char **argv) {
-  static const char *const valued[] = {"--tuned", NULL};
-  static const char *const boolean[] = {"--json", NULL};
+  static const char *const valued[] = {"--tuned", "--device", "--shape", NULL};
+  static const char *const boolean[] = {"--json", "--need", NULL};
   static const helion_cli_flags_t flags = {valued, boolean};
-  const char *spec_path = NULL, *tuned = NULL;
-  bool json = false;
+  const char *spec_path = NULL, *tuned = NULL, *device = "auto";
+  const char *shapes[NEED_MAX_SHAPES];
+  size_t nshapes = 0;
+  bool json = false, need = false, need_flags = false;
   for (int i = 1; i < argc;) {
     const char *flag, *val;
     if (helion_cli_is_help(argv[i])) {
@@ -157,12 +290,26 @@ int helion_cmd_results(int argc, char **argv) {
       if (!*val)
         return usage_error("--tuned: empty file name");
       tuned = val;
+    } else if (strcmp(flag, "--device") == 0) {
+      if (!*val)
+        return usage_error("--device: empty; give `auto` or a device name");
+      device = val;
+      need_flags = true;
+    } else if (strcmp(flag, "--shape") == 0) {
+      if (nshapes == NEED_MAX_SHAPES)
+        return usage_error("--shape: at most %d shapes", NEED_MAX_SHAPES);
+      shapes[nshapes++] = val;
+      need_flags = true;
+    } else if (strcmp(flag, "--need") == 0) {
+      need = true;
     } else {
       json = true;
     }
   }
   if (!spec_path)
     return usage_error("missing SPEC");
+  if (need_flags && !need)
+    return usage_error("--device and --shape belong to --need");
 
   int code = HELION_EXIT_FAILURE;
   helion_spec_t *spec = NULL;
@@ -212,6 +359,14 @@ int helion_cmd_results(int argc, char **argv) {
       fprintf(stderr, PROG ": out of memory\n");
       goto out;
     }
+  }
+  helion_status nrc = need ? report_need(spec, &r, hash, device, shapes,
+                                         nshapes, json ? root : NULL, &err)
+                            : HELION_OK;
+  if (nrc) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    code = nrc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;
+    goto out;
   }
   if (!json) {
     if (!r.nentries)

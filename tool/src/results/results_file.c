@@ -497,9 +497,8 @@ helion_status helion_results_shape_str(const cJSON *entry, helion_buf_t *out) {
   return rc;
 }
 
-/* The shape's values in the spec's key order; false when the keys differ. */
-static bool spec_shape(const cJSON *entry, const helion_spec_t *spec,
-                       int64_t *values) {
+bool helion_results_entry_shape(const cJSON *entry, const helion_spec_t *spec,
+                                int64_t *values) {
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(entry, "shape");
   if (cJSON_GetArraySize(shape) != (int)spec->nkeys)
     return false;
@@ -563,7 +562,7 @@ helion_status helion_results_staleness(const cJSON *entry,
   }
   const char *space_why = NULL;
   helion_space_t *space = NULL;
-  if (spec->nkeys > MAX_KEYS || !spec_shape(entry, spec, values)) {
+  if (spec->nkeys > MAX_KEYS || !helion_results_entry_shape(entry, spec, values)) {
     space_why = "its shape's keys are not the spec's any more";
   } else {
     helion_device_props_t props;
@@ -584,7 +583,7 @@ helion_status helion_results_staleness(const cJSON *entry,
   if (space_why) {
     flags |= HELION_STALE_SPACE;
     helion_buf_appendf(&msg, "%s%s%s", flags & HELION_STALE_SOURCE ? "; " : "",
-                       space == NULL && spec_shape(entry, spec, values)
+                       space == NULL && helion_results_entry_shape(entry, spec, values)
                            ? "the shape no longer builds a space: "
                            : "",
                        space_why);

@@ -177,6 +177,13 @@ helion_status helion_results_staleness(const cJSON *entry,
                                        char *why, size_t cap,
                                        helion_err_t *err);
 
+/*
+ * The entry's shape as spec->nkeys values in the spec's key order; false
+ * when its keys are not exactly the spec's (the spec's key changed).
+ */
+bool helion_results_entry_shape(const cJSON *entry, const helion_spec_t *spec,
+                                int64_t *values);
+
 /* Appends an entry's shape as "M=64,N=128" (key order as in the file). */
 helion_status helion_results_shape_str(const cJSON *entry, helion_buf_t *out);
 
