@@ -191,6 +191,12 @@ has "$TMP/merr" "misses.jsonl:6: skipped: .*N"
 check_json "$TMP/mout" "
 assert [x['shape'] for x in d['shapes']] == [{'N': 2048}, {'N': 5000}], d['shapes']
 "
+# --shape is repeatable: those shapes, in the order given.
+"$HELION_TUNE" tune "$SPEC" --shape N=5000 --shape N=2048 --effort none --json \
+  --no-results >"$TMP/mout2" 2>"$TMP/merr" || fail "two --shape: exit $? $(cat "$TMP/merr")"
+check_json "$TMP/mout2" "
+assert [x['shape'] for x in d['shapes']] == [{'N': 5000}, {'N': 2048}], d['shapes']
+"
 echo '{"kernel":"softmax","shape":{"M":1,"N":2}}' >"$TMP/other.jsonl"
 "$HELION_TUNE" tune "$SPEC" --shapes-from "$TMP/other.jsonl" --no-results \
   >/dev/null 2>"$TMP/merr2" && fail "--shapes-from with no line of the kernel: exit 0"

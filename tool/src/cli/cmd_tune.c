@@ -21,6 +21,7 @@
 
 #define PROG "helion-tune tune"
 #define TUNE_MAX_CONFIGS 64
+#define TUNE_MAX_SHAPES 256 /* --shape flags; a spec holds as many */
 
 /* The help text is kept as it prints, one source line per output line. */
 /* clang-format off */
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
   "an isolated benchmark worker (a crashing or hanging config costs that config\n"
   "only), checked against the baseline (the default config or the spec's\n"
   "reference kernel), and the fastest correct config wins.\n\nOptions:\n"
-  "  --shape K=V,...       tune this shape only (default: every shape of the spec)\n"
+  "  --shape K=V,...       tune this shape (repeatable; default: every shape of\n"
+  "                        the spec)\n"
   "  --shapes-from FILE    tune the distinct shapes of this kernel that a program\n"
   "                        run with HELION_RECORD_MISSES=FILE recorded as missed\n"
   "                        (JSON lines; other kernels' lines are skipped)\n"
@@ -111,7 +113,9 @@ static void usage(FILE *f) {
 #define usage_error(...) helion_cli_usage_error(PROG, __VA_ARGS__)
 
 typedef struct tune_args {
-  const char *spec_path, *shape, *shapes_from, *trace, *tuned;
+  const char *spec_path, *shapes_from, *trace, *tuned;
+  const char *shapes[TUNE_MAX_SHAPES]; /* --shape texts */
+  size_t nshapes;
   const char *configs[TUNE_MAX_CONFIGS]; /* --config JSON texts */
   size_t nconfigs;
   helion_cli_search_t search;
@@ -159,7 +163,9 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       if (!*val)
         return usage_error("--shape: empty shape; expected K=V,... e.g. "
                            "N=1048576");
-      a->shape = val;
+      if (a->nshapes == TUNE_MAX_SHAPES)
+        return usage_error("--shape: at most %d shapes", TUNE_MAX_SHAPES);
+      a->shapes[a->nshapes++] = val;
     } else if (strcmp(flag, "--shapes-from") == 0) {
       if (!*val)
         return usage_error("--shapes-from: empty file name");
@@ -194,9 +200,29 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       a->quiet = true;
     }
   }
-  if (a->shape && a->shapes_from)
+  if (a->nshapes && a->shapes_from)
     return usage_error("--shape and --shapes-from: give one of them");
   return a->spec_path ? 0 : usage_error("missing SPEC");
+}
+
+/* Every --shape (the first already checked by the spec loader) into one
+ * array that replaces *shapes. */
+static helion_status parse_shapes(const tune_args *a, const helion_spec_t *spec,
+                                  int64_t **shapes, helion_err_t *err) {
+  int64_t *all = calloc(a->nshapes * spec->nkeys + 1, sizeof(int64_t));
+  if (!all)
+    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < a->nshapes; i++) {
+    helion_status rc = helion_spec_parse_shape(spec, a->shapes[i],
+                                               all + i * spec->nkeys, err);
+    if (rc) {
+      free(all);
+      return rc;
+    }
+  }
+  free(*shapes);
+  *shapes = all;
+  return HELION_OK;
 }
 
 /* One shape's line of --json: the entry plus what the CLI derives. */
@@ -277,12 +303,19 @@ int helion_cmd_tune(int argc, char **argv) {
   co.device = (int)a.device;
   if (a.jobs)
     co.pool.jobs = (size_t)a.jobs;
-  exit_code = helion_cli_load_spec("tune", a.spec_path, NULL, a.shape, &spec,
-                                   NULL, &one_shape);
+  exit_code = helion_cli_load_spec("tune", a.spec_path, NULL,
+                                   a.nshapes ? a.shapes[0] : NULL, &spec, NULL,
+                                   &one_shape);
   if (exit_code != HELION_EXIT_OK)
     goto out;
   exit_code = HELION_EXIT_USAGE;
   size_t nshapes = one_shape ? 1 : spec->nshapes;
+  if (a.nshapes > 1 && parse_shapes(&a, spec, &one_shape, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    goto out;
+  }
+  if (a.nshapes > 1)
+    nshapes = a.nshapes;
   if (a.shapes_from) {
     helion_misses_stats_t ms;
     if (helion_misses_load(a.shapes_from, spec, &missed, &nshapes, &ms,
