@@ -2,13 +2,16 @@
  * nvrtc_compile.c: one NVRTC compile of a CUDA C source into cubin + PTX, with
  * the log and the entry's resource usage (see nvrtc_compile.h).
  */
+#define _POSIX_C_SOURCE 200809L
 #include "backend/nvrtc_compile.h"
 
 #include <ctype.h>
 #include <nvrtc.h>
-#include <stdlib.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef HELION_RUNTIME_INCLUDE_DIR
 #define HELION_RUNTIME_INCLUDE_DIR "runtime/include"
@@ -38,8 +41,34 @@ static const char *env_or(const char *name, const char *fallback) {
   return v && v[0] ? v : fallback;
 }
 
+/*
+ * An installed tool (<prefix>/bin/helion-tune) finds the headers installed
+ * beside it (<prefix>/include/helion/device.cuh); found once, then kept.
+ */
+static char installed_include[2048 + 16];
+static pthread_once_t installed_once = PTHREAD_ONCE_INIT;
+
+static void find_installed_include(void) {
+  char exe[2048], probe[2048 + 64];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n <= 0)
+    return;
+  exe[n] = '\0';
+  char *slash = strrchr(exe, '/');
+  if (!slash)
+    return;
+  *slash = '\0';
+  snprintf(probe, sizeof(probe), "%s/../include/helion/device.cuh", exe);
+  if (access(probe, R_OK) == 0)
+    snprintf(installed_include, sizeof(installed_include), "%s/../include",
+             exe);
+}
+
 const char *helion_nvrtc_runtime_include_dir(void) {
-  return env_or("HELION_INCLUDE_DIR", HELION_RUNTIME_INCLUDE_DIR);
+  pthread_once(&installed_once, find_installed_include);
+  return env_or("HELION_INCLUDE_DIR", installed_include[0]
+                                          ? installed_include
+                                          : HELION_RUNTIME_INCLUDE_DIR);
 }
 
 const char *helion_nvrtc_cuda_include_dir(void) {

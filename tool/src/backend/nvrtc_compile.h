@@ -10,6 +10,8 @@
  * options (helion_config_defines: "-DBLOCK=64\n-DHL_NUM_WARPS=4\n...").
  *
  * Include directories: the runtime headers come from $HELION_INCLUDE_DIR,
+ * else <dir of the executable>/../include when it holds helion/device.cuh
+ * (an installed tool),
  * else the build's HELION_RUNTIME_INCLUDE_DIR; the CUDA headers from
  * $HELION_CUDA_INCLUDE_DIR, else the build's HELION_CUDA_INCLUDE_DIR.
  *
