@@ -6,7 +6,7 @@
 #     files under a temporary directory; rmsnorm also gets two entries made
 #     so that one call's nearest tuned config is illegal for it (N % VEC).
 #  2. `helion-tune generate` writes a header per sample (cubin + PTX).
-#  3. tests/gpu/generated_app.c, a Driver API application that includes all
+#  3. samples/app/app.c, a Driver API application that includes all
 #     six headers, calls every launcher at tuned shapes (an exact entry
 #     expected), untuned shapes (a miss: nearest or default) and the
 #     illegal-nearest shape, and checks every output against a CPU
@@ -14,7 +14,7 @@
 #  4. The miss loop: `tune --shapes-from` the recorded misses, generate
 #     again, run again: every call is now exact and nothing is recorded.
 #  5. With HELION_BENCH_LAUNCH=1 (device_run.sh sets it), the launcher's
-#     overhead over a bare cuLaunchKernel (generated_app --bench), written to
+#     overhead over a bare cuLaunchKernel (app --bench), written to
 #     $HELION_BENCH_OUT/launch_overhead.txt when that is set.
 #
 # Exits 77 without a CUDA driver or device.
@@ -86,9 +86,9 @@ generate() {
 generate
 
 CUDA_INC="${HELION_CUDA_INCLUDE:-/usr/local/cuda/include}"
-${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I"$TMP/gen" \
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP/gen" \
   -I"$SRC/runtime/include" -I"$SRC/runtime/src" -I"$CUDA_INC" \
-  -o "$TMP/app" "$SRC/tests/gpu/generated_app.c" "${HELION_RUNTIME_LIB:?}" \
+  -o "$TMP/app" "$SRC/samples/app/app.c" "${HELION_RUNTIME_LIB:?}" \
   -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build"; }
 
 CASES=(
@@ -124,9 +124,9 @@ for name in $SAMPLES; do
 done
 rm -f "$TMP/gen"/*.h
 generate
-${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I"$TMP/gen" \
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP/gen" \
   -I"$SRC/runtime/include" -I"$SRC/runtime/src" -I"$CUDA_INC" \
-  -o "$TMP/app" "$SRC/tests/gpu/generated_app.c" "$HELION_RUNTIME_LIB" \
+  -o "$TMP/app" "$SRC/samples/app/app.c" "$HELION_RUNTIME_LIB" \
   -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build (2)"; }
 EXACT=()
 for c in "${CASES[@]}"; do

@@ -1,24 +1,30 @@
 /*
- * generated_app.c: an application of the generated headers, as a user would
- * write one (tests/gpu/test_generated.sh builds and runs it on the GPU).
+ * app.c: the sample application of the generated headers, as a user writes
+ * one: samples/app/CMakeLists.txt registers every sample kernel with
+ * helion_add_tuned_kernel() and links helion::<name>; tests/gpu/
+ * test_generated.sh also builds it by hand against headers it generates.
  *
- * It includes the headers `helion-tune generate` wrote for every sample,
- * defines HELION_IMPLEMENTATION once, and calls each kernel's launcher
+ * It includes the headers `helion-tune generate` wrote for every sample
+ * (their definitions come from the helion::<name> libraries, or from this
+ * file when HELION_APP_IMPLEMENTATION is defined), and calls each kernel's
+ * launcher
  * (helion_<name>()) at the shapes given on the command line, as a Driver API
  * application (its own primary context). Each call's output is poisoned
  * first and compared with a CPU reference afterwards; helion_<name>_choose()
  * says which config the call got and why, and the expectation given with
  * the shape is checked:
  *
- *   generated_app [--bench] KERNEL:EXPECT:K=V,... ...
+ *   helion_app [--bench] KERNEL:EXPECT:K=V,... ...
  *     EXPECT  exact    an entry for exactly this shape on this device
  *             miss     no exact entry (nearest or default)
  *             illegal  the nearest entry's config cannot run this shape and
  *                      was passed over (skipped_illegal > 0)
  *             any      no expectation
  *
- * Prints one row per call and exits 0 when every row passes, 1 otherwise,
- * 77 without a CUDA driver or device.
+ * With no argument it runs every kernel at the shapes samples/app tunes.
+ * Prints one row per call (with the call's throughput, median of 20 timed
+ * calls after the checked one) and exits 0 when every row passes, 1
+ * otherwise, 77 without a CUDA driver or device.
  *
  * --bench KERNEL_SHAPE (vector_add only: "N=4096"): the launcher's overhead
  * over a bare cuLaunchKernel of the same function with the same geometry,
@@ -37,7 +43,9 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef HELION_APP_IMPLEMENTATION
 #define HELION_IMPLEMENTATION
+#endif
 #include "matmul_tuned.h"
 #include "matmul_wgmma_tuned.h"
 #include "rmsnorm_tuned.h"
@@ -57,7 +65,7 @@ static void check_cu(CUresult r, const char *what) {
   if (r != CUDA_SUCCESS) {
     char msg[256];
     helion_cuda_describe(drv, r, msg, sizeof(msg));
-    fprintf(stderr, "generated_app: %s: %s\n", what, msg);
+    fprintf(stderr, "helion_app: %s: %s\n", what, msg);
     exit(1);
   }
 }
@@ -65,7 +73,7 @@ static void check_cu(CUresult r, const char *what) {
 static void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (!p) {
-    fprintf(stderr, "generated_app: out of memory\n");
+    fprintf(stderr, "helion_app: out of memory\n");
     exit(1);
   }
   return p;
@@ -151,7 +159,6 @@ static dbuf upload(const void *host, size_t bytes) {
 static void download(void *host, dbuf b) {
   check_cu(drv->cuCtxSynchronize(), "cuCtxSynchronize");
   check_cu(drv->cuMemcpyDtoH(host, b.d, b.bytes), "cuMemcpyDtoH");
-  check_cu(drv->cuMemFree(b.d), "cuMemFree");
 }
 static void drop(dbuf b) { check_cu(drv->cuMemFree(b.d), "cuMemFree"); }
 static void *dptr(dbuf b) { return (void *)(uintptr_t)b.d; }
@@ -183,7 +190,41 @@ typedef struct call {
   helion_status rc;
   helion_choice_t choice;
   double err, max_abs; /* excess over tolerance, max abs error */
+  double ms;           /* median time of one call */
+  double bytes, flops; /* moved or computed by one call */
 } call;
+
+/* ------------------------------------------------------------ timing */
+
+#define TIMED_CALLS 20
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Times `launch` (an expression giving helion_status) TIMED_CALLS times
+ * with driver events, after the checked call: c->ms is the median. */
+#define TIME_CALLS(c, launch)                                                  \
+  do {                                                                         \
+    double t_[TIMED_CALLS];                                                    \
+    CUevent e0_, e1_;                                                          \
+    check_cu(drv->cuEventCreate(&e0_, 0), "cuEventCreate");                    \
+    check_cu(drv->cuEventCreate(&e1_, 0), "cuEventCreate");                    \
+    for (int i_ = 0; i_ < TIMED_CALLS && !(c)->rc; i_++) {                     \
+      float ms_ = 0;                                                           \
+      check_cu(drv->cuEventRecord(e0_, NULL), "cuEventRecord");                \
+      (c)->rc = (launch);                                                      \
+      check_cu(drv->cuEventRecord(e1_, NULL), "cuEventRecord");                \
+      check_cu(drv->cuEventSynchronize(e1_), "cuEventSynchronize");            \
+      check_cu(drv->cuEventElapsedTime(&ms_, e0_, e1_), "cuEventElapsedTime"); \
+      t_[i_] = ms_;                                                            \
+    }                                                                          \
+    qsort(t_, TIMED_CALLS, sizeof(double), cmp_double);                        \
+    (c)->ms = (c)->rc ? 0 : t_[TIMED_CALLS / 2];                               \
+    check_cu(drv->cuEventDestroy(e0_), "cuEventDestroy");                      \
+    check_cu(drv->cuEventDestroy(e1_), "cuEventDestroy");                      \
+  } while (0)
 
 static const char *pick_name(helion_pick p) {
   static const char *const names[] = {"exact", "nearest", "default", "none"};
@@ -207,9 +248,14 @@ static void report(call *c) {
   else if (strcmp(c->expect, "illegal") == 0 &&
            c->choice.skipped_illegal == 0)
     why = "want the nearest entry passed over as illegal";
-  printf("%-13s %-20s %-8s %-8s config %2d skipped %u  max|err| %-10.3g %s%s%s\n",
+  char rate[32] = "";
+  if (!why && c->ms > 0)
+    snprintf(rate, sizeof(rate), c->flops ? "%7.1f TFLOP/s" : "%7.1f GB/s",
+             c->flops ? c->flops / (c->ms * 1e9) : c->bytes / (c->ms * 1e6));
+  printf("%-13s %-20s %-8s %-8s config %2d skipped %u  max|err| %-9.3g %-15s "
+         "%s%s%s\n",
          c->kernel, c->shape, c->expect, pick_name(c->choice.pick),
-         c->choice.config, c->choice.skipped_illegal, c->max_abs,
+         c->choice.config, c->choice.skipped_illegal, c->max_abs, rate,
          why ? "FAIL" : "pass", why ? ": " : "", why ? why : "");
   if (why)
     failures++;
@@ -231,6 +277,9 @@ static void run_vector_add(call *c) {
   download(out, dc);
   if (!c->rc)
     c->err = excess(out, want, (size_t)n, 1e-6, 1e-6, &c->max_abs);
+  c->bytes = 12.0 * (double)n;
+  TIME_CALLS(c, helion_vector_add(NULL, dptr(da), dptr(db), dptr(dc), (int32_t)n));
+  drop(dc);
   drop(da);
   drop(db);
   free(a), free(b), free(out), free(want);
@@ -256,6 +305,9 @@ static void run_softmax(call *c) {
   download(out, dy);
   if (!c->rc)
     c->err = excess(out, want, (size_t)n, 1e-5, 1e-4, &c->max_abs);
+  c->bytes = 8.0 * (double)n;
+  TIME_CALLS(c, helion_softmax(NULL, dptr(dx), dptr(dy), (int32_t)M, (int32_t)N));
+  drop(dy);
   drop(dx);
   free(x), free(out), free(want);
 }
@@ -286,6 +338,10 @@ static void run_rmsnorm(call *c) {
   c->rc = helion_rmsnorm(NULL, dptr(dx), dptr(dw), dptr(dy), (int32_t)M,
                          (int32_t)N, eps);
   download(y, dy);
+  c->bytes = 4.0 * (double)n + 2.0 * (double)N;
+  TIME_CALLS(c, helion_rmsnorm(NULL, dptr(dx), dptr(dw), dptr(dy), (int32_t)M,
+                               (int32_t)N, eps));
+  drop(dy);
   for (int64_t i = 0; i < n; i++)
     out[i] = from_bf16(y[i]);
   if (!c->rc)
@@ -309,12 +365,16 @@ static void run_transpose(call *c) {
   download(out, dy);
   if (!c->rc)
     c->err = excess(out, want, (size_t)n, 0, 0, &c->max_abs);
+  c->bytes = 8.0 * (double)n;
+  TIME_CALLS(c, helion_transpose(NULL, dptr(dx), dptr(dy), (int32_t)M, (int32_t)N));
+  drop(dy);
   drop(dx);
   free(x), free(out), free(want);
 }
 
 /* matmul (B is [K, N]) and matmul_wgmma (B is [N, K]): fp16 in and out.
- * The reference covers every 7th row (and the last), in double, from the
+ * The reference covers every 7th row (every M/64th for large M) and the
+ * last, in double, from the
  * same rounded inputs: enough to catch a wrong tile, cheap on the CPU. */
 static void run_matmul(call *c, bool b_transposed) {
   const int64_t M = c->M, N = c->N, K = c->K;
@@ -332,10 +392,19 @@ static void run_matmul(call *c, bool b_transposed) {
               : helion_matmul(NULL, dptr(da), dptr(db), dptr(dy), (int32_t)M,
                               (int32_t)N, (int32_t)K);
   download(y, dy);
+  c->flops = 2.0 * (double)M * (double)N * (double)K;
+  TIME_CALLS(c, b_transposed
+                    ? helion_matmul_wgmma(NULL, dptr(da), dptr(db), dptr(dy),
+                                          (int32_t)M, (int32_t)N, (int32_t)K)
+                    : helion_matmul(NULL, dptr(da), dptr(db), dptr(dy),
+                                    (int32_t)M, (int32_t)N, (int32_t)K));
+  drop(dy);
   float *out = xmalloc((size_t)N * 4);
   double *want = xmalloc((size_t)N * 8);
   c->err = -INFINITY;
-  for (int64_t m = 0; m < M && !c->rc; m = m + 7 < M || m == M - 1 ? m + 7 : M - 1) {
+  const int64_t stride = M / 64 > 7 ? M / 64 : 7;
+  for (int64_t m = 0; m < M && !c->rc;
+       m = m + stride < M || m == M - 1 ? m + stride : M - 1) {
     for (int64_t j = 0; j < N; j++) {
       double acc = 0;
       for (int64_t k = 0; k < K; k++)
@@ -409,7 +478,7 @@ static call parse_call(char *arg) {
       known |= strcmp(arg, kernels[i]) == 0;
   }
   if (!known) {
-    fprintf(stderr, "generated_app: '%s': expected KERNEL:EXPECT:K=V,...\n",
+    fprintf(stderr, "helion_app: '%s': expected KERNEL:EXPECT:K=V,...\n",
             arg);
     exit(2);
   }
@@ -423,7 +492,7 @@ static call parse_call(char *arg) {
     long long v = 0;
     char name[8];
     if (sscanf(t, "%7[A-Z]=%lld", name, &v) != 2 || v < 1) {
-      fprintf(stderr, "generated_app: bad shape part '%s'\n", t);
+      fprintf(stderr, "helion_app: bad shape part '%s'\n", t);
       exit(2);
     }
     *(name[0] == 'M' ? &c.M : name[0] == 'N' ? &c.N : &c.K) = v;
@@ -438,11 +507,6 @@ static double now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 #define BENCH_BATCH 256
@@ -543,13 +607,13 @@ static int bench(int64_t n) {
 int main(int argc, char **argv) {
   char msg[512];
   if (helion_cuda_driver(&drv, msg, sizeof(msg))) {
-    fprintf(stderr, "generated_app: %s\n", msg);
+    fprintf(stderr, "helion_app: %s\n", msg);
     return SKIP;
   }
   int count = 0;
   CUdevice d;
   if (drv->cuDeviceGetCount(&count) || count < 1) {
-    fprintf(stderr, "generated_app: no CUDA device\n");
+    fprintf(stderr, "helion_app: no CUDA device\n");
     return SKIP;
   }
   check_cu(drv->cuDeviceGet(&d, 0), "cuDeviceGet");
@@ -561,10 +625,17 @@ int main(int argc, char **argv) {
       return 2;
     return bench(n);
   }
-  for (int i = 1; i < argc; i++) {
-    call c = parse_call(argv[i]);
+  /* No argument: the shapes samples/app/CMakeLists.txt tunes. */
+  static char defaults[][48] = {
+      "vector_add:exact:N=16777216", "softmax:exact:M=4096,N=1024",
+      "rmsnorm:exact:M=4096,N=4096", "transpose:exact:M=4096,N=4096",
+      "matmul:exact:M=4096,N=4096,K=4096",
+      "matmul_wgmma:exact:M=4096,N=4096,K=4096"};
+  int ncalls = argc > 1 ? argc - 1 : (int)(sizeof(defaults) / sizeof(defaults[0]));
+  for (int i = 0; i < ncalls; i++) {
+    call c = parse_call(argc > 1 ? argv[i + 1] : defaults[i]);
     run(&c);
   }
-  printf("%d call(s), %d failure(s)\n", argc - 1, failures);
+  printf("%d call(s), %d failure(s)\n", ncalls, failures);
   return failures ? 1 : 0;
 }
