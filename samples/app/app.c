@@ -22,6 +22,9 @@
  *             any      no expectation
  *
  * With no argument it runs every kernel at the shapes samples/app tunes.
+ * A Driver API application (it links libcuda like any CUDA program; the
+ * Helion runtime itself never does).
+ *
  * Prints one row per call (with the call's throughput, median of 20 timed
  * calls after the checked one) and exits 0 when every row passes, 1
  * otherwise, 77 without a CUDA driver or device.
@@ -53,19 +56,18 @@
 #include "transpose_tuned.h"
 #include "vector_add_tuned.h"
 
-#include "cuda_driver.h"
+#include <cuda.h>
 
 #define SKIP 77
 
-static const helion_cuda_driver_t *drv;
 static CUcontext ctx;
 static int failures;
 
 static void check_cu(CUresult r, const char *what) {
   if (r != CUDA_SUCCESS) {
-    char msg[256];
-    helion_cuda_describe(drv, r, msg, sizeof(msg));
-    fprintf(stderr, "helion_app: %s: %s\n", what, msg);
+    const char *name = NULL;
+    cuGetErrorName(r, &name);
+    fprintf(stderr, "helion_app: %s: %s\n", what, name ? name : "unknown error");
     exit(1);
   }
 }
@@ -149,18 +151,18 @@ typedef struct dbuf {
 
 static dbuf upload(const void *host, size_t bytes) {
   dbuf b = {0, bytes};
-  check_cu(drv->cuMemAlloc(&b.d, bytes), "cuMemAlloc");
+  check_cu(cuMemAlloc(&b.d, bytes), "cuMemAlloc");
   if (host)
-    check_cu(drv->cuMemcpyHtoD(b.d, host, bytes), "cuMemcpyHtoD");
+    check_cu(cuMemcpyHtoD(b.d, host, bytes), "cuMemcpyHtoD");
   else /* an output: poisoned, so a kernel that writes nothing fails */
-    check_cu(drv->cuMemsetD8(b.d, 0xFF, bytes), "cuMemsetD8");
+    check_cu(cuMemsetD8(b.d, 0xFF, bytes), "cuMemsetD8");
   return b;
 }
 static void download(void *host, dbuf b) {
-  check_cu(drv->cuCtxSynchronize(), "cuCtxSynchronize");
-  check_cu(drv->cuMemcpyDtoH(host, b.d, b.bytes), "cuMemcpyDtoH");
+  check_cu(cuCtxSynchronize(), "cuCtxSynchronize");
+  check_cu(cuMemcpyDtoH(host, b.d, b.bytes), "cuMemcpyDtoH");
 }
-static void drop(dbuf b) { check_cu(drv->cuMemFree(b.d), "cuMemFree"); }
+static void drop(dbuf b) { check_cu(cuMemFree(b.d), "cuMemFree"); }
 static void *dptr(dbuf b) { return (void *)(uintptr_t)b.d; }
 
 /* Max of |got - want| - (atol + rtol |want|) over n values: > 0 fails. NaN
@@ -209,21 +211,21 @@ static int cmp_double(const void *a, const void *b) {
   do {                                                                         \
     double t_[TIMED_CALLS];                                                    \
     CUevent e0_, e1_;                                                          \
-    check_cu(drv->cuEventCreate(&e0_, 0), "cuEventCreate");                    \
-    check_cu(drv->cuEventCreate(&e1_, 0), "cuEventCreate");                    \
+    check_cu(cuEventCreate(&e0_, 0), "cuEventCreate");                    \
+    check_cu(cuEventCreate(&e1_, 0), "cuEventCreate");                    \
     for (int i_ = 0; i_ < TIMED_CALLS && !(c)->rc; i_++) {                     \
       float ms_ = 0;                                                           \
-      check_cu(drv->cuEventRecord(e0_, NULL), "cuEventRecord");                \
+      check_cu(cuEventRecord(e0_, NULL), "cuEventRecord");                \
       (c)->rc = (launch);                                                      \
-      check_cu(drv->cuEventRecord(e1_, NULL), "cuEventRecord");                \
-      check_cu(drv->cuEventSynchronize(e1_), "cuEventSynchronize");            \
-      check_cu(drv->cuEventElapsedTime(&ms_, e0_, e1_), "cuEventElapsedTime"); \
+      check_cu(cuEventRecord(e1_, NULL), "cuEventRecord");                \
+      check_cu(cuEventSynchronize(e1_), "cuEventSynchronize");            \
+      check_cu(cuEventElapsedTime(&ms_, e0_, e1_), "cuEventElapsedTime"); \
       t_[i_] = ms_;                                                            \
     }                                                                          \
     qsort(t_, TIMED_CALLS, sizeof(double), cmp_double);                        \
     (c)->ms = (c)->rc ? 0 : t_[TIMED_CALLS / 2];                               \
-    check_cu(drv->cuEventDestroy(e0_), "cuEventDestroy");                      \
-    check_cu(drv->cuEventDestroy(e1_), "cuEventDestroy");                      \
+    check_cu(cuEventDestroy(e0_), "cuEventDestroy");                      \
+    check_cu(cuEventDestroy(e1_), "cuEventDestroy");                      \
   } while (0)
 
 static const char *pick_name(helion_pick p) {
@@ -533,8 +535,8 @@ static int bench(int64_t n) {
   }
   CUmodule mod;
   CUfunction fn;
-  check_cu(drv->cuModuleLoadData(&mod, img->data), "cuModuleLoadData");
-  check_cu(drv->cuModuleGetFunction(&fn, mod, helion_vector_add_desc.entry),
+  check_cu(cuModuleLoadData(&mod, img->data), "cuModuleLoadData");
+  check_cu(cuModuleGetFunction(&fn, mod, helion_vector_add_desc.entry),
            "cuModuleGetFunction");
   uint32_t grid[3], block[3], smem;
   int64_t key[1] = {n};
@@ -552,18 +554,18 @@ static int bench(int64_t n) {
   int32_t n32 = (int32_t)n;
   void *args[] = {&pa, &pb, &pc, &n32};
   CUstream stream;
-  check_cu(drv->cuStreamCreate(&stream, 0), "cuStreamCreate");
+  check_cu(cuStreamCreate(&stream, 0), "cuStreamCreate");
   double *t_bare = xmalloc(BENCH_ROUNDS * sizeof(double)),
          *t_gen = xmalloc(BENCH_ROUNDS * sizeof(double));
   for (int r = -10; r < BENCH_ROUNDS; r++) { /* 10 warm-up rounds */
     double t0 = now_ns();
     for (int i = 0; i < BENCH_BATCH; i++)
-      check_cu(drv->cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0],
+      check_cu(cuLaunchKernel(fn, grid[0], grid[1], grid[2], block[0],
                                    block[1], block[2], smem, stream, args,
                                    NULL),
                "cuLaunchKernel");
     double t1 = now_ns();
-    check_cu(drv->cuStreamSynchronize(stream), "cuStreamSynchronize");
+    check_cu(cuStreamSynchronize(stream), "cuStreamSynchronize");
     double t2 = now_ns();
     for (int i = 0; i < BENCH_BATCH; i++)
       if (helion_vector_add(stream, pa, pb, pc, n32)) {
@@ -571,7 +573,7 @@ static int bench(int64_t n) {
         return 1;
       }
     double t3 = now_ns();
-    check_cu(drv->cuStreamSynchronize(stream), "cuStreamSynchronize");
+    check_cu(cuStreamSynchronize(stream), "cuStreamSynchronize");
     if (r >= 0) {
       t_bare[r] = (t1 - t0) / BENCH_BATCH;
       t_gen[r] = (t3 - t2) / BENCH_BATCH;
@@ -579,7 +581,7 @@ static int bench(int64_t n) {
   }
   /* The result of the last launch is checked before the numbers count. */
   float *out = xmalloc((size_t)n * 4);
-  check_cu(drv->cuMemcpyDtoH(out, c.d, (size_t)n * 4), "cuMemcpyDtoH");
+  check_cu(cuMemcpyDtoH(out, c.d, (size_t)n * 4), "cuMemcpyDtoH");
   for (int64_t i = 0; i < n; i++)
     if (out[i] != h[i] + h[i]) {
       fprintf(stderr, "bench: wrong output at %lld\n", (long long)i);
@@ -597,28 +599,27 @@ static int bench(int64_t n) {
   printf("{\"bench\":\"launch_overhead\",\"device\":\"%s\",\"launches\":%d,"
          "\"bare_ns\":%.1f,\"launcher_ns\":%.1f,\"overhead_ns\":%.1f}\n",
          dev->name, BENCH_BATCH * BENCH_ROUNDS, mb, mg, mg - mb);
-  check_cu(drv->cuStreamDestroy(stream), "cuStreamDestroy");
-  check_cu(drv->cuModuleUnload(mod), "cuModuleUnload");
+  check_cu(cuStreamDestroy(stream), "cuStreamDestroy");
+  check_cu(cuModuleUnload(mod), "cuModuleUnload");
   drop(a), drop(b), drop(c);
   free(h), free(out), free(t_bare), free(t_gen);
   return 0;
 }
 
 int main(int argc, char **argv) {
-  char msg[512];
-  if (helion_cuda_driver(&drv, msg, sizeof(msg))) {
-    fprintf(stderr, "helion_app: %s\n", msg);
+  int count = 0;
+  if (cuInit(0) != CUDA_SUCCESS) {
+    fprintf(stderr, "helion_app: no CUDA driver or device\n");
     return SKIP;
   }
-  int count = 0;
   CUdevice d;
-  if (drv->cuDeviceGetCount(&count) || count < 1) {
+  if (cuDeviceGetCount(&count) || count < 1) {
     fprintf(stderr, "helion_app: no CUDA device\n");
     return SKIP;
   }
-  check_cu(drv->cuDeviceGet(&d, 0), "cuDeviceGet");
-  check_cu(drv->cuDevicePrimaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain");
-  check_cu(drv->cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
+  check_cu(cuDeviceGet(&d, 0), "cuDeviceGet");
+  check_cu(cuDevicePrimaryCtxRetain(&ctx, d), "cuDevicePrimaryCtxRetain");
+  check_cu(cuCtxSetCurrent(ctx), "cuCtxSetCurrent");
   if (argc == 3 && strcmp(argv[1], "--bench") == 0) {
     long long n = 0;
     if (sscanf(argv[2], "N=%lld", &n) != 1 || n < 1)

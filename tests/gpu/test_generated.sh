@@ -87,9 +87,9 @@ generate
 
 CUDA_INC="${HELION_CUDA_INCLUDE:-/usr/local/cuda/include}"
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP/gen" \
-  -I"$SRC/runtime/include" -I"$SRC/runtime/src" -I"$CUDA_INC" \
+  -I"$SRC/runtime/include" -I"$CUDA_INC" \
   -o "$TMP/app" "$SRC/samples/app/app.c" "${HELION_RUNTIME_LIB:?}" \
-  -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build"; }
+  "${HELION_CUDA_DRIVER_LIB:?}" -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build"; }
 
 CASES=(
   vector_add:exact:N=1048576 vector_add:exact:N=4096 vector_add:miss:N=1000003
@@ -125,9 +125,9 @@ done
 rm -f "$TMP/gen"/*.h
 generate
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP/gen" \
-  -I"$SRC/runtime/include" -I"$SRC/runtime/src" -I"$CUDA_INC" \
+  -I"$SRC/runtime/include" -I"$CUDA_INC" \
   -o "$TMP/app" "$SRC/samples/app/app.c" "$HELION_RUNTIME_LIB" \
-  -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build (2)"; }
+  "${HELION_CUDA_DRIVER_LIB:?}" -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build (2)"; }
 EXACT=()
 for c in "${CASES[@]}"; do
   IFS=: read -r k _ shape <<<"$c"

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test_app.sh: samples/app, the consumer project, configured and built from
+# scratch with CMake on a machine without a GPU (no GPU is asked: the CUDA
+# driver is pointed at nothing), from its committed results files.
+#
+#  - committed: two configures in two build directories use the results
+#    files as they are (nothing tuned, the files unchanged), both build, and
+#    their generated headers are byte-identical;
+#  - exact rebuilds: touching one kernel's source regenerates exactly that
+#    kernel's header; touching app.c regenerates none (make's dry run);
+#  - missing: with one entry removed, HELION_REQUIRE_TUNED=ON fails configure
+#    naming the kernel and the shape; without it, one warning and a build
+#    with the default config.
+# The tool is the build's (HELION_TUNE_EXECUTABLE); test_package.sh covers
+# the installed package and FetchContent, where the module finds or builds
+# the tool itself.
+set -uo pipefail
+SRC="${HELION_SOURCE_DIR:?}"
+TOOL="${HELION_TUNE:?}"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+export HELION_LIBCUDA_PATH=/nonexistent/libcuda.so.1 HELION_CACHE_DIR="$TMP/cache"
+JOBS="${HELION_TEST_JOBS:-2}"
+
+# A copy of the samples: the test edits kernels and results files.
+cp -r "$SRC/samples" "$TMP/samples"
+APP="$TMP/samples/app"
+ls "$APP"/tuned/*.tuned.json >/dev/null 2>&1 || { fail "no committed results in samples/app/tuned"; exit 1; }
+sha() { sha256sum "$APP"/tuned/*.tuned.json; }
+sha >"$TMP/results.before"
+
+configure() { # DIR [ARGS...]
+  local dir="$1"
+  shift
+  cmake -S "$APP" -B "$dir" -DHELION_APP_FROM_SOURCE=ON \
+    -DHELION_APP_SOURCE_TREE="$SRC" -DHELION_TUNE_EXECUTABLE="$TOOL" \
+    -DCMAKE_PREFIX_PATH="${CMAKE_PREFIX_PATH:-}" "$@" >"$dir.log" 2>&1
+}
+
+# --- committed results: deterministic, nothing tuned.
+for d in a b; do
+  configure "$TMP/$d" || { fail "configure $d: $(tail -20 "$TMP/$d.log")"; continue; }
+  grep -q "Helion: tuning" "$TMP/$d.log" && fail "configure $d tuned: $(grep Helion "$TMP/$d.log")"
+  grep -q "no tuned entry" "$TMP/$d.log" && fail "configure $d warned of a missing entry"
+  cmake --build "$TMP/$d" -j"$JOBS" >"$TMP/$d.build" 2>&1 ||
+    fail "build $d: $(grep -iE 'error' "$TMP/$d.build" | head -10)"
+done
+sha | cmp -s - "$TMP/results.before" || fail "configure changed a results file"
+for h in "$TMP"/a/helion_*/*_tuned.h; do
+  other="$TMP/b/${h#"$TMP"/a/}"
+  cmp -s "$h" "$other" || fail "headers differ between two builds: $(basename "$h")"
+done
+[ "$(ls "$TMP"/a/helion_*/*_tuned.h | wc -l)" -eq 6 ] || fail "want 6 generated headers in a"
+
+# --- exact rebuilds (make's dry run lists the commands it would run).
+echo "// edited" >>"$TMP/samples/softmax/softmax.cu"
+make -C "$TMP/a" -n >"$TMP/dry" 2>&1
+n=$(grep -c "generate .*softmax.json" "$TMP/dry")
+[ "$n" -eq 1 ] || fail "touching softmax.cu: softmax regenerated $n times, want 1"
+others=$(grep "helion-tune.* generate " "$TMP/dry" | grep -vc "softmax.json")
+[ "$others" -eq 0 ] || fail "touching softmax.cu regenerated $others other header(s)"
+cmake --build "$TMP/a" -j"$JOBS" >"$TMP/a.build2" 2>&1 || fail "rebuild after the edit"
+touch "$APP/app.c"
+make -C "$TMP/a" -n >"$TMP/dry2" 2>&1
+grep -q " generate " "$TMP/dry2" && fail "touching app.c regenerates a header"
+grep -q "app.c" "$TMP/dry2" || fail "touching app.c does not rebuild the app (the dry run is not what this test thinks)"
+
+# --- a missing entry: never silent.
+python3 - "$APP/tuned/softmax.tuned.json" <<'PY' || fail "cannot remove an entry"
+import json, sys
+p = sys.argv[1]
+r = json.load(open(p))
+r["entries"] = [e for e in r["entries"] if e["shape"] != {"M": 4096, "N": 1024}]
+json.dump(r, open(p, "w"), indent=2, sort_keys=True)
+PY
+if configure "$TMP/c" -DHELION_REQUIRE_TUNED=ON; then
+  fail "HELION_REQUIRE_TUNED=ON with a missing entry configured"
+else
+  grep -q "softmax: no tuned entry for M=4096,N=1024" "$TMP/c.log" ||
+    fail "the error does not name kernel and shape: $(grep -A3 'Error' "$TMP/c.log")"
+  grep -q "helion-tune tune .*softmax.json --shape M=4096,N=1024" "$TMP/c.log" ||
+    fail "the error does not say the command to run"
+fi
+configure "$TMP/d" || fail "configure with a missing entry: $(tail -20 "$TMP/d.log")"
+n=$(grep -c "no tuned entry" "$TMP/d.log")
+[ "$n" -eq 1 ] || fail "want one warning for the missing entry, got $n"
+cmake --build "$TMP/d" -j"$JOBS" >"$TMP/d.build" 2>&1 || fail "build with a missing entry"
+
+if [ "$FAILS" -ne 0 ]; then
+  echo "$FAILS check(s) failed"
+  exit 1
+fi
+echo "samples/app with committed results passed"
