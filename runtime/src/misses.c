@@ -47,7 +47,9 @@ typedef struct miss_record {
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static int log_misses;
-static const char *record_path; /* getenv's string: the process's environ */
+/* A copy: the environment's string goes away if the application changes the
+ * variable. Never freed. */
+static const char *record_path;
 
 static pthread_mutex_t miss_lock = PTHREAD_MUTEX_INITIALIZER;
 static int write_warned, memory_warned; /* under miss_lock */
@@ -56,7 +58,9 @@ static void env_read(void) {
   const char *v = getenv("HELION_LOG_MISSES");
   log_misses = v && *v && strcmp(v, "0") != 0;
   v = getenv("HELION_RECORD_MISSES");
-  record_path = v && *v ? v : NULL;
+  record_path = v && *v ? strdup(v) : NULL;
+  if (v && *v && !record_path)
+    fprintf(stderr, "helion: out of memory; HELION_RECORD_MISSES ignored\n");
 }
 
 /* ----------------------------------------------------------------- text */
