@@ -38,6 +38,7 @@
   XX(cuCtxSetCurrent, 4000)                                                    \
   XX(cuCtxGetCurrent, 4000)                                                    \
   XX(cuCtxGetDevice, 2000)                                                     \
+  XX(cuCtxGetId, 12000)                                                        \
   XX(cuCtxSynchronize, 2000)                                                   \
   XX(cuModuleLoadData, 2000)                                                   \
   XX(cuModuleUnload, 2000)                                                     \

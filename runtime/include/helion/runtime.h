@@ -216,16 +216,23 @@ typedef struct helion_call {
 
 /*
  * Finds (first call per context: builds) the state of the current CUDA
- * context for kernel k: its device facts and its module slots. No
- * allocation and no lock after a context's first call. Errors:
- * HELION_ERR_NO_DRIVER ("no CUDA driver found: ..."), HELION_ERR_CUDA (no
- * current context: "call cudaSetDevice() or cuCtxSetCurrent() first").
+ * context for kernel k: its device facts and its module slots. Contexts are
+ * told apart by cuCtxGetId, so a context created at a destroyed one's
+ * address is a new context. No allocation and no lock after a context's
+ * first call; thread-safe. Errors: HELION_ERR_NO_DRIVER ("no CUDA driver
+ * found: ..."), HELION_ERR_CUDA (no current context: "call cudaSetDevice()
+ * (Runtime API) or cuCtxSetCurrent() (Driver API) first"; a driver call
+ * failed), HELION_ERR_LIMIT (k was used from more than 32 contexts in this
+ * process: a slot is kept per context for the process's life, destroyed
+ * contexts included), HELION_ERR_NOMEM. *out is written only on success.
  */
 HELION_EXTERN helion_status helion_enter(const helion_kernel_desc_t *k,
                                          helion_kernel_state_t *st,
                                          helion_call_t *out);
 
-/* The device of the current context (helion_enter without a kernel). */
+/* The device of the current context (helion_enter without a kernel): facts
+ * cached per device for the process's life. Thread-safe; errors as
+ * helion_enter's. */
 HELION_EXTERN helion_status helion_current_device(const helion_device_t **out);
 
 /*
@@ -237,8 +244,12 @@ HELION_EXTERN helion_status helion_current_device(const helion_device_t **out);
  * O_APPEND, so concurrent processes never interleave within a line):
  *   {"cc":"9.0","device":"NVIDIA H100 80GB HBM3","kernel":"softmax",
  *    "pick":"nearest","shape":{"M":5,"N":7}}
- * which `helion-tune tune SPEC --shapes-from FILE` reads. Never fails the
- * call; a file that cannot be written gives one line on stderr.
+ * which `helion-tune tune SPEC --shapes-from FILE` reads. Both variables
+ * are read once per process (HELION_LOG_MISSES: any value but "" and "0").
+ * At most 4096 distinct shapes per kernel are recorded; past that, one line
+ * on stderr. Never fails the call and leaves helion_last_error() alone; a
+ * file that cannot be written gives one line on stderr, once. Thread-safe
+ * (a process-wide mutex: only the miss path takes it).
  */
 HELION_EXTERN void helion_miss(const helion_kernel_desc_t *k,
                                helion_kernel_state_t *st,
@@ -246,12 +257,28 @@ HELION_EXTERN void helion_miss(const helion_kernel_desc_t *k,
                                const helion_choice_t *c);
 
 /*
- * Launches config `config` of k in the current context: loads its module on
- * the first call per context (the cubin whose sm matches the device, else
- * the PTX; thread-safe), then cuLaunchKernel with the geometry and `args`
- * (one pointer per kernel parameter) on `stream` (a CUstream or
- * cudaStream_t; NULL: the default stream). HELION_ERR_CUDA with the
- * driver's error name in helion_last_error().
+ * Launches config `config` of k in the current context, which must be the
+ * one `call` came from (helion_enter just before, on this thread): loads
+ * its module on the first call per context, then cuLaunchKernel with the
+ * geometry and `args` (one pointer per kernel parameter) on `stream` (a
+ * CUstream or cudaStream_t; NULL: the default stream).
+ *
+ * The image loaded: the newest cubin of the device's major and a minor no
+ * newer than the device's (an arch-specific sm_XYa one only on exactly
+ * X.Y, preferred there), else the newest PTX no newer than the device
+ * (JIT-compiled by the driver). The function may then use the device's
+ * opt-in shared memory (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), so
+ * configs above 48 KiB launch.
+ *
+ * Thread-safe: concurrent first calls load the module once (under a
+ * per-kernel mutex); later calls take no lock and allocate nothing. A failed
+ * load is not remembered: the next call tries again.
+ *
+ * Errors: HELION_ERR_UNSUPPORTED (no image runs on the device: "config N
+ * has no image for cc X.Y (it has sm_90, PTX compute_90); regenerate with
+ * --arch XY"), HELION_ERR_CUDA (a load or the launch failed; the driver's
+ * error name in helion_last_error()), HELION_ERR_INVALID (no such config),
+ * HELION_ERR_USAGE (no helion_enter, or the current context changed since).
  */
 HELION_EXTERN helion_status helion_launch(const helion_kernel_desc_t *k,
                                           const helion_call_t *call,
