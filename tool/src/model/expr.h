@@ -144,6 +144,10 @@ helion_status helion_expr_to_c_checked(const helion_expr_t *e,
                                        helion_buf_t *out,
                                        const helion_expr_c_opts_t *opts);
 
+/* Whether helion_expr_to_c_checked's text for e has C type double. */
+bool helion_expr_c_is_float(const helion_expr_t *e,
+                            const helion_expr_c_opts_t *opts);
+
 /* Formats a double as a C constant that reads back the same value:
  * "0.5", "2.0", "1e+300". */
 void helion_expr_c_double(double f, char out[64]);

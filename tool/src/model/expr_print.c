@@ -390,3 +390,9 @@ helion_status helion_expr_to_c_checked(const helion_expr_t *e,
   }
   return rc;
 }
+
+bool helion_expr_c_is_float(const helion_expr_t *e,
+                            const helion_expr_c_opts_t *opts) {
+  checked ck = {e, NULL, opts};
+  return node_is_float(&ck, e->root);
+}

@@ -497,8 +497,7 @@ helion_status helion_results_shape_str(const cJSON *entry, helion_buf_t *out) {
   return rc;
 }
 
-/* The shape's values in the spec's key order; false when the keys differ. */
-static bool spec_shape(const cJSON *entry, const helion_spec_t *spec,
+bool helion_results_entry_shape(const cJSON *entry, const helion_spec_t *spec,
                        int64_t *values) {
   const cJSON *shape = cJSON_GetObjectItemCaseSensitive(entry, "shape");
   if (cJSON_GetArraySize(shape) != (int)spec->nkeys)
@@ -510,8 +509,7 @@ static bool spec_shape(const cJSON *entry, const helion_spec_t *spec,
   return true;
 }
 
-/* The device the entry was tuned on, as spaces see it. */
-static void entry_props(const cJSON *entry, helion_device_props_t *p) {
+void helion_results_entry_device(const cJSON *entry, helion_device_props_t *p) {
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(entry, "device");
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(dev, "name");
   const cJSON *cc = cJSON_GetObjectItemCaseSensitive(dev, "compute_capability");
@@ -563,11 +561,11 @@ helion_status helion_results_staleness(const cJSON *entry,
   }
   const char *space_why = NULL;
   helion_space_t *space = NULL;
-  if (spec->nkeys > MAX_KEYS || !spec_shape(entry, spec, values)) {
+  if (spec->nkeys > MAX_KEYS || !helion_results_entry_shape(entry, spec, values)) {
     space_why = "its shape's keys are not the spec's any more";
   } else {
     helion_device_props_t props;
-    entry_props(entry, &props);
+    helion_results_entry_device(entry, &props);
     rc = helion_spec_space(spec, values, &props, &space, &le);
     if (rc == HELION_ERR_NOMEM)
       goto out;
@@ -584,7 +582,7 @@ helion_status helion_results_staleness(const cJSON *entry,
   if (space_why) {
     flags |= HELION_STALE_SPACE;
     helion_buf_appendf(&msg, "%s%s%s", flags & HELION_STALE_SOURCE ? "; " : "",
-                       space == NULL && spec_shape(entry, spec, values)
+                       space == NULL && helion_results_entry_shape(entry, spec, values)
                            ? "the shape no longer builds a space: "
                            : "",
                        space_why);
