@@ -254,11 +254,14 @@ static helion_status gather_entry(helion__cg_t *cg, const cJSON *e,
     rc = entry_problem(cg, o, label, why, err);
     goto out;
   }
-  if (stale && (rc = entry_problem(cg, o, label, why, err)))
-    goto out;
-  if (stale)
-    warn(o, "%s: entry %s: stale, still used until re-tuned",
-         cg->results_name, label);
+  if (stale) {
+    /* One line: what is stale, what to do, and that it is still used. */
+    size_t l = strlen(why);
+    snprintf(why + l, sizeof(why) - l, "%s",
+             o->require_fresh ? "" : " (still used until then)");
+    if ((rc = entry_problem(cg, o, label, why, err)))
+      goto out;
+  }
   size_t group;
   helion__cg_entry_t *ne = realloc(cg->entries, (cg->nentries + 1) * sizeof(*ne));
   if (!ne || (rc = group_of(cg, &dev, &group)) ||
