@@ -275,6 +275,7 @@ static helion_status gather_entry(helion__cg_t *cg, const cJSON *e,
   ne[cg->nentries].group = group;
   ne[cg->nentries].config = 0;
   ne[cg->nentries].shape = shape;
+  ne[cg->nentries].nkeys = spec->nkeys;
   ne[cg->nentries].full = json;
   ne[cg->nentries].stale = stale;
   cg->nentries++;
@@ -347,8 +348,6 @@ out:
 
 /* ------------------------------------------------------------- sorting */
 
-static const helion__cg_t *sort_cg; /* qsort has no user pointer */
-
 static int cmp_group(const void *a, const void *b) {
   const helion__cg_group_t *x = a, *y = b;
   int c = strcmp(x->name, y->name);
@@ -363,7 +362,7 @@ static int cmp_entry(const void *a, const void *b) {
   const helion__cg_entry_t *x = a, *y = b;
   if (x->group != y->group)
     return x->group < y->group ? -1 : 1;
-  for (size_t k = 0; k < sort_cg->spec->nkeys; k++)
+  for (size_t k = 0; k < x->nkeys; k++)
     if (x->shape[k] != y->shape[k])
       return x->shape[k] < y->shape[k] ? -1 : 1;
   return 0;
@@ -383,7 +382,6 @@ static helion_status sort_tables(helion__cg_t *cg) {
         break;
       }
   free(old);
-  sort_cg = cg;
   qsort(cg->entries, cg->nentries, sizeof(*cg->entries), cmp_entry);
   return HELION_OK;
 }

@@ -31,7 +31,8 @@ typedef struct helion__cg_group {
 
 typedef struct helion__cg_entry {
   size_t group, config;
-  int64_t *shape; /* spec->nkeys values */
+  int64_t *shape; /* nkeys values */
+  size_t nkeys;   /* the spec's, here so entries sort without it */
   char *full;     /* its config, until configs are numbered */
   bool stale;
 } helion__cg_entry_t;
