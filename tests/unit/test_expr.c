@@ -568,6 +568,22 @@ static void test_expr_to_c_slot_names_and_limit(void **state) {
 enum { P_COND, P_OR, P_AND, P_EQ, P_REL, P_ADD, P_MUL, P_UNARY, P_PRIMARY };
 
 #define RANDOM_EXPRS 1000
+/* After the random ones: texts only the checked print can compile (% and
+ * the integer functions on doubles) and errors at the edges. */
+static const char *const checked_only[] = {
+    "x % 2", "cdiv(x, 2)", "cdiv(2, y)", "log2(x)", "next_pow2(y)",
+    "log2(0)", "log2(-a * a - 1)", "next_pow2(4611686018427387904)",
+    "next_pow2(4611686018427387905)", "a / 0", "a % 0", "x / 0.0",
+    "x / (b - b)", "-(-9223372036854775807 - 1)",
+    "(-9223372036854775807 - 1) / -1", "(-9223372036854775807 - 1) % -1",
+    "9223372036854775807 + 1", "-9223372036854775807 - 2",
+    "4611686018427387904 * 2", "-4611686018427387904 * 2",
+    "-4611686018427387904 * -2", "3037000500 * 3037000500",
+    "cdiv(9223372036854775807, 2)", "cdiv(-9223372036854775807 - 1, -1)",
+    "b != 0 && a / b > 1", "b == 0 || a % b == 0", "b ? a / b : 7",
+    "min(a / b, x)", "max(a, 2) * c", "0 && log2(0)", "1 || a / 0"};
+#define CHECKED_ONLY (sizeof(checked_only) / sizeof(checked_only[0]))
+#define ALL_EXPRS (RANDOM_EXPRS + CHECKED_ONLY)
 #define RANDOM_SETS 4
 #define RANDOM_DEPTH 5
 
@@ -722,14 +738,28 @@ static bool gen_expr(gen *g, int depth, bool need_int, int min_prec) {
   return is_float;
 }
 
+static bool float_xy(void *ud, size_t slot) {
+  (void)ud;
+  return slot >= 3; /* x and y */
+}
+
+/* The checked print of e, run for every set (errors included). */
+static void print_checked(helion_buf_t *prog, const helion_expr_t *e) {
+  const helion_expr_c_opts_t opts = {NULL, float_xy, NULL, "&bad"};
+  helion_buf_puts(prog, "  PC(");
+  assert_int_equal(helion_expr_to_c_checked(e, prog, &opts), HELION_OK);
+  helion_buf_puts(prog, ");\n");
+}
+
 static void test_expr_random_matches_cc(void **state) {
   (void)state;
   static const char *const names[] = {"a", "b", "c", "x", "y"};
   const helion_expr_scope_t scope = {names, 5};
   helion_num_t sets[RANDOM_SETS][5];
-  helion_expr_t *exprs[RANDOM_EXPRS];
-  helion_num_t want[RANDOM_SETS][RANDOM_EXPRS];
-  bool ok[RANDOM_SETS][RANDOM_EXPRS];
+  helion_expr_t *exprs[ALL_EXPRS];
+  helion_num_t want[RANDOM_SETS][ALL_EXPRS];
+  bool ok[RANDOM_SETS][ALL_EXPRS];
+  size_t errors_seen = 0;
   char dir[] = "/tmp/helion_test_expr_XXXXXX";
   char path[256], cmd[1024];
   helion_buf_t prog;
@@ -772,16 +802,31 @@ static void test_expr_random_matches_cc(void **state) {
                   "(long long)v); }\n"
                   "static void pd(double v) { printf(\"d %.17g\\n\", v); }\n"
                   "#define P(e) _Generic((e), double: pd, default: pi)(e)\n"
+                  "#define PC(e) do { int bad = 0; \\\n"
+                  "  if (_Generic((e), double: 1, default: 0)) { \\\n"
+                  "    double v = (double)(e); if (bad) puts(\"e\"); "
+                  "else pd(v); } \\\n"
+                  "  else { int64_t v = (int64_t)(e); if (bad) puts(\"e\"); "
+                  "else pi(v); } } while (0)\n"
                   "static void run(int s, int64_t a, int64_t b, int64_t c, "
                   "double x, double y) {\n");
-  for (int k = 0; k < RANDOM_EXPRS; k++) {
+  for (int k = 0; k < (int)ALL_EXPRS; k++) {
     helion_err_t err = {{0}};
     helion_buf_reset(&g.t);
     helion_buf_reset(&g.c);
-    gen_expr(&g, (int)helion_rng_range(&g.rng, 1, RANDOM_DEPTH), false,
-             P_COND);
+    if (k < RANDOM_EXPRS)
+      gen_expr(&g, (int)helion_rng_range(&g.rng, 1, RANDOM_DEPTH), false,
+               P_COND);
+    else
+      helion_buf_puts(&g.t, checked_only[k - RANDOM_EXPRS]);
     if (helion_expr_parse(helion_buf_str(&g.t), &scope, &exprs[k], &err))
       fail_msg("parse '%s': %s", helion_buf_str(&g.t), err.msg);
+    if (k >= RANDOM_EXPRS) {
+      for (int s = 0; s < RANDOM_SETS; s++)
+        ok[s][k] = helion_expr_eval(exprs[k], sets[s], &want[s][k], &err) == 0;
+      print_checked(&prog, exprs[k]);
+      continue;
+    }
     helion_buf_puts(&prog, "  if (");
     for (int s = 0; s < RANDOM_SETS; s++) {
       ok[s][k] = helion_expr_eval(exprs[k], sets[s], &want[s][k], &err) == 0;
@@ -791,6 +836,7 @@ static void test_expr_random_matches_cc(void **state) {
     helion_buf_puts(&prog, ") {\n    P(");
     assert_int_equal(helion_expr_to_c(exprs[k], &prog, NULL, NULL), HELION_OK);
     helion_buf_appendf(&prog, ");\n    P(%s);\n  }\n", helion_buf_str(&g.c));
+    print_checked(&prog, exprs[k]);
   }
   helion_buf_puts(&prog, "}\nint main(void) {\n");
   for (int s = 0; s < RANDOM_SETS; s++)
@@ -814,14 +860,25 @@ static void test_expr_random_matches_cc(void **state) {
   FILE *out = popen(cmd, "r");
   assert_non_null(out);
   for (int s = 0; s < RANDOM_SETS; s++) {
-    for (int k = 0; k < RANDOM_EXPRS; k++) {
-      if (!ok[s][k])
-        continue;
-      for (int form = 0; form < 2; form++) {
-        char line[128], type = 0, value[100];
+    for (int k = 0; k < (int)ALL_EXPRS; k++) {
+      /* The plain forms (to_c and text) where the evaluator succeeds, then
+       * the checked form always: "e" exactly where it fails. */
+      for (int form = 0; form < 3; form++) {
+        char line[128], type = 0, value[100] = "";
+        if ((form < 2 && (!ok[s][k] || k >= RANDOM_EXPRS)))
+          continue;
         if (!fgets(line, sizeof(line), out) ||
-            sscanf(line, "%c %99s", &type, value) != 2)
+            (sscanf(line, "%c %99s", &type, value) < 1))
           fail_msg("output ended early at expression %d", k);
+        if (form == 2 && (type == 'e') != !ok[s][k])
+          fail_msg("set %d, '%s' (checked form): C prints '%c', the "
+                   "evaluator %s",
+                   s, helion_expr_text(exprs[k]), type,
+                   ok[s][k] ? "succeeds" : "fails");
+        if (type == 'e') {
+          errors_seen++;
+          continue;
+        }
         const helion_num_t *w = &want[s][k];
         bool same;
         if (type == 'd') {
@@ -833,7 +890,8 @@ static void test_expr_random_matches_cc(void **state) {
         if (!same)
           fail_msg("set %d, '%s' (%s form): C prints %c %s, helion_expr_eval "
                    "gives %s %.17g / %lld",
-                   s, helion_expr_text(exprs[k]), form ? "text" : "to_c", type,
+                   s, helion_expr_text(exprs[k]),
+                   form == 2 ? "checked" : form ? "text" : "to_c", type,
                    value, w->is_float ? "double" : "int", w->f,
                    (long long)w->i);
         compared++;
@@ -845,10 +903,12 @@ static void test_expr_random_matches_cc(void **state) {
                 compared, RANDOM_EXPRS);
   /* Most expressions evaluate without error; the comparison covers them. */
   assert_true(compared > RANDOM_EXPRS * RANDOM_SETS);
+  /* And the checked form met errors: every fixed edge case is one. */
+  assert_true(errors_seen > CHECKED_ONLY);
   snprintf(cmd, sizeof(cmd), "rm -f '%s/exprs' '%s/exprs.c' && rmdir '%s'",
            dir, dir, dir);
   assert_int_equal(system(cmd), 0);
-  for (int k = 0; k < RANDOM_EXPRS; k++)
+  for (int k = 0; k < (int)ALL_EXPRS; k++)
     helion_expr_destroy(exprs[k]);
   helion_buf_cleanup(&g.t);
   helion_buf_cleanup(&g.c);

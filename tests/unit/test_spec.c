@@ -667,7 +667,7 @@ static void test_spec_names(void **state) {
                "digits and underscores, not starting with a digit");
   expect_error("{'name':'k','source':'matmul.cu','entry':'int'}",
                HELION_ERR_INVALID,
-               "k.json: entry: 'int' is a C keyword; choose another name");
+               "k.json: entry: 'int' is a C or C++ keyword; choose another name");
   expect_error(HEAD OUT "'space':{'block_sizes':[{'name':'2x','min':1,'max':2}]},"
                LAUNCH "}",
                HELION_ERR_INVALID,

@@ -24,6 +24,7 @@ int helion_cmd_simulate(int argc, char **argv);
 int helion_cmd_report(int argc, char **argv);
 int helion_cmd_cache(int argc, char **argv);
 int helion_cmd_results(int argc, char **argv);
+int helion_cmd_generate(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int helion_cli_is_help(const char *arg);

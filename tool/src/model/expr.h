@@ -113,4 +113,43 @@ helion_status helion_expr_to_c(const helion_expr_t *e, helion_buf_t *out,
                                const char *(*slot_name)(void *ud, size_t slot),
                                void *ud);
 
+/* How helion_expr_to_c_checked spells names and the error flag. */
+typedef struct helion_expr_c_opts {
+  /* A name's C text (a variable, a constant such as "((int64_t)64)"); NULL:
+   * the scope's name. */
+  const char *(*slot_name)(void *ud, size_t slot);
+  /* Whether a name is a double; NULL: every name is an int64_t. */
+  bool (*slot_is_float)(void *ud, size_t slot);
+  void *ud;
+  /* A C expression of type int * that the helpers set on an error:
+   * "&helion_bad". */
+  const char *bad;
+} helion_expr_c_opts_t;
+
+/*
+ * Appends the expression as C that never meets undefined behaviour: integer
+ * arithmetic, cdiv, next_pow2 and log2 go through the checked helion_x_*
+ * helpers of helion/expr_inline.h, which set *bad (opts->bad) and yield 0
+ * wherever helion_expr_eval reports an error (overflow, division or modulo
+ * by zero, a double given to an integer function, ...); double arithmetic
+ * (a subtree with a double in it, by C's rules) is plain C but for division
+ * by 0.0, which the evaluator refuses too. &&, || and ?: stay C's, so only
+ * what the evaluator evaluates can set the flag. For inputs the evaluator
+ * accepts the value equals its result and *bad is untouched; otherwise *bad
+ * is set. Operands are never repeated, so the text grows linearly;
+ * HELION_ERR_LIMIT past 1 MiB, HELION_ERR_NOMEM. On failure out is as it
+ * was.
+ */
+helion_status helion_expr_to_c_checked(const helion_expr_t *e,
+                                       helion_buf_t *out,
+                                       const helion_expr_c_opts_t *opts);
+
+/* Whether helion_expr_to_c_checked's text for e has C type double. */
+bool helion_expr_c_is_float(const helion_expr_t *e,
+                            const helion_expr_c_opts_t *opts);
+
+/* Formats a double as a C constant that reads back the same value:
+ * "0.5", "2.0", "1e+300". */
+void helion_expr_c_double(double f, char out[64]);
+
 #endif /* HELION_EXPR_H */

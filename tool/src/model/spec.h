@@ -20,6 +20,9 @@
 #include "model/space.h"
 #include "util/util.h"
 
+/* The longest name (kernel, argument, key, parameter) a spec may use. */
+#define HELION_SPEC_NAME_MAX 48
+
 typedef enum helion_dtype {
   HELION_DT_FLOAT = 0,
   HELION_DT_DOUBLE,

@@ -171,7 +171,7 @@ const char *helion__spec_ident_problem(const char *s) {
   if (helion_is_c_identifier(s))
     return NULL;
   if (simple_key(s) && !(s[0] >= '0' && s[0] <= '9'))
-    return "is a C keyword; choose another name";
+    return "is a C or C++ keyword; choose another name";
   return "is not a C identifier; use letters, digits and underscores, not "
          "starting with a digit";
 }
@@ -194,6 +194,9 @@ static const struct {
 } reserved_names[] = {
     {"HL_", true, "the HL_ prefix is the tool's own -D macros"},
     {"HELION_", true, "the HELION_ prefix is the tool's own macros"},
+    {"helion_", true,
+     "the helion_ prefix is the names of generated headers (their locals and "
+     "functions)"},
     {"__", true,
      "names starting with '__' are reserved to the compiler "
      "(__CUDA_ARCH__, __CUDACC__, ...)"},
@@ -320,6 +323,13 @@ helion_status helion__spec_get_ident(helion__spec_ctx_t *c, const cJSON *it,
   const char *why = helion__spec_ident_problem(it->valuestring);
   char s[64];
   helion__spec_show(s, sizeof(s), it->valuestring);
+  /* Generated headers build identifiers from names (helion_<name>_desc);
+   * C promises only 63 significant characters of an internal one. */
+  if (!why && strlen(it->valuestring) > HELION_SPEC_NAME_MAX)
+    return helion__spec_fail(c, HELION_ERR_INVALID,
+                             "'%s' is %zu characters long; names have at most "
+                             "%d",
+                             s, strlen(it->valuestring), HELION_SPEC_NAME_MAX);
   if (why)
     return helion__spec_fail(c, HELION_ERR_INVALID, "'%s' %s", s, why);
   why = helion__spec_reserved_problem(it->valuestring);

@@ -509,8 +509,7 @@ bool helion_results_entry_shape(const cJSON *entry, const helion_spec_t *spec,
   return true;
 }
 
-/* The device the entry was tuned on, as spaces see it. */
-static void entry_props(const cJSON *entry, helion_device_props_t *p) {
+void helion_results_entry_device(const cJSON *entry, helion_device_props_t *p) {
   const cJSON *dev = cJSON_GetObjectItemCaseSensitive(entry, "device");
   const cJSON *name = cJSON_GetObjectItemCaseSensitive(dev, "name");
   const cJSON *cc = cJSON_GetObjectItemCaseSensitive(dev, "compute_capability");
@@ -566,7 +565,7 @@ helion_status helion_results_staleness(const cJSON *entry,
     space_why = "its shape's keys are not the spec's any more";
   } else {
     helion_device_props_t props;
-    entry_props(entry, &props);
+    helion_results_entry_device(entry, &props);
     rc = helion_spec_space(spec, values, &props, &space, &le);
     if (rc == HELION_ERR_NOMEM)
       goto out;

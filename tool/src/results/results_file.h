@@ -177,12 +177,16 @@ helion_status helion_results_staleness(const cJSON *entry,
                                        char *why, size_t cap,
                                        helion_err_t *err);
 
-/*
- * The entry's shape as spec->nkeys values in the spec's key order; false
- * when its keys are not exactly the spec's (the spec's key changed).
- */
+/* The entry's shape values in the spec's key order (spec->nkeys of them);
+ * false when its keys are not the spec's. */
 bool helion_results_entry_shape(const cJSON *entry, const helion_spec_t *spec,
                                 int64_t *values);
+
+/* The device the entry was tuned on, as spaces see it: its name and compute
+ * capability, the properties assumed for that architecture, overridden by
+ * those recorded (sm_count, smem_per_block, regs_per_sm). */
+void helion_results_entry_device(const cJSON *entry,
+                                 helion_device_props_t *out);
 
 /* Appends an entry's shape as "M=64,N=128" (key order as in the file). */
 helion_status helion_results_shape_str(const cJSON *entry, helion_buf_t *out);

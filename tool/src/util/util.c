@@ -700,7 +700,18 @@ bool helion_is_c_identifier(const char *s) {
       "static",   "struct",   "switch",   "typedef",      "union",
       "unsigned", "void",     "volatile", "while",        "_Alignas",
       "_Alignof", "_Atomic",  "_Bool",    "_Complex",     "_Generic",
-      "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local"};
+      "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local",
+      /* C++ (kernels are CUDA C++, generated headers compile as C++). */
+      "alignas", "alignof", "and", "and_eq", "asm", "bitand", "bitor", "bool",
+      "catch", "char8_t", "char16_t", "char32_t", "class", "compl",
+      "concept", "consteval", "constexpr", "constinit", "const_cast",
+      "co_await", "co_return", "co_yield", "decltype", "delete",
+      "dynamic_cast", "explicit", "export", "false", "friend", "mutable",
+      "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator",
+      "or", "or_eq", "private", "protected", "public", "reinterpret_cast",
+      "requires", "static_assert", "static_cast", "template", "this",
+      "thread_local", "throw", "true", "try", "typeid", "typename", "using",
+      "virtual", "wchar_t", "xor", "xor_eq"};
   if (!s || !s[0])
     return false;
   if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||

@@ -245,7 +245,7 @@ char *helion_path_join(const char *dir, const char *rel);
  * Small helpers.
  */
 
-/* True for [A-Za-z_][A-Za-z0-9_]* that is not a C11 keyword. */
+/* True for [A-Za-z_][A-Za-z0-9_]* that is not a C11 or C++20 keyword. */
 bool helion_is_c_identifier(const char *s);
 /* strdup that returns NULL on NULL input. */
 char *helion_strdup(const char *s);
