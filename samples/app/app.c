@@ -540,8 +540,10 @@ static int bench(int64_t n) {
            "cuModuleGetFunction");
   uint32_t grid[3], block[3], smem;
   int64_t key[1] = {n};
-  if (!helion_vector_add_geometry(ch.config, dev, key, grid, block, &smem)) {
-    fprintf(stderr, "bench: geometry failed\n");
+  char why[256];
+  if (!helion_vector_add_geometry(ch.config, dev, key, grid, block, &smem, why,
+                                  sizeof(why))) {
+    fprintf(stderr, "bench: %s\n", why);
     return 1;
   }
   float *h = xmalloc((size_t)n * 4);

@@ -138,6 +138,17 @@ static void emit_top(em *e) {
   p(e, "int helion_%s_explain_on(const helion_device_t *helion_dev", n);
   key_params(e);
   p(e, ",\n    char *helion_buf, size_t helion_len);\n\n");
+  p(e, "/* The launch geometry of config helion_config (an index of "
+       "helion_%s_desc's\n * configs, as helion_%s_choose gives it) for "
+       "a shape on dev: what the\n * launcher passes to cuLaunchKernel, "
+       "for applications that launch or\n * capture the kernel themselves. "
+       "Returns 1, or 0 with the reason in\n * helion_why (helion_len "
+       "bytes) when CUDA cannot launch it. Pure. */\n"
+       "int helion_%s_geometry(int helion_config, const helion_device_t "
+       "*helion_dev,\n    const int64_t *helion_key, uint32_t *helion_grid, "
+       "uint32_t *helion_block,\n    uint32_t *helion_smem, char *helion_why, "
+       "size_t helion_len);\n\n",
+    n, n, n);
   p(e, "/* The tables the runtime dispatches with, and where they came "
        "from. */\nextern const helion_kernel_desc_t helion_%s_desc;\n"
        "extern const char helion_%s_provenance[];\n\n",
@@ -399,7 +410,7 @@ static void emit_helpers(em *e) {
 
 static helion_status emit_geometry(em *e) {
   const helion__cg_t *cg = e->cg;
-  p(e, "static int helion_%s_geometry_(int helion_config,\n"
+  p(e, "int helion_%s_geometry(int helion_config,\n"
        "    const helion_device_t *helion_dev, const int64_t *helion_key,\n"
        "    uint32_t *helion_grid, uint32_t *helion_block, uint32_t "
        "*helion_smem,\n    char *helion_why, size_t helion_len) {\n" PROLOGUE
@@ -453,7 +464,7 @@ static helion_status emit_legal(em *e) {
   }
   p(e, "  default:\n    return helion_%s_why_(helion_why, helion_len, "
        "\"no such config\", \"\");\n  }\n"
-       "  return helion_%s_geometry_(helion_config, helion_dev, helion_key, "
+       "  return helion_%s_geometry(helion_config, helion_dev, helion_key, "
        "helion_grid,\n      helion_block, &helion_smem, helion_why, "
        "helion_len);\n}\n",
     e->n, e->n);
@@ -495,7 +506,7 @@ static void emit_functions(em *e) {
        "      helion_choice.rung != HELION_RUNG_DEVICE)\n"
        "    helion_miss(&helion_%s_desc, &helion_%s_state_, &helion_call, "
        "helion_key,\n                &helion_choice);\n"
-       "  if (!helion_%s_geometry_(helion_choice.config, helion_call.device, "
+       "  if (!helion_%s_geometry(helion_choice.config, helion_call.device, "
        "helion_key,\n      helion_grid, helion_block, &helion_smem, "
        "helion_why, sizeof(helion_why)))\n"
        "    return helion_fail(HELION_ERR_INVALID, \"%%s: %%s\", "
