@@ -1,2 +1,0 @@
-# placeholder until the budget study lands
-set(HELION_DEFAULT_TUNE_FLAGS --effort quick)
