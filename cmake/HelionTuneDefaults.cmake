@@ -1,0 +1,1 @@
+set(HELION_DEFAULT_TUNE_FLAGS --algorithm LFBOTreeSearch --effort full --max-evals 130)
