@@ -32,10 +32,14 @@ DEFAULTS_CMAKE = os.path.join(ROOT, "cmake/HelionTuneDefaults.cmake")
 FULL = "--algorithm LFBOTreeSearch --effort full"
 # Candidates compared with the default (the default is read from the CMake
 # file, so the table always checks the flags the build really passes).
+QUICK_PAD = "--algorithm LFBOTreeSearch --effort quick --set pad_random=true"
 OTHERS = [
-    "--algorithm LFBOTreeSearch --effort quick",
+    "--algorithm LFBOTreeSearch --effort quick",  # Helion's quick: no padding
+    QUICK_PAD,
+    QUICK_PAD + " --set max_generations=15",
     "--algorithm LFBOTreeSearch --effort full --max-evals 100",
-    "--algorithm LFBOPatternSearch --effort full --max-evals 100",
+    "--algorithm LFBOTreeSearch --effort full --max-evals 130",
+    "--algorithm LFBOTreeSearch --effort full --max-evals 150",
 ]
 
 
