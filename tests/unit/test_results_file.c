@@ -96,7 +96,9 @@ static void record(const char *path, helion_tune_entry_t *e,
   helion_tune_entry_cleanup(e);
 }
 
-static char *slurp(const char *path) {
+/* noinline: inlined, gcc 12 -O2 takes the result for a pointer to the local
+ * `data` (-Wdangling-pointer false positive). */
+static __attribute__((noinline)) char *slurp(const char *path) {
   char *data = NULL;
   size_t len = 0;
   if (helion_read_file(path, 1 << 24, &data, &len, NULL))

@@ -303,7 +303,7 @@ helion_status helion__spec_get_int(helion__spec_ctx_t *c, const cJSON *it,
 
 helion_status helion__spec_get_pos_int(helion__spec_ctx_t *c, const cJSON *it,
                                        int64_t *out) {
-  int64_t v;
+  int64_t v = 0; /* gcc 12 -O2 warns maybe-uninitialized otherwise */
   helion_status rc = helion__spec_get_int(c, it, &v);
   if (rc)
     return rc;
