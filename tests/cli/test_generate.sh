@@ -96,6 +96,17 @@ else
   fail "softmax_app does not build: $(head -5 "$TMP/cc.err")"
 fi
 
+# --depfile: a Makefile rule from the header to its inputs, paths escaped.
+mkdir -p "$TMP/d ir"
+expect_rc 0 "$tune" generate "$VA" --tuned "$TMP/vector_add.tuned.json" \
+  -o "$TMP/d ir/va.h" --depfile "$TMP/d ir/va.d"
+grep -qF "$(printf '%s' "$TMP/d ir/va.h" | sed 's/ /\\ /g'):" "$TMP/d ir/va.d" ||
+  fail "depfile target: $(cat "$TMP/d ir/va.d")"
+for dep in vector_add.json vector_add.cu helion/device.cuh vector_add.tuned.json; do
+  grep -qF "$dep" "$TMP/d ir/va.d" || fail "depfile lacks $dep: $(cat "$TMP/d ir/va.d")"
+done
+[ "$(wc -l <"$TMP/d ir/va.d")" -eq 1 ] || fail "depfile: want one line"
+
 # Stale and unparsable entries: one warning each, still used / dropped;
 # --require-fresh fails and writes nothing.
 expect_rc 0 "$tune" generate "$VA" --tuned "$TMP/vector_add_stale.tuned.json" -o "$TMP/stale.h"

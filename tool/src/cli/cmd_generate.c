@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "backend/nvrtc_compile.h"
 #include "cli/cli.h"
 #include "codegen/codegen.h"
 
@@ -15,7 +17,7 @@
 /* clang-format off */
 static void usage(FILE *f) {
   fputs("usage: " PROG " SPEC [--tuned FILE] [--arch 90 ...] -o HEADER\n"
-  "                            [--require-fresh]\n\n"
+  "                            [--require-fresh] [--depfile FILE]\n\n"
   "Writes HEADER (by convention <name>_tuned.h): everything a program needs to\n"
   "launch the kernel with the configs `helion-tune tune` found, without a GPU\n"
   "at build time and without the CUDA Toolkit's headers:\n"
@@ -54,6 +56,10 @@ static void usage(FILE *f) {
   "                   is an error, and nothing is written; without it each is\n"
   "                   one warning on stderr (stale entries are still used,\n"
   "                   unparsable ones dropped)\n"
+  "  --depfile FILE   also write a Makefile-style dependency file for build\n"
+  "                   tools (CMake's DEPFILE): HEADER depends on the spec,\n"
+  "                   the kernel source, helion/device.cuh and the results\n"
+  "                   file\n"
   "  -h, --help       this help\n\n"
   "The header depends only on its inputs (spec, kernel source, results file,\n"
   "architectures, tool and NVRTC versions): generating twice gives the same\n"
@@ -103,12 +109,61 @@ static int add_arch(helion_codegen_opts_t *o, const char *val) {
   return HELION_EXIT_OK;
 }
 
+/* Appends `path` to a Makefile rule, escaped as make reads it. */
+static helion_status dep_path(helion_buf_t *b, const char *path) {
+  helion_status rc = helion_buf_putc(b, ' ');
+  for (const char *c = path; *c && !rc; c++) {
+    if (*c == '$')
+      rc = helion_buf_putc(b, '$');
+    else if (*c == ' ' || *c == '#' || *c == '\\')
+      rc = helion_buf_putc(b, '\\');
+    if (!rc)
+      rc = helion_buf_putc(b, *c);
+  }
+  return rc;
+}
+
+/*
+ * --depfile: "HEADER: spec source device.cuh [results]", so a build tool
+ * regenerates the header when any input changes. The results file is listed
+ * only when it exists (a missing prerequisite would stop make).
+ */
+static helion_status write_depfile(const char *depfile, const char *header,
+                                   const char *spec_path, const char *source,
+                                   const char *results, helion_err_t *err) {
+  char cuh[4096];
+  snprintf(cuh, sizeof(cuh), "%s/helion/device.cuh",
+           helion_nvrtc_runtime_include_dir());
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  helion_status rc = dep_path(&b, header);
+  if (!rc)
+    rc = helion_buf_putc(&b, ':');
+  if (!rc)
+    rc = dep_path(&b, spec_path);
+  if (!rc)
+    rc = dep_path(&b, source);
+  if (!rc)
+    rc = dep_path(&b, cuh);
+  if (!rc && access(results, F_OK) == 0)
+    rc = dep_path(&b, results);
+  if (!rc)
+    rc = helion_buf_putc(&b, '\n');
+  if (rc)
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  else
+    rc = helion_write_file_atomic(depfile, b.data + 1, b.len - 1, err);
+  helion_buf_cleanup(&b);
+  return rc;
+}
+
 int helion_cmd_generate(int argc, char **argv) {
-  static const char *const valued[] = {"--tuned", "--arch", "-o", "--output",
-                                       NULL};
+  static const char *const valued[] = {"--tuned",  "--arch",    "-o",
+                                       "--output", "--depfile", NULL};
   static const char *const boolean[] = {"--require-fresh", NULL};
   static const helion_cli_flags_t flags = {valued, boolean};
-  const char *spec_path = NULL, *tuned = NULL, *out_path = NULL;
+  const char *spec_path = NULL, *tuned = NULL, *out_path = NULL,
+             *depfile = NULL;
   helion_codegen_opts_t opts;
   memset(&opts, 0, sizeof(opts));
   opts.warn = print_warning;
@@ -133,6 +188,8 @@ int helion_cmd_generate(int argc, char **argv) {
       out_path = val;
     else if (strcmp(flag, "--require-fresh") == 0)
       opts.require_fresh = true;
+    else if (strcmp(flag, "--depfile") == 0 && !*(depfile = val))
+      return usage_error("--depfile: empty file name");
   }
   if (!spec_path)
     return usage_error("missing SPEC");
@@ -172,6 +229,8 @@ int helion_cmd_generate(int argc, char **argv) {
     rc = helion_codegen_header(spec, &r, &opts, &out, &err);
   if (!rc)
     rc = helion_write_file_atomic(out_path, out.data, out.len, &err);
+  if (!rc && depfile)
+    rc = write_depfile(depfile, out_path, spec_path, spec->source, path, &err);
   if (rc) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     code = rc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;
