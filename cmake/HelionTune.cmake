@@ -100,7 +100,7 @@ function(_helion_build_tool out_cmd out_dep)
 endfunction()
 
 # Reads `results --need --json` into <prefix>_GPU, <prefix>_DEVICE,
-# <prefix>_NOTE, <prefix>_SHAPES, <prefix>_MISSING, <prefix>_STALE and
+# <prefix>_CC (the GPU's compute capability), <prefix>_NOTE, <prefix>_SHAPES, <prefix>_MISSING, <prefix>_STALE and
 # <prefix>_ENTRIES (the number of entries in the file).
 function(_helion_need prefix tool spec tuned device shape_args)
   execute_process(
@@ -117,6 +117,7 @@ function(_helion_need prefix tool spec tuned device shape_args)
     string(JSON dev GET "${json}" need device)
   endif()
   string(JSON note GET "${json}" need note)
+  string(JSON cc GET "${json}" need compute_capability)
   string(JSON n LENGTH "${json}" need shapes)
   string(JSON nentries LENGTH "${json}" entries)
   set(shapes "")
@@ -140,6 +141,7 @@ function(_helion_need prefix tool spec tuned device shape_args)
   set(${prefix}_GPU "${gpu}" PARENT_SCOPE)
   set(${prefix}_DEVICE "${dev}" PARENT_SCOPE)
   set(${prefix}_NOTE "${note}" PARENT_SCOPE)
+  set(${prefix}_CC "${cc}" PARENT_SCOPE)
   set(${prefix}_SHAPES "${shapes}" PARENT_SCOPE)
   set(${prefix}_MISSING "${missing}" PARENT_SCOPE)
   set(${prefix}_STALE "${stale}" PARENT_SCOPE)
@@ -276,13 +278,13 @@ function(helion_add_tuned_kernel name)
     string(REPLACE ";" ", " shapes "${need_MISSING}")
     set(target "${need_DEVICE}")
     if(NOT target)
-      set(target "any GPU (${need_NOTE})")
+      set(target "any GPU (there is none here)")
     endif()
     _helion_shape_flags(fix ${need_MISSING})
     string(REPLACE ";" " " fix "${fix}")
-    set(msg "Helion: ${name}: no tuned entry for ${shapes} on ${target}; "
-      "those calls run the default config. Tune on a machine with that GPU: "
-      "helion-tune tune ${spec} ${fix}")
+    string(CONCAT msg "Helion: ${name}: no tuned entry for ${shapes} on "
+      "${target}; those calls run the default config. Tune on a machine "
+      "with that GPU: helion-tune tune ${spec} ${fix} --tuned ${tuned}")
     if(HELION_REQUIRE_TUNED)
       message(FATAL_ERROR "${msg} (HELION_REQUIRE_TUNED is ON)")
     endif()
@@ -294,8 +296,18 @@ function(helion_add_tuned_kernel name)
   _helion_build_tool(build_tool build_dep)
   set(gen_dir "${CMAKE_CURRENT_BINARY_DIR}/helion_${name}")
   set(header "${gen_dir}/${name}_tuned.h")
+  # Architectures: the call's; else the results file's (the tool takes the
+  # compute capabilities of its entries); else the build GPU's.
+  set(archs ${ARG_ARCHS})
+  if(NOT archs AND need_ENTRIES EQUAL 0)
+    if(NOT need_CC)
+      message(FATAL_ERROR "${where}: no tuned entries and no GPU to take an "
+        "architecture from; give ARCHS (e.g. ARCHS 90)")
+    endif()
+    string(REPLACE "." "" archs "${need_CC}")
+  endif()
   set(arch_flags "")
-  foreach(arch IN LISTS ARG_ARCHS)
+  foreach(arch IN LISTS archs)
     list(APPEND arch_flags --arch ${arch})
   endforeach()
   set(deps "${spec}" ${build_dep})

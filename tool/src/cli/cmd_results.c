@@ -45,7 +45,8 @@ static void usage(FILE *f) {
   "                a STALE one or none (MISSING): what a build for that device\n"
   "                would use, and what `tune` would have to do. With --json:\n"
   "                \"need\": {device (name, or null), gpu (whether one was\n"
-  "                found), note, shapes: [{shape, status (current|stale|\n"
+  "                found), compute_capability (the GPU's, \"9.0\"; \"\" without\n"
+  "                one), note, shapes: [{shape, status (current|stale|\n"
   "                missing), entry_device}]}. The CMake module reads this.\n"
   "  --device D    the device --need is about: `auto` (default) asks the CUDA\n"
   "                driver for GPU 0; with no GPU, an entry of any device counts\n"
@@ -212,6 +213,10 @@ static helion_status report_need(const helion_spec_t *spec,
       snprintf(note, sizeof(note),
                "no GPU (%s): an entry of any device counts", gpu_err.msg);
   }
+  char cc[16] = "";
+  if (gpu)
+    snprintf(cc, sizeof(cc), "%d.%d", facts.props.cc_major,
+             facts.props.cc_minor);
   size_t n = ntexts ? ntexts : spec->nshapes;
   int64_t *shapes = calloc(n * spec->nkeys + 1, sizeof(int64_t));
   cJSON *need = root ? cJSON_AddObjectToObject(root, "need") : NULL;
@@ -223,6 +228,8 @@ static helion_status report_need(const helion_spec_t *spec,
                            !(device ? cJSON_AddStringToObject(need, "device", device)
                                     : cJSON_AddNullToObject(need, "device")) ||
                            !cJSON_AddBoolToObject(need, "gpu", gpu) ||
+                           !cJSON_AddStringToObject(need, "compute_capability",
+                                                    cc) ||
                            !cJSON_AddStringToObject(need, "note", note))))
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < ntexts && !rc; i++)
