@@ -7,6 +7,9 @@
 #
 # usage: tests/gpu/device_run.sh [STEP ...]
 #   steps: tests (default), tests-quick (the worker and samples tests only),
+#          generated (the generated headers, the miss loop and the
+#          launcher's overhead), app (samples/app configured from scratch:
+#          configure-time tuning, build, run, retune; results in $OUT),
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
 #          defaults and with Helion's timing), samples-bench (the samples'
@@ -59,6 +62,49 @@ for step in "${steps[@]}"; do
       rc=$?
       grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
       summary+=("gpu tests: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    generated)
+      # The generated headers and the runtime on the GPU, and the launcher's
+      # overhead (test_generated.sh with HELION_BENCH_LAUNCH=1).
+      HELION_BENCH_LAUNCH=1 HELION_BENCH_OUT="$OUT" \
+        ctest --test-dir build-gpu -R "gpu_test_generated_sh|gpu_launch_overhead" \
+        --output-on-failure > "$OUT/gpu-generated.log" 2>&1
+      rc=$?
+      grep -E "Test +#|tests passed|FAIL|overhead" "$OUT/gpu-generated.log" | tail -30
+      summary+=("generated + launch overhead: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    app)
+      # samples/app from scratch with no results files: every kernel tuned
+      # at configure time with the default budget (HelionTuneDefaults.cmake),
+      # built, run; configured again (nothing to tune, timed); one kernel
+      # re-tuned through its helion_retune_<name> target. The results files
+      # come back in $OUT/app-tuned/.
+      rm -rf build-app samples/app/tuned
+      mkdir -p samples/app/tuned
+      a0=$(date +%s.%N)
+      cmake -S samples/app -B build-app -DHELION_APP_FROM_SOURCE=ON \
+        -DHELION_TUNE_EXECUTABLE="$PWD/build-gpu/helion-tune" \
+        -DCMAKE_PREFIX_PATH="$prefix/usr" > "$OUT/app-configure-tune.log" 2>&1
+      rc1=$?
+      a1=$(date +%s.%N)
+      cmake --build build-app -j"$(nproc)" > "$OUT/app-build.log" 2>&1
+      rc2=$?
+      build-app/helion_app > "$OUT/app-run.txt" 2>&1
+      rc3=$?
+      cat "$OUT/app-run.txt"
+      b0=$(date +%s.%N)
+      cmake -S samples/app -B build-app > "$OUT/app-configure-again.log" 2>&1
+      rc4=$?
+      b1=$(date +%s.%N)
+      sha256sum samples/app/tuned/vector_add.tuned.json > "$OUT/app-retune.sha"
+      r0=$(date +%s.%N)
+      cmake --build build-app --target helion_retune_vector_add > "$OUT/app-retune.log" 2>&1
+      rc5=$?
+      r1=$(date +%s.%N)
+      sha256sum -c "$OUT/app-retune.sha" >/dev/null 2>&1 && rc5="$rc5 (file unchanged!)"
+      mkdir -p "$OUT/app-tuned" && cp samples/app/tuned/*.json "$OUT/app-tuned/"
+      grep -E "Helion:|Autotuning complete|Best config|Recorded" "$OUT/app-configure-tune.log" | head -40
+      summary+=("app: configure+tune rc=$rc1 $(awk "BEGIN{printf \"%.1f\", $a1 - $a0}") s; build rc=$rc2; run rc=$rc3; configure again rc=$rc4 $(awk "BEGIN{printf \"%.2f\", $b1 - $b0}") s; retune vector_add rc=$rc5 $(awk "BEGIN{printf \"%.1f\", $r1 - $r0}") s")
       ;;
     tests-quick)
       ctest --test-dir build-gpu -L gpu -R "bench_worker|samples|compare" \

@@ -3,8 +3,8 @@
 # end, and the miss loop back.
 #
 #  1. Tunes every sample for one or two shapes (a short search) into results
-#     files under a temporary directory; rmsnorm also gets two entries made
-#     so that one call's nearest tuned config is illegal for it (N % VEC).
+#     files under a temporary directory; matmul also gets an entry made so
+#     that one call's nearest tuned config is illegal for it (M % BLOCK_M).
 #  2. `helion-tune generate` writes a header per sample (cubin + PTX).
 #  3. samples/app/app.c, a Driver API application that includes all
 #     six headers, calls every launcher at tuned shapes (an exact entry
@@ -54,22 +54,20 @@ tune rmsnorm M=4096,N=4096 || fail "tune rmsnorm"
 tune transpose M=4096,N=4096 || fail "tune transpose"
 tune matmul M=1024,N=1024,K=1024 || fail "tune matmul"
 tune matmul_wgmma M=1024,N=1024,K=1024 || fail "tune matmul_wgmma"
-# rmsnorm: the default config (VEC=8) at M=2048,N=4096, and a copy of that
-# entry at M=64,N=1000 with VEC=2. A call at M=2048,N=4098 (4098 % 8 != 0)
-# has the first as its nearest entry, illegal for it, and must get a legal
-# one (VEC <= 2) instead.
-tune rmsnorm M=2048,N=4096 --effort none || fail "tune rmsnorm default"
-python3 - "$TMP/rmsnorm.tuned.json" <<'PY' || fail "cannot add the VEC=2 entry"
-import copy, json, sys
+# matmul: an entry at M=N=K=2048 whose config is the default with
+# BLOCK_M=256 (num_warps 8). A call at M=N=K=2176 (17 x 128) has it as its
+# nearest entry, illegal there (M % BLOCK_M), and must get a legal config
+# (the default's BLOCK_M=128 divides 2176).
+tune matmul M=2048,N=2048,K=2048 --effort none || fail "tune matmul default"
+python3 - "$TMP/matmul.tuned.json" <<'PY' || fail "cannot make the BLOCK_M=256 entry"
+import json, sys
 path = sys.argv[1]
 r = json.load(open(path))
-src = next(e for e in r["entries"] if e["shape"] == {"M": 2048, "N": 4096})
-assert src["best_config"]["VEC"] == 8, src["best_config"]
-e = copy.deepcopy(src)
-e["shape"] = {"M": 64, "N": 1000}
-e["best_config"]["VEC"] = 2
-e["best_config_minimized"]["VEC"] = 2
-r["entries"].append(e)
+e = next(e for e in r["entries"] if e["shape"] == {"M": 2048, "N": 2048, "K": 2048})
+e["best_config"]["block_sizes"][0] = 256
+e["best_config"]["num_warps"] = 8
+e["best_config_minimized"]["block_sizes"] = e["best_config"]["block_sizes"]
+e["best_config_minimized"]["num_warps"] = 8
 json.dump(r, open(path, "w"), indent=2, sort_keys=True)
 PY
 cp "$TMP/tune.log" "${HELION_BENCH_OUT:-$TMP}/generated-tune.log" 2>/dev/null
@@ -94,10 +92,10 @@ ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP
 CASES=(
   vector_add:exact:N=1048576 vector_add:exact:N=4096 vector_add:miss:N=1000003
   softmax:exact:M=4096,N=1024 softmax:miss:M=1000,N=3000
-  rmsnorm:exact:M=4096,N=4096 rmsnorm:illegal:M=2048,N=4098
-  rmsnorm:miss:M=100,N=1000
+  rmsnorm:exact:M=4096,N=4096 rmsnorm:miss:M=100,N=1000
   transpose:exact:M=4096,N=4096 transpose:miss:M=1000,N=3000
   matmul:exact:M=1024,N=1024,K=1024 matmul:miss:M=512,N=512,K=512
+  matmul:illegal:M=2176,N=2176,K=2176
   matmul_wgmma:exact:M=1024,N=1024,K=1024 matmul_wgmma:miss:M=512,N=512,K=512
 )
 echo "---- first run (misses logged and recorded)"
