@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/backend_sim.h"
@@ -546,6 +547,67 @@ static void test_tune_source_hash(void **state) {
   helion_spec_destroy(spec);
 }
 
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* The kernel's own headers (quoted includes found beside the including
+ * file, recursively, each once) are part of what an entry depends on: the
+ * file list, and so the hash. Toolkit headers and missing ones are not. */
+static void test_tune_source_files_follow_includes(void **state) {
+  (void)state;
+  const char *src = getenv("HELION_SOURCE_DIR");
+  assert_non_null(src);
+  char dir[] = "/tmp/helion_inc_XXXXXX", path[700], spec_path[700];
+  assert_non_null(mkdtemp(dir));
+  snprintf(spec_path, sizeof(spec_path), "%s/vector_add.json", dir);
+  snprintf(path, sizeof(path), "%s/samples/vector_add/vector_add.json", src);
+  copy_file(path, spec_path, NULL);
+  snprintf(path, sizeof(path), "%s/samples/vector_add/vector_add.cu", src);
+  char cu[700], inc[700], a[700], b[700];
+  snprintf(cu, sizeof(cu), "%s/vector_add.cu", dir);
+  copy_file(path, cu, "#include \"inc/a.cuh\"\n");
+  snprintf(inc, sizeof(inc), "%s/inc", dir);
+  assert_int_equal(mkdir(inc, 0755), 0);
+  snprintf(a, sizeof(a), "%s/inc/a.cuh", dir);
+  snprintf(b, sizeof(b), "%s/inc/b.cuh", dir);
+  write_text(a, "#pragma once\n  #  include \"b.cuh\"\n#include \"a.cuh\"\n"
+                "#include <cuda_fp16.h>\n#include \"not_there.cuh\"\n");
+  write_text(b, "#pragma once\n#define B 1\n");
+
+  helion_err_t err = {{0}};
+  helion_spec_t *spec = NULL;
+  if (helion_spec_load(spec_path, &spec, &err))
+    fail_msg("%s", err.msg);
+  helion_source_file_t *files = NULL;
+  size_t n = 0;
+  assert_int_equal(helion_tune_source_files(spec, &files, &n, &err), HELION_OK);
+  assert_int_equal(n, 4);
+  assert_string_equal(files[0].name, "vector_add.cu");
+  assert_string_equal(files[1].name, "helion/device.cuh");
+  assert_string_equal(files[2].name, "inc/a.cuh");
+  assert_string_equal(files[3].name, "b.cuh");
+  assert_non_null(strstr(files[3].path, "/inc/b.cuh"));
+  helion_source_files_free(files, n);
+
+  char before[65], after[65];
+  assert_int_equal(helion_tune_source_hash(spec, before, &err), HELION_OK);
+  write_text(b, "#pragma once\n#define B 2\n");
+  assert_int_equal(helion_tune_source_hash(spec, after, &err), HELION_OK);
+  assert_string_not_equal(before, after);
+
+  unlink(a);
+  unlink(b);
+  rmdir(inc);
+  unlink(cu);
+  unlink(spec_path);
+  rmdir(dir);
+  helion_spec_destroy(spec);
+}
+
 /* Device facts straight from the driver: sane values on a GPU machine, a
  * clear message without one (CI). No context is needed either way. */
 static void test_tune_device_facts_query(void **state) {
@@ -621,6 +683,7 @@ int main(void) {
       cmocka_unit_test(test_tune_entry_to_json_fields),
       cmocka_unit_test(test_tune_errors_leave_entry_alone),
       cmocka_unit_test(test_tune_source_hash),
+      cmocka_unit_test(test_tune_source_files_follow_includes),
       cmocka_unit_test(test_tune_device_facts_query),
       cmocka_unit_test(test_tune_device_facts_json),
   };

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/nvrtc_compile.h"
 #include "cli/cli.h"
 #include "codegen/codegen.h"
+#include "results/tune.h"
 
 #define PROG "helion-tune generate"
 
@@ -124,27 +124,30 @@ static helion_status dep_path(helion_buf_t *b, const char *path) {
 }
 
 /*
- * --depfile: "HEADER: spec source device.cuh [results]", so a build tool
- * regenerates the header when any input changes. The results file is listed
- * only when it exists (a missing prerequisite would stop make).
+ * --depfile: "HEADER: spec <the kernel's files> [results]", so a build tool
+ * regenerates the header when any input changes; the kernel's files are
+ * those its entries' source hash covers (helion_tune_source_files). The
+ * results file is listed only when it exists (a missing prerequisite would
+ * stop make).
  */
 static helion_status write_depfile(const char *depfile, const char *header,
-                                   const char *spec_path, const char *source,
+                                   const char *spec_path,
+                                   const helion_spec_t *spec,
                                    const char *results, helion_err_t *err) {
-  char cuh[4096];
-  snprintf(cuh, sizeof(cuh), "%s/helion/device.cuh",
-           helion_nvrtc_runtime_include_dir());
+  helion_source_file_t *files = NULL;
+  size_t n = 0;
+  helion_status rc = helion_tune_source_files(spec, &files, &n, err);
+  if (rc)
+    return rc;
   helion_buf_t b;
   helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
-  helion_status rc = dep_path(&b, header);
+  rc = dep_path(&b, header);
   if (!rc)
     rc = helion_buf_putc(&b, ':');
   if (!rc)
     rc = dep_path(&b, spec_path);
-  if (!rc)
-    rc = dep_path(&b, source);
-  if (!rc)
-    rc = dep_path(&b, cuh);
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = dep_path(&b, files[i].path);
   if (!rc && access(results, F_OK) == 0)
     rc = dep_path(&b, results);
   if (!rc)
@@ -154,6 +157,7 @@ static helion_status write_depfile(const char *depfile, const char *header,
   else
     rc = helion_write_file_atomic(depfile, b.data + 1, b.len - 1, err);
   helion_buf_cleanup(&b);
+  helion_source_files_free(files, n);
   return rc;
 }
 
@@ -230,7 +234,7 @@ int helion_cmd_generate(int argc, char **argv) {
   if (!rc)
     rc = helion_write_file_atomic(out_path, out.data, out.len, &err);
   if (!rc && depfile)
-    rc = write_depfile(depfile, out_path, spec_path, spec->source, path, &err);
+    rc = write_depfile(depfile, out_path, spec_path, spec, path, &err);
   if (rc) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     code = rc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;

@@ -60,25 +60,21 @@ static helion_status hash_file(helion_sha256_t *h, const char *path,
 
 helion_status helion_tune_source_hash(const helion_spec_t *spec, char out[65],
                                       helion_err_t *err) {
-  helion_status rc;
+  helion_source_file_t *files = NULL;
+  size_t n = 0;
   helion_sha256_t h;
   uint8_t digest[32];
-  char *cuh =
-      helion_path_join(helion_nvrtc_runtime_include_dir(), "helion/device.cuh");
-  if (!cuh)
-    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  const char *base = strrchr(spec->source, '/');
-  base = base ? base + 1 : spec->source;
+  helion_status rc = helion_tune_source_files(spec, &files, &n, err);
   helion_sha256_init(&h);
-  if ((rc = hash_file(&h, spec->source, base, err)) ||
-      (rc = hash_file(&h, cuh, "helion/device.cuh", err)))
-    goto out;
+  for (size_t i = 0; i < n && !rc; i++)
+    rc = hash_file(&h, files[i].path, files[i].name, err);
+  helion_source_files_free(files, n);
+  if (rc)
+    return rc;
   helion_sha256_final(&h, digest);
   for (size_t i = 0; i < 32; i++)
     snprintf(out + 2 * i, 3, "%02x", digest[i]);
-out:
-  free(cuh);
-  return rc;
+  return HELION_OK;
 }
 
 /* "M=4096,N=128" */

@@ -193,11 +193,35 @@ helion_status helion_tune_check_configs(const helion_spec_t *spec,
  * compile sees it ("<basename of source>" and "helion/device.cuh"), a NUL,
  * its size in decimal, a NUL and its bytes. device.cuh is hashed whether or
  * not the kernel includes it: a stale entry is the safe mistake. Other
- * headers the kernel includes are not hashed. HELION_ERR_IO naming the file
- * that cannot be read.
+ * headers the kernel includes with quotes, found beside the including file,
+ * follow in the same framing (helion_tune_source_files), so a kernel that
+ * includes nothing else hashes as it always did. HELION_ERR_IO naming the
+ * file that cannot be read.
  */
 helion_status helion_tune_source_hash(const helion_spec_t *spec, char out[65],
                                       helion_err_t *err);
+
+/* One file a kernel's compile reads (helion_tune_source_files). */
+typedef struct helion_source_file {
+  char *path; /* as opened */
+  char *name; /* as the compile sees it: "softmax.cu", "helion/device.cuh",
+                 or the include's text ("tile.cuh", "../common/x.cuh") */
+} helion_source_file_t;
+
+/*
+ * The files of a kernel that a results entry depends on, in a fixed order:
+ * the kernel source, helion/device.cuh (from the compile's runtime include
+ * directory), then every file the kernel includes with quotes that exists
+ * beside the including file, breadth first, each once (recursively; at most
+ * 256). Angle-bracket includes and quoted ones found elsewhere are the CUDA
+ * Toolkit's and are left out. The source hash and `generate --depfile` both
+ * read this list. Free with helion_source_files_free(). HELION_ERR_IO for a
+ * file that cannot be read, HELION_ERR_LIMIT, HELION_ERR_NOMEM.
+ */
+helion_status helion_tune_source_files(const helion_spec_t *spec,
+                                       helion_source_file_t **out,
+                                       size_t *out_n, helion_err_t *err);
+void helion_source_files_free(helion_source_file_t *files, size_t n);
 
 /*
  * The entry as a JSON object for helion_json_write(), every field present:
