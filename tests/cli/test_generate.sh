@@ -88,8 +88,9 @@ done
 
 # The dispatcher through the generated functions, linked with the runtime,
 # and the launcher without a driver: a clean error, no crash.
-if cc -std=c11 -Wall -Wextra -Werror -I"$inc" -I"$TMP" "$data/softmax_app.c" \
-     "$rtlib" -ldl -lpthread -lm -o "$TMP/app" 2>"$TMP/cc.err"; then
+# shellcheck disable=SC2086 # HELION_TEST_LINK_FLAGS: the build's sanitizers
+if cc -std=c11 -Wall -Wextra -Werror ${HELION_TEST_LINK_FLAGS:-} -I"$inc" -I"$TMP" \
+     "$data/softmax_app.c" "$rtlib" -ldl -lpthread -lm -o "$TMP/app" 2>"$TMP/cc.err"; then
   HELION_LIBCUDA_PATH=/nonexistent "$TMP/app" >"$TMP/app.out" 2>&1 ||
     fail "softmax_app: $(cat "$TMP/app.out")"
 else

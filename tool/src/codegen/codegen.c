@@ -373,8 +373,12 @@ static helion_status sort_tables(helion__cg_t *cg) {
   helion__cg_group_t *old = malloc((cg->ngroups + 1) * sizeof(*old));
   if (!old)
     return HELION_ERR_NOMEM;
-  memcpy(old, cg->groups, cg->ngroups * sizeof(*old));
-  qsort(cg->groups, cg->ngroups, sizeof(*cg->groups), cmp_group);
+  /* Without entries the arrays are NULL, which memcpy and qsort refuse
+   * even for a length of 0. */
+  if (cg->ngroups) {
+    memcpy(old, cg->groups, cg->ngroups * sizeof(*old));
+    qsort(cg->groups, cg->ngroups, sizeof(*cg->groups), cmp_group);
+  }
   for (size_t i = 0; i < cg->nentries; i++)
     for (size_t g = 0; g < cg->ngroups; g++)
       if (cmp_group(&cg->groups[g], &old[cg->entries[i].group]) == 0) {
@@ -382,7 +386,8 @@ static helion_status sort_tables(helion__cg_t *cg) {
         break;
       }
   free(old);
-  qsort(cg->entries, cg->nentries, sizeof(*cg->entries), cmp_entry);
+  if (cg->nentries)
+    qsort(cg->entries, cg->nentries, sizeof(*cg->entries), cmp_entry);
   return HELION_OK;
 }
 

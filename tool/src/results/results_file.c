@@ -213,7 +213,8 @@ helion_status helion_results_parse(const char *text, size_t len,
   while (entries->child)
     n.entries[n.nentries++] =
         cJSON_DetachItemViaPointer(entries, entries->child);
-  qsort(n.entries, n.nentries, sizeof(*n.entries), entry_cmp);
+  if (n.nentries) /* entries is NULL when there are none */
+    qsort(n.entries, n.nentries, sizeof(*n.entries), entry_cmp);
   for (i = 1; i < n.nentries; i++) {
     if (entry_cmp(&n.entries[i - 1], &n.entries[i]) == 0) {
       helion_buf_t s;
