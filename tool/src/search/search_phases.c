@@ -218,10 +218,17 @@ helion_status helion_search_log_stats(helion_search_t *s, const char *headline,
   if (best != HELION_NO_MEMBER &&
       (rc = helion_config_to_json(s->space, mcells(s, best), false, &s->json)))
     return helion_err_set(err, rc, "search: cannot format a configuration");
+  /* What a long tune's log (CMake's output at configure time) shows as its
+   * progress: configs so far and the rate. */
+  double sec = helion_log_elapsed();
+  char so_far[96];
+  snprintf(so_far, sizeof(so_far), "%zu configs so far, %.1f configs/s",
+           s->nmembers, sec > 0 ? (double)s->nmembers / sec : 0.0);
   if (ok)
-    HELION_LOG(HELION_LOG_INFO, "%s\n%s | min=%.4f mid=%.4f max=%.4f\nbest: %s",
-               headline, counts, s->stat_scratch[0], s->stat_scratch[ok / 2],
-               s->stat_scratch[ok - 1], helion_buf_str(&s->json));
+    HELION_LOG(HELION_LOG_INFO,
+               "%s\n%s | min=%.4f mid=%.4f max=%.4f\nbest: %s\n%s", headline,
+               counts, s->stat_scratch[0], s->stat_scratch[ok / 2],
+               s->stat_scratch[ok - 1], helion_buf_str(&s->json), so_far);
   else
     HELION_LOG(HELION_LOG_INFO, "%s\n%s", headline, counts);
   return HELION_OK;

@@ -68,7 +68,7 @@ void helion_log_set_clock(double (*clock)(void *ud), void *ud) {
   log_clock_ud = ud;
 }
 
-static double log_elapsed(void) {
+double helion_log_elapsed(void) {
   if (log_clock)
     return log_clock(log_clock_ud);
   if (log_started == 0)
@@ -92,7 +92,7 @@ void helion__log(int level, const char *fmt, ...) {
   const char *tag = level == HELION_LOG_ERROR  ? "error: "
                     : level == HELION_LOG_WARN ? "warning: "
                                                : "";
-  fprintf(stderr, "[%.0fs] %s%s\n", floor(log_elapsed()), tag, line);
+  fprintf(stderr, "[%.0fs] %s%s\n", floor(helion_log_elapsed()), tag, line);
 }
 
 /* -------------------------------------------------------------- progress */

@@ -84,6 +84,10 @@ void helion_log_start(void);
  */
 void helion_log_set_clock(double (*clock)(void *ud), void *ud);
 
+/* The seconds the `[Ns]` prefix shows now (since helion_log_start(), or
+ * the clock helion_log_set_clock() installed). */
+double helion_log_elapsed(void);
+
 /* Seconds on a monotonic clock; only differences mean anything. */
 double helion_now(void);
 
