@@ -89,6 +89,14 @@ ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -DHELION_APP_IMPLEMENTATION -I"$TMP
   -o "$TMP/app" "$SRC/samples/app/app.c" "${HELION_RUNTIME_LIB:?}" \
   "${HELION_CUDA_DRIVER_LIB:?}" -ldl -lpthread -lm 2>"$TMP/cc.log" || { cat "$TMP/cc.log"; fail "the app does not build"; }
 
+# A CUDA Runtime API program: the runtime uses the context cudaSetDevice()
+# made current, and the program's cudaStream_t.
+${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I"$TMP/gen" -I"$SRC/runtime/include" \
+  -I"$CUDA_INC" -o "$TMP/rt_app" "$SRC/tests/gpu/runtime_api_app.c" \
+  "$HELION_RUNTIME_LIB" "${HELION_CUDART_LIB:?}" -Wl,-rpath,"$(dirname "$HELION_CUDART_LIB")" -ldl -lpthread -lm \
+  2>"$TMP/cc_rt.log" || { cat "$TMP/cc_rt.log"; fail "the Runtime API app does not build"; }
+"$TMP/rt_app" || fail "the Runtime API app: exit $?"
+
 CASES=(
   vector_add:exact:N=1048576 vector_add:exact:N=4096 vector_add:miss:N=1000003
   softmax:exact:M=4096,N=1024 softmax:miss:M=1000,N=3000
