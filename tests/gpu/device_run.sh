@@ -78,7 +78,7 @@ for step in "${steps[@]}"; do
       # at configure time with the default budget (HelionTuneDefaults.cmake),
       # built, run; configured again (nothing to tune, timed); one kernel
       # re-tuned through its helion_retune_<name> target. The results files
-      # come back in $OUT/app-tuned/.
+      # come back in $OUT/app-tuned.tgz.
       rm -rf build-app samples/app/tuned
       mkdir -p samples/app/tuned
       a0=$(date +%s.%N)
@@ -102,7 +102,8 @@ for step in "${steps[@]}"; do
       rc5=$?
       r1=$(date +%s.%N)
       sha256sum -c "$OUT/app-retune.sha" >/dev/null 2>&1 && rc5="$rc5 (file unchanged!)"
-      mkdir -p "$OUT/app-tuned" && cp samples/app/tuned/*.json "$OUT/app-tuned/"
+      # One archive: the device tool brings back a limited number of files.
+      tar czf "$OUT/app-tuned.tgz" samples/app/tuned
       grep -E "Helion:|Autotuning complete|Best config|Recorded" "$OUT/app-configure-tune.log" | head -40
       summary+=("app: configure+tune rc=$rc1 $(awk "BEGIN{printf \"%.1f\", $a1 - $a0}") s; build rc=$rc2; run rc=$rc3; configure again rc=$rc4 $(awk "BEGIN{printf \"%.2f\", $b1 - $b0}") s; retune vector_add rc=$rc5 $(awk "BEGIN{printf \"%.1f\", $r1 - $r0}") s")
       ;;
