@@ -39,11 +39,12 @@ set(HELION_TARGET_DEVICE "" CACHE STRING
   "The GPU the build is for, by name (\"NVIDIA H100 80GB HBM3\"): its entries are checked, the build machine's GPU is not asked")
 
 # The configure-time default search (one place: HelionTuneDefaults.cmake).
-include("${CMAKE_CURRENT_LIST_DIR}/HelionTuneDefaults.cmake" OPTIONAL
-  RESULT_VARIABLE _helion_defaults_found)
-if(NOT DEFINED HELION_DEFAULT_TUNE_FLAGS)
-  set(HELION_DEFAULT_TUNE_FLAGS --effort quick)
-endif()
+# Kept as a global property: this file may be included in another
+# directory's scope (Helion added with add_subdirectory) than the one that
+# calls helion_add_tuned_kernel().
+include("${CMAKE_CURRENT_LIST_DIR}/HelionTuneDefaults.cmake")
+set_property(GLOBAL PROPERTY HELION_DEFAULT_TUNE_FLAGS
+  "${HELION_DEFAULT_TUNE_FLAGS}")
 
 # The tool that runs at configure time. An installed package names it
 # (HELION_TUNE_EXECUTABLE); from a source tree it is built once here, into the
@@ -216,7 +217,7 @@ function(helion_add_tuned_kernel name)
       list(APPEND search_flags --budget-seconds ${ARG_BUDGET_SECONDS})
     endif()
   else()
-    set(search_flags ${HELION_DEFAULT_TUNE_FLAGS})
+    get_property(search_flags GLOBAL PROPERTY HELION_DEFAULT_TUNE_FLAGS)
   endif()
   if(DEFINED ARG_SEED)
     list(APPEND search_flags --seed ${ARG_SEED})

@@ -48,6 +48,10 @@ for d in a b; do
     fail "build $d: $(grep -iE 'error' "$TMP/$d.build" | head -10)"
 done
 sha | cmp -s - "$TMP/results.before" || fail "configure changed a results file"
+# The configure-time default search (cmake/HelionTuneDefaults.cmake) reaches
+# the tune commands, here the re-tune target's.
+grep -q -- "--max-evals 150" "$TMP/a/CMakeFiles/helion_retune_softmax.dir/build.make" ||
+  fail "helion_retune_softmax does not use the default search flags: $(grep -h 'helion-tune' "$TMP/a/CMakeFiles/helion_retune_softmax.dir/build.make" | head -3)"
 for h in "$TMP"/a/helion_*/*_tuned.h; do
   other="$TMP/b/${h#"$TMP"/a/}"
   cmp -s "$h" "$other" || fail "headers differ between two builds: $(basename "$h")"
