@@ -5,7 +5,7 @@
 # Also: no source file of the tool over 1,200 lines.
 set -uo pipefail
 src="${HELION_SOURCE_DIR:?}/tool/src"
-layers=(util model backend search results codegen cli)
+layers=(util model backend llm search results codegen cli)
 fails=0
 for i in "${!layers[@]}"; do
   layer="${layers[$i]}"
