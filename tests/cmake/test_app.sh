@@ -8,6 +8,7 @@
 #    their generated headers are byte-identical;
 #  - exact rebuilds: touching one kernel's source regenerates exactly that
 #    kernel's header; touching app.c regenerates none (make's dry run);
+#  - cross build: HELION_TARGET_DEVICE counts that device's entries only;
 #  - missing: with one entry removed, HELION_REQUIRE_TUNED=ON fails configure
 #    naming the kernel and the shape; without it, one warning and a build
 #    with the default config.
@@ -57,6 +58,17 @@ for h in "$TMP"/a/helion_*/*_tuned.h; do
   cmp -s "$h" "$other" || fail "headers differ between two builds: $(basename "$h")"
 done
 [ "$(ls "$TMP"/a/helion_*/*_tuned.h | wc -l)" -eq 6 ] || fail "want 6 generated headers in a"
+
+# --- a cross build names its target GPU: that device's entries count, and
+# no other device's.
+dev=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["entries"][0]["device"]["name"])' "$APP/tuned/softmax.tuned.json")
+configure "$TMP/t1" -DHELION_TARGET_DEVICE="$dev" || fail "configure for $dev: $(tail -20 "$TMP/t1.log")"
+grep -q "no tuned entry" "$TMP/t1.log" && fail "HELION_TARGET_DEVICE=$dev warned of a missing entry"
+configure "$TMP/t2" -DHELION_TARGET_DEVICE="Some Other GPU" || fail "configure for another GPU"
+n=$(grep -c "no tuned entry" "$TMP/t2.log")
+[ "$n" -eq 6 ] || fail "HELION_TARGET_DEVICE=Some Other GPU: want one warning per kernel (6), got $n"
+tr '\n' ' ' <"$TMP/t2.log" | tr -s ' ' | grep -q "on Some Other GPU" ||
+  fail "the warning does not name the target device"
 
 # --- exact rebuilds (make's dry run lists the commands it would run).
 echo "// edited" >>"$TMP/samples/softmax/softmax.cu"
