@@ -472,6 +472,11 @@ static void test_llm_prompt_parse_invalid(void **state) {
   helion_llm_parsed_cleanup(&p);
   p = parse(f, "[3, \"x\"]", 15, 0, 2, 0);
   assert_string_equal(p.why, "configs[0]: expected an object, got number");
+  helion_llm_parsed_cleanup(&p);  /* A key with a newline (found by fuzz_llm_parse): the reason stays one
+   * printable line. */
+  p = parse(f, "[{\"bl\\nx\":1}]", 15, 0, 1, 0);
+  assert_non_null(strstr(p.why, "bl?x"));
+  assert_null(strchr(p.why, '\n'));
   helion_llm_parsed_cleanup(&p);
 }
 

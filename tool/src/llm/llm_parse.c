@@ -321,10 +321,16 @@ static cJSON *salvage(const char *t, size_t n, bool *nomem) {
 
 /* ----------------------------------------------------------- validation */
 
+/* The first rejection's reason, kept to one printable line: the message
+ * may quote a key or value straight from the model's text, control
+ * characters (a newline in a key) included; those become '?'. */
 static void set_why(helion_llm_parsed_t *p, size_t item, const char *msg) {
   if (p->why[0])
     return;
   snprintf(p->why, sizeof(p->why), "configs[%zu]: %s", item, msg);
+  for (char *c = p->why; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
 }
 
 helion_status helion_llm_parse(const helion_space_t *space, const char *text,
