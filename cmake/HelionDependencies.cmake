@@ -1,7 +1,8 @@
 # Finds the fixed dependencies: the CUDA Toolkit (NVRTC and headers only;
-# libcuda is never linked), cJSON, zlib, threads, and cmocka for the tests
-# (only when HELION_BUILD_TESTS is on). libcurl is found by the module that
-# uses it (the LLM searches), not here. Each missing one stops configure with the package that provides it.
+# libcuda is never linked), cJSON, zlib, threads, libcurl (the LLM searches'
+# HTTPS requests, tool/src/llm/llm_transport.c), and cmocka for the tests
+# (only when HELION_BUILD_TESTS is on). Each missing one stops configure with
+# the package that provides it.
 include_guard(GLOBAL)
 
 find_package(CUDAToolkit REQUIRED)
@@ -19,6 +20,13 @@ set_target_properties(helion::nvrtc PROPERTIES
 find_package(ZLIB REQUIRED)
 set(THREADS_PREFER_PTHREAD_FLAG ON)
 find_package(Threads REQUIRED)
+# libcurl: only helion-tune links it (the runtime library never does).
+find_package(CURL QUIET)
+if(NOT CURL_FOUND OR NOT TARGET CURL::libcurl)
+  message(FATAL_ERROR
+    "libcurl not found: install libcurl4-openssl-dev (apt-get install "
+    "libcurl4-openssl-dev) or add its prefix to CMAKE_PREFIX_PATH")
+endif()
 
 # cJSON: Debian's config file names no namespaced target, and a prefix
 # unpacked with dpkg -x has none that points at it, so look for it directly.

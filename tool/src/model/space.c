@@ -972,3 +972,29 @@ void helion_space_fingerprint(const helion_space_t *s, char out[65]) {
   helion_sha256_hex(helion_buf_str(&b), b.len, out);
   helion_buf_cleanup(&b);
 }
+
+/* ------------------------------------------------ restrictions as text */
+
+size_t helion_space_restriction_count(const helion_space_t *s) {
+  return s->priv->nrestr;
+}
+
+const char *helion_space_restriction_text(const helion_space_t *s, size_t r) {
+  return r < s->priv->nrestr ? helion_expr_text(s->priv->restr[r]) : "";
+}
+
+ptrdiff_t helion_space_first_violation(const helion_space_t *s,
+                                       const int64_t *cells) {
+  const struct helion_space_priv *pv = s->priv;
+  if (pv->nrestr) {
+    helion_num_t stack[STACK_SCOPE];
+    helion_num_t *vals = pv->nscope <= STACK_SCOPE ? stack : pv->scratch;
+    helion__space_fill_scope(s, cells, vals);
+    for (size_t r = 0; r < pv->nrestr; r++)
+      if (!helion__space_restriction_holds(s, r, vals))
+        return (ptrdiff_t)r;
+  }
+  if (pv->filter && !pv->filter(cells, pv->filter_ud))
+    return (ptrdiff_t)pv->nrestr;
+  return -1;
+}

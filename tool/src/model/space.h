@@ -265,4 +265,20 @@ int helion_space_find(const helion_space_t *s, const char *name);
 helion_num_t helion_space_slot_number(const helion_space_t *s, size_t slot,
                                       const int64_t *cells);
 
+/* ----- restrictions as text (for prompts and rejection reasons) -------- */
+
+/* Number of restrictions the space was built with. */
+size_t helion_space_restriction_count(const helion_space_t *s);
+
+/* Restriction r's expression text as written ("BLOCK_M * BLOCK_N <= 4096");
+ * owned by the space. r < helion_space_restriction_count(s). */
+const char *helion_space_restriction_text(const helion_space_t *s, size_t r);
+
+/* Why `cells` is not valid: the index of the first restriction it violates,
+ * -1 when every restriction holds and the filter (if any) accepts it, or
+ * (ptrdiff_t)restriction_count when only the filter rejects it. Same
+ * threading rule as helion_space_valid. */
+ptrdiff_t helion_space_first_violation(const helion_space_t *s,
+                                       const int64_t *cells);
+
 #endif /* HELION_SPACE_H */
