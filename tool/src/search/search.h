@@ -680,13 +680,13 @@ enum {
 #define HELION_OPT_LLM_DECLS(off_, prefix_, rounds_full_, rounds_quick_,       \
                              rounds_min_, rounds_env_)                         \
   [(off_) + HELION_LLM_CONFIGS_PER_ROUND] = HELION_OPT_INT_DECL(               \
-      prefix_ "configs_per_round", 15, 15, 1, 1000,                            \
+      "configs_per_round", 15, 15, 1, 1000,                            \
       "HELION_LLM_CONFIGS_PER_ROUND", "configs asked of the LLM per round"),   \
   [(off_) + HELION_LLM_MAX_ROUNDS] = HELION_OPT_INT_DECL(                      \
       prefix_ "max_rounds", rounds_full_, rounds_quick_, rounds_min_, 1000,    \
       rounds_env_, "LLM rounds, round 0 included"),                            \
   [(off_) + HELION_LLM_INITIAL_RANDOM] = HELION_OPT_INT_DECL(                  \
-      prefix_ "initial_random_configs", 10, 10, 0, HELION_OPT_BIG,             \
+      "initial_random_configs", 10, 10, 0, HELION_OPT_BIG,             \
       "HELION_LLM_INITIAL_RANDOM_CONFIGS",                                     \
       "random configs measured beside the default in round 0"),               \
   [(off_) + HELION_LLM_MIN_IMPROVEMENT_DELTA] = HELION_OPT_DOUBLE_DECL(        \
