@@ -35,7 +35,8 @@ typedef struct helion_llm_settings {
   helion_llm_provider provider;
   char *model;         /* HELION_LLM_MODEL (a "provider/" prefix removed) */
   char *api_key;       /* HELION_LLM_API_KEY, else OPENAI_API_KEY or
-                          ANTHROPIC_API_KEY by provider; never printed */
+                          ANTHROPIC_API_KEY by provider; never printed;
+                          "" (no Authorization) only for openai-chat */
   char *api_base;      /* HELION_LLM_API_BASE, else the provider's own
                           variables, else the public API; no trailing '/' */
   char *extra_headers; /* HELION_LLM_EXTRA_HEADERS as given (JSON object or
@@ -43,7 +44,8 @@ typedef struct helion_llm_settings {
   char *ca_bundle;     /* HELION_LLM_CA_BUNDLE (then CURL_CA_BUNDLE) or NULL */
   char *client_cert;   /* HELION_LLM_CLIENT_CERT or NULL */
   char *client_key;    /* HELION_LLM_CLIENT_KEY or NULL */
-  char *effort;        /* HELION_LLM_EFFORT_LEVEL: none|low|medium|high|max */
+  char *effort;        /* HELION_LLM_EFFORT_LEVEL: none|low|medium|high|max
+                          ("none" when unset; never NULL) */
   double timeout_s;    /* HELION_LLM_TIMEOUT_S, default 120 */
   int max_output_tokens; /* default 8192 */
 } helion_llm_settings_t;
@@ -53,7 +55,11 @@ typedef struct helion_llm_settings {
  * reference A7). The provider is HELION_LLM_PROVIDER (openai, anthropic,
  * openai-chat; aliases as in reference A6.1) or inferred from the model
  * name. HELION_ERR_USAGE with the variable's name for a bad value, or when
- * no API key is set (naming the variables tried). Never reads a network.
+ * no API key is set (naming the variables tried); HELION_ERR_UNSUPPORTED for
+ * Vertex and Bedrock. No message holds the key or an extra header's value.
+ * The choices Helion leaves open (plain http://, headers the transport owns,
+ * TLS files that do not exist) are listed in llm_settings.c and README.
+ * Never reads a network. *out is written only on success.
  */
 helion_status helion_llm_settings_from_env(helion_llm_settings_t *out,
                                            helion_err_t *err);
@@ -69,16 +75,21 @@ typedef struct helion_llm_message {
  * verification always on; the model's text out of the provider's response
  * shape into *out_text (caller frees). No retries. Errors (HELION_ERR_IO for
  * the network, HELION_ERR_TIMEOUT, HELION_ERR_PARSE for a reply that is not
- * the provider's shape, HELION_ERR_INVALID for an HTTP error status) carry
+ * the provider's shape, HELION_ERR_INVALID for an HTTP status other than
+ * 2xx (redirects are not followed), HELION_ERR_LIMIT for a reply over 8 MiB,
+ * HELION_ERR_USAGE for a role other than system/user/assistant or no
+ * user/assistant message) carry
  * "HTTP 401 from https://host/v1/messages: <body, redacted, at most 300
- * characters>" or "request to <url> failed: <curl's reason>". Thread-safe.
+ * characters>" or "request to <url> failed: <curl's reason>". The reply and
+ * every message are redacted (helion_llm_redact). Thread-safe.
  */
 helion_status helion_llm_request(const helion_llm_settings_t *s,
                                  const helion_llm_message_t *msgs, size_t n,
                                  char **out_text, helion_err_t *err);
 
 /* Replaces every occurrence of the settings' API key in buf (NUL-ended) with
- * "[redacted]" (in place; the text only shrinks or stays). */
+ * "[redacted]" (in place; the text only shrinks or stays: a key shorter than
+ * that mark becomes as many '*'). An empty key or NULL s or buf: nothing. */
 void helion_llm_redact(const helion_llm_settings_t *s, char *buf);
 
 /* ------------------------------------------------------ prompt, parsing */

@@ -225,10 +225,18 @@ static span_t first_balanced(const char *t, size_t n, char open) {
 }
 
 /* The first balanced {...} and [...] blocks, the one that starts first
- * tried first (a bare list of objects is not read as its first object). */
-static void add_balanced(candidates_t *c, const char *t, size_t n) {
+ * tried first (a bare list of objects is not read as its first object).
+ * `retried`: only blocks found after an opener that never closed (inside a
+ * cut reply: tried after the salvage); else only blocks at first openers. */
+static void add_balanced(candidates_t *c, const char *t, size_t n,
+                         bool retried) {
   span_t o = first_balanced(t, n, '{');
   span_t a = first_balanced(t, n, '[');
+  const char *fo = memchr(t, '{', n), *fa = memchr(t, '[', n);
+  if (o.len && (o.off != (size_t)(fo - t)) != retried)
+    o.len = 0;
+  if (a.len && (a.off != (size_t)(fa - t)) != retried)
+    a.len = 0;
   if (a.len && (!o.len || a.off < o.off)) {
     cand_add(c, a.off, a.len);
     cand_add(c, o.off, o.len);
@@ -336,7 +344,7 @@ helion_status helion_llm_parse(const helion_space_t *space, const char *text,
   cands.n = 0;
   add_stripped(&cands, text, 0, n);
   add_fences(&cands, text, n);
-  add_balanced(&cands, text, n);
+  add_balanced(&cands, text, n, false);
   const cJSON *list = NULL;
   for (size_t i = 0; i < cands.n && !list && !nomem; i++) {
     root = try_parse(text, cands.items[i].off, cands.items[i].len, &nomem);
@@ -349,6 +357,18 @@ helion_status helion_llm_parse(const helion_space_t *space, const char *text,
   if (!list && !nomem && n) {
     root = salvage(text, n, &nomem);
     list = root;
+  }
+  if (!list && !nomem && n) {
+    cands.n = 0;
+    add_balanced(&cands, text, n, true);
+    for (size_t i = 0; i < cands.n && !list && !nomem; i++) {
+      root = try_parse(text, cands.items[i].off, cands.items[i].len, &nomem);
+      list = config_list(root);
+      if (!list) {
+        cJSON_Delete(root);
+        root = NULL;
+      }
+    }
   }
   if (nomem)
     goto nomem;

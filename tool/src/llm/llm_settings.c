@@ -107,7 +107,7 @@ static int provider_from_model(const char *model) {
     return HELION_LLM_OPENAI_CHAT;
   if (starts_with(m, "claude") || starts_with(m, "anthropic/"))
     return HELION_LLM_ANTHROPIC;
-  static const char *const openai[] = {"gpt-", "chatgpt-", "codex", "o1",
+  static const char *const openai[] = {"gpt-", "chatgpt-", "codex",  "o1",
                                        "o3",   "o4",       "openai/"};
   for (size_t i = 0; i < sizeof openai / sizeof *openai; i++)
     if (starts_with(m, openai[i]))
@@ -214,8 +214,8 @@ static helion_status read_timeout(double *out, helion_err_t *err) {
 /* The key (never in a message: only the variables' names are). */
 static helion_status read_key(helion_llm_provider p, char **out,
                               helion_err_t *err) {
-  const char *own = p == HELION_LLM_ANTHROPIC ? "ANTHROPIC_API_KEY"
-                                              : "OPENAI_API_KEY";
+  const char *own =
+      p == HELION_LLM_ANTHROPIC ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
   const char *var = "HELION_LLM_API_KEY";
   const char *key = env_nonempty(var);
   if (!key) {
@@ -353,8 +353,8 @@ helion_status helion_llm_settings_from_env(helion_llm_settings_t *out,
     goto out;
   }
   s.provider = (helion_llm_provider)p;
-  const char *sent = strip_model_prefix(
-      model, pv && s.provider == HELION_LLM_OPENAI_CHAT);
+  const char *sent =
+      strip_model_prefix(model, pv && s.provider == HELION_LLM_OPENAI_CHAT);
   if (!*sent || strpbrk(sent, "\r\n")) {
     rc = helion_err_set(err, HELION_ERR_USAGE,
                         "HELION_LLM_MODEL=%s: expected a model name", model);

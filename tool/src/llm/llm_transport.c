@@ -32,7 +32,9 @@
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_OK;
 
-static void global_init(void) { global_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void global_init(void) {
+  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 /* ---------------------------------------------------------------- bodies */
 
@@ -255,8 +257,7 @@ static void free_headers(struct curl_slist *l) {
 /* The provider's headers, then the extra ones (an extra header with the name
  * of a provider header, anthropic-version say, replaces it). */
 static helion_status build_headers(const helion_llm_settings_t *s,
-                                   struct curl_slist **out,
-                                   helion_err_t *err) {
+                                   struct curl_slist **out, helion_err_t *err) {
   helion__llm_header_t *extra = NULL;
   size_t nextra = 0;
   helion_status rc =
@@ -443,8 +444,8 @@ static const char *reply_shape(helion_llm_provider p) {
 
 /* --------------------------------------------------------------- request */
 
-static helion_status check_messages(const helion_llm_message_t *msgs,
-                                    size_t n, helion_err_t *err) {
+static helion_status check_messages(const helion_llm_message_t *msgs, size_t n,
+                                    helion_err_t *err) {
   size_t talk = 0;
   for (size_t i = 0; i < n; i++) {
     const char *r = msgs[i].role;
@@ -500,8 +501,7 @@ helion_status helion_llm_request(const helion_llm_settings_t *s,
 
   /* The body. */
   if (join_system(msgs, n, &system)) {
-    rc = helion_err_set(err, HELION_ERR_LIMIT,
-                        "the system prompt is too long");
+    rc = helion_err_set(err, HELION_ERR_LIMIT, "the system prompt is too long");
     goto out;
   }
   body = cJSON_CreateObject();
@@ -601,8 +601,8 @@ helion_status helion_llm_request(const helion_llm_settings_t *s,
   char ex[EXCERPT_CHARS + 4];
   if (status < 200 || status > 299) {
     excerpt(rbody, ex);
-    rc = helion_err_set(err, HELION_ERR_INVALID, "HTTP %ld from %s: %s",
-                        status, url, ex);
+    rc = helion_err_set(err, HELION_ERR_INVALID, "HTTP %ld from %s: %s", status,
+                        url, ex);
     goto out;
   }
   if ((rc = helion_json_parse(rbody, reply.body.len, url, &reply_json, err)))
