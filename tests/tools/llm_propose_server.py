@@ -4,7 +4,8 @@ on 127.0.0.1 speaking the OpenAI-compatible chat-completions protocol
 (POST /v1/chat/completions -> {"choices": [{"message": {"content": ...}}]}).
 
 Each request is answered with the next `--per-reply` configs of a pool, as
-{"configs": [...]} text, so every round brings new ones:
+{"configs": [...]} text, so every round brings new ones (a search's first
+request, system + user message only, starts the pool over):
 
   --mode top      the pool is --configs (a JSON list of config objects),
                   in the given order (the test passes the landscape's best)
@@ -66,6 +67,9 @@ def main():
             n = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(n) or b"{}")
             auth = self.headers.get("Authorization", "")
+            if len(body.get("messages", [])) <= 2:
+                state["next"] = 0  # a new search's first request
+
             if a.log:
                 with open(a.log, "a") as f:
                     f.write(json.dumps({
