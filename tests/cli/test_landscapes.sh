@@ -38,6 +38,8 @@ expect_err() {
 }
 
 SIM() { "$HELION_TUNE" simulate "$@"; }
+NOKEY() { env -u HELION_LLM_API_KEY -u OPENAI_API_KEY -u ANTHROPIC_API_KEY \
+  -u HELION_LLM_REPLAY "$HELION_TUNE" simulate "${@:2}"; }
 
 # --- class 8: a one-config space, every algorithm ---------------------------
 ONE="$LAND/one_config.json"
@@ -55,8 +57,14 @@ for algo in $ALGOS; do
         expect_rc 1 SIM "$ONE" --algorithm "$algo" --effort "$effort" $noise --quiet
         expect_err "FiniteSearch needs at least 2 configurations"
         ;;
+      LLMGuidedSearch)
+        # No provider configured: the pure LLM search fails, saying why
+        # (tests/cli/test_llm.sh runs it against a local provider).
+        expect_rc 1 NOKEY SIM "$ONE" --algorithm "$algo" --effort "$effort" $noise --quiet
+        expect_err "LLMGuidedSearch: "
+        ;;
       *)
-        expect_rc 0 SIM "$ONE" --algorithm "$algo" --effort "$effort" $noise --json
+        expect_rc 0 NOKEY SIM "$ONE" --algorithm "$algo" --effort "$effort" $noise --json
         python3 - "$TMP/out" <<'EOF' || fail "$algo $effort $noise: one-config result"
 import json, sys
 run = json.load(open(sys.argv[1]))["runs"][0]

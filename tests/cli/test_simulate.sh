@@ -62,7 +62,7 @@ expect_err "--budget-seconds: '0' is not a positive number"
 expect_rc 2 SIM "$P" --effort fast
 expect_err "--effort: 'fast' is not an effort; use none, quick or full"
 expect_rc 2 SIM "$P" --algorithm Nope
-expect_err "--algorithm: unknown search algorithm 'Nope'; valid algorithms: DESurrogateHybrid, DifferentialEvolutionSearch, FiniteSearch, LFBOPatternSearch, LFBOTreeSearch, PatternSearch, RandomSearch"
+expect_err "--algorithm: unknown search algorithm 'Nope'; valid algorithms: DESurrogateHybrid, DifferentialEvolutionSearch, FiniteSearch, LFBOPatternSearch, LFBOTreeSearch, LLMGuidedSearch, LLMSeededLFBOTreeSearch, LLMSeededSearch, PatternSearch, RandomSearch"
 expect_rc 2 SIM "$P" --seed
 expect_err "--seed needs a value"
 expect_rc 2 SIM "$P" --json=yes

@@ -735,7 +735,8 @@ static void test_search_unknown_algorithm(void **state) {
                       "unknown search algorithm 'SimulatedAnnealing'; valid "
                       "algorithms: DESurrogateHybrid, "
                       "DifferentialEvolutionSearch, FiniteSearch, "
-                      "LFBOPatternSearch, LFBOTreeSearch, PatternSearch, "
+                      "LFBOPatternSearch, LFBOTreeSearch, LLMGuidedSearch, "
+                      "LLMSeededLFBOTreeSearch, LLMSeededSearch, PatternSearch, "
                       "RandomSearch");
   helion_space_destroy(space);
 }
@@ -832,7 +833,8 @@ static void test_search_env(void **state) {
                       "HELION_AUTOTUNER: unknown search algorithm 'Nope'; "
                       "valid algorithms: DESurrogateHybrid, "
                       "DifferentialEvolutionSearch, FiniteSearch, "
-                      "LFBOPatternSearch, LFBOTreeSearch, PatternSearch, "
+                      "LFBOPatternSearch, LFBOTreeSearch, LLMGuidedSearch, "
+                      "LLMSeededLFBOTreeSearch, LLMSeededSearch, PatternSearch, "
                       "RandomSearch");
   unsetenv("HELION_AUTOTUNER");
   unsetenv("HELION_AUTOTUNE_EFFORT");

@@ -263,7 +263,8 @@ static void test_opts_from_json_errors(void **state) {
       {"{\"algorithm\": \"Nope\"}",
        "run.json: algorithm: unknown search algorithm 'Nope'; valid "
        "algorithms: DESurrogateHybrid, DifferentialEvolutionSearch, "
-       "FiniteSearch, LFBOPatternSearch, LFBOTreeSearch, PatternSearch, "
+       "FiniteSearch, LFBOPatternSearch, LFBOTreeSearch, LLMGuidedSearch, "
+       "LLMSeededLFBOTreeSearch, LLMSeededSearch, PatternSearch, "
        "RandomSearch"},
       {"{\"effort\": \"most\"}",
        "run.json: effort: 'most' is not an effort; use none, quick or full"},

@@ -133,6 +133,7 @@ typedef struct run_result {
   char *options_json; /* the resolved options' "options" object */
   char *error;        /* the run's error message or NULL */
   int interrupted;    /* the signal that stopped the run early, 0 if none */
+  char *stages_json;  /* an LLM search's metrics (JSON object) or NULL */
 } run_result;
 
 static int cmp_double(const void *a, const void *b) {
@@ -234,6 +235,13 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
     }
   }
   o->trace = trace;
+  /* What an LLM search's prompts say: the landscape's kernel and device. */
+  helion_llm_context_t ctx = {
+      .kernel_name = helion_sim_kernel_name(sim),
+      .device = helion_sim_device_name(sim),
+      .space = space,
+  };
+  o->llm_context = &ctx;
   r->seed = o->seed;
   r->best_ms = r->measured_ms = r->ratio = INFINITY;
   if ((rc = helion_search_create(space, helion_sim_backend(sim), o, &s, err)) ||
@@ -243,6 +251,27 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
   const helion_search_metrics_t *m = helion_search_metrics(s);
   r->evaluations = m->configs_tested;
   r->sim_seconds = helion_sim_elapsed(sim);
+  if (m->llm_requests || m->hybrid) {
+    helion_buf_t sb;
+    helion_buf_init(&sb, 4096);
+    helion_buf_appendf(&sb, "{\"llm_requests\": %zu", m->llm_requests);
+    if (m->hybrid) {
+      helion_buf_appendf(&sb,
+                         ", \"used_llm_seed\": %s, \"llm_configs_tested\": "
+                         "%zu, \"llm_seed_ms\": ",
+                         m->used_llm_seed ? "true" : "false",
+                         m->llm_configs_tested);
+      json_num(&sb, m->llm_seed_ms);
+      helion_buf_puts(&sb, ", \"second_stage_algorithm\": ");
+      helion_buf_put_json_string(&sb, m->second_stage ? m->second_stage : "");
+      helion_buf_appendf(&sb, ", \"second_stage_configs_tested\": %zu, "
+                              "\"second_stage_ms\": ",
+                         m->stage2_configs_tested);
+      json_num(&sb, m->stage2_best_ms);
+    }
+    helion_buf_putc(&sb, '}');
+    r->stages_json = helion_buf_take(&sb);
+  }
   r->interrupted = helion_interrupted();
   if (run_rc == HELION_ERR_NO_CONFIG && r->interrupted && !r->evaluations)
     run_rc = helion_err_set(err, HELION_ERR_NO_CONFIG,
@@ -275,6 +304,7 @@ out:
     rc = helion_err_set(err, HELION_ERR_IO, "--trace: cannot write %s",
                         trace_path);
   o->trace = NULL;
+  o->llm_context = NULL;
   helion_search_destroy(s);
   helion_buf_cleanup(&json);
   return rc;
@@ -353,6 +383,10 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
     helion_buf_puts(&b, r->config_json ? r->config_json : "null");
     helion_buf_puts(&b, ", \"options\": ");
     helion_buf_puts(&b, r->options_json ? r->options_json : "null");
+    if (r->stages_json) {
+      helion_buf_puts(&b, ", \"llm\": ");
+      helion_buf_puts(&b, r->stages_json);
+    }
     if (r->error) {
       helion_buf_puts(&b, ", \"error\": ");
       helion_buf_put_json_string(&b, r->error);
@@ -544,6 +578,7 @@ out:
     for (uint64_t r = 0; r < runs_n; r++) {
       free(results[r].config_json);
       free(results[r].options_json);
+      free(results[r].stages_json);
       free(results[r].error);
     }
   free(results);

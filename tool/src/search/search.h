@@ -41,6 +41,7 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "llm/llm.h"
 #include "model/config.h"
 #include "model/space.h"
 #include "util/json.h"
@@ -217,6 +218,12 @@ typedef struct helion_search_opts {
    * crashed run leaves every record before the last intact. */
   FILE *trace;
 
+  /* What the LLM searches' prompts say about the kernel and the machine
+   * (borrowed; NULL: a context naming the space only). tune fills it from
+   * the spec and the device, simulate from the landscape. The other
+   * searches ignore it. */
+  const helion_llm_context_t *llm_context;
+
   /* The other declared options given a value, in the order given (one
    * entry per option: a later value replaces an earlier one). */
   helion_opt_given_t given[HELION_SEARCH_MAX_GIVEN];
@@ -287,6 +294,15 @@ typedef struct helion_search_metrics {
   double elapsed_s;    /* backend elapsed() at the end */
   double best_perf_ms; /* lowest time ever observed; 0 if none */
   helion_search_stop stop;
+  /* The LLM searches (search_llm.c); all zero for the others. */
+  size_t llm_requests; /* LLM exchanges made (or replayed) */
+  bool hybrid;         /* LLMSeededSearch / LLMSeededLFBOTreeSearch */
+  bool used_llm_seed;  /* stage 2 was seeded with the LLM stage's best */
+  size_t llm_configs_tested;  /* the LLM stage's distinct configs */
+  double llm_seed_ms;         /* its best (+inf: none) */
+  const char *second_stage;   /* stage 2's algorithm */
+  size_t stage2_configs_tested;
+  double stage2_best_ms; /* +inf: none */
 } helion_search_metrics_t;
 
 /*
@@ -538,6 +554,36 @@ void helion_search_set_result(helion_search_t *s, helion_member_id best);
 helion_status helion__search_grow(void **p, size_t *cap, size_t need,
                                   size_t elem);
 
+/*
+ * The LLM hybrids' second stage (search_llm.c). helion__search_algo_values
+ * resolves algorithm a's options for this search as helion_search_create
+ * would (profile defaults, the environment's values, a's rules) into v
+ * (room for HELION_SEARCH_MAX_ALGO_OPTS). helion__search_run_stage runs a
+ * on this search (its store, budget, cap, trace, metrics) with options v;
+ * `seed`, when a member, joins the user configs for the run (so a
+ * from_best_available population starts with it, and it is a pinned
+ * finalist); the `ntrain` members of `train` are offered to a surrogate
+ * as training data (helion_search_seed_training).
+ */
+void helion__search_algo_values(const helion_search_t *s,
+                                const helion_search_algo_t *a,
+                                helion_opt_value_t *v);
+helion_status helion__search_run_stage(helion_search_t *s,
+                                       const helion_search_algo_t *a,
+                                       const helion_opt_value_t *v,
+                                       helion_member_id seed,
+                                       const helion_member_id *train,
+                                       size_t ntrain, helion_err_t *err);
+/* Backend seconds spent so far (helion_backend_elapsed). */
+double helion_search_elapsed(const helion_search_t *s);
+/* The members handed over for a surrogate's training data (LFBO adds them
+ * before its first fit); NULL and 0 outside a hybrid's second stage. */
+const helion_member_id *helion_search_seed_training(const helion_search_t *s,
+                                                    size_t *n);
+/* The declared index of option `name` in a's table, or SIZE_MAX. */
+size_t helion__search_algo_opt_index(const helion_search_algo_t *a,
+                                     const char *name);
+
 /* ----- the algorithms (search_*.c), run by the registry ---------------- */
 
 /* Most options one algorithm declares. */
@@ -615,6 +661,54 @@ enum {
 #define HELION_DE_NOPTS 8
 #define HELION_DES_NOPTS 11
 #define HELION_LFBO_NOPTS 24
+/* The LLM stage's options (search_llm.c), at indices off + HELION_LLM_*:
+ * LLMGuidedSearch's five; a hybrid's llm_* five, then pad, then (only
+ * LLMSeededSearch) the second stage. LLMSeededLFBOTreeSearch's table is
+ * LFBOTreeSearch's (same indices), then its LLM stage's six. */
+enum {
+  HELION_LLM_CONFIGS_PER_ROUND,
+  HELION_LLM_MAX_ROUNDS,
+  HELION_LLM_INITIAL_RANDOM,
+  HELION_LLM_MIN_IMPROVEMENT_DELTA,
+  HELION_LLM_CONTEXT_ROUNDS,
+  HELION_LLM_PAD_RANDOM,
+  HELION_LLM_SECOND_STAGE
+};
+#define HELION_LLM_NOPTS 5
+#define HELION_LLM_HYBRID_NOPTS 7
+#define HELION_LLM_LFBO_NOPTS (HELION_LFBO_NOPTS + 6)
+#define HELION_OPT_LLM_DECLS(off_, prefix_, rounds_full_, rounds_quick_,       \
+                             rounds_min_, rounds_env_)                         \
+  [(off_) + HELION_LLM_CONFIGS_PER_ROUND] = HELION_OPT_INT_DECL(               \
+      "configs_per_round", 15, 15, 1, 1000,                            \
+      "HELION_LLM_CONFIGS_PER_ROUND", "configs asked of the LLM per round"),   \
+  [(off_) + HELION_LLM_MAX_ROUNDS] = HELION_OPT_INT_DECL(                      \
+      prefix_ "max_rounds", rounds_full_, rounds_quick_, rounds_min_, 1000,    \
+      rounds_env_, "LLM rounds, round 0 included"),                            \
+  [(off_) + HELION_LLM_INITIAL_RANDOM] = HELION_OPT_INT_DECL(                  \
+      "initial_random_configs", 10, 10, 0, HELION_OPT_BIG,             \
+      "HELION_LLM_INITIAL_RANDOM_CONFIGS",                                     \
+      "random configs measured beside the default in round 0"),               \
+  [(off_) + HELION_LLM_MIN_IMPROVEMENT_DELTA] = HELION_OPT_DOUBLE_DECL(        \
+      prefix_ "min_improvement_delta", 0.005, 0.005, 0, HELION_OPT_BIG, NULL,  \
+      "relative improvement below which a round stalls (2 stop)"),             \
+  [(off_) + HELION_LLM_CONTEXT_ROUNDS] = HELION_OPT_INT_DECL(                  \
+      prefix_ "context_rounds", 3, 3, 0, 1000, NULL,                           \
+      "earlier round trips sent with a refinement prompt")
+#define HELION_OPT_LLM_PAD_DECL(off_)                                          \
+  [(off_) + HELION_LLM_PAD_RANDOM] = HELION_OPT_BOOL_DECL(                     \
+      "best_available_pad_random", 0, 0, NULL,                                 \
+      "pad the seeded second stage's population with random configs")
+helion_status helion__search_llm_run(helion_search_t *s, helion_err_t *err);
+helion_status helion__search_llm_seeded_run(helion_search_t *s,
+                                            helion_err_t *err);
+helion_status helion__search_llm_lfbo_run(helion_search_t *s,
+                                          helion_err_t *err);
+extern const helion_opt_decl_t helion__search_llm_opts[HELION_LLM_NOPTS];
+extern const helion_opt_decl_t
+    helion__search_llm_seeded_opts[HELION_LLM_HYBRID_NOPTS];
+extern const helion_opt_decl_t
+    helion__search_llm_lfbo_opts[HELION_LLM_LFBO_NOPTS];
 helion_status helion__search_random_run(helion_search_t *s, helion_err_t *err);
 extern const helion_opt_decl_t helion__search_random_opts[HELION_RANDOM_NOPTS];
 helion_status helion__search_finite_run(helion_search_t *s, helion_err_t *err);

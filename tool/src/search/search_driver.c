@@ -38,6 +38,17 @@ static const helion_search_algo_t algos[] = {
      "LFBO with neighbours from walks along the forest's decision paths",
      helion__search_lfbo_tree_opts, HELION_LFBO_NOPTS,
      helion__search_lfbo_resolve},
+    {"LLMGuidedSearch", helion__search_llm_run,
+     "rounds of configs an LLM proposes from the kernel and the results so "
+     "far",
+     helion__search_llm_opts, HELION_LLM_NOPTS, NULL},
+    {"LLMSeededLFBOTreeSearch", helion__search_llm_lfbo_run,
+     "an LLM stage whose best seeds (and whose results train) LFBOTreeSearch",
+     helion__search_llm_lfbo_opts, HELION_LLM_LFBO_NOPTS,
+     helion__search_lfbo_resolve},
+    {"LLMSeededSearch", helion__search_llm_seeded_run,
+     "an LLM stage whose best seeds a second-stage search",
+     helion__search_llm_seeded_opts, HELION_LLM_HYBRID_NOPTS, NULL},
     {"PatternSearch", helion__search_pattern_run,
      "hill climbing from the best random configs through their neighbours",
      helion__search_pattern_opts, HELION_PATTERN_NOPTS, NULL},
@@ -255,6 +266,56 @@ helion_member_id helion_search_best_id(const helion_search_t *s) {
 }
 const helion_search_metrics_t *helion_search_metrics(const helion_search_t *s) {
   return &s->metrics;
+}
+
+/* ---------------------------------------------------- a hybrid's stage -- */
+
+double helion_search_elapsed(const helion_search_t *s) {
+  return helion_backend_elapsed(s->backend);
+}
+
+const helion_member_id *helion_search_seed_training(const helion_search_t *s,
+                                                    size_t *n) {
+  *n = s->nseed_train;
+  return s->seed_train;
+}
+
+helion_status helion__search_run_stage(helion_search_t *s,
+                                       const helion_search_algo_t *a,
+                                       const helion_opt_value_t *v,
+                                       helion_member_id seed,
+                                       const helion_member_id *train,
+                                       size_t ntrain, helion_err_t *err) {
+  const helion_search_algo_t *algo = s->algo;
+  helion_opt_value_t aval[HELION_SEARCH_MAX_ALGO_OPTS];
+  memcpy(aval, s->aval, sizeof(aval));
+  const int64_t *configs = s->opts.configs;
+  size_t nconfigs = s->opts.nconfigs;
+  int64_t *with_seed = NULL;
+  if (seed < s->nmembers) {
+    with_seed = malloc((nconfigs + 1) * s->ncells * sizeof(int64_t));
+    if (!with_seed)
+      return helion_err_set(err, HELION_ERR_NOMEM, "search: out of memory");
+    if (nconfigs)
+      memcpy(with_seed, configs, nconfigs * s->ncells * sizeof(int64_t));
+    memcpy(with_seed + nconfigs * s->ncells, mcells(s, seed),
+           s->ncells * sizeof(int64_t));
+    s->opts.configs = with_seed;
+    s->opts.nconfigs = nconfigs + 1;
+  }
+  s->algo = a;
+  memcpy(s->aval, v, a->nopts * sizeof(*v));
+  s->seed_train = train;
+  s->nseed_train = ntrain;
+  helion_status rc = a->run(s, err);
+  s->seed_train = NULL;
+  s->nseed_train = 0;
+  s->algo = algo;
+  memcpy(s->aval, aval, sizeof(aval));
+  s->opts.configs = configs;
+  s->opts.nconfigs = nconfigs;
+  free(with_seed);
+  return rc;
 }
 
 /* ------------------------------------------------------------------- run -- */

@@ -86,6 +86,10 @@ struct helion_search {
   double *stat_scratch;
   size_t stat_cap;
   helion_buf_t json;
+
+  /* A hybrid's second stage (helion__search_run_stage). */
+  const helion_member_id *seed_train;
+  size_t nseed_train;
 };
 
 /* The cells of member id. */

@@ -160,6 +160,13 @@ const helion_opt_decl_t helion__search_lfbo_pattern_opts[HELION_LFBO_NOPTS] = {
     LFBO_DECLS(300)};
 const helion_opt_decl_t helion__search_lfbo_tree_opts[HELION_LFBO_NOPTS] = {
     LFBO_DECLS(200)};
+/* LLMSeededLFBOTreeSearch (search_llm.c): LFBOTreeSearch's options, then
+ * its LLM stage's. */
+const helion_opt_decl_t helion__search_llm_lfbo_opts[HELION_LLM_LFBO_NOPTS] = {
+    LFBO_DECLS(200),
+    HELION_OPT_LLM_DECLS(HELION_LFBO_NOPTS, "llm_", 1, 1, 0,
+                         "HELION_HYBRID_LLM_MAX_ROUNDS"),
+    HELION_OPT_LLM_PAD_DECL(HELION_LFBO_NOPTS)};
 
 /*
  * The rules beyond per-profile defaults (see the file comment); each
@@ -581,6 +588,18 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
     goto out;
   if ((rc = train_add(&L, pop, n)))
     goto nomem;
+  size_t nseed;
+  const helion_member_id *seed = helion_search_seed_training(s, &nseed);
+  if (nseed) {
+    /* A hybrid's LLM stage: every result it measured trains the surrogate
+     * (failures as negatives), beside the initial population. */
+    if ((rc = train_add(&L, seed, nseed)))
+      goto nomem;
+    HELION_LOG(HELION_LOG_INFO,
+               "Seeded LFBO surrogate with %zu (config, perf) pairs from the "
+               "LLM stage.",
+               nseed);
+  }
   if ((rc = helion__lfbo_sur_fit(&L.sur, true, err)))
     goto out;
 

@@ -651,6 +651,24 @@ helion_status helion__search_resolve(helion_search_t *s, helion_err_t *err) {
   return HELION_OK;
 }
 
+void helion__search_algo_values(const helion_search_t *s,
+                                const helion_search_algo_t *a,
+                                helion_opt_value_t *v) {
+  bool given[HELION_SEARCH_MAX_ALGO_OPTS];
+  bool used[HELION_SEARCH_MAX_GIVEN] = {0};
+  resolve_table(&s->opts, a->opts, a->nopts, v, given, used);
+  if (a->resolve)
+    a->resolve(&s->opts, given, v);
+}
+
+size_t helion__search_algo_opt_index(const helion_search_algo_t *a,
+                                     const char *name) {
+  for (size_t i = 0; i < a->nopts; i++)
+    if (strcmp(a->opts[i].name, name) == 0)
+      return i;
+  return SIZE_MAX;
+}
+
 static helion_status add_values(cJSON *obj, const helion_opt_decl_t *tab,
                                 size_t n, const helion_opt_value_t *v) {
   for (size_t i = 0; i < n; i++) {
