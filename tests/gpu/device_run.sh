@@ -10,6 +10,8 @@
 #          generated (the generated headers, the miss loop and the
 #          launcher's overhead), app (samples/app configured from scratch:
 #          configure-time tuning, build, run, retune; results in $OUT),
+#          app-full (after app: every app shape tuned at full effort,
+#          compared with the configure-time default budget),
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
 #          defaults and with Helion's timing), samples-bench (the samples'
@@ -108,6 +110,26 @@ for step in "${steps[@]}"; do
       tar czf "$OUT/app-tuned.tgz" samples/app/tuned
       grep -E "Helion:|Autotuning complete|Best config|Recorded" "$OUT/app-configure-tune.log" | head -40
       summary+=("app: configure+tune rc=$rc1 $(awk "BEGIN{printf \"%.1f\", $a1 - $a0}") s; build rc=$rc2; run rc=$rc3; configure again rc=$rc4 $(awk "BEGIN{printf \"%.2f\", $b1 - $b0}") s; retune vector_add rc=$rc5 $(awk "BEGIN{printf \"%.1f\", $r1 - $r0}") s")
+      ;;
+    app-full)
+      # After `app`: the configure-time entries this GPU just got (default
+      # budget) are kept in $OUT/app-default.tgz, then every samples/app
+      # kernel shape is tuned again at full effort into the same results
+      # files (so the committed entries are full tunes) and the two are
+      # compared shape by shape: configs, wall seconds, best ms, ratio.
+      rm -rf "$OUT/tuned-default" && cp -r samples/app/tuned "$OUT/tuned-default"
+      tar czf "$OUT/app-default.tgz" -C "$OUT" tuned-default
+      rc=0
+      while read -r name spec shape; do
+        HELION_AUTOTUNE_PROGRESS_BAR=0 build-gpu/helion-tune tune "$spec" \
+          --shape "$shape" --algorithm LFBOTreeSearch --effort full \
+          --tuned "samples/app/tuned/$name.tuned.json" \
+          > /dev/null 2> "$OUT/app-full-$name.log" || rc=$?
+      done < <(python3 tests/gpu/app_budget_summary.py --list samples/app)
+      tar czf "$OUT/app-tuned.tgz" samples/app/tuned
+      python3 tests/gpu/app_budget_summary.py --device "$(sed -n 2p "$OUT/gpu.txt" | cut -d, -f1)" \
+        "$OUT/tuned-default" samples/app/tuned | tee "$OUT/app-budget.md"
+      summary+=("app-full: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     tests-quick)
       ctest --test-dir build-gpu -L gpu -R "bench_worker|samples|compare" \
