@@ -32,6 +32,14 @@ mkdir -p "$OUT"
 prefix=/tmp/helion-deps
 mkdir -p "$prefix"
 for f in .deps/*.deb; do dpkg -x "$f" "$prefix"; done
+# libcurl: link against the machine's own libcurl.so.4 where it has one (the
+# carried Debian build wants a newer libssh2 than that image has); the
+# carried headers stay.
+syscurl=$(ls /usr/lib/x86_64-linux-gnu/libcurl.so.4 2>/dev/null)
+if [ -n "$syscurl" ]; then
+  rm -f "$prefix"/usr/lib/x86_64-linux-gnu/libcurl.so*
+  ln -s "$syscurl" "$prefix/usr/lib/x86_64-linux-gnu/libcurl.so"
+fi
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 summary=()
 
