@@ -238,6 +238,11 @@ PY
   esac
 done
 
+# The device tool brings back a few files only: everything but the
+# archives and Markdown tables goes into one archive of logs.
+(cd "$OUT" && tar czf logs.tgz --exclude='*.tgz' --exclude=logs.tgz . &&
+  find . -mindepth 1 ! -name '*.tgz' ! -name '*.md' -delete) 2>/dev/null
+
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"
