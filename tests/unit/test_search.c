@@ -4,8 +4,10 @@
  * get rebenchmarked, what final verification picks, where the evaluation
  * cap and the budget stop a run, PatternSearch's exact climb, seed
  * reproducibility (byte-identical traces), the clear errors (all failed,
- * DE's small population, unknown algorithm), and RandomSearch against the
- * exact random-sampling expectation on a recorded landscape.
+ * DE's small population, unknown algorithm), RandomSearch against the
+ * exact random-sampling expectation on a recorded landscape, and the LLM
+ * search's round-0 request in flight while the seeds are measured (a
+ * provider on 127.0.0.1 in a thread of the test).
  *
  * The landscapes here are a fake backend over a grid space: params A, B (and
  * C) are INT [0, side-1], default 0, and a config's time is a table entry
@@ -20,10 +22,18 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend/backend.h"
 #include "backend/backend_sim.h"
@@ -34,7 +44,8 @@
 
 /* ------------------------------------------------------- fake backend -- */
 
-typedef struct fake {
+typedef struct fake fake;
+struct fake {
   helion_backend_t base;
   size_t side, dims;
   const double *bench;     /* per grid index; NULL = bumpy() */
@@ -43,8 +54,9 @@ typedef struct fake {
   double cost;
   double clock;
   size_t nbenched, bench_calls, rebench_calls, rebench_configs;
-  size_t call_sizes[64]; /* configs per bench() call, the first 64 */
-} fake;
+  size_t call_sizes[64];     /* configs per bench() call, the first 64 */
+  void (*on_bench)(fake *f); /* called first by each bench() */
+};
 
 static size_t grid_index(const fake *f, const int64_t *c) {
   size_t ix = 0;
@@ -69,6 +81,8 @@ static helion_status fake_bench(helion_backend_t *b, const int64_t *configs,
                                 helion_err_t *err) {
   (void)err;
   fake *f = (fake *)b;
+  if (f->on_bench)
+    f->on_bench(f);
   if (f->bench_calls < 64)
     f->call_sizes[f->bench_calls] = n;
   f->bench_calls++;
@@ -890,6 +904,147 @@ static void test_search_random_matches_expectation(void **state) {
   helion_sim_destroy(sim);
 }
 
+/* ------------------------------------------- LLM round 0 in flight -- */
+
+/* A provider on 127.0.0.1 (OpenAI-compatible chat completions) for one
+ * request: it notes the request's arrival (signalling `cv`) and answers
+ * with one config, A=3 B=3 (the optimum of HILL). */
+typedef struct provider {
+  int fd, port;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool received; /* under mu */
+} provider;
+
+static provider *the_provider; /* for the fake's on_bench hook */
+
+static void *provider_serve(void *arg) {
+  provider *p = arg;
+  struct pollfd pf = {p->fd, POLLIN, 0};
+  if (poll(&pf, 1, 20000) != 1)
+    return NULL; /* no request in 20 s: the test's assertions fail */
+  int c = accept(p->fd, NULL, NULL);
+  if (c < 0)
+    return NULL;
+  char req[1 << 16];
+  size_t n = 0, want = SIZE_MAX;
+  while (n < sizeof(req) - 1 && n < want) {
+    ssize_t k = read(c, req + n, sizeof(req) - 1 - n);
+    if (k <= 0)
+      break;
+    n += (size_t)k;
+    req[n] = '\0';
+    const char *end = strstr(req, "\r\n\r\n");
+    const char *cl = strstr(req, "Content-Length: ");
+    if (end && cl && want == SIZE_MAX) {
+      want = (size_t)(end + 4 - req) + (size_t)strtoul(cl + 16, NULL, 10);
+      pthread_mutex_lock(&p->mu);
+      p->received = true;
+      pthread_cond_broadcast(&p->cv);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
+  static const char body[] =
+      "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+      "\"content\":\"{\\\"configs\\\":[{\\\"A\\\":3,\\\"B\\\":3}]}\"}}]}";
+  char out[512];
+  int len = snprintf(out, sizeof(out),
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof(body) - 1, body);
+  if (write(c, out, (size_t)len) != len)
+    fprintf(stderr, "provider: short write\n");
+  close(c);
+  return NULL;
+}
+
+static void provider_start(provider *p) {
+  memset(p, 0, sizeof(*p));
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
+  p->fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(p->fd >= 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof(a);
+  assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  assert_int_equal(listen(p->fd, 4), 0);
+  assert_int_equal(getsockname(p->fd, (struct sockaddr *)&a, &al), 0);
+  p->port = ntohs(a.sin_port);
+  assert_int_equal(pthread_create(&p->th, NULL, provider_serve, p), 0);
+}
+
+static void provider_stop(provider *p) {
+  pthread_join(p->th, NULL);
+  close(p->fd);
+  pthread_mutex_destroy(&p->mu);
+  pthread_cond_destroy(&p->cv);
+}
+
+/* The fake's first bench() (the round-0 seeds) waits up to 5 s for the
+ * provider to receive the request; it counts the bench() calls during
+ * which the request had arrived. */
+static size_t benches_with_request;
+
+static void wait_for_request(fake *f) {
+  provider *p = the_provider;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 5;
+  pthread_mutex_lock(&p->mu);
+  while (f->bench_calls == 0 && !p->received &&
+         pthread_cond_timedwait(&p->cv, &p->mu, &until) == 0)
+    ;
+  benches_with_request += p->received;
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Round 0's request is in flight while the seeds are measured (reference
+ * A2): the seeds' bench() call sees the request arrive at the provider.
+ * With the request sent after the seeds, that call waits 5 s in vain. */
+static void test_search_llm_round0_overlaps_seeds(void **state) {
+  (void)state;
+  helion_space_t *space = grid_space(2, 4);
+  fake f;
+  fake_init(&f, space, 2, 4, HILL);
+  f.on_bench = wait_for_request;
+  provider p;
+  provider_start(&p);
+  the_provider = &p;
+  benches_with_request = 0;
+  char base[64];
+  snprintf(base, sizeof(base), "http://127.0.0.1:%d", p.port);
+  unsetenv("HELION_LLM_REPLAY");
+  setenv("HELION_LLM_PROVIDER", "openai-chat", 1);
+  setenv("HELION_LLM_MODEL", "test-model", 1);
+  setenv("HELION_LLM_API_KEY", "sk-unit", 1);
+  setenv("HELION_LLM_API_BASE", base, 1);
+  helion_search_opts_t o;
+  opts_quiet(&o, "LLMGuidedSearch");
+  set_opt(&o, "max_rounds=1");
+  set_opt(&o, "initial_random_configs=2");
+  helion_search_t *s = make_search(space, &f, &o);
+  helion_err_t err = {{0}};
+  helion_status rc = helion_search_run(s, &err);
+  if (rc)
+    fprintf(stderr, "LLMGuidedSearch: %s\n", err.msg);
+  assert_int_equal(rc, HELION_OK);
+  provider_stop(&p);
+  /* bench() calls: the 3 seeds, then the LLM's config. */
+  assert_true(f.call_sizes[0] == 3 && f.call_sizes[1] == 1);
+  assert_int_equal(benches_with_request, 2);
+  assert_true(helion_search_best_ms(s) == 1.0);
+  helion_search_destroy(s);
+  helion_space_destroy(space);
+  unsetenv("HELION_LLM_PROVIDER");
+  unsetenv("HELION_LLM_MODEL");
+  unsetenv("HELION_LLM_API_KEY");
+  unsetenv("HELION_LLM_API_BASE");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_search_rebench_threshold),
@@ -910,6 +1065,7 @@ int main(void) {
       cmocka_unit_test(test_search_finite_and_profiles),
       cmocka_unit_test(test_search_env),
       cmocka_unit_test(test_search_random_matches_expectation),
+      cmocka_unit_test(test_search_llm_round0_overlaps_seeds),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

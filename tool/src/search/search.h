@@ -697,8 +697,9 @@ enum {
       "earlier round trips sent with a refinement prompt")
 #define HELION_OPT_LLM_PAD_DECL(off_)                                          \
   [(off_) + HELION_LLM_PAD_RANDOM] = HELION_OPT_BOOL_DECL(                     \
-      "best_available_pad_random", 0, 0, NULL,                                 \
-      "pad the seeded second stage's population with random configs")
+      "best_available_pad_random", 1, 1, NULL,                                 \
+      "pad the seeded second stage's population with random configs "         \
+      "(Helion: off)")
 helion_status helion__search_llm_run(helion_search_t *s, helion_err_t *err);
 helion_status helion__search_llm_seeded_run(helion_search_t *s,
                                             helion_err_t *err);

@@ -20,14 +20,31 @@
  * ones parsed from the response, with their measured times). Texts pass
  * through helion_llm_redact: the API key never reaches a trace or a log.
  *
- * Deviations from Helion: there is no overlap of round 0's request with
- * the seeds' benchmarks (the request follows them); the hybrids' LLM stage
- * skips its own final verification (stage 2's covers its members, which
- * stay in the same store); and an LLM failure in a hybrid is one warning,
- * after which stage 2 runs unseeded (Helion fails the tune). In
- * LLMGuidedSearch a failure is an error carrying the provider's message.
+ * As in Helion, round 0's request is in flight (on a thread of its own,
+ * joined before its answer is used) while the default and random seeds are
+ * measured; the initial prompt reports no results, so it needs none. The
+ * trace is written on the main thread after the join, in the order the
+ * sequential code wrote it. When measuring the seeds fails, the request
+ * is still waited for (up to its timeout) before the error returns.
+ *
+ * Deviations from Helion: the hybrids' LLM stage skips its own final
+ * verification (stage 2's covers its members, which stay in the same
+ * store); an LLM failure in a hybrid is one warning, after which stage 2
+ * runs unseeded (Helion fails the tune), while in LLMGuidedSearch a failure
+ * is an error carrying the provider's message; and a seeded stage 2 pads
+ * its from_best_available population with random configs
+ * (best_available_pad_random, default on; Helion's is off) up to its
+ * initial_population less the configs stage 1 measured. Unpadded, a
+ * stage 1 whose proposals were all invalid leaves stage 2 only the default
+ * and the best seed, and its tail suffers: pnpoly_RTX_3090, 20 runs of 220
+ * evaluations, p90 ratio 1.1515 against LFBOTreeSearch alone's 1.0002
+ * (tests/bench/RESULTS.md, "LLM-seeded LFBO vs LFBOTreeSearch"); padded,
+ * 1.0002. It is a trade: padded, gemm_RTX_3090's p90 with invalid
+ * proposals is 1.0491 (unpadded 1.0000), convolution_A4000's 1.0176
+ * (1.0036), against LFBOTreeSearch alone's 1.0000 and 1.0109.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,6 +324,30 @@ static helion_status ask(llm_t *L, size_t round, const char *prompt,
   return rc;
 }
 
+/*
+ * Round 0's request runs on a thread of its own while the main thread
+ * measures the seeds (reference A2, round 0 steps 2-4). The thread only
+ * calls ask(), which reads the conversation (L->nmsg, roles, texts), the
+ * options, the settings or the replay, and counts L->requests; the main
+ * thread changes none of these until pthread_join, the one point where the
+ * two meet. The answer waits in this struct; logging and the trace line
+ * stay on the main thread, after the join, so the trace is the one the
+ * sequential order wrote.
+ */
+typedef struct answer {
+  llm_t *L;
+  helion_status rc;
+  char *text; /* owned; NULL after a failure */
+  size_t nmsg;
+  helion_err_t err;
+} answer_t;
+
+static void *ask_thread(void *arg) {
+  answer_t *a = arg;
+  a->rc = ask(a->L, 0, NULL, &a->text, &a->nmsg, &a->err);
+  return NULL;
+}
+
 /* Writes a text to the trace line, key redacted. */
 static helion_status put_text(llm_t *L, helion_buf_t *b, const char *text) {
   if (!text)
@@ -380,19 +421,31 @@ static helion_status trace_exchange(llm_t *L, size_t round, size_t nmsg,
 }
 
 /*
- * Asks, parses, drops configs already seen, measures the new ones and
- * ingests them; writes the exchange's trace line. *out_new: how many new
- * unique configs the answer brought.
+ * Asks (or takes the answer `got` that round 0's thread received; the
+ * text's ownership passes here), parses, drops configs already seen,
+ * measures the new ones and ingests them; writes the exchange's trace
+ * line. *out_new: how many new unique configs the answer brought.
  */
 static helion_status llm_round(llm_t *L, size_t round, const char *prompt,
-                               size_t *out_new, helion_err_t *err) {
+                               answer_t *got, size_t *out_new,
+                               helion_err_t *err) {
   char *text = NULL;
   size_t nmsg = 0;
   helion_llm_parsed_t p;
   memset(&p, 0, sizeof(p));
   helion_member_id *ids = NULL;
   *out_new = 0;
-  helion_status rc = ask(L, round, prompt, &text, &nmsg, err);
+  helion_status rc;
+  if (got) {
+    rc = got->rc;
+    text = got->text;
+    nmsg = got->nmsg;
+    got->text = NULL;
+    if (rc)
+      *err = got->err;
+  } else {
+    rc = ask(L, round, prompt, &text, &nmsg, err);
+  }
   if (rc) {
     L->llm_failed = rc != HELION_ERR_NOMEM;
     helion_err_t terr;
@@ -490,6 +543,84 @@ static helion_status llm_connect(llm_t *L, helion_err_t *err) {
 }
 
 /*
+ * Round 0 (reference A2): the system and initial messages (the initial
+ * prompt reports no results, so it does not wait for the seeds), the
+ * request sent on a thread, the default and random seeds measured
+ * meanwhile, then, after the join, the answer's configs measured as in
+ * every round. A request that fails is reported after the seeds are
+ * measured, as before; a thread that cannot start is an error.
+ */
+static helion_status round0(llm_t *L, size_t *out_new, helion_err_t *err) {
+  helion_search_t *s = L->s;
+  helion_llm_state_t st;
+  memset(&st, 0, sizeof(st));
+  st.max_rounds = L->o.max_rounds;
+  st.configs_per_round = L->o.per_round;
+  if (push_msg(L, "system", helion_llm_system_prompt()))
+    return nomem(err);
+  helion_buf_reset(&L->buf);
+  helion_status rc = helion_llm_prompt_initial(&L->ctx, &st, &L->buf, err);
+  if (rc)
+    return rc;
+  if (push_msg(L, "user", helion_buf_str(&L->buf)))
+    return nomem(err);
+
+  size_t nseed = 1 + L->o.nrandom;
+  int64_t *seeds = malloc(nseed * L->nc * sizeof(int64_t));
+  helion_member_id *ids = malloc(nseed * sizeof(*ids));
+  answer_t got;
+  memset(&got, 0, sizeof(got));
+  got.L = L;
+  pthread_t th;
+  int e = 0;
+  if (!seeds || !ids) {
+    rc = nomem(err);
+    goto out;
+  }
+  helion_space_default(L->space, seeds);
+  size_t n = 1 + helion_search_random_configs(s, L->o.nrandom, seeds + L->nc);
+  for (size_t i = 0; i < n && !rc; i++) {
+    helion_space_normalize(L->space, seeds + i * L->nc);
+    rc = helion_configset_add(&L->seen, seeds + i * L->nc, NULL);
+  }
+  if (rc) {
+    rc = nomem(err);
+    goto out;
+  }
+  if ((e = pthread_create(&th, NULL, ask_thread, &got)) != 0) {
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "LLM search: cannot start the thread of round 0's "
+                        "request: %s",
+                        strerror(e));
+    goto out;
+  }
+  HELION_LOG(HELION_LOG_INFO,
+             "Round 0: the LLM request is in flight while %zu seed configs "
+             "are measured",
+             n);
+  helion_search_set_generation(s, 0);
+  rc = helion_search_bench(s, seeds, n, "Round 0 seed", ids, err);
+  if (!rc) {
+    L->default_id = ids[0];
+    if ((rc = ingest(L, ids, n)))
+      rc = nomem(err);
+  }
+  /* The answer is read only after this join. */
+  if ((e = pthread_join(th, NULL)) != 0 && !rc)
+    rc = helion_err_set(err, HELION_ERR_IO,
+                        "LLM search: cannot join the thread of round 0's "
+                        "request: %s",
+                        strerror(e));
+  if (!rc)
+    rc = llm_round(L, 0, NULL, &got, out_new, err);
+out:
+  free(got.text);
+  free(seeds);
+  free(ids);
+  return rc;
+}
+
+/*
  * The LLM search's rounds (reference A2) on s; after an error L->llm_failed
  * says whether it came from the LLM (settings or request) rather than from
  * measuring.
@@ -515,44 +646,9 @@ static helion_status llm_search(llm_t *L, helion_err_t *err) {
     return rc;
   }
 
-  /* Round 0: the default and random seeds, then the LLM's first batch. */
-  size_t nseed = 1 + L->o.nrandom;
-  int64_t *seeds = malloc(nseed * L->nc * sizeof(int64_t));
-  helion_member_id *ids = malloc(nseed * sizeof(*ids));
-  if (!seeds || !ids) {
-    free(seeds);
-    free(ids);
-    return nomem(err);
-  }
-  helion_space_default(L->space, seeds);
-  size_t got = 1 + helion_search_random_configs(s, L->o.nrandom,
-                                                seeds + L->nc);
-  for (size_t i = 0; i < got && !rc; i++) {
-    helion_space_normalize(L->space, seeds + i * L->nc);
-    rc = helion_configset_add(&L->seen, seeds + i * L->nc, NULL);
-  }
-  helion_search_set_generation(s, 0);
-  if (!rc)
-    rc = helion_search_bench(s, seeds, got, "Round 0 seed", ids, err);
-  else
-    rc = nomem(err);
-  L->default_id = ids[0];
-  if (!rc && (rc = ingest(L, ids, got)))
-    rc = nomem(err);
-  free(seeds);
-  free(ids);
-  if (rc)
-    return rc;
-
-  helion_llm_state_t st;
-  if (make_state(L, 0, &st) || push_msg(L, "system", helion_llm_system_prompt()))
-    return nomem(err);
-  helion_buf_reset(&L->buf);
-  if ((rc = helion_llm_prompt_initial(&L->ctx, &st, &L->buf, err)))
-    return rc;
-  if (push_msg(L, "user", helion_buf_str(&L->buf)))
-    return nomem(err);
-  if ((rc = llm_round(L, 0, NULL, &nnew, err)))
+  /* Round 0: the LLM's first request is in flight while the default and
+   * random seeds are measured; then its batch. */
+  if ((rc = round0(L, &nnew, err)))
     return rc;
   if (nnew == 0)
     HELION_LOG(HELION_LOG_INFO, "Round 0: no new unique configs from the LLM");
@@ -561,6 +657,7 @@ static helion_status llm_search(llm_t *L, helion_err_t *err) {
 
   double prev = best_ms(L);
   size_t stagnant = 0;
+  helion_llm_state_t st;
   for (size_t round = 1; round < L->o.max_rounds; round++) {
     if (helion_search_stopped(s))
       break;
@@ -570,7 +667,7 @@ static helion_status llm_search(llm_t *L, helion_err_t *err) {
     helion_buf_init(&prompt, (size_t)1 << 20);
     rc = helion_llm_prompt_refine(&L->ctx, &st, &prompt, err);
     if (!rc)
-      rc = llm_round(L, round, helion_buf_str(&prompt), &nnew, err);
+      rc = llm_round(L, round, helion_buf_str(&prompt), NULL, &nnew, err);
     helion_buf_cleanup(&prompt);
     if (rc)
       return rc;
@@ -687,9 +784,18 @@ static helion_status hybrid_run(helion_search_t *s, size_t base,
                  a->name);
     else
       v[is].i = HELION_INITIAL_FROM_BEST_AVAILABLE;
+    bool pad = helion_search_opt_int(s, base + HELION_LLM_PAD_RANDOM) != 0;
     size_t ip = helion__search_algo_opt_index(a, "pad_random");
     if (ip != SIZE_MAX)
-      v[ip].i = helion_search_opt_int(s, base + HELION_LLM_PAD_RANDOM);
+      v[ip].i = pad;
+    /* Padded, stage 1's measured configs count as part of the initial
+     * population: stage 2 draws only the rest, so the hybrid explores as
+     * many configs before its search as the second stage alone would. */
+    size_t in = helion__search_algo_opt_index(a, "initial_population");
+    if (pad && in != SIZE_MAX) {
+      int64_t rest = v[in].i - (int64_t)m->llm_configs_tested;
+      v[in].i = rest > 2 ? rest : 2;
+    }
   }
   double t1 = helion_search_elapsed(s);
   size_t before = m->configs_tested;
