@@ -116,6 +116,8 @@ static const char *pick_name(helion_pick p) {
     return "exact";
   case HELION_PICK_NEAREST:
     return "nearest";
+  case HELION_PICK_TREE:
+    return "tree";
   case HELION_PICK_DEFAULT:
     return "default";
   case HELION_PICK_NONE:

@@ -9,6 +9,8 @@
 # same shuffle for every run: the server starts its pool over per search).
 # Each hybrid cell checks every run's trace: round 0's proposals were all
 # accepted (none rejected, every new one measured "ok"), except in (c).
+# LLM_BENCH_LANDSCAPES, LLM_BENCH_MODES (none top random invalid) and
+# LLM_BENCH_RUNS (20) narrow or widen it.
 set -eu
 B="${1:-build}"
 T="$B/helion-tune"
@@ -16,10 +18,20 @@ D="$(cd "$(dirname "$0")/.." && pwd)"
 TMP="$(mktemp -d)"
 SPID=""
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$TMP"' EXIT
-echo "| landscape | LFBOTreeSearch | (a) top | (b) random | (c) invalid |"
-echo "|---|---|---|---|---|"
-for L in convolution_A4000 convolution_A4000_T4 dedispersion_A100 \
-  dedispersion_W6600 gemm_RTX_3090 pnpoly_RTX_3090; do
+MODES="${LLM_BENCH_MODES:-none top random invalid}"
+head="| landscape" rule="|---"
+for mode in $MODES; do
+  case "$mode" in
+    none) head="$head | LFBOTreeSearch" ;; top) head="$head | (a) top" ;;
+    random) head="$head | (b) random" ;; invalid) head="$head | (c) invalid" ;;
+    *) echo "llm_bench.sh: unknown mode '$mode'" >&2; exit 2 ;;
+  esac
+  rule="$rule|---"
+done
+echo "$head |"
+echo "$rule|"
+for L in ${LLM_BENCH_LANDSCAPES:-convolution_A4000 convolution_A4000_T4 \
+  dedispersion_A100 dedispersion_W6600 gemm_RTX_3090 pnpoly_RTX_3090}; do
   F="$D/data/landscapes/$L.json.gz"
   python3 - "$F" "$TMP/pool.json" <<'PY'
 import gzip, json, sys
@@ -36,9 +48,9 @@ rows.sort(key=lambda r: r[1])
 json.dump([c for c, _ in rows], open(sys.argv[2], "w"))
 PY
   row="| $L"
-  for mode in none top random invalid; do
+  for mode in $MODES; do
     if [ "$mode" = none ]; then
-      "$T" simulate "$F" --algorithm LFBOTreeSearch --max-evals 220 --runs 20 \
+      "$T" simulate "$F" --algorithm LFBOTreeSearch --max-evals 220 --runs "${LLM_BENCH_RUNS:-20}" \
         --json >"$TMP/o.json" 2>/dev/null
     else
       rm -f "$TMP/port" "$TMP"/o.trace*
@@ -50,7 +62,7 @@ PY
         HELION_LLM_API_KEY=sk-bench \
         HELION_LLM_API_BASE="http://127.0.0.1:$(cat "$TMP/port")" \
         "$T" simulate "$F" --algorithm LLMSeededLFBOTreeSearch \
-        --max-evals 220 --runs 20 --json --trace "$TMP/o.trace" \
+        --max-evals 220 --runs "${LLM_BENCH_RUNS:-20}" --json --trace "$TMP/o.trace" \
         >"$TMP/o.json" 2>/dev/null
       kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""
       python3 - "$mode" "$L" "$TMP"/o.trace.* <<'PY'

@@ -57,7 +57,7 @@ static int legal_fn(int config, const helion_device_t *dev, const int64_t *key,
 static helion_kernel_desc_t desc(void) {
   helion_kernel_desc_t k = {"softmax", "softmax", "softmax.json", keys, 2,
                             configs,   3,         0,              groups, 4,
-                            entries,   6,         legal_fn};
+                            entries,   6,         legal_fn, NULL};
   return k;
 }
 

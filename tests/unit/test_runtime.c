@@ -74,7 +74,7 @@ static const helion_entry_desc_t entries[] = {{0, 0, entry_shape}};
 static helion_kernel_desc_t kernel(const char *name, const char *entry) {
   helion_kernel_desc_t k = {name, entry, "softmax.json", keys, 2,       configs,
                             3,    0,     groups,         1,    entries, 1,
-                            NULL};
+                            NULL, NULL};
   return k;
 }
 

@@ -127,6 +127,13 @@ typedef struct helion_entry_desc {
 typedef int (*helion_legal_fn)(int config, const helion_device_t *dev,
                                const int64_t *key, char *why, size_t len);
 
+/*
+ * The distilled decision tree (helion-tune distill) of device group
+ * `group`: the config index it gives shape `key`, or -1 when that group
+ * has no tree. Pure; the generated header prints it as nested ifs.
+ */
+typedef int (*helion_tree_fn)(unsigned group, const int64_t *key);
+
 typedef struct helion_kernel_desc {
   const char *name;  /* the spec's name: "softmax" */
   const char *entry; /* the extern "C" __global__ function */
@@ -141,6 +148,7 @@ typedef struct helion_kernel_desc {
   const helion_entry_desc_t *entries; /* sorted: group, then shape */
   unsigned nentries;
   helion_legal_fn legal;
+  helion_tree_fn tree; /* NULL: no distilled tree */
 } helion_kernel_desc_t;
 
 /* Mutable per-kernel state, owned by the runtime. A generated header
@@ -163,6 +171,7 @@ typedef enum helion_pick {
   HELION_PICK_NEAREST = 1, /* the nearest tuned shape whose config is legal */
   HELION_PICK_DEFAULT = 2, /* no legal entry: the default config */
   HELION_PICK_NONE = 3,    /* not even the default is legal: an error */
+  HELION_PICK_TREE = 4,    /* the distilled tree's config (legal here) */
 } helion_pick;
 
 typedef struct helion_choice {

@@ -607,7 +607,7 @@ static void emit_desc(em *e) {
     p(e, "  helion_%s_entries_, %zuu,\n", n, cg->nentries);
   else
     p(e, "  NULL, 0u,\n");
-  p(e, "  helion_%s_legal_};\n", n);
+  p(e, "  helion_%s_legal_, NULL};\n", n);
 }
 
 helion_status helion__cg_emit(const helion__cg_t *cg, helion_buf_t *out,
