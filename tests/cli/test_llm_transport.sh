@@ -37,41 +37,8 @@ KEY="sk-test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-SECRET"
 # --- certificates: a CA, a server certificate for 127.0.0.1, a client
 # certificate, and an unrelated CA.
 c="$tmp/certs"
-mkdir -p "$c"
-cat >"$c/ca.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-[client]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-EOF
-mk() { # name subject [ca extensions]
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$c/$1.key" -out "$c/$1.csr" -subj "$2" -config "$c/ca.cnf" \
-    2>>"$c/openssl.log" || return 1
-  if [ $# -eq 2 ]; then
-    openssl x509 -req -in "$c/$1.csr" -signkey "$c/$1.key" -days 2 \
-      -extfile "$c/ca.cnf" -extensions v3_ca -out "$c/$1.pem" \
-      2>>"$c/openssl.log"
-  else
-    openssl x509 -req -in "$c/$1.csr" -CA "$c/$3.pem" -CAkey "$c/$3.key" \
-      -CAcreateserial -days 2 -extfile "$c/ca.cnf" -extensions "$1" \
-      -out "$c/$1.pem" 2>>"$c/openssl.log"
-  fi
-}
-mk ca "/CN=helion test CA" && mk other "/CN=other test CA" &&
-  mk server "/CN=127.0.0.1" ca && mk client "/CN=helion test client" ca ||
+. "$(dirname "$0")/llm_certs.sh"
+llm_make_certs "$c" ||
   { echo "FAIL: openssl could not make the test certificates"; cat "$c/openssl.log"; exit 1; }
 
 python3 "$server" "$tmp" "$KEY" "$c" >"$tmp/server.out" 2>&1 &
