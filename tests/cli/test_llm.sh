@@ -140,18 +140,25 @@ grep -q '"error": ".*HTTP 500' "$TMP/failpure.trace" ||
 
 # --- simulate --spec: the prompt describes the spec's kernel -----------------
 # The gemm landscape with the matmul sample's spec (prompt context only: the
-# landscape's space is searched). The request's user message is the trace's
-# "prompt" (search_llm.c traces the text it sends).
+# landscape's space is searched), against tests/tools/fake_llm_server.py's
+# "sim-ok" case (HTTP only), which checks each request and logs its
+# messages to requests.jsonl: the prompts are read from what was sent.
 GEMM="$HELION_TEST_DATA/landscapes/gemm_RTX_3090.json.gz"
 SPEC="$HELION_SOURCE_DIR/samples/matmul/matmul.json"
-start_server invalid
+mkdir -p "$TMP/fake"
+python3 "$(dirname "$0")/../tools/fake_llm_server.py" "$TMP/fake" "$KEY" \
+  >"$TMP/fake/server.out" 2>&1 &
+FPID=$!
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; kill "$FPID" 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [ -s "$TMP/fake/ports" ] && break; sleep 0.05; done
+read -r FPORT <"$TMP/fake/ports" || { fail "fake server did not start"; exit 1; }
 # spec_run NAME ARGS...: one LLM round on the gemm landscape.
 spec_run() {
   local name="$1"
   shift
   env -u HELION_LLM_REPLAY HELION_LLM_PROVIDER=openai-chat \
     HELION_LLM_MODEL=test-model HELION_LLM_API_KEY="$KEY" \
-    HELION_LLM_API_BASE="http://127.0.0.1:$PORT" "$HELION_TUNE" simulate \
+    HELION_LLM_API_BASE="http://127.0.0.1:$FPORT/sim-ok" "$HELION_TUNE" simulate \
     "$GEMM" --algorithm LLMGuidedSearch --set max_rounds=1 --max-evals 10 \
     --trace "$TMP/$name.trace" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err"
   RC=$?
@@ -160,16 +167,14 @@ spec_run spec --spec "$SPEC" --shape M=128,N=4096,K=4096
 [ "$RC" -eq 0 ] || fail "spec: exit $RC: $(cat "$TMP/spec.err")"
 spec_run nospec
 [ "$RC" -eq 0 ] || fail "nospec: exit $RC: $(cat "$TMP/nospec.err")"
-[ "$(wc -l <"$TMP/log.invalid")" -eq 2 ] || fail "spec: requests != 2"
 # A line of the kernel's source that only the source has.
 SRCLINE=$(grep -m1 'extern "C" __global__ void' "$HELION_SOURCE_DIR/samples/matmul/matmul.cu")
-python3 - "$TMP/spec.trace" "$TMP/nospec.trace" "$SRCLINE" <<'PY' || fail "spec: prompt"
+python3 - "$TMP/fake/requests.jsonl" "$SRCLINE" <<'PY' || fail "spec: prompt"
 import json, sys
-def prompt(path):
-    ex = [json.loads(l)["llm"] for l in open(path) if l.startswith('{"llm"')]
-    assert len(ex) == 1, (path, len(ex))
-    return ex[0]["prompt"]
-spec, nospec, line = prompt(sys.argv[1]), prompt(sys.argv[2]), sys.argv[3]
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) == 2 and all(r["case"] == "sim-ok" for r in reqs), reqs
+spec, nospec = (r["messages"][1]["content"] for r in reqs)
+line = sys.argv[2]
 want = [line, "Name: matmul\n",
         "Arguments: A: const __half* [M*K], B: const __half* [K*N], "
         "C: __half* [M*N], M: int = M, N: int = N, K: int = K\n",
@@ -201,18 +206,20 @@ json.dump(s, open(sys.argv[2], "w"))
 PY
 spec_run spec_one --spec "$TMP/one.json"
 [ "$RC" -eq 0 ] || fail "spec_one: exit $RC: $(cat "$TMP/spec_one.err")"
-grep -q 'Problem shape: M=2048,N=2048,K=2048' "$TMP/spec_one.trace" ||
+tail -n1 "$TMP/fake/requests.jsonl" | grep -q 'Problem shape: M=2048,N=2048,K=2048' ||
   fail "spec_one: the spec's only shape is not in the prompt"
 spec_run shape_alone --shape M=1
 [ "$RC" -eq 2 ] && grep -q -- "--shape needs --spec" "$TMP/shape_alone.err" ||
   fail "shape_alone: exit $RC: $(cat "$TMP/shape_alone.err")"
-printf '{"name": "k", "source": 3}' >"$TMP/bad_spec.json"
-spec_run bad_spec --spec "$TMP/bad_spec.json"
-[ "$RC" -eq 1 ] && grep -q "simulate: $TMP/bad_spec.json: source: " "$TMP/bad_spec.err" ||
+printf '{"name": "k", "source": 3}' >"$TMP/broken.spec"
+spec_run bad_spec --spec "$TMP/broken.spec"
+[ "$RC" -eq 1 ] && grep -q "simulate: $TMP/broken.spec: source: " "$TMP/bad_spec.err" ||
   fail "bad_spec: exit $RC: $(cat "$TMP/bad_spec.err")"
 
+grep -v ' ok$' "$TMP/fake/server.log" && fail "spec: requests the fake server refused"
+
 # --- the key is nowhere -----------------------------------------------------
-if grep -l -- "$KEY" "$TMP"/*.json "$TMP"/*.err "$TMP"/*.trace; then
+if grep -l -- "$KEY" "$TMP"/*.json "$TMP"/*.err "$TMP"/*.trace "$TMP"/fake/*; then
   fail "the API key appears in the files above"
 fi
 
