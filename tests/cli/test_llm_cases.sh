@@ -25,28 +25,8 @@ for t in openssl python3; do
 done
 server="${HELION_SOURCE_DIR:?}/tests/tools/fake_llm_server.py"
 LAND="${HELION_TEST_DATA:?}/landscapes/gemm_RTX_3090.json.gz"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/helion_llm_cases.XXXXXX")
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  if [ -n "${HELION_TEST_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-# Only what each case sets: no provider variable, proxy or CA from outside.
-while read -r v; do unset "$v"; done < <(env | sed -n \
-  's/^\(HELION_LLM_[A-Z_]*\|OPENAI_[A-Z_]*\|ANTHROPIC_[A-Z_]*\|CURL_CA_BUNDLE\|SSL_CERT_[A-Z_]*\|HELION_AUTOTUNER\|[a-zA-Z_]*_[pP][rR][oO][xX][yY]\)=.*/\1/p')
-export NO_PROXY='*'
-KEY="sk-test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-SECRET"
-
-c="$tmp/certs"
 . "$(dirname "$0")/llm_certs.sh"
-llm_make_certs "$c" ||
-  { echo "FAIL: openssl could not make the test certificates"; cat "$c/openssl.log"; exit 1; }
-python3 "$server" "$tmp" "$KEY" "$c" >"$tmp/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do [ -f "$tmp/ports" ] && break; sleep 0.1; done
-[ -f "$tmp/ports" ] || { echo "FAIL: the fake server did not start"; cat "$tmp/server.out"; exit 1; }
-read -r http_port https_port _ <"$tmp/ports"
+llm_test_setup llm_cases "$server"
 H="http://127.0.0.1:$http_port"
 S="https://127.0.0.1:$https_port"
 
@@ -203,13 +183,6 @@ fi
   fail "the server saw $(grep -c ' ok$' "$tmp/server.log") good requests, expected 24"
 
 # --- the key is nowhere in what the tests wrote (the server's files too)
-kill "$server_pid" 2>/dev/null
-wait "$server_pid" 2>/dev/null
-server_pid=
-if grep -rlF -- "$KEY" "$tmp" >"$tmp/leaks.txt" 2>/dev/null; then
-  fail "the API key is in: $(tr '\n' ' ' <"$tmp/leaks.txt")"
-fi
-printf 'x %s y' "$KEY" >"$tmp/probe.txt"
-grep -qF -- "$KEY" "$tmp/probe.txt" || fail "the key grep finds nothing"
+llm_check_key_leaks
 
 [ "$fails" -eq 0 ] && echo "ok ($n cases)" || exit 1
