@@ -7,7 +7,8 @@
 # provider that fails (HTTP 500) makes the hybrid warn once and finish,
 # and LLMGuidedSearch fail with the provider's message; the API key is in
 # no output, log or trace; a replayed run (HELION_LLM_REPLAY, no server,
-# no key) writes the identical trace.
+# no key) writes the identical trace; `simulate --spec` puts the spec's
+# source, arguments and shape in the prompt (and only then).
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -137,8 +138,88 @@ grep -q "LLMGuidedSearch: .*HTTP 500.*internal error" "$TMP/failpure.err" ||
 grep -q '"error": ".*HTTP 500' "$TMP/failpure.trace" ||
   fail "fail: the trace lacks the failed exchange"
 
+# --- simulate --spec: the prompt describes the spec's kernel -----------------
+# The gemm landscape with the matmul sample's spec (prompt context only: the
+# landscape's space is searched), against tests/tools/fake_llm_server.py's
+# "sim-ok" case (HTTP only), which checks each request and logs its
+# messages to requests.jsonl: the prompts are read from what was sent.
+GEMM="$HELION_TEST_DATA/landscapes/gemm_RTX_3090.json.gz"
+SPEC="$HELION_SOURCE_DIR/samples/matmul/matmul.json"
+mkdir -p "$TMP/fake"
+python3 "$(dirname "$0")/../tools/fake_llm_server.py" "$TMP/fake" "$KEY" \
+  >"$TMP/fake/server.out" 2>&1 &
+FPID=$!
+trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; kill "$FPID" 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in $(seq 100); do [ -s "$TMP/fake/ports" ] && break; sleep 0.05; done
+read -r FPORT <"$TMP/fake/ports" || { fail "fake server did not start"; exit 1; }
+# spec_run NAME ARGS...: one LLM round on the gemm landscape.
+spec_run() {
+  local name="$1"
+  shift
+  env -u HELION_LLM_REPLAY HELION_LLM_PROVIDER=openai-chat \
+    HELION_LLM_MODEL=test-model HELION_LLM_API_KEY="$KEY" \
+    HELION_LLM_API_BASE="http://127.0.0.1:$FPORT/sim-ok" "$HELION_TUNE" simulate \
+    "$GEMM" --algorithm LLMGuidedSearch --set max_rounds=1 --max-evals 10 \
+    --trace "$TMP/$name.trace" "$@" >"$TMP/$name.json" 2>"$TMP/$name.err"
+  RC=$?
+}
+spec_run spec --spec "$SPEC" --shape M=128,N=4096,K=4096
+[ "$RC" -eq 0 ] || fail "spec: exit $RC: $(cat "$TMP/spec.err")"
+spec_run nospec
+[ "$RC" -eq 0 ] || fail "nospec: exit $RC: $(cat "$TMP/nospec.err")"
+# A line of the kernel's source that only the source has.
+SRCLINE=$(grep -m1 'extern "C" __global__ void' "$HELION_SOURCE_DIR/samples/matmul/matmul.cu")
+python3 - "$TMP/fake/requests.jsonl" "$SRCLINE" <<'PY' || fail "spec: prompt"
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(reqs) == 2 and all(r["case"] == "sim-ok" for r in reqs), reqs
+spec, nospec = (r["messages"][1]["content"] for r in reqs)
+line = sys.argv[2]
+want = [line, "Name: matmul\n",
+        "Arguments: A: const __half* [M*K], B: const __half* [K*N], "
+        "C: __half* [M*N], M: int = M, N: int = N, K: int = K\n",
+        "Problem shape: M=128,N=4096,K=4096\n",
+        "NVIDIA GeForce RTX 3090", '"MWG"']
+for w in want:
+    assert w in spec, "spec prompt lacks %r" % w
+for w in want[:4]:
+    assert w not in nospec, "prompt without --spec has %r" % w
+for w in ["Name: Xgemm\n", "Source: not available.", "NVIDIA GeForce RTX 3090"]:
+    assert w in nospec, "prompt without --spec lacks %r" % w
+PY
+# Another kernel's spec is allowed, with one warning naming both kernels.
+grep -q "warning: --spec $SPEC: kernel 'matmul' (parameters block_sizes, .*) is not the landscape's kernel 'Xgemm' (parameters MWG, " \
+  "$TMP/spec.err" || fail "spec: no warning naming both kernels: $(cat "$TMP/spec.err")"
+grep -q warning "$TMP/nospec.err" && fail "nospec: a warning: $(cat "$TMP/nospec.err")"
+# The spec's only shape is the default; with several, --shape is required
+# and the error names the choices; --shape alone and a bad spec are refused.
+spec_run spec_many --spec "$SPEC"
+[ "$RC" -eq 2 ] || fail "spec_many: exit $RC, want 2"
+grep -q "lists 3 shapes; pick the one the prompts show with --shape: M=4096,N=4096,K=4096 | M=128,N=4096,K=4096 | M=2048,N=2048,K=2048" \
+  "$TMP/spec_many.err" || fail "spec_many: $(cat "$TMP/spec_many.err")"
+python3 - "$SPEC" "$TMP/one.json" <<'PY' || fail "one-shape spec"
+import json, os, sys
+s = json.load(open(sys.argv[1]))
+s["shapes"] = s["shapes"][2:]
+s["source"] = os.path.join(os.path.dirname(sys.argv[1]), s["source"])
+json.dump(s, open(sys.argv[2], "w"))
+PY
+spec_run spec_one --spec "$TMP/one.json"
+[ "$RC" -eq 0 ] || fail "spec_one: exit $RC: $(cat "$TMP/spec_one.err")"
+tail -n1 "$TMP/fake/requests.jsonl" | grep -q 'Problem shape: M=2048,N=2048,K=2048' ||
+  fail "spec_one: the spec's only shape is not in the prompt"
+spec_run shape_alone --shape M=1
+[ "$RC" -eq 2 ] && grep -q -- "--shape needs --spec" "$TMP/shape_alone.err" ||
+  fail "shape_alone: exit $RC: $(cat "$TMP/shape_alone.err")"
+printf '{"name": "k", "source": 3}' >"$TMP/broken.spec"
+spec_run bad_spec --spec "$TMP/broken.spec"
+[ "$RC" -eq 1 ] && grep -q "simulate: $TMP/broken.spec: source: " "$TMP/bad_spec.err" ||
+  fail "bad_spec: exit $RC: $(cat "$TMP/bad_spec.err")"
+
+grep -v ' ok$' "$TMP/fake/server.log" && fail "spec: requests the fake server refused"
+
 # --- the key is nowhere -----------------------------------------------------
-if grep -l -- "$KEY" "$TMP"/*.json "$TMP"/*.err "$TMP"/*.trace; then
+if grep -l -- "$KEY" "$TMP"/*.json "$TMP"/*.err "$TMP"/*.trace "$TMP"/fake/*; then
   fail "the API key appears in the files above"
 fi
 

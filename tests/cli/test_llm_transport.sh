@@ -19,66 +19,10 @@ for t in openssl python3; do
   command -v "$t" >/dev/null || { echo "SKIP: needs $t"; exit 77; }
 done
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/helion_llm_transport.XXXXXX")
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  if [ -n "${HELION_TEST_KEEP:-}" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
-# Only what each case sets: no provider variable, proxy or CA from outside.
-while read -r v; do unset "$v"; done < <(env | sed -n \
-  's/^\(HELION_LLM_[A-Z_]*\|OPENAI_[A-Z_]*\|ANTHROPIC_[A-Z_]*\|CURL_CA_BUNDLE\|SSL_CERT_[A-Z_]*\|[a-zA-Z_]*_[pP][rR][oO][xX][yY]\)=.*/\1/p')
-export NO_PROXY='*'
-
-KEY="sk-test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')-SECRET"
-
-# --- certificates: a CA, a server certificate for 127.0.0.1, a client
-# certificate, and an unrelated CA.
-c="$tmp/certs"
-mkdir -p "$c"
-cat >"$c/ca.cnf" <<'EOF'
-[req]
-distinguished_name = dn
-[dn]
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1
-[client]
-basicConstraints = CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-EOF
-mk() { # name subject [ca extensions]
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$c/$1.key" -out "$c/$1.csr" -subj "$2" -config "$c/ca.cnf" \
-    2>>"$c/openssl.log" || return 1
-  if [ $# -eq 2 ]; then
-    openssl x509 -req -in "$c/$1.csr" -signkey "$c/$1.key" -days 2 \
-      -extfile "$c/ca.cnf" -extensions v3_ca -out "$c/$1.pem" \
-      2>>"$c/openssl.log"
-  else
-    openssl x509 -req -in "$c/$1.csr" -CA "$c/$3.pem" -CAkey "$c/$3.key" \
-      -CAcreateserial -days 2 -extfile "$c/ca.cnf" -extensions "$1" \
-      -out "$c/$1.pem" 2>>"$c/openssl.log"
-  fi
-}
-mk ca "/CN=helion test CA" && mk other "/CN=other test CA" &&
-  mk server "/CN=127.0.0.1" ca && mk client "/CN=helion test client" ca ||
-  { echo "FAIL: openssl could not make the test certificates"; cat "$c/openssl.log"; exit 1; }
-
-python3 "$server" "$tmp" "$KEY" "$c" >"$tmp/server.out" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do [ -f "$tmp/ports" ] && break; sleep 0.1; done
-[ -f "$tmp/ports" ] || { echo "FAIL: the fake server did not start"; cat "$tmp/server.out"; exit 1; }
-read -r http_port https_port mtls_port <"$tmp/ports"
+# The certificates (a CA, a server certificate for 127.0.0.1, a client
+# certificate, an unrelated CA) and the server.
+. "$(dirname "$0")/llm_certs.sh"
+llm_test_setup llm_transport "$server"
 H="http://127.0.0.1:$http_port"
 S="https://127.0.0.1:$https_port"
 M="https://127.0.0.1:$mtls_port"
@@ -224,14 +168,6 @@ run mtls_combined "$K" "HELION_LLM_API_BASE=$M/openai-effort" HELION_LLM_MODEL=g
 expect mtls_combined 0 "FLAT-TEXT" ""
 
 # --- the key is nowhere in what the tests wrote (the server's log included)
-kill "$server_pid" 2>/dev/null
-wait "$server_pid" 2>/dev/null
-server_pid=
-if grep -rlF -- "$KEY" "$tmp" >"$tmp/leaks.txt" 2>/dev/null; then
-  fail "the API key is in: $(tr '\n' ' ' <"$tmp/leaks.txt")"
-fi
-# ...and the search can find it (this check can fail).
-printf 'x %s y' "$KEY" >"$tmp/probe.txt"
-grep -qF -- "$KEY" "$tmp/probe.txt" || fail "the key grep finds nothing"
+llm_check_key_leaks
 
 [ "$fails" -eq 0 ] && echo "ok ($n cases)" || exit 1

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
 """fake_llm_server.py: a real HTTP server on 127.0.0.1 that stands in for the
-LLM providers in tests/cli/test_llm_transport.sh.
+LLM providers in tests/cli/test_llm_transport.sh (the transport, through
+tests/tools/llm_request), tests/cli/test_llm_cases.sh and test_llm.sh (the
+LLM searches under `helion-tune simulate`, the "sim-" cases).
 
-    fake_llm_server.py DIR KEY CERTDIR
+    fake_llm_server.py DIR KEY [CERTDIR]
 
 Three listeners: plain HTTP, HTTPS (CERTDIR/server.pem, key server.key) and
-HTTPS that requires a client certificate signed by CERTDIR/ca.pem. When they
-listen, "HTTP HTTPS MTLS" (the ports) is written to DIR/ports. The first path
+HTTPS that requires a client certificate signed by CERTDIR/ca.pem; without
+CERTDIR, plain HTTP only. When they listen, "HTTP HTTPS MTLS" (the ports;
+"HTTP" alone without CERTDIR) is written to DIR/ports. The first path
 segment names the case (CASES below): what the request must look like
 (method, path, headers, JSON body) and what the server answers. A request
 that does not match gets HTTP 418 "MISMATCH: <what>" (so the client's test
 fails and says why); the log DIR/server.log has one line per request and
-never the key or a header's value. Exits after 300 s at the latest.
+never the key or a header's value. The "sim-" cases also append each
+request's messages to DIR/requests.jsonl ({"case", "messages"}: what the
+tests read the prompts from). Exits after 300 s at the latest.
 """
 import http.server
 import json
@@ -23,7 +28,8 @@ import sys
 import threading
 import time
 
-DIR, KEY, CERTDIR = sys.argv[1], sys.argv[2], sys.argv[3]
+DIR, KEY = sys.argv[1], sys.argv[2]
+CERTDIR = sys.argv[3] if len(sys.argv) > 3 else None
 LOG = open(os.path.join(DIR, "server.log"), "a", buffering=1)
 
 OPENAI_TEXT = {
@@ -129,6 +135,106 @@ CASES["huge"] = dict(path="v1/responses", reply=(200, "x" * (9 << 20)))
 CASES["reset"] = dict(path="v1/responses", reply="reset")
 CASES["stall"] = dict(path="v1/responses", reply="stall")
 
+# --- the "sim-" cases: `helion-tune simulate tests/data/landscapes/
+# gemm_RTX_3090.json.gz` with HELION_LLM_PROVIDER=openai-chat,
+# HELION_LLM_MODEL=test-model and one LLM round (a first request: the
+# system prompt and the first user prompt). Their replies hold configs of
+# that landscape's space: SIM_OK are four measured configs (none is the
+# space's default), in the landscape's key order.
+GEMM_KEYS = ["MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI",
+             "VWM", "VWN", "STRM", "STRN", "SA", "SB", "PRECISION"]
+SIM_OK = [dict(zip(GEMM_KEYS, v)) for v in [
+    (128, 128, 32, 16, 8, 16, 32, 2, 8, 2, 0, 0, 1, 1, 32),
+    (128, 64, 32, 16, 8, 32, 16, 2, 4, 1, 0, 0, 1, 1, 32),
+    (128, 128, 32, 16, 8, 32, 8, 2, 2, 8, 0, 0, 1, 1, 32),
+    (32, 128, 32, 8, 32, 8, 32, 2, 4, 2, 0, 0, 1, 0, 32)]]
+
+
+def compact(v):
+    return json.dumps(v, separators=(",", ":"))
+
+
+def pythonish(v):
+    """v as a Python literal: single quotes, True/False/None, a trailing
+    comma in the list."""
+    if isinstance(v, dict):
+        return "{" + ", ".join("%s: %s" % (pythonish(k), pythonish(x))
+                               for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(pythonish(x) for x in v) + ",]"
+    if isinstance(v, str):
+        return "'" + v + "'"
+    return {True: "True", False: "False", None: "None"}.get(v, str(v)) \
+        if isinstance(v, bool) or v is None else str(v)
+
+
+def sim_body(body, case):
+    """What is wrong with a simulate's first chat request, or None."""
+    if list(body) != ["model", "messages", "max_tokens"]:
+        return "body keys %s" % list(body)
+    if body["model"] != "test-model" or body["max_tokens"] != 8192:
+        return "body model or max_tokens"
+    msgs = body["messages"]
+    if [m.get("role") for m in msgs] != ["system", "user"]:
+        return "message roles %s" % [m.get("role") for m in msgs]
+    if not all(isinstance(m.get("content"), str) and m["content"]
+               and list(m) == ["role", "content"] for m in msgs):
+        return "a message without text"
+    user = msgs[1]["content"]
+    # The prompt shows the landscape's space (what is measured) and never
+    # the key.
+    for want in ['"MWG"', "NVIDIA GeForce RTX 3090"]:
+        if want not in user:
+            return "the prompt lacks %s" % want
+    if KEY in user or KEY in msgs[0]["content"]:
+        return "the prompt holds the key"
+    return None
+
+
+def chat(text):
+    return (200, {"id": "c1", "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": text},
+         "finish_reason": "stop"}]})
+
+
+ok_text = compact({"configs": SIM_OK})
+SIM_REPLIES = {
+    # (i) well-formed: 4 accepted
+    "sim-ok": chat(ok_text),
+    # (ii) a ```json fence with prose around it: 4 accepted
+    "sim-fenced": chat("Here are configs to try:\n\n```json\n" +
+                       json.dumps({"configs": SIM_OK}, indent=2) +
+                       "\n```\n\nThe first favours large tiles."),
+    # (iii) a Python literal: 3 accepted
+    "sim-python": chat(pythonish({"configs": SIM_OK[:3], "done": True,
+                                  "notes": None, "final": False})),
+    # (iv) cut by the token limit inside the fourth config: the three
+    # complete ones are salvaged, the cut one is neither kept nor counted
+    "sim-truncated": chat(ok_text[:ok_text.index(compact(SIM_OK[3])) + 40]),
+    # (v) two good configs and four the space refuses: an unknown key, a
+    # wrong type, a value outside MWG's choices, a combination the
+    # landscape never measured (outside the space)
+    "sim-invalid": chat(compact({"configs": [
+        dict(SIM_OK[0], BLOCK_M=64), SIM_OK[1], dict(SIM_OK[2], MWG="64"),
+        dict(SIM_OK[2], MWG=48), SIM_OK[2],
+        dict(zip(GEMM_KEYS, (64, 16, 32, 8, 8, 8, 8, 2, 1, 4, 0, 0, 0, 0,
+                             32)))]})),
+    # the provider's errors, each quoting the key (the client redacts it)
+    "sim-http401": (401, {"error": {
+        "message": "Incorrect API key provided: " + KEY,
+        "type": "invalid_request_error"}}),
+    "sim-http429": (429, {"error": {
+        "message": "Rate limit reached for key " + KEY,
+        "type": "rate_limit_error"}}),
+    "sim-http500": (500, "upstream failed\nfor key " + KEY + "\n"),
+    "sim-reset": "reset",
+    "sim-stall": "stall",
+}
+for name, reply in SIM_REPLIES.items():
+    CASES[name] = dict(path="v1/chat/completions",
+                       headers=openai_headers(None), body=sim_body,
+                       reply=reply, record=True)
+
 
 def check(case, handler, raw):
     """What is wrong with the request, or None."""
@@ -151,6 +257,8 @@ def check(case, handler, raw):
     except ValueError:
         return "body is not JSON"
     want = case["body"]
+    if callable(want):
+        return want(body, case)
     if list(body.keys()) != list(want.keys()):
         return "body keys %s, expected %s" % (list(body), list(want))
     for k in want:
@@ -187,6 +295,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         case = dict(case, name=name)
         why = check(case, self, raw)
         LOG.write("%s %s\n" % (self.path, why or "ok"))
+        if case.get("record"):
+            try:
+                msgs = json.loads(raw).get("messages")
+            except (ValueError, AttributeError):
+                msgs = None
+            with open(os.path.join(DIR, "requests.jsonl"), "a") as f:
+                f.write(json.dumps({"case": name, "messages": msgs}) + "\n")
         if why:
             return self.send(418, "MISMATCH: " + why)
         reply = case["reply"]
@@ -226,9 +341,11 @@ def serve(tls, require_client):
     return srv.server_address[1]
 
 
-ports = [serve(False, False), serve(True, False), serve(True, True)]
+ports = [serve(False, False)]
+if CERTDIR:
+    ports += [serve(True, False), serve(True, True)]
 tmp = os.path.join(DIR, "ports.tmp")
 with open(tmp, "w") as f:
-    f.write("%d %d %d\n" % tuple(ports))
+    f.write(" ".join("%d" % p for p in ports) + "\n")
 os.rename(tmp, os.path.join(DIR, "ports"))
 time.sleep(300)

@@ -14,6 +14,7 @@
 #include "backend/backend_sim.h"
 #include "cli/cli.h"
 #include "model/config.h"
+#include "model/spec.h"
 #include "search/search.h"
 #include "util/interrupt.h"
 #include "util/json.h"
@@ -92,6 +93,21 @@ static void usage(FILE *f) {
       "line.\n"
       "                        Flags override FILE; FILE overrides the "
       "environment\n"
+      "  --spec SPEC           the kernel spec the LLM searches' prompts "
+      "describe: its\n"
+      "                        source, arguments and shape (other searches "
+      "ignore it).\n"
+      "                        Prompt context only: the landscape's space is "
+      "still what\n"
+      "                        is searched and measured, and the device is "
+      "the\n"
+      "                        landscape's. A spec of another kernel or with "
+      "other\n"
+      "                        parameters is allowed, with a warning naming "
+      "both\n"
+      "  --shape K=V,...       the spec's shape the prompts show (default: "
+      "the spec's\n"
+      "                        only shape; required when it lists several)\n"
       "  --trace FILE          write every evaluation as one JSON line to "
       "FILE; with\n"
       "                        --runs > 1, run i writes FILE.<seed of run i>\n"
@@ -217,8 +233,10 @@ static void trace_name_of(const char *trace, uint64_t runs_n, uint64_t seed,
 }
 
 static helion_status run_once(helion_sim_t *sim, const char *landscape,
-                              helion_search_opts_t *o, const char *trace_path,
-                              run_result *r, helion_err_t *err) {
+                              helion_search_opts_t *o,
+                              const helion_llm_context_t *ctx,
+                              const char *trace_path, run_result *r,
+                              helion_err_t *err) {
   helion_status rc = HELION_OK;
   helion_search_t *s = NULL;
   FILE *trace = NULL;
@@ -235,13 +253,7 @@ static helion_status run_once(helion_sim_t *sim, const char *landscape,
     }
   }
   o->trace = trace;
-  /* What an LLM search's prompts say: the landscape's kernel and device. */
-  helion_llm_context_t ctx = {
-      .kernel_name = helion_sim_kernel_name(sim),
-      .device = helion_sim_device_name(sim),
-      .space = space,
-  };
-  o->llm_context = &ctx;
+  o->llm_context = ctx;
   r->seed = o->seed;
   r->best_ms = r->measured_ms = r->ratio = INFINITY;
   if ((rc = helion_search_create(space, helion_sim_backend(sim), o, &s, err)) ||
@@ -418,13 +430,75 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
   return rc;
 }
 
+/* Whether config key `key` is one of n params' keys. */
+static bool has_key(const helion_param_t *p, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(p[i].key, key) == 0)
+      return true;
+  return false;
+}
+
+/* Whether two parameter lists have the same config keys. */
+static bool same_keys(const helion_param_t *a, size_t na,
+                      const helion_param_t *b, size_t nb) {
+  for (size_t i = 0; i < na; i++)
+    if (!has_key(b, nb, a[i].key))
+      return false;
+  for (size_t i = 0; i < nb; i++)
+    if (!has_key(a, na, b[i].key))
+      return false;
+  return true;
+}
+
+/* "MWG, NWG, KWG, ..." : the distinct keys of n params, at most 6 shown. */
+static void put_keys(helion_buf_t *b, const helion_param_t *p, size_t n) {
+  size_t shown = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (has_key(p, i, p[i].key))
+      continue; /* a sequence key's later slots */
+    if (shown++ == 6) {
+      helion_buf_puts(b, ", ...");
+      return;
+    }
+    helion_buf_appendf(b, "%s%s", shown > 1 ? ", " : "", p[i].key);
+  }
+}
+
+/*
+ * --spec describes the prompts' kernel, the landscape what is measured; a
+ * user may well pair them loosely (a similar kernel's spec), so a spec of
+ * another kernel or with other parameters is one warning, not an error.
+ */
+static void warn_spec_mismatch(const char *spec_path, const helion_spec_t *sp,
+                               const helion_sim_t *sim) {
+  const helion_space_t *space = helion_sim_space(sim);
+  const char *lname = helion_sim_kernel_name(sim);
+  bool same_name = lname && strcmp(lname, sp->name) == 0;
+  if (same_name &&
+      same_keys(sp->params, sp->nparams, space->params, space->nparams))
+    return;
+  helion_buf_t b;
+  helion_buf_init(&b, 4096);
+  helion_buf_appendf(&b, "--spec %s: kernel '%s' (parameters ", spec_path,
+                     sp->name);
+  put_keys(&b, sp->params, sp->nparams);
+  helion_buf_appendf(&b, ") is not the landscape's kernel '%s' (parameters ",
+                     lname ? lname : "(unnamed)");
+  put_keys(&b, space->params, space->nparams);
+  helion_buf_puts(&b, "); the prompts show the spec's source, arguments and "
+                      "shape with the landscape's parameters, which are what "
+                      "is searched and measured");
+  HELION_LOG(HELION_LOG_WARN, "%s", helion_buf_str(&b));
+  helion_buf_cleanup(&b);
+}
+
 int helion_cmd_simulate(int argc, char **argv) {
   static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS, "--runs",
-                                       "--trace", NULL};
+                                       "--trace", "--spec", "--shape", NULL};
   static const char *const boolean[] = {"--noise", "--json", "--quiet",
                                         "--list-options", NULL};
   static const helion_cli_flags_t flags = {valued, boolean};
-  const char *path = NULL, *trace = NULL;
+  const char *path = NULL, *trace = NULL, *spec_path = NULL, *shape = NULL;
   uint64_t runs_n = 1;
   bool noise = false, json = false, quiet = false, list = false;
   helion_cli_search_t sf;
@@ -436,6 +510,10 @@ int helion_cmd_simulate(int argc, char **argv) {
   double *sorted = NULL;
   char *trace_name = NULL;
   uint64_t ndone = 0; /* runs finished (or stopped by an interrupt) */
+  helion_spec_t *spec = NULL;
+  int64_t *shape_values = NULL;
+  helion_llm_context_t ctx;
+  helion_llm_context_text_t ctx_text = {0};
 
   memset(&sf, 0, sizeof(sf));
   for (int i = 1; i < argc;) {
@@ -468,6 +546,15 @@ int helion_cmd_simulate(int argc, char **argv) {
       if (!*val)
         return usage_error("--trace: empty file name");
       trace = val;
+    } else if (strcmp(flag, "--spec") == 0) {
+      if (!*val)
+        return usage_error("--spec: empty file name");
+      spec_path = val;
+    } else if (strcmp(flag, "--shape") == 0) {
+      if (!*val)
+        return usage_error("--shape: empty shape; expected K=V,... e.g. "
+                           "M=4096,N=4096,K=4096");
+      shape = val;
     } else if (strcmp(flag, "--noise") == 0) {
       noise = true;
     } else if (strcmp(flag, "--json") == 0) {
@@ -488,6 +575,9 @@ int helion_cmd_simulate(int argc, char **argv) {
   }
   if (!path)
     return usage_error("missing LANDSCAPE");
+  if (shape && !spec_path)
+    return usage_error("--shape needs --spec (it picks the spec's shape the "
+                       "prompts show)");
   /* The simulator's clock is exact: check the budget before every config
    * (unless told otherwise). */
   o.bench_chunk = 1;
@@ -512,12 +602,36 @@ int helion_cmd_simulate(int argc, char **argv) {
   /* No run may overwrite what it reads: checked for every run's trace
    * before the first run. */
   for (uint64_t r = 0; trace && r < runs_n; r++) {
-    static const char *const names[] = {"landscape", "--options-json file"};
-    const char *inputs[] = {path, sf.options_json};
+    static const char *const names[] = {"landscape", "--options-json file",
+                                        "--spec file"};
+    const char *inputs[] = {path, sf.options_json, spec_path};
     trace_name_of(trace, runs_n, o.seed + r, trace_name, strlen(trace) + 32);
-    if (helion_output_check("--trace", trace_name, inputs, names, 2, &err)) {
+    if (helion_output_check("--trace", trace_name, inputs, names, 3, &err)) {
       fprintf(stderr, PROG ": %s\n", err.msg);
       exit_code = HELION_EXIT_USAGE;
+      goto out;
+    }
+  }
+
+  if (spec_path) {
+    int code = helion_cli_load_spec("simulate", spec_path, NULL, shape, &spec,
+                                    NULL, &shape_values);
+    if (code != HELION_EXIT_OK) {
+      exit_code = code;
+      goto out;
+    }
+    if (!shape && spec->nshapes > 1) {
+      helion_buf_t b;
+      helion_buf_init(&b, 64 << 10);
+      for (size_t i = 0; i < spec->nshapes; i++)
+        for (size_t k = 0; k < spec->nkeys; k++)
+          helion_buf_appendf(&b, "%s%s=%lld", k ? "," : i ? " | " : "",
+                             spec->keys[k],
+                             (long long)spec->shapes[i * spec->nkeys + k]);
+      exit_code = usage_error("--spec %s lists %zu shapes; pick the one the "
+                              "prompts show with --shape: %s",
+                              spec_path, spec->nshapes, helion_buf_str(&b));
+      helion_buf_cleanup(&b);
       goto out;
     }
   }
@@ -527,6 +641,19 @@ int helion_cmd_simulate(int argc, char **argv) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     goto out;
   }
+  /* What an LLM search's prompts say: the spec's kernel, arguments and
+   * shape when given, else the landscape's kernel name; the landscape's
+   * device and space. */
+  helion_llm_context_init(spec,
+                          shape_values ? shape_values
+                          : spec && spec->nshapes ? spec->shapes
+                                                  : NULL,
+                          NULL, helion_sim_space(sim), &ctx, &ctx_text);
+  if (!spec)
+    ctx.kernel_name = helion_sim_kernel_name(sim);
+  ctx.device = helion_sim_device_name(sim);
+  if (spec)
+    warn_spec_mismatch(spec_path, spec, sim);
   results = calloc(runs_n, sizeof(*results));
   sorted = calloc(runs_n, sizeof(*sorted));
   if (!results || !sorted) {
@@ -542,7 +669,8 @@ int helion_cmd_simulate(int argc, char **argv) {
     o.seed = first + r;
     if (trace)
       trace_name_of(trace, runs_n, o.seed, trace_name, strlen(trace) + 32);
-    if (run_once(sim, path, &o, trace ? trace_name : NULL, &results[r], &err)) {
+    if (run_once(sim, path, &o, &ctx, trace ? trace_name : NULL, &results[r],
+                 &err)) {
       fprintf(stderr, PROG ": %s: run with seed %llu: %s\n", path,
               (unsigned long long)o.seed, err.msg);
       goto out;
@@ -585,5 +713,8 @@ out:
   free(sorted);
   free(trace_name);
   helion_sim_destroy(sim);
+  helion_llm_context_cleanup(&ctx_text);
+  free(shape_values);
+  helion_spec_destroy(spec);
   return exit_code;
 }

@@ -104,6 +104,38 @@ typedef struct helion_llm_context {
   const helion_space_t *space;
 } helion_llm_context_t;
 
+struct helion_spec;
+struct helion_device_props;
+
+/* The strings a context built by helion_llm_context_init points to; owned,
+ * freed by helion_llm_context_cleanup. */
+typedef struct helion_llm_context_text {
+  char *source, *signature, *shape, *device;
+} helion_llm_context_text_t;
+
+/*
+ * What `tune` and `simulate --spec` tell a prompt about the kernel
+ * (llm_context.c): with a spec, its name, its source text (up to 64 KiB;
+ * NULL when unreadable: the prompt then says so), its arguments
+ * ("A: const __half* [M*K], ..., M: int = M") and, when `shape` is not
+ * NULL (spec->nkeys values), the shape ("M=4096,N=4096,K=4096"); with
+ * `dev`, the device ("NVIDIA H100 ..., sm_90, 132 SMs, ..."). `space` is
+ * the space the search measures. Any of spec, shape, dev may be NULL: the
+ * fields they would fill stay NULL and the caller may set them. *ctx
+ * borrows from *text (zeroed here; freed with helion_llm_context_cleanup)
+ * and from spec and space. Allocation failures leave a field NULL (the
+ * prompt is context, not a result).
+ */
+void helion_llm_context_init(const struct helion_spec *spec,
+                             const int64_t *shape,
+                             const struct helion_device_props *dev,
+                             const helion_space_t *space,
+                             helion_llm_context_t *ctx,
+                             helion_llm_context_text_t *text);
+
+/* Frees what helion_llm_context_init wrote to *text (NULL or zeroed: no-op). */
+void helion_llm_context_cleanup(helion_llm_context_text_t *text);
+
 /* One measured config the refinement prompt reports. */
 typedef struct helion_llm_result {
   const int64_t *cells; /* space->ncells values */

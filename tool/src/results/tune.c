@@ -291,63 +291,6 @@ static helion_status entry_start(const helion_tune_input_t *in,
   return helion_tune_source_hash(in->spec, e->source_hash, err);
 }
 
-/* What an LLM search's prompts say about the kernel (search.h
- * llm_context): the spec's name, its source text (up to 64 KiB; NULL when
- * unreadable), its arguments, the shape and the device. Strings in *b
- * (freed by llm_bufs_free). */
-typedef struct llm_ctx_bufs {
-  char *source, *signature, *shape, *device;
-} llm_ctx_bufs;
-
-static void llm_bufs_free(llm_ctx_bufs *b) {
-  free(b->source);
-  free(b->signature);
-  free(b->shape);
-  free(b->device);
-}
-
-static void llm_context_of(const helion_tune_input_t *in,
-                           const helion_space_t *space,
-                           helion_llm_context_t *ctx, llm_ctx_bufs *b) {
-  helion_buf_t t;
-  helion_err_t ignored;
-  size_t len;
-  memset(ctx, 0, sizeof(*ctx));
-  ctx->space = space;
-  if (in->spec) {
-    const helion_spec_t *sp = in->spec;
-    ctx->kernel_name = sp->name;
-    if (sp->source &&
-        helion_read_file(sp->source, 64 << 10, &b->source, &len, &ignored))
-      b->source = NULL;
-    helion_buf_init(&t, 64 << 10);
-    for (size_t i = 0; i < sp->nargs; i++)
-      helion_buf_appendf(&t, "%s%s %s", i ? ", " : "", sp->args[i].type,
-                         sp->args[i].name);
-    b->signature = helion_buf_take(&t);
-    helion_buf_init(&t, 4096);
-    for (size_t k = 0; in->shape && k < sp->nkeys; k++)
-      helion_buf_appendf(&t, "%s%s=%lld", k ? "," : "", sp->keys[k],
-                         (long long)in->shape[k]);
-    b->shape = helion_buf_take(&t);
-  }
-  if (in->device) {
-    const helion_device_props_t *d = &in->device->props;
-    helion_buf_init(&t, 1024);
-    helion_buf_appendf(&t,
-                       "%s, sm_%d%d, %lld SMs, %lld KiB shared memory per "
-                       "block, %lld registers per SM",
-                       d->name, d->cc_major, d->cc_minor, (long long)d->num_sms,
-                       (long long)(d->smem_per_block >> 10),
-                       (long long)d->regs_per_sm);
-    b->device = helion_buf_take(&t);
-  }
-  ctx->source = b->source;
-  ctx->signature = b->signature;
-  ctx->shape = b->shape;
-  ctx->device = b->device;
-}
-
 helion_status helion_tune_shape(const helion_tune_input_t *in,
                                 helion_tune_entry_t *out, helion_err_t *err) {
   helion_status rc = HELION_OK, run_rc = HELION_OK;
@@ -362,7 +305,7 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   const helion_tune_hooks_t *hooks = in->hooks;
   double t0 = helion_now(), baseline_ms = INFINITY;
   helion_llm_context_t llm_ctx;
-  llm_ctx_bufs llm_bufs = {0};
+  helion_llm_context_text_t llm_text = {0};
   helion_tune_entry_init(&e);
 
   if (!in->spec && !in->space)
@@ -398,7 +341,11 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   }
   o.trace = trace;
   if (!o.llm_context) {
-    llm_context_of(in, space, &llm_ctx, &llm_bufs);
+    /* What an LLM search's prompts say: the spec's kernel and arguments,
+     * the shape and the device. */
+    helion_llm_context_init(in->spec, in->spec ? in->shape : NULL,
+                            in->device ? &in->device->props : NULL, space,
+                            &llm_ctx, &llm_text);
     o.llm_context = &llm_ctx;
   }
   if (hooks && hooks->prepare &&
@@ -465,7 +412,7 @@ out:
   }
   e.wall_seconds = helion_now() - t0;
   helion_search_destroy(s);
-  llm_bufs_free(&llm_bufs);
+  helion_llm_context_cleanup(&llm_text);
   helion_space_destroy(own_space);
   free(user);
   free(def);
