@@ -139,10 +139,15 @@ static helion_status text_legend(const helion_distill_t *d,
     rc = helion_buf_appendf(out, " C%zu", d->selected[j]);
   if (!rc)
     rc = helion_buf_puts(out, d->nselected ? "\n" : " none\n");
-  for (size_t c = 0; c < d->nconfigs && !rc; c++)
-    rc = helion_buf_appendf(out, "  C%zu%c %s\n", c,
-                            is_selected(d, c) ? '*' : ' ',
+  /* Names padded to the widest ("C11*") so the texts line up. */
+  char widest[32];
+  int w = snprintf(widest, sizeof widest, "C%zu*", d->nconfigs - 1);
+  for (size_t c = 0; c < d->nconfigs && !rc; c++) {
+    char name[32];
+    snprintf(name, sizeof name, "C%zu%s", c, is_selected(d, c) ? "*" : "");
+    rc = helion_buf_appendf(out, "  %-*s %s\n", w, name,
                             d->configs && d->configs[c] ? d->configs[c] : "?");
+  }
   return rc;
 }
 
@@ -327,12 +332,18 @@ helion_status helion_distill_report_svg(const helion_distill_t *d,
   g.left = 16 + (int)shape_width(d, &label) * SVG_CHAR_W;
   int grid_bottom = SVG_TOP + (int)d->nshapes * SVG_CH;
   int width = g.left + (int)(d->nconfigs + 1) * SVG_CW + SVG_GAP + 16;
+  /* The config texts under the legend (11px, ~6px a character). */
+  for (size_t c = 0; d->configs && c < d->nconfigs; c++) {
+    int w = 60 + 6 * (int)(d->configs[c] ? strlen(d->configs[c]) : 1);
+    width = w > width ? w : width;
+  }
+  width = width < 560 ? 560 : width;
   int height = grid_bottom + 56 + (int)d->nconfigs * 16;
   gput(&g,
        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
        "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
        "font-family=\"Helvetica, Arial, sans-serif\">\n",
-       width < 560 ? 560 : width, height, width < 560 ? 560 : width, height);
+       width, height, width, height);
   gput(&g, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n");
   gput(&g, "<text x=\"10\" y=\"22\" font-size=\"15\" font-weight=\"bold\">");
   gtext(&g, d->device_name ? d->device_name : "unknown device");
