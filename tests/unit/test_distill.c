@@ -268,14 +268,15 @@ static void test_distill_max_configs_cap(void **state) {
  * way), so the lower column: [1, 0], where Helion has [0, 1]. */
 static void test_distill_tie_rule_vs_helion(void **state) {
   (void)state;
-  static const int64_t shapes[] = {1, 2, 3};
+  static const int64_t shapes[] = {1, 2, 3, 4};
   static const double ms[] = {
       1.0, 1.2, 2.0, /* s0 */
       2.0, 1.0, 2.0, /* s1 */
       2.0, 1.2, 1.0, /* s2 */
+      X,   X,   X,   /* s3: uncoverable, must not spoil the geomean */
   };
   helion_distill_t d;
-  make(&d, "N", shapes, 3, 3, ms);
+  make(&d, "N", shapes, 4, 3, ms);
   d.max_configs = 1;
   select_and_fit(&d);
   expect_selected(&d, (const size_t[]){1}, 1);
@@ -286,33 +287,64 @@ static void test_distill_tie_rule_vs_helion(void **state) {
   helion_distill_cleanup(&d);
 }
 
-/* A B B A along N, A 1.3x off in B's regime and B 1.3x off in A's. At the
- * root A costs 2 log 1.3 and every split costs the same (e.g. {A} | {B B
- * A}: 0 + 2 log 1.3), so a tree that splits only on a strict improvement
- * would stop with B's shapes 1.3x off. The root splits anyway; below it
- * the regimes separate and every shape gets its own best. */
+/* A A B B A A along N (1..6), A 1.3x off in B's regime and B 1.3x off
+ * in A's; L = log 1.3. At the root A costs 2L (B 4L) and every split
+ * costs 2L too: {A} | {A B B A A} is 0 + 2L, {A A} | {B B A A} 0 + 2L,
+ * {A A B} | {B A A} L + L, {A A B B} | {A A} 2L + 0, {A A B B A} | {A}
+ * 2L + 0 (the sums are exact: only 0 and L are added). A tree that splits
+ * only on a strict improvement stops here with B's shapes 1.3x off. Ours
+ * splits anyway (the lowest threshold, 1 | 2); in {A B B A A} the split
+ * {A B B} | {A A} costs L < 2L, and {A} | {B B} below it 0, so depth 3
+ * gives every shape its own best. */
 static void test_distill_middle_regime(void **state) {
   (void)state;
-  static const int64_t shapes[] = {1, 2, 3, 4};
+  static const int64_t shapes[] = {1, 2, 3, 4, 5, 6};
   static const double ms[] = {
+      1.0, 1.3, /* A */
       1.0, 1.3, /* A */
       1.3, 1.0, /* B */
       1.3, 1.0, /* B */
+      1.0, 1.3, /* A */
       1.0, 1.3, /* A */
   };
   helion_distill_t d;
-  make(&d, "N", shapes, 4, 2, ms);
+  make(&d, "N", shapes, 6, 2, ms);
   select_and_fit(&d);
   expect_selected(&d, (const size_t[]){0, 1}, 2);
-  static const int want[] = {0, 1, 1, 0};
-  for (int64_t n = 1; n <= 4; n++)
+  static const int want[] = {0, 0, 1, 1, 0, 0};
+  for (int64_t n = 1; n <= 6; n++)
     assert_int_equal(helion_distill_predict(&d, &n), want[n - 1]);
-  /* With depth 0 the tree is one leaf: A (cost 2 log 1.3 either way, A is
-   * earlier in the subset). */
+  assert_true(d.nodes[0].threshold == sqrt(2.0));
+  /* At depth 2 the middle is not reached yet: N = 2 (in {A B B}) goes
+   * to B, 1.3x off. */
+  d.max_depth = 2;
+  select_and_fit(&d);
+  int64_t two = 2;
+  assert_int_equal(helion_distill_predict(&d, &two), 1);
+  /* With depth 0 the tree is one leaf: A (2L against B's 4L). */
   d.max_depth = 0;
   select_and_fit(&d);
   assert_int_equal(d.nnodes, 1);
   expect_leaf(&d, 0, 0);
+  helion_distill_cleanup(&d);
+}
+
+/* Two adjacent integers near 2^52.6, each its own config's: sqrt(a * b)
+ * rounds up to b itself (a = 6755399441052744, b = a + 1; found by
+ * search), which would send b left with a. The split then falls back to
+ * a, and each shape keeps its config. */
+static void test_distill_threshold_rounding(void **state) {
+  (void)state;
+  static const int64_t shapes[] = {6755399441052744, 6755399441052745};
+  static const double ms[] = {1.0, 1.5, 1.5, 1.0};
+  helion_distill_t d;
+  make(&d, "N", shapes, 2, 2, ms);
+  select_and_fit(&d);
+  assert_true(sqrt((double)shapes[0] * (double)shapes[1]) ==
+              (double)shapes[1]);
+  assert_true(d.nodes[0].threshold == (double)shapes[0]);
+  assert_int_equal(helion_distill_predict(&d, &shapes[0]), 0);
+  assert_int_equal(helion_distill_predict(&d, &shapes[1]), 1);
   helion_distill_cleanup(&d);
 }
 
@@ -563,6 +595,7 @@ int main(void) {
       cmocka_unit_test(test_distill_max_configs_cap),
       cmocka_unit_test(test_distill_tie_rule_vs_helion),
       cmocka_unit_test(test_distill_middle_regime),
+      cmocka_unit_test(test_distill_threshold_rounding),
       cmocka_unit_test(test_distill_rejects_bad_input),
       cmocka_unit_test(test_distill_json_round_trip),
       cmocka_unit_test(test_distill_report_text),
