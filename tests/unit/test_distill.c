@@ -81,6 +81,18 @@ static char *feature_name(const helion_distill_t *d, int f) {
   return helion_buf_take(&b);
 }
 
+/* The tree is one split on `feat` at `t` into two leaves. */
+static void expect_one_split(const helion_distill_t *d, const char *feat,
+                             double t, int left, int right) {
+  assert_int_equal(d->nnodes, 3);
+  char *name = feature_name(d, d->nodes[0].feature);
+  assert_string_equal(name, feat);
+  free(name);
+  assert_true(d->nodes[0].threshold == t);
+  expect_leaf(d, d->nodes[0].left, left);
+  expect_leaf(d, d->nodes[0].right, right);
+}
+
 static int predict2(const helion_distill_t *d, int64_t m, int64_t n) {
   int64_t shape[2] = {m, n};
   return helion_distill_predict(d, shape);
@@ -141,13 +153,7 @@ static void test_distill_two_regimes_split_on_n(void **state) {
   make_regimes(&d);
   select_and_fit(&d);
   expect_selected(&d, (const size_t[]){0, 1}, 2);
-  assert_int_equal(d.nnodes, 3);
-  char *name = feature_name(&d, d.nodes[0].feature);
-  assert_string_equal(name, "N");
-  free(name);
-  assert_true(d.nodes[0].threshold == 2048.0);
-  expect_leaf(&d, d.nodes[0].left, 0);
-  expect_leaf(&d, d.nodes[0].right, 1);
+  expect_one_split(&d, "N", 2048.0, 0, 1);
   for (size_t s = 0; s < 6; s++)
     assert_true(d.slowdown[s] == 1.0);
   /* Between the regimes: nearer in log space wins. */
@@ -169,24 +175,18 @@ static void test_distill_two_regimes_split_on_n(void **state) {
 static void test_distill_product_feature(void **state) {
   (void)state;
   static const int64_t shapes[] = {
-      256, 256,  256,  1024, 1024, 256,  /* A: M*N 2^16, 2^18, 2^18 */
+      256,  256,  256, 1024, 1024, 256, /* A: M*N 2^16, 2^18, 2^18 */
       1024, 1024, 256, 4096, 4096, 256, 4096, 4096, /* B: 2^20.. 2^24 */
   };
   static const double ms[] = {
-      1.0, 1.5, 1.0, 1.5, 1.0, 1.5, /* A's shapes */
+      1.0, 1.5, 1.0, 1.5, 1.0, 1.5,           /* A's shapes */
       1.5, 1.0, 1.5, 1.0, 1.5, 1.0, 1.5, 1.0, /* B's */
   };
   helion_distill_t d;
   make(&d, "M,N", shapes, 7, 2, ms);
   select_and_fit(&d);
   expect_selected(&d, (const size_t[]){1, 0}, 2);
-  assert_int_equal(d.nnodes, 3);
-  char *name = feature_name(&d, d.nodes[0].feature);
-  assert_string_equal(name, "M*N");
-  free(name);
-  assert_true(d.nodes[0].threshold == 524288.0);
-  expect_leaf(&d, d.nodes[0].left, 0);
-  expect_leaf(&d, d.nodes[0].right, 1);
+  expect_one_split(&d, "M*N", 524288.0, 0, 1);
   /* M = 512, N = 512 (2^18) is A's; M = 2048, N = 512 (2^20) is B's. */
   assert_int_equal(predict2(&d, 512, 512), 0);
   assert_int_equal(predict2(&d, 2048, 512), 1);
@@ -216,11 +216,7 @@ static void test_distill_failed_and_uncoverable(void **state) {
   assert_true(d.slowdown[0] == 1.0 && d.slowdown[1] == 1.0 &&
               d.slowdown[3] == 1.0);
   assert_true(isinf(d.slowdown[2]));
-  assert_int_equal(d.nnodes, 3);
-  assert_int_equal(d.nodes[0].feature, 0);
-  assert_true(d.nodes[0].threshold == 256.0);
-  expect_leaf(&d, d.nodes[0].left, 0);
-  expect_leaf(&d, d.nodes[0].right, 1);
+  expect_one_split(&d, "N", 256.0, 0, 1);
   helion_distill_cleanup(&d);
 
   /* Nothing runs anything: no subset can be chosen. */
@@ -340,8 +336,7 @@ static void test_distill_threshold_rounding(void **state) {
   helion_distill_t d;
   make(&d, "N", shapes, 2, 2, ms);
   select_and_fit(&d);
-  assert_true(sqrt((double)shapes[0] * (double)shapes[1]) ==
-              (double)shapes[1]);
+  assert_true(sqrt((double)shapes[0] * (double)shapes[1]) == (double)shapes[1]);
   assert_true(d.nodes[0].threshold == (double)shapes[0]);
   assert_int_equal(helion_distill_predict(&d, &shapes[0]), 0);
   assert_int_equal(helion_distill_predict(&d, &shapes[1]), 1);
@@ -409,8 +404,7 @@ static void expect_same(const helion_distill_t *a, const helion_distill_t *b) {
   assert_int_equal(a->max_configs, b->max_configs);
   assert_int_equal(a->max_depth, b->max_depth);
   assert_int_equal(a->nselected, b->nselected);
-  assert_memory_equal(a->selected, b->selected,
-                      a->nselected * sizeof(size_t));
+  assert_memory_equal(a->selected, b->selected, a->nselected * sizeof(size_t));
   for (size_t s = 0; s < a->nshapes; s++)
     assert_true(a->slowdown[s] == b->slowdown[s]);
   assert_int_equal(a->nnodes, b->nnodes);

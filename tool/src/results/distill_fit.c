@@ -182,11 +182,11 @@ typedef struct keyed {
 
 typedef struct fitter {
   const helion_distill_t *d;
-  double *best;     /* nshapes: the best time among the selected columns */
-  size_t *idx;      /* training shapes; each node owns a contiguous run */
-  size_t *tmp;      /* scratch for partitioning */
-  keyed *sorted;    /* one feature's values of a node's shapes */
-  cost *pre, *suf;  /* (n + 1) * nselected running costs along `sorted` */
+  double *best;    /* nshapes: the best time among the selected columns */
+  size_t *idx;     /* training shapes; each node owns a contiguous run */
+  size_t *tmp;     /* scratch for partitioning */
+  keyed *sorted;   /* one feature's values of a node's shapes */
+  cost *pre, *suf; /* (n + 1) * nselected running costs along `sorted` */
   helion_distill_node_t *nodes;
   size_t nnodes;
 } fitter;
@@ -245,8 +245,7 @@ static double split_point(double a, double b) {
 /* Sorts the node's shapes by feature `feat` and fills the prefix and
  * suffix costs of every selected column along that order, so each split's
  * children cost is two lookups. */
-static void scan_feature(fitter *f, const size_t *idx, size_t n,
-                         size_t feat) {
+static void scan_feature(fitter *f, const size_t *idx, size_t n, size_t feat) {
   const helion_distill_t *d = f->d;
   size_t nsel = d->nselected;
   for (size_t i = 0; i < n; i++)
@@ -264,8 +263,8 @@ static void scan_feature(fitter *f, const size_t *idx, size_t n,
           cost_add(f->pre[i * nsel + j], shape_cost(f, f->sorted[i].s, j));
   for (size_t i = n; i-- > 0;)
     for (size_t j = 0; j < nsel; j++)
-      f->suf[i * nsel + j] =
-          cost_add(f->suf[(i + 1) * nsel + j], shape_cost(f, f->sorted[i].s, j));
+      f->suf[i * nsel + j] = cost_add(f->suf[(i + 1) * nsel + j],
+                                      shape_cost(f, f->sorted[i].s, j));
 }
 
 /* The least-cost split of shapes idx[0..n): every feature, every gap
@@ -329,8 +328,8 @@ static int grow(fitter *f, size_t *idx, size_t n, unsigned depth) {
   double t = 0.0;
   if (n < 2 || depth >= f->d->max_depth || leaf_is_good(f, idx, n, j) ||
       !best_split(f, idx, n, &feat, &t)) {
-    f->nodes[at] = (helion_distill_node_t){-1, 0.0, -1, -1,
-                                           (int)f->d->selected[j]};
+    f->nodes[at] =
+        (helion_distill_node_t){-1, 0.0, -1, -1, (int)f->d->selected[j]};
     return at;
   }
   size_t nl = partition(f, idx, n, feat, t);

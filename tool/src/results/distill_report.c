@@ -129,8 +129,7 @@ static helion_status text_row(const helion_distill_t *d, size_t s, size_t lw,
   return rc;
 }
 
-static helion_status text_legend(const helion_distill_t *d,
-                                 helion_buf_t *out) {
+static helion_status text_legend(const helion_distill_t *d, helion_buf_t *out) {
   helion_status rc = helion_buf_puts(
       out, "cells: time / the shape's best; * the shape's best; - failed or "
            "illegal; subset: the best selected config's slowdown\n"
@@ -152,8 +151,7 @@ static helion_status text_legend(const helion_distill_t *d,
 }
 
 helion_status helion_distill_report_text(const helion_distill_t *d,
-                                         helion_buf_t *out,
-                                         helion_err_t *err) {
+                                         helion_buf_t *out, helion_err_t *err) {
   if (!matrix_ok(d))
     return bad_matrix(err);
   helion_buf_t tmp;
@@ -173,11 +171,11 @@ helion_status helion_distill_report_text(const helion_distill_t *d,
 /* --------------------------------------------------------------- svg -- */
 
 enum {
-  SVG_CW = 44,      /* cell width */
-  SVG_CH = 20,      /* cell height */
-  SVG_CHAR_W = 7,   /* a 12px label character, roughly */
-  SVG_TOP = 70,     /* title and column labels */
-  SVG_GAP = 12,     /* between the matrix and the subset column */
+  SVG_CW = 44,    /* cell width */
+  SVG_CH = 20,    /* cell height */
+  SVG_CHAR_W = 7, /* a 12px label character, roughly */
+  SVG_TOP = 70,   /* title and column labels */
+  SVG_GAP = 12,   /* between the matrix and the subset column */
 };
 
 /* The fill of a slowdown: dark green at 1, yellow at sqrt(2), red at 2 and
@@ -285,8 +283,7 @@ static void draw_columns(grid *g) {
   gput(g,
        "<text x=\"%d\" y=\"%d\" font-size=\"12\" text-anchor=\"middle\">"
        "subset</text>\n",
-       g->left + (int)d->nconfigs * SVG_CW + SVG_GAP + SVG_CW / 2,
-       SVG_TOP - 6);
+       g->left + (int)d->nconfigs * SVG_CW + SVG_GAP + SVG_CW / 2, SVG_TOP - 6);
 }
 
 /* The colour scale and the config texts, below the matrix, starting at y. */
@@ -349,8 +346,7 @@ helion_status helion_distill_report_svg(const helion_distill_t *d,
   gtext(&g, d->device_name ? d->device_name : "unknown device");
   gput(&g, " (cc ");
   gtext(&g, d->cc);
-  gput(&g,
-       "): %zu of %zu configs selected, threshold %.3f</text>\n",
+  gput(&g, "): %zu of %zu configs selected, threshold %.3f</text>\n",
        d->nselected, d->nconfigs, d->threshold);
   for (size_t s = 0; s < d->nshapes; s++)
     draw_row(&g, s, &label);
