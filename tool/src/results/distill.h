@@ -107,7 +107,10 @@ void helion_distill_cleanup(helion_distill_t *d);
  * (ties: the lower geometric-mean slowdown, then the lower column), until
  * every shape is within it or d->max_configs columns are chosen. A shape no
  * column runs (all +inf) is left out of the counts and reported with
- * slowdown +inf. Fills d->selected and d->slowdown.
+ * slowdown +inf. Fills d->selected and d->slowdown and drops any tree
+ * (fitted to an earlier subset). HELION_ERR_INVALID for an empty matrix,
+ * a threshold below 1, max_configs 0, a time neither positive nor +inf,
+ * or a matrix where no config runs any shape.
  */
 helion_status helion_distill_select(helion_distill_t *d, helion_err_t *err);
 
@@ -115,13 +118,18 @@ helion_status helion_distill_select(helion_distill_t *d, helion_err_t *err);
  * Fits the tree over the selected columns (after helion_distill_select):
  * a node is a leaf when one selected config keeps every shape in it within
  * the threshold of that shape's best among the selected, or at
- * d->max_depth, or with fewer than 2 shapes; otherwise it splits where the
- * summed log slowdown of the two children's best single configs is least
- * (a strict improvement over not splitting; else a leaf). Thresholds lie
+ * d->max_depth, or with fewer than 2 shapes, or when no feature separates
+ * its shapes; otherwise it splits where the summed log slowdown of the two
+ * children's best single configs is least. A split never costs more than
+ * the node (each child can keep its config), and it is taken even at equal
+ * cost: that is how a middle regime (A, B, A along one feature) is reached.
+ * A config that fails on some shapes costs more than one that fails on
+ * none, then the fewer failures the better. Thresholds lie
  * halfway between adjacent feature values in log space (the geometric
  * mean), so a shape between two tuned ones goes to the nearer in ratio.
  * A leaf's config is the selected column with the least summed log
- * slowdown over its shapes (ties: the earlier in d->selected).
+ * slowdown over its shapes (ties: the earlier in d->selected). Shapes no
+ * selected config runs are left out. HELION_ERR_INVALID without a subset.
  */
 helion_status helion_distill_fit(helion_distill_t *d, helion_err_t *err);
 
