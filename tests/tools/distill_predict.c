@@ -1,6 +1,6 @@
 /*
  * distill_predict.c: what the tool's own tree (helion_distill_predict) gives
- * the shapes of one "distilled" section, for test_generate_tree.sh to hold
+ * the shapes of one "distilled" section, for test_generate.sh to hold
  * the generated dispatcher against.
  *
  *   distill_predict SPEC RESULTS.tuned.json INDEX

@@ -1,7 +1,7 @@
 /*
  * softmax_tree_app.c: a program built against a generated softmax_tuned.h
  * (from softmax_distilled.tuned.json) and the runtime library;
- * test_generate_tree.sh feeds it distill_predict's lines ("device MAJOR
+ * test_generate.sh feeds it distill_predict's lines ("device MAJOR
  * MINOR NAME", then "M N CONFIG_JSON" per shape: what the tool's tree
  * gives). For every shape it checks the generated tree (the desc's tree
  * fn) gives that config, and that helion_softmax_choose serves it: the
