@@ -81,6 +81,16 @@ static int before_pick(const helion_kernel_desc_t *k, const int64_t *key,
   return d < c->distance || (d == c->distance && (int)i < c->entry);
 }
 
+/* The config the distilled tree gives the shape in the rung's group, or -1
+ * (no tree, no group, the group has no tree, or no such config). */
+static int tree_config(const helion_kernel_desc_t *k, int group,
+                       const int64_t *key) {
+  if (!k->tree || group < 0)
+    return -1;
+  int t = k->tree((unsigned)group, key);
+  return t >= 0 && (unsigned)t < k->nconfigs ? t : -1;
+}
+
 /*
  * The choice without side effects: returns 0 and fills *c, or returns -1
  * with c->pick == HELION_PICK_NONE and the default's reason in why.
@@ -100,6 +110,14 @@ static int choose(const helion_kernel_desc_t *k, const helion_device_t *dev,
       c->config = (int)e->config;
       return 0;
     }
+  }
+  /* The distilled tree serves a shape that was not tuned; when its config
+   * is illegal here, the nearest tuned shape does (explain says so). */
+  int t = tree_config(k, c->group, key);
+  if (t >= 0 && legal(k, (unsigned)t, dev, key, NULL, 0)) {
+    c->pick = HELION_PICK_TREE;
+    c->config = t;
+    return 0;
   }
   /* Nearest legal: an entry is tested only when it would improve the
    * pick, so the result is the least (distance, index) among legal ones. */
@@ -230,6 +248,8 @@ int helion_explain(const helion_kernel_desc_t *k, const helion_device_t *dev,
     put(&t, "pick: none: no config can run this shape; the default config "
             "breaks '%s'\n",
         why);
+  } else if (c.pick == HELION_PICK_TREE) {
+    put(&t, "pick: the distilled decision tree (config %d)\n", c.config);
   } else if (c.pick == HELION_PICK_DEFAULT) {
     put(&t, "pick: the default config (%s)\n",
         c.group < 0 ? "no tuned entries for this device"
@@ -241,6 +261,14 @@ int helion_explain(const helion_kernel_desc_t *k, const helion_device_t *dev,
     if (c.pick == HELION_PICK_NEAREST)
       put(&t, " (distance %.1f)", c.distance);
     put(&t, ", its config is legal here\n");
+  }
+  int tree = c.pick == HELION_PICK_EXACT || c.pick == HELION_PICK_TREE
+                 ? -1
+                 : tree_config(k, c.group, key);
+  if (tree >= 0) {
+    legal(k, (unsigned)tree, dev, key, why, sizeof(why));
+    put(&t, "passed over: the distilled tree's config %d, illegal here: %s\n",
+        tree, why);
   }
   if (c.skipped_illegal)
     put_skipped(&t, k, dev, key, &c);

@@ -151,8 +151,11 @@ static void text_reason(text_t *t, const helion_kernel_desc_t *k,
                    "config used");
     return;
   }
-  text_printf(t, "%s tuned shape",
-              c->pick == HELION_PICK_EXACT ? "the same" : "nearest");
+  if (c->pick == HELION_PICK_TREE)
+    text_printf(t, "the distilled decision tree's config %d", c->config);
+  else
+    text_printf(t, "%s tuned shape",
+                c->pick == HELION_PICK_EXACT ? "the same" : "nearest");
   if (has_entry && c->pick == HELION_PICK_NEAREST) {
     text_printf(t, " ");
     text_shape(t, k, k->entries[c->entry].shape);

@@ -5,7 +5,8 @@
 # -Werror, with and without HELION_IMPLEMENTATION; a program linked with
 # the runtime library checks the dispatcher's picks through the generated
 # functions; stale and unparsable entries warn, and fail --require-fresh;
-# hostile names are refused, hostile device names come out escaped.
+# hostile names are refused, hostile device names come out escaped;
+# distilled decision trees (see below).
 set -uo pipefail
 tune="${HELION_TUNE:?}"
 src="${HELION_SOURCE_DIR:?}"
@@ -137,5 +138,82 @@ for name in 'a\\"b' 'a\\nb' 'x*/y' class int "$long" helion_x; do
   done
   [ -e "$TMP/h$i.h" ] && fail "a header was written for name #$i"
 done
+
+# A results file with "distilled" sections (softmax_distilled.tuned.json:
+# trees written by hand over the real softmax configs, with ratio and
+# product features and thresholds training shapes land on): the header's
+# tree function, the leaf-only config in the table; stale, foreign-key,
+# unknown-device and tree-less sections warn and fail --require-fresh; a
+# malformed one is an error naming the file. Then the agreement test: a
+# program linked with the runtime holds the generated dispatcher against
+# the tool's own tree (tools/distill_predict) on every training shape and
+# thousands between and around them.
+TDIR="$TMP/tree"
+mkdir -p "$TDIR"
+for k in softmax_distilled softmax_distilled_bad; do
+  "$tools/fresh_results" "$SOFT" "$data/$k.tuned.json" "$TDIR/$k.tuned.json" ||
+    fail "fresh_results $k"
+done
+GOOD="$TDIR/softmax_distilled.tuned.json"
+BAD="$TDIR/softmax_distilled_bad.tuned.json"
+TH="$TDIR/softmax_tuned.h"
+
+# The header: a tree per group, no warning, the same bytes twice.
+expect_rc 0 "$tune" generate "$SOFT" --tuned "$GOOD" --arch 90 -o "$TH" --require-fresh
+grep -q warning "$TMP/err" && fail "warnings: $(cat "$TMP/err")"
+expect_rc 0 "$tune" generate "$SOFT" --tuned "$GOOD" --arch 90 -o "$TDIR/again.h"
+cmp -s "$TH" "$TDIR/again.h" || fail "two generates differ"
+has "$TH" "static int helion_softmax_tree_(unsigned helion_group, const int64_t *helion_key) {"
+has "$TH" "  /* The distilled tree of device group 1 (helion_softmax_groups_[1]). */"
+has "$TH" "    if (((double)helion_key[1] == 0.0 ? 0.0 : (double)helion_key[0] / (double)helion_key[1]) <= 0x1.5555555555555p-2) {"
+has "$TH" "      if ((double)helion_key[0] * (double)helion_key[1] <= 0x1p+22) {"
+has "$TH" "  helion_softmax_legal_, helion_softmax_tree_};"
+has "$TH" '{"{\"block_sizes\":[128]}", helion_softmax_images_'
+has "$TH" '"distilled trees: 2\n"'
+# An unused column is not compiled in.
+grep -qF '"{\"ROWS_PER_BLOCK\":4,' "$TH" && fail "an unused column is in the config table"
+
+# The agreement test, per section (A100: group 0, H100: group 1).
+# shellcheck disable=SC2086 # HELION_TEST_LINK_FLAGS: the build's sanitizers
+if cc -std=c11 -Wall -Wextra -Werror ${HELION_TEST_LINK_FLAGS:-} -I"$inc" -I"$TDIR" \
+     "$data/softmax_tree_app.c" "$rtlib" -ldl -lpthread -lm -o "$TDIR/app" 2>"$TDIR/cc.err"; then
+  for i in 0 1; do
+    "$tools/distill_predict" "$SOFT" "$GOOD" "$i" >"$TDIR/pred$i" ||
+      fail "distill_predict $i"
+    "$TDIR/app" <"$TDIR/pred$i" >"$TDIR/app$i.out" 2>&1 ||
+      fail "distilled[$i]: the dispatcher disagrees: $(head -12 "$TDIR/app$i.out")"
+    # Both kinds of shapes must occur, or the test checks less than it says.
+    grep -qE "tree [1-9][0-9]{3,}, exact [1-9][0-9]*, illegal [1-9][0-9]*," "$TDIR/app$i.out" ||
+      fail "distilled[$i]: want thousands of tree picks, exact and illegal ones: $(cat "$TDIR/app$i.out")"
+  done
+else
+  fail "softmax_tree_app does not build: $(head -5 "$TDIR/cc.err")"
+fi
+
+# Sections that cannot serve: one warning each, the rest of the header as
+# without them; --require-fresh fails on the first and writes nothing.
+expect_rc 0 "$tune" generate "$SOFT" --tuned "$BAD" --arch 90 -o "$TDIR/bad.h"
+has "$TMP/err" "distilled[0]: it has no tree: run helion-tune distill"
+has "$TMP/err" "distilled[1]: source changed since it was distilled: re-run helion-tune distill"
+has "$TMP/err" "distilled[2]: its keys are not the spec's (names and order)"
+has "$TMP/err" "distilled[3]: its device Tesla T4 (7.5) has no tuned entries here"
+[ "$(grep -c 'the header has no tree for it' "$TMP/err")" -eq 4 ] ||
+  fail "want 4 warnings: $(cat "$TMP/err")"
+has "$TDIR/bad.h" "  helion_softmax_legal_, NULL};"
+expect_rc 1 "$tune" generate "$SOFT" --tuned "$BAD" --arch 90 -o "$TDIR/fresh.h" --require-fresh
+has "$TMP/err" "softmax_distilled_bad.tuned.json: distilled[0]: it has no tree"
+has "$TMP/err" "--require-fresh"
+[ -e "$TDIR/fresh.h" ] && fail "--require-fresh wrote a header"
+
+# A malformed section is an error naming the file and the section.
+sed 's/"feature": "M\*N"/"feature": "M*Q"/' "$GOOD" >"$TDIR/malformed.tuned.json"
+expect_rc 1 "$tune" generate "$SOFT" --tuned "$TDIR/malformed.tuned.json" --arch 90 -o "$TDIR/m.h"
+has "$TMP/err" "malformed.tuned.json: distilled[1]: tree: feature \"M*Q\""
+[ -e "$TDIR/m.h" ] && fail "a malformed section still gave a header"
+# A leaf config that no longer parses in the space: warned, left out.
+sed 's/"pid_type": "persistent_blocked"/"pid_type": "gone"/' "$GOOD" >"$TDIR/space.tuned.json"
+expect_rc 0 "$tune" generate "$SOFT" --tuned "$TDIR/space.tuned.json" --arch 90 -o "$TDIR/s.h"
+has "$TMP/err" "distilled[1]: its config"
+has "$TMP/err" "does not parse in the current space"
 
 [ "$FAILS" -eq 0 ] && echo ok || { echo "$FAILS failure(s)"; exit 1; }

@@ -2,8 +2,9 @@
  * fresh_results.c: makes a hand-written results file fixture current:
  * every entry whose "source_hash" or "space_fingerprint" is the string
  * "@FRESH@" gets the spec's source hash or its shape's space fingerprint on
- * the entry's device, as `tune` would have recorded them today. Entries
- * with other values stay as written (a test's deliberately stale ones).
+ * the entry's device, as `tune` would have recorded them today; so does
+ * each "distilled" section's "source_hash". Entries and sections with
+ * other values stay as written (a test's deliberately stale ones).
  *
  *   fresh_results SPEC IN.tuned.json OUT.tuned.json
  */
@@ -62,6 +63,11 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < r.nentries; i++)
     if (fill(r.entries[i], spec, hash))
       goto out;
+  cJSON *sec;
+  cJSON_ArrayForEach(sec, cJSON_GetObjectItemCaseSensitive(r.root, "distilled"))
+    if (is_fresh_marker(sec, "source_hash"))
+      cJSON_ReplaceItemInObjectCaseSensitive(sec, "source_hash",
+                                             cJSON_CreateString(hash));
   free(r.path);
   r.path = helion_strdup(argv[3]);
   if (!r.path || helion_results_save(&r, &err)) {

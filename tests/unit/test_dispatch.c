@@ -1,7 +1,8 @@
 /*
  * test_dispatch.c: the runtime's pure dispatcher (runtime/src/dispatch.c):
  * the device ladder, helion_choose's picks (exact, nearest, illegal entries
- * passed over, default, none) and helion_explain's text, on a hand-built
+ * passed over, the distilled tree, default, none) and helion_explain's
+ * text, on a hand-built
  * kernel table whose legal fn reads a table the tests set.
  */
 #include <setjmp.h>
@@ -259,6 +260,68 @@ static void test_dispatch_explain(void **state) {
                               "tuned entries for this device)\nconfig 0: "));
 }
 
+/* A distilled tree for the H100 group only: M*N <= 2^20 gets config 0,
+ * larger shapes config 2; every other group has none. */
+static int tree_fn(unsigned group, const int64_t *key) {
+  if (group != 3)
+    return -1;
+  if ((double)key[0] * (double)key[1] <= 0x1p20)
+    return 0;
+  return 2;
+}
+
+static void test_dispatch_tree(void **state) {
+  (void)state;
+  helion_kernel_desc_t k = desc();
+  k.tree = tree_fn;
+  helion_device_t h100 = device("NVIDIA H100 80GB HBM3", 9, 0);
+  helion_device_t a10 = device("NVIDIA A10", 8, 6);
+  const int64_t small[] = {100, 100}, big[] = {3000, 3000};
+  helion_choice_t c;
+  char buf[2048];
+  /* A shape that was not tuned: the tree's config. */
+  assert_int_equal(helion_choose(&k, &h100, small, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_TREE);
+  assert_int_equal(c.rung, HELION_RUNG_DEVICE);
+  assert_int_equal(c.config, 0);
+  assert_int_equal(c.entry, -1);
+  assert_true(c.distance == 0.0);
+  assert_int_equal(helion_choose(&k, &h100, big, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_TREE);
+  assert_int_equal(c.config, 2);
+  helion_explain(&k, &h100, small, buf, sizeof(buf));
+  assert_non_null(strstr(buf, "pick: the distilled decision tree (config 0)\n"
+                              "config 0: {\"block_sizes\":[1024]}\n"));
+  assert_null(strstr(buf, "passed over"));
+  /* An exact entry still wins (the tree would say config 0). */
+  assert_int_equal(helion_choose(&k, &h100, s_h1, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_EXACT);
+  assert_int_equal(c.config, 1);
+  /* The tree's config illegal here: the nearest tuned shape, and explain
+   * says why the tree was passed over. */
+  illegal[0] = 1;
+  assert_int_equal(helion_choose(&k, &h100, small, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_NEAREST);
+  assert_int_equal(c.entry, 3);
+  assert_int_equal(c.config, 1);
+  helion_explain(&k, &h100, small, buf, sizeof(buf));
+  assert_non_null(strstr(buf, "pick: nearest tuned shape M=64,N=64"));
+  assert_non_null(strstr(buf, "passed over: the distilled tree's config 0, "
+                              "illegal here: ROWS_PER_BLOCK <= num_warps "
+                              "(config 0)\n"));
+  /* A group without a tree (-1): the nearest, nothing passed over. */
+  illegal[0] = 0;
+  assert_int_equal(helion_choose(&k, &a10, small, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_NEAREST);
+  assert_int_equal(c.entry, 0);
+  helion_explain(&k, &a10, small, buf, sizeof(buf));
+  assert_null(strstr(buf, "distilled"));
+  /* No group at all: the tree is not asked. */
+  helion_device_t t4 = device("Tesla T4", 7, 5);
+  assert_int_equal(helion_choose(&k, &t4, small, &c), HELION_OK);
+  assert_int_equal(c.pick, HELION_PICK_DEFAULT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_dispatch_exact, setup),
@@ -268,6 +331,7 @@ int main(void) {
       cmocka_unit_test_setup(test_dispatch_none, setup),
       cmocka_unit_test_setup(test_dispatch_ladder, setup),
       cmocka_unit_test_setup(test_dispatch_explain, setup),
+      cmocka_unit_test_setup(test_dispatch_tree, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

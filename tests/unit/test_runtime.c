@@ -400,6 +400,34 @@ static void test_runtime_miss_log_once(void **state) {
   assert_non_null(strstr(err, "helion: other: shape M=5,N=7"));
 }
 
+/* A shape the distilled tree served was not tuned: still a miss, logged
+ * and recorded as "tree", the text naming the tree's config. */
+static void test_runtime_miss_tree(void **state) {
+  (void)state;
+  static helion_kernel_state_t st = {0};
+  helion_kernel_desc_t k = kernel("treed", "treed_kernel");
+  const helion_choice_t tree = {
+      1, HELION_PICK_TREE, HELION_RUNG_DEVICE, 0, -1, 0.0, 0};
+  const int64_t key[2] = {5, 7};
+  helion_call_t call;
+  set_current(0);
+  assert_int_equal(helion_enter(&k, &st, &call), HELION_OK);
+  stderr_capture();
+  helion_miss(&k, &st, &call, key, &tree);
+  const char *err = stderr_release();
+  assert_non_null(strstr(err, "helion: treed: shape M=5,N=7 on Fake H100 "
+                              "\"SXM\" \\ test (9.0) has no tuned entry "
+                              "(the distilled decision tree's config 1 "
+                              "used); tune it: "));
+  cJSON *lines = record_lines("treed");
+  assert_int_equal(cJSON_GetArraySize(lines), 1);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(
+                          cJSON_GetArrayItem(lines, 0), "pick")
+                          ->valuestring,
+                      "tree");
+  cJSON_Delete(lines);
+}
+
 /* HELION_RECORD_MISSES: each distinct (device, shape) once, as JSON. */
 static void test_runtime_miss_record_distinct(void **state) {
   (void)state;
@@ -574,6 +602,7 @@ static int run(const char *mode) {
       cmocka_unit_test(test_runtime_bad_entry_and_config),
       cmocka_unit_test(test_runtime_threads),
       cmocka_unit_test(test_runtime_miss_log_once),
+      cmocka_unit_test(test_runtime_miss_tree),
       cmocka_unit_test(test_runtime_miss_record_distinct),
       cmocka_unit_test(test_runtime_miss_record_bounded),
       cmocka_unit_test(test_runtime_miss_record_processes),

@@ -179,7 +179,7 @@ typedef struct helion_choice {
   helion_pick pick;
   helion_rung rung;
   int group;       /* the group the rung gave; -1 at HELION_RUNG_DEFAULT */
-  int entry;       /* the entry used (exact, nearest), else -1 */
+  int entry;       /* the entry used (exact, nearest), else -1 (tree too) */
   double distance; /* nearest: Euclidean distance of log2(max(v, 1)) */
   unsigned skipped_illegal; /* nearer entries passed over: config illegal */
 } helion_choice_t;
@@ -196,8 +196,10 @@ HELION_EXTERN helion_rung helion_device_ladder(const helion_kernel_desc_t *k,
 /*
  * The config for shape `key` (k->nkeys values) on `dev` (pure: no driver):
  * ladder, then the group's exact entry if its config is legal, else the
- * nearest entry of the group (log2 space; ties: the earlier entry) whose
- * config is legal, else the default config if legal. HELION_ERR_INVALID
+ * config the distilled tree (k->tree) gives the group if legal
+ * (HELION_PICK_TREE, entry -1), else the nearest entry of the group (log2
+ * space; ties: the earlier entry) whose config is legal, else the default
+ * config if legal. HELION_ERR_INVALID
  * with HELION_PICK_NONE when no config is legal; the thread's message
  * (helion_last_error) then says which restriction the default breaks.
  */
@@ -209,7 +211,9 @@ HELION_EXTERN helion_status helion_choose(const helion_kernel_desc_t *k,
 /*
  * Writes which config a call of shape `key` on `dev` gets and why, as one
  * or more lines (the rung, the pick, the distance and entry shape, the
- * config's JSON, configs passed over as illegal). Pure. Returns the length
+ * config's JSON, configs passed over as illegal: the distilled tree's,
+ * "passed over: the distilled tree's config N, illegal here: WHY", and
+ * nearer tuned shapes). Pure. Returns the length
  * the full text needs (as snprintf does); buf may be NULL when len is 0.
  */
 HELION_EXTERN int helion_explain(const helion_kernel_desc_t *k,
@@ -246,7 +250,8 @@ HELION_EXTERN helion_status helion_current_device(const helion_device_t **out);
 
 /*
  * Reports a call that did not get an exact entry on its own device (pick
- * other than EXACT, or rung other than DEVICE). With HELION_LOG_MISSES=1
+ * other than EXACT, or rung other than DEVICE): a shape the distilled tree
+ * served was not tuned either, so it is a miss too ("pick":"tree"). With HELION_LOG_MISSES=1
  * the first such call of each kernel writes one line to stderr; with
  * HELION_RECORD_MISSES=FILE each distinct (kernel, device, shape) is
  * appended to FILE once per process as one JSON line (one write(2) with

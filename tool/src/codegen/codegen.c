@@ -1,8 +1,10 @@
 /*
  * codegen.c: gathers what a generated header holds (codegen.h): the
  * results' entries (stale ones reported, unparsable ones dropped), their
- * device groups, the distinct configs with the spec's default first, and
- * each config's NVRTC images; codegen_emit.c prints them.
+ * device groups, the distilled decision trees of those groups (stale or
+ * foreign ones reported and left out), the distinct configs with the
+ * spec's default first, and each config's NVRTC images; codegen_emit.c
+ * prints them.
  */
 #include "codegen/codegen_priv.h"
 
@@ -101,7 +103,18 @@ static void warn(const helion_codegen_opts_t *o, const char *fmt, ...) {
   o->warn(o->warn_ud, msg);
 }
 
+static void tree_cleanup(helion__cg_tree_t *t) {
+  for (size_t c = 0; t->full && c < t->d.nconfigs; c++)
+    free(t->full[c]);
+  free(t->full);
+  free(t->config);
+  helion_distill_cleanup(&t->d);
+}
+
 static void cg_cleanup(helion__cg_t *cg) {
+  for (size_t i = 0; i < cg->ntrees; i++)
+    tree_cleanup(&cg->trees[i]);
+  free(cg->trees);
   for (size_t i = 0; i < cg->nconfigs; i++) {
     helion__cg_config_t *c = &cg->configs[i];
     for (size_t j = 0; j < c->nimages; j++)
@@ -161,16 +174,24 @@ static char *config_text(const helion__cg_t *cg, const int64_t *cells,
   return helion_buf_take(&b);
 }
 
+/* Index of the group (name, cc), or -1. */
+static long find_group(const helion__cg_t *cg, const char *name, int major,
+                       int minor) {
+  for (size_t g = 0; g < cg->ngroups; g++)
+    if (strcmp(cg->groups[g].name, name) == 0 &&
+        cg->groups[g].cc_major == major && cg->groups[g].cc_minor == minor)
+      return (long)g;
+  return -1;
+}
+
 /* Index of the group (name, cc), added when new. */
 static helion_status group_of(helion__cg_t *cg, const helion_device_props_t *d,
                               size_t *out) {
-  for (size_t g = 0; g < cg->ngroups; g++)
-    if (strcmp(cg->groups[g].name, d->name) == 0 &&
-        cg->groups[g].cc_major == d->cc_major &&
-        cg->groups[g].cc_minor == d->cc_minor) {
-      *out = g;
-      return HELION_OK;
-    }
+  long found = find_group(cg, d->name, d->cc_major, d->cc_minor);
+  if (found >= 0) {
+    *out = (size_t)found;
+    return HELION_OK;
+  }
   helion__cg_group_t *ng =
       realloc(cg->groups, (cg->ngroups + 1) * sizeof(*ng));
   if (!ng)
@@ -287,17 +308,167 @@ out:
   return rc;
 }
 
+/* ------------------------------------------------------ distilled trees */
+
+/* A distilled section left out: a warning, or the error under
+ * require_fresh. */
+static helion_status tree_problem(const helion__cg_t *cg,
+                                  const helion_codegen_opts_t *o, size_t i,
+                                  const char *what, helion_err_t *err) {
+  if (o->require_fresh)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "%s: distilled[%zu]: %s (--require-fresh)",
+                          cg->results_name, i, what);
+  warn(o, "%s: distilled[%zu]: %s; the header has no tree for it",
+       cg->results_name, i, what);
+  return HELION_OK;
+}
+
+/* Why section d cannot serve this header's group (*out_group), or "". */
+static void tree_fit(const helion__cg_t *cg, const helion_distill_t *d,
+                     long *out_group, char *why, size_t n) {
+  const helion_spec_t *spec = cg->spec;
+  int major = -1, minor = -1;
+  bool keys = d->nkeys == spec->nkeys;
+  for (size_t k = 0; keys && k < d->nkeys; k++)
+    keys = strcmp(d->keys[k], spec->keys[k]) == 0;
+  if (sscanf(d->cc, "%d.%d", &major, &minor) != 2)
+    major = minor = -1;
+  *out_group = find_group(cg, d->device_name, major, minor);
+  why[0] = '\0';
+  if (strcmp(d->source_hash, cg->source_hash) != 0)
+    snprintf(why, n, "source changed since it was distilled: re-run "
+                     "helion-tune distill %s", spec->path);
+  else if (!keys)
+    snprintf(why, n, "its keys are not the spec's (names and order): "
+                     "re-run helion-tune distill %s", spec->path);
+  else if (*out_group < 0)
+    snprintf(why, n, "its device %s (%s) has no tuned entries here",
+             d->device_name, d->cc);
+  else if (!d->nnodes)
+    snprintf(why, n, "it has no tree: run helion-tune distill %s",
+             spec->path);
+  for (size_t t = 0; !why[0] && t < cg->ntrees; t++)
+    if ((long)cg->trees[t].group == *out_group)
+      snprintf(why, n, "a second section for device %s (%s)",
+               d->device_name, d->cc);
+}
+
+/* Reads results' "distilled"[i] into cg->trees (or reports why not):
+ * every config a leaf names must parse in the current space, and is then
+ * known by its full JSON, as an entry's best_config is. */
+static helion_status gather_tree(helion__cg_t *cg, const cJSON *obj, size_t i,
+                                 const helion_codegen_opts_t *o,
+                                 helion_err_t *err) {
+  helion__cg_tree_t t;
+  char where[512], why[2048];
+  long group = -1;
+  helion_err_t le = {{0}};
+  int64_t *cells = calloc(cg->space->ncells + 1, sizeof(*cells));
+  memset(&t, 0, sizeof(t));
+  helion_distill_init(&t.d);
+  snprintf(where, sizeof(where), "%s: distilled[%zu]", cg->results_name, i);
+  helion_status rc = cells ? helion_distill_from_json(obj, where, &t.d, err)
+                           : HELION_ERR_NOMEM;
+  if (rc)
+    goto out;
+  tree_fit(cg, &t.d, &group, why, sizeof(why));
+  if (why[0]) {
+    rc = tree_problem(cg, o, i, why, err);
+    goto out;
+  }
+  t.group = (size_t)group;
+  t.full = calloc(t.d.nconfigs + 1, sizeof(*t.full));
+  t.config = calloc(t.d.nconfigs + 1, sizeof(*t.config));
+  if (!t.full || !t.config) {
+    rc = HELION_ERR_NOMEM;
+    goto out;
+  }
+  for (size_t n = 0; n < t.d.nnodes; n++) {
+    int col = t.d.nodes[n].config;
+    if (t.d.nodes[n].feature >= 0 || t.full[col])
+      continue;
+    if (helion_config_from_json(cg->space, t.d.configs[col], cells, &le)) {
+      snprintf(why, sizeof(why),
+               "its config %s does not parse in the current space (%s): "
+               "re-run helion-tune distill %s",
+               t.d.configs[col], le.msg, cg->spec->path);
+      rc = tree_problem(cg, o, i, why, err);
+      goto out;
+    }
+    if (!(t.full[col] = config_text(cg, cells, false))) {
+      rc = HELION_ERR_NOMEM;
+      goto out;
+    }
+  }
+  helion__cg_tree_t *nt = realloc(cg->trees, (cg->ntrees + 1) * sizeof(*nt));
+  if (!nt) {
+    rc = HELION_ERR_NOMEM;
+    goto out;
+  }
+  cg->trees = nt;
+  nt[cg->ntrees++] = t;
+  memset(&t, 0, sizeof(t));
+out:
+  tree_cleanup(&t);
+  free(cells);
+  return rc;
+}
+
+/* The results' "distilled" sections, after the entries made the groups. */
+static helion_status gather_trees(helion__cg_t *cg,
+                                  const helion_results_t *results,
+                                  const helion_codegen_opts_t *o,
+                                  helion_err_t *err) {
+  const cJSON *arr = results->root
+                         ? cJSON_GetObjectItemCaseSensitive(results->root,
+                                                            "distilled")
+                         : NULL;
+  helion_status rc = HELION_OK;
+  if (!arr)
+    return HELION_OK;
+  if (!cJSON_IsArray(arr))
+    return helion_err_set(err, HELION_ERR_PARSE,
+                          "%s: distilled: want an array", cg->results_name);
+  for (size_t i = 0; !rc && i < (size_t)cJSON_GetArraySize(arr); i++)
+    rc = gather_tree(cg, cJSON_GetArrayItem(arr, (int)i), i, o, err);
+  return rc;
+}
+
+/* -------------------------------------------------------------- configs */
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Configs: the default first, then each distinct entry config, sorted by
- * its full JSON; entries get their config's index. */
+/* Adds `text` to texts[*n] unless it is the default's or already there. */
+static void add_text(char **texts, size_t *n, const char *def, char *text) {
+  bool seen = !text || strcmp(text, def) == 0;
+  for (size_t j = 0; j < *n && !seen; j++)
+    seen = strcmp(texts[j], text) == 0;
+  if (!seen)
+    texts[(*n)++] = text;
+}
+
+/* The index of the config whose full JSON is `full`. */
+static size_t config_index(const helion__cg_t *cg, const char *full) {
+  for (size_t c = 0; c < cg->nconfigs; c++)
+    if (strcmp(cg->configs[c].full, full) == 0)
+      return c;
+  return 0;
+}
+
+/* Configs: the default first, then each distinct config of an entry or a
+ * tree's leaf, sorted by its full JSON; entries and leaves get their
+ * config's index. */
 static helion_status number_configs(helion__cg_t *cg) {
-  char **texts = calloc(cg->nentries + 1, sizeof(*texts));
+  size_t cap = cg->nentries + 1;
+  for (size_t t = 0; t < cg->ntrees; t++)
+    cap += cg->trees[t].d.nconfigs;
+  char **texts = calloc(cap, sizeof(*texts));
   size_t n = 0;
   helion_status rc = HELION_OK;
-  cg->configs = calloc(cg->nentries + 1, sizeof(*cg->configs));
+  cg->configs = calloc(cap, sizeof(*cg->configs));
   if (!texts || !cg->configs) {
     rc = HELION_ERR_NOMEM;
     goto out;
@@ -314,13 +485,11 @@ static helion_status number_configs(helion__cg_t *cg) {
     rc = HELION_ERR_NOMEM;
     goto out;
   }
-  for (size_t i = 0; i < cg->nentries; i++) {
-    bool seen = strcmp(cg->entries[i].full, d->full) == 0;
-    for (size_t j = 0; j < n && !seen; j++)
-      seen = strcmp(texts[j], cg->entries[i].full) == 0;
-    if (!seen)
-      texts[n++] = cg->entries[i].full;
-  }
+  for (size_t i = 0; i < cg->nentries; i++)
+    add_text(texts, &n, d->full, cg->entries[i].full);
+  for (size_t t = 0; t < cg->ntrees; t++)
+    for (size_t c = 0; c < cg->trees[t].d.nconfigs; c++)
+      add_text(texts, &n, d->full, cg->trees[t].full[c]);
   qsort(texts, n, sizeof(*texts), cmp_str);
   for (size_t j = 0; j < n; j++) {
     helion__cg_config_t *c = &cg->configs[cg->nconfigs++];
@@ -338,9 +507,11 @@ static helion_status number_configs(helion__cg_t *cg) {
       goto out;
     }
   for (size_t i = 0; i < cg->nentries; i++)
-    for (size_t c = 0; c < cg->nconfigs; c++)
-      if (strcmp(cg->configs[c].full, cg->entries[i].full) == 0)
-        cg->entries[i].config = c;
+    cg->entries[i].config = config_index(cg, cg->entries[i].full);
+  for (size_t t = 0; t < cg->ntrees; t++)
+    for (size_t c = 0; c < cg->trees[t].d.nconfigs; c++)
+      if (cg->trees[t].full[c])
+        cg->trees[t].config[c] = config_index(cg, cg->trees[t].full[c]);
 out:
   free(texts);
   return rc;
@@ -368,7 +539,22 @@ static int cmp_entry(const void *a, const void *b) {
   return 0;
 }
 
-/* Sorts groups (name, then cc) and entries (group, then shape). */
+static int cmp_tree(const void *a, const void *b) {
+  const helion__cg_tree_t *x = a, *y = b;
+  return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* The group's index after sorting. */
+static size_t new_group(const helion__cg_t *cg, const helion__cg_group_t *old,
+                        size_t g) {
+  for (size_t n = 0; n < cg->ngroups; n++)
+    if (cmp_group(&cg->groups[n], &old[g]) == 0)
+      return n;
+  return g;
+}
+
+/* Sorts groups (name, then cc), entries (group, then shape) and trees
+ * (group). */
 static helion_status sort_tables(helion__cg_t *cg) {
   helion__cg_group_t *old = malloc((cg->ngroups + 1) * sizeof(*old));
   if (!old)
@@ -380,12 +566,12 @@ static helion_status sort_tables(helion__cg_t *cg) {
     qsort(cg->groups, cg->ngroups, sizeof(*cg->groups), cmp_group);
   }
   for (size_t i = 0; i < cg->nentries; i++)
-    for (size_t g = 0; g < cg->ngroups; g++)
-      if (cmp_group(&cg->groups[g], &old[cg->entries[i].group]) == 0) {
-        cg->entries[i].group = g;
-        break;
-      }
+    cg->entries[i].group = new_group(cg, old, cg->entries[i].group);
+  for (size_t t = 0; t < cg->ntrees; t++)
+    cg->trees[t].group = new_group(cg, old, cg->trees[t].group);
   free(old);
+  if (cg->ntrees)
+    qsort(cg->trees, cg->ntrees, sizeof(*cg->trees), cmp_tree);
   if (cg->nentries)
     qsort(cg->entries, cg->nentries, sizeof(*cg->entries), cmp_entry);
   return HELION_OK;
@@ -509,7 +695,7 @@ helion_status helion_codegen_header(const helion_spec_t *spec,
     goto out;
   for (size_t i = 0; !rc && i < results->nentries; i++)
     rc = gather_entry(&cg, results->entries[i], opts, err);
-  if (rc)
+  if (rc || (rc = gather_trees(&cg, results, opts, err)))
     goto out;
   if (!cg.nentries)
     warn(opts, "%s: no tuned entries: every call uses the default config; "

@@ -2,9 +2,10 @@
  * codegen.h: writes the header `helion-tune generate` produces (DESIGN.md
  * §8): `<name>_tuned.h`, holding one kernel's typed launcher, its configs
  * (cubins per architecture plus PTX), the tuned entries of its results file
- * as tables for the runtime's dispatcher (helion/runtime.h), and the legality
- * test and launch geometry printed as checked C from the spec's expression
- * trees (the same trees the tool evaluates).
+ * as tables for the runtime's dispatcher (helion/runtime.h), the distilled
+ * decision trees of its "distilled" sections (results/distill.h) as nested
+ * ifs, and the legality test and launch geometry printed as checked C from
+ * the spec's expression trees (the same trees the tool evaluates).
  *
  * Nothing from a spec or a results file reaches the header unescaped: names
  * are checked C identifiers (the spec parser refuses others), every other
@@ -29,7 +30,9 @@ typedef struct helion_codegen_opts {
   int archs[HELION_CODEGEN_MAX_ARCHS];
   size_t narchs;
   /* A stale entry, or one whose config does not parse in the current
-   * space, is an error instead of a warning. */
+   * space, is an error instead of a warning; so is a distilled section
+   * left out (another source hash, other keys, a device without entries,
+   * no tree, a leaf config that does not parse). */
   bool require_fresh;
   /* Called once per warning (one line, no newline); may be NULL. */
   void (*warn)(void *ud, const char *msg);
@@ -44,7 +47,9 @@ typedef struct helion_codegen_opts {
  * bytes. Errors (one line in err, naming the file and what to do):
  * HELION_ERR_USAGE no architecture (none given, no entries), or a key no
  * argument carries clashing with an argument's name; HELION_ERR_INVALID a
- * stale or unparsable entry under require_fresh; HELION_ERR_NVRTC a config
+ * stale or unparsable entry or a left-out distilled section under
+ * require_fresh; HELION_ERR_PARSE a malformed distilled section ("FILE:
+ * distilled[i]: ..."); HELION_ERR_NVRTC a config
  * that does not compile; HELION_ERR_NOMEM, HELION_ERR_LIMIT.
  */
 helion_status helion_codegen_header(const helion_spec_t *spec,

@@ -3,7 +3,8 @@
  * generated header: the declarations, then, under HELION_IMPLEMENTATION,
  * the image bytes, the tables of helion/runtime.h, the legal and geometry
  * functions (the spec's expression trees through the checked printer, the
- * CUDA limits of model/launch.h) and the launcher.
+ * CUDA limits of model/launch.h), the distilled decision trees as nested
+ * ifs, and the launcher.
  *
  * Every text from a spec or a results file goes through
  * helion_codegen_c_string into a string literal; names are identifiers the
@@ -11,6 +12,7 @@
  * helion_, a prefix the parser refuses for spec names.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,6 +473,68 @@ static helion_status emit_legal(em *e) {
   return e->rc;
 }
 
+/* ------------------------------------------------------ distilled trees */
+
+/* Feature f as C computing exactly what helion_distill_feature does, in
+ * double: a key, a product of two, or a ratio (0 for a zero divisor). */
+static void emit_feature(em *e, size_t nkeys, int f) {
+  size_t i, j;
+  switch (helion_distill_feature_parts(nkeys, (size_t)f, &i, &j)) {
+  case 0:
+    p(e, "(double)helion_key[%zu]", i);
+    break;
+  case 1:
+    p(e, "(double)helion_key[%zu] * (double)helion_key[%zu]", i, j);
+    break;
+  case 2:
+    p(e, "((double)helion_key[%zu] == 0.0 ? 0.0 : (double)helion_key[%zu] / "
+         "(double)helion_key[%zu])",
+      j, i, j);
+    break;
+  default:
+    if (!e->rc)
+      e->rc = HELION_ERR_INVALID; /* from_json checked the features */
+  }
+}
+
+/* Node n of tree t, `depth` levels in: "left" is feature <= threshold,
+ * printed as a hex-float literal so it reads back as the same double. */
+static void emit_node(em *e, const helion__cg_tree_t *t, int n, int depth) {
+  const helion_distill_node_t *x = &t->d.nodes[n];
+  int ind = 2 * depth;
+  if (x->feature < 0) {
+    p(e, "%*sreturn %zu;\n", ind, "", t->config[x->config]);
+    return;
+  }
+  if (!isfinite(x->threshold) && !e->rc)
+    e->rc = HELION_ERR_INVALID;
+  p(e, "%*sif (", ind, "");
+  emit_feature(e, t->d.nkeys, x->feature);
+  p(e, " <= %a) {\n", x->threshold);
+  emit_node(e, t, x->left, depth + 1);
+  p(e, "%*s} else {\n", ind, "");
+  emit_node(e, t, x->right, depth + 1);
+  p(e, "%*s}\n", ind, "");
+}
+
+/* helion_<name>_tree_: per device group, its distilled tree (a
+ * helion_tree_fn); -1 for a group without one. */
+static void emit_trees(em *e) {
+  const helion__cg_t *cg = e->cg;
+  if (!cg->ntrees)
+    return;
+  p(e, "static int helion_%s_tree_(unsigned helion_group, const int64_t "
+       "*helion_key) {\n  switch (helion_group) {\n",
+    e->n);
+  for (size_t t = 0; t < cg->ntrees; t++) {
+    p(e, "  /* The distilled tree of device group %zu (helion_%s_groups_[%zu]). "
+         "*/\n  case %zuu:\n",
+      cg->trees[t].group, e->n, cg->trees[t].group, cg->trees[t].group);
+    emit_node(e, &cg->trees[t], 0, 2);
+  }
+  p(e, "  default:\n    break;\n  }\n  (void)helion_key;\n  return -1;\n}\n");
+}
+
 /* ----------------------------------------------------------- functions */
 
 static void emit_key_array(em *e, bool from_args) {
@@ -583,6 +647,15 @@ static void emit_provenance(em *e) {
     p(e, "\n  ");
     lit(e, line);
   }
+  p(e, "\n  \"distilled trees: %zu\\n\"", cg->ntrees);
+  for (size_t t = 0; t < cg->ntrees; t++) {
+    const helion__cg_tree_t *tr = &cg->trees[t];
+    const helion__cg_group_t *g = &cg->groups[tr->group];
+    snprintf(line, sizeof(line), "  %s (%d.%d): %zu nodes, %zu shapes\n",
+             g->name, g->cc_major, g->cc_minor, tr->d.nnodes, tr->d.nshapes);
+    p(e, "\n  ");
+    lit(e, line);
+  }
   p(e, ";\n");
 }
 
@@ -607,7 +680,10 @@ static void emit_desc(em *e) {
     p(e, "  helion_%s_entries_, %zuu,\n", n, cg->nentries);
   else
     p(e, "  NULL, 0u,\n");
-  p(e, "  helion_%s_legal_, NULL};\n", n);
+  if (cg->ntrees)
+    p(e, "  helion_%s_legal_, helion_%s_tree_};\n", n, n);
+  else
+    p(e, "  helion_%s_legal_, NULL};\n", n);
 }
 
 helion_status helion__cg_emit(const helion__cg_t *cg, helion_buf_t *out,
@@ -624,6 +700,7 @@ helion_status helion__cg_emit(const helion__cg_t *cg, helion_buf_t *out,
     emit_geometry(&e);
   if (!e.rc)
     emit_legal(&e);
+  emit_trees(&e);
   emit_desc(&e);
   emit_provenance(&e);
   emit_functions(&e);

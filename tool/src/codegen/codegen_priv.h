@@ -9,6 +9,7 @@
 
 #include "codegen/codegen.h"
 #include "model/space.h"
+#include "results/distill.h"
 
 typedef struct helion__cg_image {
   int sm, is_ptx, arch_specific;
@@ -37,6 +38,14 @@ typedef struct helion__cg_entry {
   bool stale;
 } helion__cg_entry_t;
 
+/* A distilled decision tree (results/distill.h) the header prints. */
+typedef struct helion__cg_tree {
+  size_t group;       /* index into groups */
+  helion_distill_t d; /* its leaves name columns of d.configs */
+  char **full;        /* per column: full JSON; NULL when no leaf uses it */
+  size_t *config;     /* per column: its index into configs */
+} helion__cg_tree_t;
+
 typedef struct helion__cg {
   const helion_spec_t *spec;
   /* The spec's params without restrictions: a config's cells, JSON,
@@ -51,6 +60,8 @@ typedef struct helion__cg {
   size_t ngroups;
   helion__cg_entry_t *entries;
   size_t nentries;
+  helion__cg_tree_t *trees; /* sorted by group, one per group at most */
+  size_t ntrees;
   int archs[HELION_CODEGEN_MAX_ARCHS];
   size_t narchs;
   int key_arg[64];

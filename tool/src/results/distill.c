@@ -71,6 +71,13 @@ static void feature_parts(size_t nkeys, size_t f, int *kind, size_t *i,
   *kind = -1;
 }
 
+int helion_distill_feature_parts(size_t nkeys, size_t f, size_t *out_i,
+                                 size_t *out_j) {
+  int kind;
+  feature_parts(nkeys, f, &kind, out_i, out_j);
+  return kind;
+}
+
 helion_status helion_distill_feature_name(const char *const *keys,
                                           size_t nkeys, size_t f,
                                           helion_buf_t *out) {

@@ -64,6 +64,11 @@ helion_status helion_distill_feature_name(const char *const *keys,
                                           size_t nkeys, size_t f,
                                           helion_buf_t *out);
 
+/* What feature f is: 0 key i; 1 the product of keys i and j; 2 the ratio
+ * key i / key j; -1 no such feature. How `generate` prints it. */
+int helion_distill_feature_parts(size_t nkeys, size_t f, size_t *out_i,
+                                 size_t *out_j);
+
 /* Feature f of a shape (nkeys values), as the generated C computes it. */
 double helion_distill_feature(const int64_t *shape, size_t nkeys, size_t f);
 
