@@ -7,8 +7,11 @@
 #     [EFFORT none|quick|full]         the search effort (default: see below)
 #     [ALGORITHM <name>] [SEED <n>] [BUDGET_SECONDS <s>]
 #     [TUNED_FILE <file>]              default: <spec dir>/<name>.tuned.json
-#     [ARCHS 90 ...])                  cubins to bake (default: the compute
+#     [ARCHS 90 ...]                   cubins to bake (default: the compute
 #                                      capabilities of the results file)
+#     [DISTILL ON|OFF])                fit a few configs and a decision tree
+#                                      to the shapes (helion-tune distill;
+#                                      needs 2 or more shapes; default OFF)
 #   target_link_libraries(app PRIVATE helion::<name>)
 #
 # At configure time the results file (committed beside the spec) is checked
@@ -24,6 +27,12 @@
 # the kernel source, the results file and the tool, and regenerated when any
 # of them changes. helion::<name> is a static library holding the baked
 # kernels and the launcher; it links helion::runtime.
+#
+# With DISTILL ON, a configure that tuned a shape of the kernel also runs
+# `helion-tune distill` (every winner timed on every shape, the subset and
+# the tree recorded in the results file), and so do the re-tune targets;
+# helion_distill_<name> runs it alone. The header's dispatcher then asks the
+# tree for shapes between the tuned ones.
 #
 # Targets: helion_retune_<name> and helion_retune (forced re-search of every
 # shape, results files updated, headers regenerated on the next build),
@@ -160,12 +169,12 @@ endfunction()
 
 function(helion_add_tuned_kernel name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG ""
-    "SPEC;EFFORT;ALGORITHM;TUNED_FILE;SEED;BUDGET_SECONDS" "SHAPES;ARCHS")
+    "SPEC;EFFORT;ALGORITHM;TUNED_FILE;SEED;BUDGET_SECONDS;DISTILL" "SHAPES;ARCHS")
   set(where "helion_add_tuned_kernel(${name})")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "${where}: unknown argument(s) ${ARG_UNPARSED_ARGUMENTS}; "
       "the arguments are SPEC SHAPES EFFORT ALGORITHM TUNED_FILE ARCHS SEED "
-      "BUDGET_SECONDS")
+      "BUDGET_SECONDS DISTILL")
   endif()
   if(ARG_KEYWORDS_MISSING_VALUES)
     message(FATAL_ERROR "${where}: ${ARG_KEYWORDS_MISSING_VALUES} needs a value")
@@ -188,6 +197,13 @@ function(helion_add_tuned_kernel name)
   endif()
   if(DEFINED ARG_BUDGET_SECONDS AND NOT ARG_BUDGET_SECONDS MATCHES "^[0-9]+(\\.[0-9]+)?$")
     message(FATAL_ERROR "${where}: BUDGET_SECONDS '${ARG_BUDGET_SECONDS}' is not a number of seconds")
+  endif()
+  set(distill OFF)
+  if(DEFINED ARG_DISTILL)
+    if(NOT ARG_DISTILL MATCHES "^(ON|OFF)$")
+      message(FATAL_ERROR "${where}: DISTILL '${ARG_DISTILL}': use ON or OFF")
+    endif()
+    set(distill ${ARG_DISTILL})
   endif()
   foreach(arch IN LISTS ARG_ARCHS)
     if(NOT arch MATCHES "^[0-9]+[a-z]?$")
@@ -234,6 +250,11 @@ function(helion_add_tuned_kernel name)
     message(FATAL_ERROR "${where}: ${spec} names the kernel '${need_NAME}'; "
       "give helion_add_tuned_kernel the same name")
   endif()
+  list(LENGTH need_SHAPES nshapes)
+  if(distill AND nshapes LESS 2)
+    message(FATAL_ERROR "${where}: DISTILL ON needs 2 or more shapes (it has "
+      "${nshapes}); give them in SHAPES or in the spec")
+  endif()
   foreach(s IN LISTS need_STALE)
     message(WARNING "Helion: ${name}: the entry for ${s} is stale (the kernel "
       "or its space changed since it was tuned); `helion-tune results ${spec}` "
@@ -270,6 +291,20 @@ function(helion_add_tuned_kernel name)
         "keeps every shape that finished. Configure again to go on.")
     elseif(rc)
       message(WARNING "Helion: tuning ${name} failed (exit ${rc}); see above")
+    elseif(distill)
+      message(STATUS "Helion: distilling ${name} over ${nshapes} shapes on ${need_DEVICE}")
+      execute_process(
+        COMMAND "${CMAKE_COMMAND}" -E env HELION_AUTOTUNE_PROGRESS_BAR=0
+                "${tool}" distill "${spec}" --tuned "${tuned}" ${shape_flags}
+                ${search_flags}
+        RESULT_VARIABLE rc)
+      if(rc EQUAL 130 OR rc EQUAL 143)
+        message(FATAL_ERROR "Helion: distilling ${name} was interrupted; "
+          "${tuned} keeps its tuned entries. Configure again to go on.")
+      elseif(rc)
+        message(WARNING "Helion: distilling ${name} failed (exit ${rc}); see "
+          "above. The header dispatches without a tree.")
+      endif()
     endif()
     _helion_need(need "${tool}" "${spec}" "${tuned}" "${device}" "${shape_flags}")
   endif()
@@ -337,10 +372,20 @@ function(helion_add_tuned_kernel name)
   # Re-tune on demand: forced search of every shape; the results file
   # changes, so the header regenerates on the next build.
   _helion_shape_flags(all_shapes ${need_SHAPES})
+  set(distill_cmd "")
+  if(distill)
+    set(distill_cmd COMMAND "${CMAKE_COMMAND}" -E env
+      HELION_AUTOTUNE_PROGRESS_BAR=0 "${build_tool}" distill "${spec}"
+      --tuned "${tuned}" ${all_shapes} ${search_flags})
+    add_custom_target(helion_distill_${name} ${distill_cmd}
+      COMMENT "Helion: distilling ${name}"
+      USES_TERMINAL VERBATIM)
+  endif()
   add_custom_target(helion_retune_${name}
     COMMAND "${CMAKE_COMMAND}" -E env HELION_FORCE_AUTOTUNE=1
             "${build_tool}" tune "${spec}" --tuned "${tuned}" ${all_shapes}
             ${search_flags}
+    ${distill_cmd}
     COMMENT "Helion: re-tuning ${name}"
     USES_TERMINAL VERBATIM)
   add_custom_target(helion_results_${name}

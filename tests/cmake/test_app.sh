@@ -106,6 +106,25 @@ n=$(grep -c "no tuned entry" "$TMP/d.log")
 [ "$n" -eq 1 ] || fail "want one warning for the missing entry, got $n"
 cmake --build "$TMP/d" -j"$JOBS" >"$TMP/d.build" 2>&1 || fail "build with a missing entry"
 
+# --- DISTILL: refused for one shape; with two, the re-tune target and
+# helion_distill_<name> run `helion-tune distill` (no GPU here, so configure
+# tunes and distills nothing: checked on the device machine).
+sed -i 's|  SHAPES "M=4096,N=1024"|  SHAPES "M=4096,N=1024"\n  DISTILL ON|' "$APP/CMakeLists.txt"
+configure "$TMP/e" && fail "DISTILL ON with one shape configured"
+grep -q "DISTILL ON needs 2 or more shapes" "$TMP/e.log" ||
+  fail "the DISTILL error does not say why: $(grep -A3 'Error' "$TMP/e.log")"
+sed -i 's|  SHAPES "M=4096,N=1024"|  SHAPES "M=4096,N=1024" "M=64,N=1024"|' "$APP/CMakeLists.txt"
+configure "$TMP/e" || fail "configure with DISTILL ON: $(tail -20 "$TMP/e.log")"
+for t in retune distill; do
+  grep -q " distill " "$TMP/e/CMakeFiles/helion_${t}_softmax.dir/build.make" 2>/dev/null ||
+    fail "helion_${t}_softmax does not run helion-tune distill"
+done
+grep -q " distill " "$TMP/e/CMakeFiles/helion_retune_rmsnorm.dir/build.make" &&
+  fail "helion_retune_rmsnorm distills without DISTILL ON"
+sed -i 's|  DISTILL ON|  DISTILL maybe|' "$APP/CMakeLists.txt"
+configure "$TMP/e" && fail "DISTILL maybe configured"
+grep -q "DISTILL 'maybe': use ON or OFF" "$TMP/e.log" || fail "the DISTILL value error does not say what to use"
+
 if [ "$FAILS" -ne 0 ]; then
   echo "$FAILS check(s) failed"
   exit 1

@@ -11,7 +11,8 @@
 #          launcher's overhead), app (samples/app configured from scratch:
 #          configure-time tuning, build, run, retune; results in $OUT),
 #          app-full (after app: every app shape tuned at full effort,
-#          compared with the configure-time default budget),
+#          compared with the configure-time default budget), distill
+#          (tests/gpu/distill_bench.sh: held-back shapes' dispatch),
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
 #          defaults and with Helion's timing), samples-bench (the samples'
@@ -138,6 +139,18 @@ for step in "${steps[@]}"; do
       python3 tests/gpu/app_budget_summary.py --device "$(sed -n 2p "$OUT/gpu.txt" | cut -d, -f1)" \
         "$OUT/tuned-default" samples/app/tuned | tee "$OUT/app-budget.md"
       summary+=("app-full: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    distill)
+      # Issue 16: tune + distill matmul and softmax over many shapes, the
+      # held-back shapes' dispatched configs against their own winners
+      # (tests/gpu/distill_bench.sh); results, reports, heat maps in
+      # $OUT/distill.tgz.
+      bash tests/gpu/distill_bench.sh build-gpu/helion-tune "$OUT/distill" \
+        > "$OUT/distill.md" 2>&1
+      rc=$?
+      cat "$OUT/distill.md"
+      tar czf "$OUT/distill.tgz" -C "$OUT" distill && rm -rf "$OUT/distill"
+      summary+=("distill: rc=$rc ($(( $(date +%s) - t0 )) s)")
       ;;
     tests-quick)
       ctest --test-dir build-gpu -L gpu -R "bench_worker|samples|compare" \

@@ -25,6 +25,7 @@ int helion_cmd_report(int argc, char **argv);
 int helion_cmd_cache(int argc, char **argv);
 int helion_cmd_results(int argc, char **argv);
 int helion_cmd_generate(int argc, char **argv);
+int helion_cmd_distill(int argc, char **argv);
 
 /* True when argv[i] is -h or --help. */
 int helion_cli_is_help(const char *arg);
@@ -104,6 +105,17 @@ typedef struct helion_cli_search {
  */
 int helion_cli_search_flag(const char *prog, const char *flag, const char *val,
                            helion_cli_search_t *sf);
+
+/* The GPU flags of `tune` and `distill`, spelled for a flags list. */
+#define HELION_CLI_GPU_FLAGS "--device", "--jobs"
+
+/*
+ * Takes --device N (a CUDA ordinal) into *device or --jobs N (compile
+ * processes, 1..4096) into *jobs. Returns HELION_EXIT_OK, HELION_EXIT_USAGE
+ * after printing why, or HELION_CLI_NOT_SEARCH_FLAG for another flag.
+ */
+int helion_cli_gpu_flag(const char *prog, const char *flag, const char *val,
+                        uint64_t *device, uint64_t *jobs);
 
 /*
  * The search options of a run: helion_search_opts_init, then the

@@ -118,3 +118,22 @@ fail:
   fprintf(stderr, "%s: %s\n", prog, err.msg);
   return HELION_EXIT_USAGE;
 }
+
+int helion_cli_gpu_flag(const char *prog, const char *flag, const char *val,
+                        uint64_t *device, uint64_t *jobs) {
+  if (strcmp(flag, "--device") == 0) {
+    if (!helion_cli_parse_u64(val, device) || *device > 1024)
+      return helion_cli_usage_error(prog, "--device: '%s' is not a device "
+                                          "ordinal (0, 1, ...)",
+                                    val);
+    return HELION_EXIT_OK;
+  }
+  if (strcmp(flag, "--jobs") == 0) {
+    if (!helion_cli_parse_u64(val, jobs) || *jobs == 0 || *jobs > 4096)
+      return helion_cli_usage_error(prog, "--jobs: '%s' is not an integer in "
+                                          "[1, 4096]",
+                                    val);
+    return HELION_EXIT_OK;
+  }
+  return HELION_CLI_NOT_SEARCH_FLAG;
+}

@@ -129,8 +129,7 @@ static int parse_args(int argc, char **argv, tune_args *a) {
   static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS,
                                        "--shape",
                                        "--shapes-from",
-                                       "--device",
-                                       "--jobs",
+                                       HELION_CLI_GPU_FLAGS,
                                        "--trace",
                                        "--config",
                                        "--tuned",
@@ -149,6 +148,8 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       return rc;
     if (flag) {
       rc = helion_cli_search_flag(PROG, flag, val, &a->search);
+      if (rc == HELION_CLI_NOT_SEARCH_FLAG)
+        rc = helion_cli_gpu_flag(PROG, flag, val, &a->device, &a->jobs);
       if (rc != HELION_CLI_NOT_SEARCH_FLAG) {
         if (rc)
           return rc;
@@ -170,15 +171,6 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       if (!*val)
         return usage_error("--shapes-from: empty file name");
       a->shapes_from = val;
-    } else if (strcmp(flag, "--device") == 0) {
-      if (!helion_cli_parse_u64(val, &a->device) || a->device > 1024)
-        return usage_error("--device: '%s' is not a device ordinal (0, 1, "
-                           "...)",
-                           val);
-    } else if (strcmp(flag, "--jobs") == 0) {
-      if (!helion_cli_parse_u64(val, &a->jobs) || a->jobs == 0 ||
-          a->jobs > 4096)
-        return usage_error("--jobs: '%s' is not an integer in [1, 4096]", val);
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");

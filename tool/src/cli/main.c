@@ -27,6 +27,8 @@ static const command commands[] = {
      "list, show or delete the local best-config cache's entries"},
     {"results", helion_cmd_results,
      "list a spec's results file (<name>.tuned.json), stale entries marked"},
+    {"distill", helion_cmd_distill,
+     "fit a few configs and a shape dispatcher to many tuned shapes (GPU)"},
     {"generate", helion_cmd_generate,
      "write the header that launches a kernel with its tuned configs (no GPU)"},
 };
