@@ -11,7 +11,9 @@
 #          launcher's overhead), app (samples/app configured from scratch:
 #          configure-time tuning, build, run, retune; results in $OUT),
 #          app-full (after app: every app shape tuned at full effort,
-#          compared with the configure-time default budget), distill
+#          compared with the configure-time default budget), app-distill
+#          (samples/app with DISTILL ON: tuned and distilled at configure
+#          time), distill
 #          (tests/gpu/distill_bench.sh: held-back shapes' dispatch),
 #          profile (where the time of a short matmul tune goes: worker
 #          phases per config, compile waits, rebenchmarks; run with the
@@ -151,6 +153,41 @@ for step in "${steps[@]}"; do
       cat "$OUT/distill.md"
       tar czf "$OUT/distill.tgz" -C "$OUT" distill && rm -rf "$OUT/distill"
       summary+=("distill: rc=$rc ($(( $(date +%s) - t0 )) s)")
+      ;;
+    app-distill)
+      # DISTILL ON through CMake on the GPU: a copy of samples/app whose
+      # softmax gets a second shape and DISTILL ON, configured with
+      # HELION_TUNE=MISSING: the new shape is tuned and the kernel distilled
+      # at configure time; built and run; helion_distill_softmax again; the
+      # header holds the tree. Results in $OUT/app-distill.tgz.
+      rm -rf /tmp/app-distill && cp -r samples /tmp/app-distill
+      app=/tmp/app-distill/app
+      sed -i 's|  SHAPES "M=4096,N=1024"|  SHAPES "M=4096,N=1024" "M=1024,N=4096"\n  DISTILL ON|' \
+        "$app/CMakeLists.txt"
+      rm -rf build-app-distill
+      cmake -S "$app" -B build-app-distill -DHELION_APP_FROM_SOURCE=ON \
+        -DHELION_APP_SOURCE_TREE="$PWD" -DHELION_TUNE=MISSING \
+        -DHELION_TUNE_EXECUTABLE="$PWD/build-gpu/helion-tune" \
+        -DCMAKE_PREFIX_PATH="$prefix/usr" > "$OUT/app-distill-configure.log" 2>&1
+      rc1=$?
+      grep -E "Helion:|distill:" "$OUT/app-distill-configure.log" | head -20
+      python3 -c "
+import json,sys
+d=json.load(open('$app/tuned/softmax.tuned.json')).get('distilled',[])
+print('distilled elements:', [(x['device']['name'], len(x['shapes']), len(x['selected'])) for x in d])
+sys.exit(0 if d else 1)"
+      rc2=$?
+      cmake --build build-app-distill -j"$(nproc)" > "$OUT/app-distill-build.log" 2>&1
+      rc3=$?
+      grep -c "helion_softmax_tree_" build-app-distill/helion_softmax/softmax_tuned.h
+      rc4=$?
+      build-app-distill/helion_app > "$OUT/app-distill-run.txt" 2>&1
+      rc5=$?
+      tail -3 "$OUT/app-distill-run.txt"
+      cmake --build build-app-distill --target helion_distill_softmax > "$OUT/app-distill-target.log" 2>&1
+      rc6=$?
+      tar czf "$OUT/app-distill.tgz" -C "$app" tuned
+      summary+=("app-distill: configure rc=$rc1, distilled rc=$rc2, build rc=$rc3, tree in header rc=$rc4, run rc=$rc5, helion_distill_softmax rc=$rc6 ($(( $(date +%s) - t0 )) s)")
       ;;
     tests-quick)
       ctest --test-dir build-gpu -L gpu -R "bench_worker|samples|compare" \
