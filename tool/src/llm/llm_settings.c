@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "llm/http.h"
 #include "util/json.h"
 
 #define DEFAULT_MODEL "gpt-5-2"
@@ -159,16 +160,6 @@ static bool is_loopback_host(const char *url) {
 }
 
 /* The file a TLS variable names must be readable. */
-static helion_status check_file(const char *var, const char *path,
-                                helion_err_t *err) {
-  if (access(path, R_OK) != 0)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "%s=%s: cannot read it (%s); name a PEM file or "
-                          "unset the variable",
-                          var, path, strerror(errno));
-  return HELION_OK;
-}
-
 static helion_status read_effort(char **out, helion_err_t *err) {
   const char *v = getenv("HELION_LLM_EFFORT_LEVEL");
   char b[32];
@@ -287,31 +278,16 @@ static helion_status read_base(helion_llm_provider p, const char *key,
   return HELION_OK;
 }
 
+/* The CA bundle and client certificate (llm/http.c reads them the same way
+ * for every HTTP client of the tool). */
 static helion_status read_tls(helion_llm_settings_t *s, helion_err_t *err) {
-  const char *var = "HELION_LLM_CA_BUNDLE";
-  const char *ca = env_nonempty(var);
-  if (!ca) {
-    var = "CURL_CA_BUNDLE";
-    ca = env_nonempty(var);
-  }
-  helion_status rc = HELION_OK;
-  if (ca && (rc = check_file(var, ca, err)))
+  helion_http_tls_t t;
+  helion_status rc = helion_http_tls_from_env("HELION_LLM", &t, err);
+  if (rc)
     return rc;
-  const char *cert = env_nonempty("HELION_LLM_CLIENT_CERT");
-  const char *key = env_nonempty("HELION_LLM_CLIENT_KEY");
-  if (key && !cert)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "HELION_LLM_CLIENT_KEY is set without "
-                          "HELION_LLM_CLIENT_CERT; set both (or the "
-                          "certificate alone, a PEM holding both)");
-  if (cert && (rc = check_file("HELION_LLM_CLIENT_CERT", cert, err)))
-    return rc;
-  if (key && (rc = check_file("HELION_LLM_CLIENT_KEY", key, err)))
-    return rc;
-  if ((ca && !(s->ca_bundle = dup_str(ca))) ||
-      (cert && !(s->client_cert = dup_str(cert))) ||
-      (key && !(s->client_key = dup_str(key))))
-    return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  s->ca_bundle = t.ca_bundle;
+  s->client_cert = t.client_cert;
+  s->client_key = t.client_key;
   return HELION_OK;
 }
 
@@ -406,26 +382,8 @@ void helion_llm_settings_cleanup(helion_llm_settings_t *s) {
 }
 
 void helion_llm_redact(const helion_llm_settings_t *s, char *buf) {
-  if (!s || !s->api_key || !buf)
-    return;
-  size_t k = strlen(s->api_key);
-  if (k == 0)
-    return;
-  /* "[redacted]", or as many '*' as the key has characters when the key is
-   * shorter than that, so the text never grows. */
-  static const char mark[] = "[redacted]";
-  size_t m = k >= sizeof mark - 1 ? sizeof mark - 1 : k;
-  char *w = buf;
-  for (char *r = buf; *r;) {
-    if (strncmp(r, s->api_key, k) == 0) {
-      for (size_t i = 0; i < m; i++)
-        *w++ = k < sizeof mark - 1 ? '*' : mark[i];
-      r += k;
-    } else {
-      *w++ = *r++;
-    }
-  }
-  *w = '\0';
+  if (s)
+    helion_http_redact(s->api_key, buf);
 }
 
 /* ------------------------------------------------------- extra headers */

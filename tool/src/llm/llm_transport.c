@@ -16,11 +16,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "llm/http.h"
 #include "llm/llm_internal.h"
 #include "util/json.h"
 
@@ -28,13 +28,6 @@
 #define MAX_REPLY_BYTES ((size_t)8 << 20)
 /* How much of an error reply a message quotes. */
 #define EXCERPT_CHARS 300
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_OK;
-
-static void global_init(void) {
-  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---------------------------------------------------------------- bodies */
 
@@ -226,34 +219,6 @@ typedef struct header_list {
   size_t n;
 } header_list_t;
 
-/* Adds "name: value" to the curl list (an empty value as "name;", curl's
- * spelling). The line is zeroed before the list is freed (free_headers). */
-static bool slist_add(struct curl_slist **l, const char *name,
-                      const char *value) {
-  size_t len = strlen(name) + strlen(value) + 3;
-  char *line = malloc(len);
-  if (!line)
-    return false;
-  if (*value)
-    snprintf(line, len, "%s: %s", name, value);
-  else
-    snprintf(line, len, "%s;", name);
-  struct curl_slist *nl = curl_slist_append(*l, line);
-  memset(line, 0, len);
-  free(line);
-  if (!nl)
-    return false;
-  *l = nl;
-  return true;
-}
-
-static void free_headers(struct curl_slist *l) {
-  for (struct curl_slist *p = l; p; p = p->next)
-    if (p->data)
-      memset(p->data, 0, strlen(p->data));
-  curl_slist_free_all(l);
-}
-
 /* The provider's headers, then the extra ones (an extra header with the name
  * of a provider header, anthropic-version say, replaces it). */
 static helion_status build_headers(const helion_llm_settings_t *s,
@@ -298,7 +263,7 @@ static helion_status build_headers(const helion_llm_settings_t *s,
     for (size_t j = 0; j < nextra; j++)
       if (!strcasecmp(extra[j].name, base[i].name))
         v = extra[j].value;
-    ok = slist_add(&l, base[i].name, v);
+    ok = helion_http_header_add(&l, base[i].name, v);
   }
   for (size_t j = 0; j < nextra && ok; j++) {
     bool replaced = false;
@@ -308,13 +273,13 @@ static helion_status build_headers(const helion_llm_settings_t *s,
     for (size_t k = j + 1; k < nextra; k++)
       replaced = replaced || !strcasecmp(extra[j].name, extra[k].name);
     if (!replaced)
-      ok = slist_add(&l, extra[j].name, extra[j].value);
+      ok = helion_http_header_add(&l, extra[j].name, extra[j].value);
   }
   /* No "Expect: 100-continue" round trip; the reply is JSON. */
-  ok = ok && slist_add(&l, "Expect", "") &&
-       slist_add(&l, "Accept", "application/json");
+  ok = ok && helion_http_header_add(&l, "Expect", "") &&
+       helion_http_header_add(&l, "Accept", "application/json");
   if (!ok) {
-    free_headers(l);
+    helion_http_headers_free(l);
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
@@ -488,12 +453,8 @@ helion_status helion_llm_request(const helion_llm_settings_t *s,
   }
   if ((rc = check_messages(msgs, n, err)))
     goto out;
-  pthread_once(&global_once, global_init);
-  if (global_rc != CURLE_OK) {
-    rc = helion_err_set(err, HELION_ERR_IO, "libcurl did not start: %s",
-                        curl_easy_strerror(global_rc));
+  if ((rc = helion_http_start(err)))
     goto out;
-  }
   if (!(url = helion__llm_url(s))) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
@@ -526,44 +487,19 @@ helion_status helion_llm_request(const helion_llm_settings_t *s,
                         url);
     goto out;
   }
-  long timeout_ms = (long)ceil(s->timeout_s * 1000.0);
-  if (timeout_ms < 1)
-    timeout_ms = 1;
-  CURLcode cc = CURLE_OK;
+  helion_http_tls_t tls = {s->ca_bundle, s->client_cert, s->client_key};
+  CURLcode cc =
+      helion_http_setopts(curl, url, curl_err, &tls, s->timeout_s, s->timeout_s);
 #define SET(opt, val)                                                          \
   if (cc == CURLE_OK)                                                          \
   cc = curl_easy_setopt(curl, opt, val)
-  SET(CURLOPT_URL, url);
-  SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_ERRORBUFFER, curl_err);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  SET(CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an error, not a hop */
   SET(CURLOPT_POST, 1L);
   SET(CURLOPT_POSTFIELDS, body_text);
   SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body_text));
   SET(CURLOPT_HTTPHEADER, headers);
-  SET(CURLOPT_USERAGENT, "helion-tune/" HELION_VERSION_STRING);
   SET(CURLOPT_ACCEPT_ENCODING, ""); /* the size bound counts decoded bytes */
   SET(CURLOPT_WRITEFUNCTION, on_data);
   SET(CURLOPT_WRITEDATA, &reply);
-  SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-  SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  /* Verification is never off: the peer's chain and its name (VERIFYHOST 2
-   * is libcurl's "check the name"; 1 means the same since 7.66). */
-  SET(CURLOPT_SSL_VERIFYPEER, 1L);
-  SET(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (s->ca_bundle)
-    SET(CURLOPT_CAINFO, s->ca_bundle);
-  if (s->client_cert) {
-    SET(CURLOPT_SSLCERT, s->client_cert);
-    SET(CURLOPT_SSLCERTTYPE, "PEM");
-    SET(CURLOPT_SSLKEY, s->client_key ? s->client_key : s->client_cert);
-    SET(CURLOPT_SSLKEYTYPE, "PEM");
-  }
 #undef SET
   if (cc != CURLE_OK) {
     rc = helion_err_set(err, HELION_ERR_UNSUPPORTED,
@@ -635,7 +571,7 @@ out:
     helion_llm_redact(s, err->msg);
   if (curl)
     curl_easy_cleanup(curl);
-  free_headers(headers);
+  helion_http_headers_free(headers);
   cJSON_Delete(body);
   cJSON_Delete(reply_json);
   cJSON_free(body_text);
