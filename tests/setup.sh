@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake clang libclang-rt-dev libcjson-dev
           libcmocka-dev libcurl4-openssl-dev zlib1g-dev python3
-          python3-sklearn pkg-config)
+          python3-sklearn pkg-config nginx)
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 missing=()

@@ -1,7 +1,7 @@
 /*
  * cache.c: the local best-config cache: keys, reading and writing
  * `<hash>.best_config` files, listing them, and the FROM_BEST_AVAILABLE scan
- * (see cache.h).
+ * (see cache.h); the remote layer's requests are cache_remote.c's.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "results/cache.h"
@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "results/cache_remote.h"
 #include "util/json.h"
 
 #define FORMAT_VERSION 1
@@ -79,6 +80,10 @@ helion_status helion_cache_init(helion_cache_t *c, const char *dir,
                           "XDG_CACHE_HOME or HOME)");
   if (!t.dir)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  if (!t.skip_write && (rc = helion_cache_remote_create(&t.remote, err))) {
+    free(t.dir);
+    return rc;
+  }
   *c = t;
   return HELION_OK;
 }
@@ -87,6 +92,7 @@ void helion_cache_cleanup(helion_cache_t *c) {
   if (!c)
     return;
   free(c->dir);
+  helion_cache_remote_destroy(c->remote);
   memset(c, 0, sizeof(*c));
 }
 
@@ -166,23 +172,16 @@ static char *entry_path(const char *dir, const char *hash) {
 
 /* ------------------------------------------------------------ file check */
 
-/* Reads and checks one file. Returns HELION_OK with *out the document, or a
- * non-zero status with `why` saying what is wrong (not an error to the
- * caller: the file is corrupt), or HELION_ERR_NOMEM. */
-static helion_status doc_read(const char *path, cJSON **out, char *why,
-                              size_t cap) {
+/* Parses and checks one file's text (a local file's, or a remote reply's).
+ * Returns HELION_OK with *out the document, or a non-zero status with `why`
+ * saying what is wrong (not an error to the caller: the file is corrupt),
+ * or HELION_ERR_NOMEM. */
+static helion_status doc_parse(const char *data, size_t len, cJSON **out,
+                               char *why, size_t cap) {
   helion_err_t e = {{0}};
-  char *data = NULL;
-  size_t len = 0;
   cJSON *doc = NULL;
-  struct stat st;
-  helion_status rc = HELION_ERR_PARSE;
-  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(why, cap, "not a regular file");
-    goto out;
-  }
-  if ((rc = helion_read_file(path, HELION_CACHE_FILE_MAX, &data, &len, &e)) ||
-      (rc = helion_json_parse(data, len, "", &doc, &e))) {
+  helion_status rc = helion_json_parse(data, len, "", &doc, &e);
+  if (rc) {
     snprintf(why, cap, "%s", e.msg);
     goto out;
   }
@@ -223,6 +222,24 @@ out:
   if (rc == HELION_ERR_NOMEM)
     snprintf(why, cap, "out of memory");
   cJSON_Delete(doc);
+  return rc;
+}
+
+/* Reads and checks one file, as doc_parse. */
+static helion_status doc_read(const char *path, cJSON **out, char *why,
+                              size_t cap) {
+  helion_err_t e = {{0}};
+  char *data = NULL;
+  size_t len = 0;
+  struct stat st;
+  helion_status rc = HELION_ERR_PARSE;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    snprintf(why, cap, "not a regular file");
+  else if ((rc = helion_read_file(path, HELION_CACHE_FILE_MAX, &data, &len,
+                                  &e)))
+    snprintf(why, cap, "%s", rc == HELION_ERR_NOMEM ? "out of memory" : e.msg);
+  else
+    rc = doc_parse(data, len, out, why, cap);
   free(data);
   return rc;
 }
@@ -343,74 +360,6 @@ static helion_status entry_from_doc(const cJSON *doc,
   return HELION_OK;
 }
 
-helion_status helion_cache_get(const helion_cache_t *c,
-                               const helion_cache_key_t *k,
-                               helion_tune_entry_t *out, bool *out_hit,
-                               helion_err_t *err) {
-  char hash[65], why[HELION_ERR_MSG_MAX] = "";
-  char *path = NULL;
-  cJSON *doc = NULL, *want = NULL;
-  helion_buf_t a, b;
-  helion_buf_init(&a, HELION_BUF_DEFAULT_MAX);
-  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
-  helion_tune_entry_t e;
-  helion_tune_entry_init(&e);
-  bool hit = false;
-  struct stat st;
-  helion_status rc = HELION_OK;
-  if (c->skip_read)
-    goto done;
-  if ((rc = helion_cache_key_json(k, c->strict, &want, err)) ||
-      (rc = key_text(want, &a, err)))
-    goto out;
-  helion_sha256_hex(helion_buf_str(&a), a.len, hash);
-  if (!(path = entry_path(c->dir, hash))) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  if (lstat(path, &st) != 0 && errno == ENOENT)
-    goto done;
-  rc = doc_read(path, &doc, why, sizeof(why));
-  if (rc == HELION_ERR_NOMEM) {
-    rc = helion_err_set(err, rc, "out of memory");
-    goto out;
-  }
-  if (!rc) {
-    /* The stored key must be ours: a file copied or edited by hand, or
-     * written by another key scheme, is not trusted. */
-    rc = key_text(cJSON_GetObjectItemCaseSensitive(doc, "key"), &b, err);
-    if (rc)
-      goto out;
-    if (strcmp(helion_buf_str(&a), helion_buf_str(&b)) != 0) {
-      snprintf(why, sizeof(why), "its key fields are not this key's");
-      rc = HELION_ERR_PARSE;
-    } else {
-      rc = entry_from_doc(doc, k, &e, why, sizeof(why), err);
-      if (rc == HELION_ERR_NOMEM)
-        goto out;
-    }
-  }
-  if (rc) {
-    warn_corrupt(path, why);
-    rc = HELION_OK;
-    goto done;
-  }
-  hit = true;
-  helion_tune_entry_cleanup(out);
-  *out = e;
-  helion_tune_entry_init(&e);
-done:
-  *out_hit = hit;
-out:
-  helion_tune_entry_cleanup(&e);
-  cJSON_Delete(doc);
-  cJSON_Delete(want);
-  helion_buf_cleanup(&a);
-  helion_buf_cleanup(&b);
-  free(path);
-  return rc;
-}
-
 /* mkdir -p; HELION_ERR_IO naming the directory. */
 static helion_status make_dirs(const char *dir, helion_err_t *err) {
   char *p = helion_strdup(dir);
@@ -433,6 +382,129 @@ static helion_status make_dirs(const char *dir, helion_err_t *err) {
       break;
   }
   free(p);
+  return rc;
+}
+
+/* A checked document as the entry of key `k` (whose canonical text is
+ * `want`) into `e`: HELION_ERR_PARSE with `why` when it is another key's or
+ * its content does not fit, HELION_ERR_NOMEM. */
+static helion_status doc_use(const cJSON *doc, const helion_buf_t *want,
+                             const helion_cache_key_t *k,
+                             helion_tune_entry_t *e, char *why, size_t cap,
+                             helion_err_t *err) {
+  helion_buf_t b;
+  helion_buf_init(&b, HELION_BUF_DEFAULT_MAX);
+  /* The stored key must be ours: a file copied or edited by hand, or
+   * written by another key scheme, is not trusted. */
+  helion_status rc =
+      key_text(cJSON_GetObjectItemCaseSensitive(doc, "key"), &b, err);
+  if (!rc && strcmp(helion_buf_str(want), helion_buf_str(&b)) != 0) {
+    snprintf(why, cap, "its key fields are not this key's");
+    rc = HELION_ERR_PARSE;
+  } else if (!rc) {
+    rc = entry_from_doc(doc, k, e, why, cap, err);
+  }
+  helion_buf_cleanup(&b);
+  return rc;
+}
+
+/* The remote's answer for a local miss: a body that passes the local checks
+ * is stored at `path` (atomically) and is a hit; one that does not is the
+ * remote's one warning. Errors: HELION_ERR_NOMEM. */
+static helion_status remote_read(const helion_cache_t *c,
+                                 const helion_cache_key_t *k,
+                                 const helion_buf_t *want, const char *hash,
+                                 const char *path, helion_tune_entry_t *e,
+                                 bool *hit, helion_err_t *err) {
+  char why[HELION_ERR_MSG_MAX] = "", note[HELION_ERR_MSG_MAX + 32];
+  char *body = NULL;
+  size_t len = 0;
+  cJSON *doc = NULL;
+  helion_status rc =
+      helion_cache_remote_get(c->remote, hash, &body, &len, err);
+  if (rc || !body)
+    goto out;
+  rc = doc_parse(body, len, &doc, why, sizeof(why));
+  if (!rc)
+    rc = doc_use(doc, want, k, e, why, sizeof(why), err);
+  if (rc == HELION_ERR_NOMEM)
+    goto out;
+  if (rc) {
+    snprintf(note, sizeof(note), "not a best_config (%s)", why);
+    helion_cache_remote_fail(c->remote, hash, note);
+    rc = HELION_OK;
+    goto out;
+  }
+  *hit = true;
+  helion_err_t werr = {{0}};
+  if (make_dirs(c->dir, &werr) ||
+      helion_write_file_atomic(path, body, len, &werr))
+    HELION_LOG(HELION_LOG_WARN, "Could not write the cache: %s", werr.msg);
+  HELION_LOG(HELION_LOG_INFO, "Found %s%s in the remote cache", hash,
+             HELION_CACHE_SUFFIX);
+out:
+  cJSON_Delete(doc);
+  free(body);
+  return rc;
+}
+
+helion_status helion_cache_get(const helion_cache_t *c,
+                               const helion_cache_key_t *k,
+                               helion_tune_entry_t *out, bool *out_hit,
+                               helion_err_t *err) {
+  char hash[65], why[HELION_ERR_MSG_MAX] = "";
+  char *path = NULL;
+  cJSON *doc = NULL, *want = NULL;
+  helion_buf_t a;
+  helion_buf_init(&a, HELION_BUF_DEFAULT_MAX);
+  helion_tune_entry_t e;
+  helion_tune_entry_init(&e);
+  bool hit = false;
+  struct stat st;
+  helion_status rc = HELION_OK;
+  if (c->skip_read)
+    goto done;
+  if ((rc = helion_cache_key_json(k, c->strict, &want, err)) ||
+      (rc = key_text(want, &a, err)))
+    goto out;
+  helion_sha256_hex(helion_buf_str(&a), a.len, hash);
+  if (!(path = entry_path(c->dir, hash))) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  if (lstat(path, &st) == 0 || errno != ENOENT) {
+    rc = doc_read(path, &doc, why, sizeof(why));
+    if (!rc)
+      rc = doc_use(doc, &a, k, &e, why, sizeof(why), err);
+    if (rc == HELION_ERR_NOMEM) {
+      rc = helion_err_set(err, rc, "out of memory");
+      goto out;
+    }
+    if (rc) {
+      warn_corrupt(path, why);
+      /* What the corrupt file held is not used. */
+      helion_tune_entry_cleanup(&e);
+      helion_tune_entry_init(&e);
+    }
+    hit = rc == HELION_OK;
+    rc = HELION_OK;
+  }
+  if (!hit && c->remote &&
+      (rc = remote_read(c, k, &a, hash, path, &e, &hit, err)))
+    goto out;
+  if (!hit)
+    goto done;
+  helion_tune_entry_cleanup(out);
+  *out = e;
+  helion_tune_entry_init(&e);
+done:
+  *out_hit = hit;
+out:
+  helion_tune_entry_cleanup(&e);
+  cJSON_Delete(doc);
+  cJSON_Delete(want);
+  helion_buf_cleanup(&a);
+  free(path);
   return rc;
 }
 
@@ -476,6 +548,10 @@ helion_status helion_cache_put(const helion_cache_t *c,
       (rc = helion_write_file_atomic(path, helion_buf_str(&b), b.len, err)))
     goto out;
   HELION_LOG(HELION_LOG_DEBUG, "Cached the config in %s", path);
+  if (c->remote &&
+      (rc = helion_cache_remote_put(c->remote, hash, helion_buf_str(&b), b.len,
+                                    err)))
+    goto out;
 out:
   if (rc == HELION_ERR_LIMIT)
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");

@@ -21,9 +21,25 @@
  *    "flat_config": [cells], "format": 1,
  *    "key": {"fields": {...}, "type": "LooseAutotuneCacheKey"}}
  *
- * Thread-safety: no shared state; concurrent processes may read and write
- * one directory (each write goes through a temporary file of its own and a
- * rename, so a reader sees a whole old file or a whole new one).
+ * Remote layer (cache_remote.h): with HELION_REMOTE_CACHE=http(s)://host/
+ * prefix, a local miss (no file, or a corrupt one) asks GET
+ * {prefix}/<sha256>.best_config (the layout of ccache's HTTP storage); a
+ * 200 whose body passes the checks a local file passes (this key's fields,
+ * the space's cell count) is written to the local directory atomically and
+ * is a hit; 404 is a miss. Every local write is then PUT to the same name.
+ * The remote is keyed by the same hash, so the loose/strict rules hold as
+ * they are. The first failure (no connection, timeout, another status, a
+ * body that is not a best_config) is one warning, "remote cache <url>:
+ * <why>; going on with the local cache", and the remote is not asked again
+ * by that helion_cache_t. HELION_SKIP_CACHE skips the remote too;
+ * HELION_FORCE_AUTOTUNE skips its reads but still writes. The auth header
+ * (HELION_REMOTE_CACHE_HEADER="Authorization: Bearer <token>") is sent with
+ * every request and appears in no message, log line or file.
+ *
+ * Thread-safety: concurrent processes may read and write one directory
+ * (each write goes through a temporary file of its own and a rename, so a
+ * reader sees a whole old file or a whole new one). One helion_cache_t is
+ * used by one thread at a time (its remote's "given up" flag).
  */
 #ifndef HELION_CACHE_H
 #define HELION_CACHE_H
@@ -47,6 +63,7 @@
 /* Where and how the cache is used; filled by helion_cache_init(). */
 typedef struct helion_cache {
   char *dir;          /* owned */
+  struct helion_cache_remote *remote; /* owned; NULL: no remote cache */
   bool strict;        /* HELION_AUTOTUNE_CACHE=StrictLocalAutotuneCache */
   bool skip_read;     /* HELION_FORCE_AUTOTUNE or HELION_SKIP_CACHE */
   bool skip_write;    /* HELION_SKIP_CACHE */
@@ -60,10 +77,11 @@ typedef struct helion_cache {
  * HELION_AUTOTUNE_CACHE (LocalAutotuneCache, the default, or
  * StrictLocalAutotuneCache), HELION_FORCE_AUTOTUNE and HELION_SKIP_CACHE
  * (truthy: set to anything but "", "0", "false", as Helion), and the two
- * best-available limits. Creates nothing (helion_cache_put creates the
- * directory). Free with helion_cache_cleanup(). HELION_ERR_USAGE naming the
- * variable for an unknown cache class or a malformed limit, or when no
- * directory can be named (no HOME); HELION_ERR_NOMEM.
+ * best-available limits, and the remote cache's variables (cache_remote.h;
+ * none when HELION_SKIP_CACHE). Creates nothing (helion_cache_put creates
+ * the directory). Free with helion_cache_cleanup(). HELION_ERR_USAGE naming the
+ * variable for an unknown cache class, a malformed limit or remote setting,
+ * or when no directory can be named (no HOME); HELION_ERR_NOMEM.
  */
 helion_status helion_cache_init(helion_cache_t *c, const char *dir,
                                 helion_err_t *err);
@@ -103,7 +121,7 @@ helion_status helion_cache_key_hash(const helion_cache_key_t *k, bool strict,
  * skipped, there is no file, or the file is corrupt (truncated or wrong JSON,
  * a directory, another key's fields, a flat_config of the wrong length): a
  * corrupt file is logged once at WARN as "Skipping corrupt cache file
- * <path>: <why>", never an error. On a hit, *out (initialised) is replaced
+ * <path>: <why>", never an error. Then the remote, if any (above). On a hit, *out (initialised) is replaced
  * by the cached entry: shape and device from `k`, the rest from the file.
  * Errors: HELION_ERR_NOMEM only.
  */
@@ -116,7 +134,9 @@ helion_status helion_cache_get(const helion_cache_t *c,
  * Stores the entry under the key (replacing an older file), creating the
  * directory. Does nothing when writes are skipped or when the entry is not
  * a finished winner: an error, an interrupted search (its best is only the
- * best so far) or effort none (the default config, not a search). Errors:
+ * best so far) or effort none (the default config, not a search). The file
+ * written is then PUT to the remote, if any (a failure is its warning, not
+ * an error). Errors:
  * HELION_ERR_IO naming the path, HELION_ERR_NOMEM, HELION_ERR_PARSE for an
  * entry whose config text is not JSON.
  */
