@@ -26,12 +26,15 @@
 #define TOKEN "tok-unit-0123456789-SECRET"
 #define HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static const char *const vars[] = {
-    "HELION_REMOTE_CACHE",           "HELION_REMOTE_CACHE_HEADER",
-    "HELION_REMOTE_CACHE_TIMEOUT_S", "HELION_REMOTE_CACHE_CA_BUNDLE",
-    "HELION_REMOTE_CACHE_CLIENT_CERT", "HELION_REMOTE_CACHE_CLIENT_KEY",
-    "CURL_CA_BUNDLE",                "HELION_SKIP_CACHE",
-    "HELION_FORCE_AUTOTUNE"};
+static const char *const vars[] = {"HELION_REMOTE_CACHE",
+                                   "HELION_REMOTE_CACHE_HEADER",
+                                   "HELION_REMOTE_CACHE_TIMEOUT_S",
+                                   "HELION_REMOTE_CACHE_CA_BUNDLE",
+                                   "HELION_REMOTE_CACHE_CLIENT_CERT",
+                                   "HELION_REMOTE_CACHE_CLIENT_KEY",
+                                   "CURL_CA_BUNDLE",
+                                   "HELION_SKIP_CACHE",
+                                   "HELION_FORCE_AUTOTUNE"};
 
 static int clear_env(void **state) {
   (void)state;

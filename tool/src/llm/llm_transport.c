@@ -488,8 +488,8 @@ helion_status helion_llm_request(const helion_llm_settings_t *s,
     goto out;
   }
   helion_http_tls_t tls = {s->ca_bundle, s->client_cert, s->client_key};
-  CURLcode cc =
-      helion_http_setopts(curl, url, curl_err, &tls, s->timeout_s, s->timeout_s);
+  CURLcode cc = helion_http_setopts(curl, url, curl_err, &tls, s->timeout_s,
+                                    s->timeout_s);
 #define SET(opt, val)                                                          \
   if (cc == CURLE_OK)                                                          \
   cc = curl_easy_setopt(curl, opt, val)

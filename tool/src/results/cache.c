@@ -235,8 +235,8 @@ static helion_status doc_read(const char *path, cJSON **out, char *why,
   helion_status rc = HELION_ERR_PARSE;
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
     snprintf(why, cap, "not a regular file");
-  else if ((rc = helion_read_file(path, HELION_CACHE_FILE_MAX, &data, &len,
-                                  &e)))
+  else if ((rc =
+                helion_read_file(path, HELION_CACHE_FILE_MAX, &data, &len, &e)))
     snprintf(why, cap, "%s", rc == HELION_ERR_NOMEM ? "out of memory" : e.msg);
   else
     rc = doc_parse(data, len, out, why, cap);
@@ -420,8 +420,7 @@ static helion_status remote_read(const helion_cache_t *c,
   char *body = NULL;
   size_t len = 0;
   cJSON *doc = NULL;
-  helion_status rc =
-      helion_cache_remote_get(c->remote, hash, &body, &len, err);
+  helion_status rc = helion_cache_remote_get(c->remote, hash, &body, &len, err);
   if (rc || !body)
     goto out;
   rc = doc_parse(body, len, &doc, why, sizeof(why));
@@ -548,9 +547,8 @@ helion_status helion_cache_put(const helion_cache_t *c,
       (rc = helion_write_file_atomic(path, helion_buf_str(&b), b.len, err)))
     goto out;
   HELION_LOG(HELION_LOG_DEBUG, "Cached the config in %s", path);
-  if (c->remote &&
-      (rc = helion_cache_remote_put(c->remote, hash, helion_buf_str(&b), b.len,
-                                    err)))
+  if (c->remote && (rc = helion_cache_remote_put(
+                        c->remote, hash, helion_buf_str(&b), b.len, err)))
     goto out;
 out:
   if (rc == HELION_ERR_LIMIT)

@@ -62,7 +62,7 @@
 
 /* Where and how the cache is used; filled by helion_cache_init(). */
 typedef struct helion_cache {
-  char *dir;          /* owned */
+  char *dir;                          /* owned */
   struct helion_cache_remote *remote; /* owned; NULL: no remote cache */
   bool strict;        /* HELION_AUTOTUNE_CACHE=StrictLocalAutotuneCache */
   bool skip_read;     /* HELION_FORCE_AUTOTUNE or HELION_SKIP_CACHE */
@@ -121,9 +121,9 @@ helion_status helion_cache_key_hash(const helion_cache_key_t *k, bool strict,
  * skipped, there is no file, or the file is corrupt (truncated or wrong JSON,
  * a directory, another key's fields, a flat_config of the wrong length): a
  * corrupt file is logged once at WARN as "Skipping corrupt cache file
- * <path>: <why>", never an error. Then the remote, if any (above). On a hit, *out (initialised) is replaced
- * by the cached entry: shape and device from `k`, the rest from the file.
- * Errors: HELION_ERR_NOMEM only.
+ * <path>: <why>", never an error. Then the remote, if any (above). On a hit,
+ * *out (initialised) is replaced by the cached entry: shape and device from
+ * `k`, the rest from the file. Errors: HELION_ERR_NOMEM only.
  */
 helion_status helion_cache_get(const helion_cache_t *c,
                                const helion_cache_key_t *k,

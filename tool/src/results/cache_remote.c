@@ -19,11 +19,11 @@
 #define URL_SHOWN 512
 
 struct helion_cache_remote {
-  char *prefix;              /* HELION_REMOTE_CACHE as given */
-  char shown[URL_SHOWN];     /* the prefix without user:password@ */
-  char *header_name;         /* NULL: no header */
-  char *header_value;        /* secret */
-  const char *header_token;  /* in header_value: its last word, also secret */
+  char *prefix;             /* HELION_REMOTE_CACHE as given */
+  char shown[URL_SHOWN];    /* the prefix without user:password@ */
+  char *header_name;        /* NULL: no header */
+  char *header_value;       /* secret */
+  const char *header_token; /* in header_value: its last word, also secret */
   double timeout_s;
   helion_http_tls_t tls;
   bool dead;
@@ -128,7 +128,8 @@ helion_status helion_cache_remote_create(helion_cache_remote_t **out,
   }
   double t = HELION_REMOTE_CACHE_DEFAULT_TIMEOUT_S;
   bool ok;
-  const char *text = helion_env_number("HELION_REMOTE_CACHE_TIMEOUT_S", &t, &ok);
+  const char *text =
+      helion_env_number("HELION_REMOTE_CACHE_TIMEOUT_S", &t, &ok);
   if (text && (!ok || !(t > 0) || t > 3600)) {
     rc = helion_err_set(err, HELION_ERR_USAGE,
                         "HELION_REMOTE_CACHE_TIMEOUT_S='%s': expected "
@@ -184,8 +185,10 @@ static void give_up(helion_cache_remote_t *r, const char *what,
                          "local cache",
                          r->shown, what, hash, HELION_CACHE_SUFFIX, why) ||
       !m.data) {
-    HELION_LOG(HELION_LOG_WARN, "remote cache %s: out of memory; going on "
-               "with the local cache", r->shown);
+    HELION_LOG(HELION_LOG_WARN,
+               "remote cache %s: out of memory; going on "
+               "with the local cache",
+               r->shown);
   } else {
     helion_http_redact(r->header_value, m.data);
     helion_http_redact(r->header_token, m.data);
@@ -226,9 +229,8 @@ static helion_status request(helion_cache_remote_t *r, const char *hash,
     give_up(r, what, hash, serr.msg);
     goto out;
   }
-  bool ok = (!r->header_name ||
-             helion_http_header_add(&headers, r->header_name,
-                                    r->header_value)) &&
+  bool ok = (!r->header_name || helion_http_header_add(&headers, r->header_name,
+                                                       r->header_value)) &&
             helion_http_header_add(&headers, "Expect", "") &&
             (!body || helion_http_header_add(&headers, "Content-Type",
                                              "application/json"));
