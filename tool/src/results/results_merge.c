@@ -399,7 +399,8 @@ static helion_status merge_distilled(const input *in, size_t n,
     for (; j < total && !rc && !strcmp(els[i].name, els[j].name) &&
            !strcmp(els[i].cc, els[j].cc);
          j++)
-      if (!(rc = same_json(els[i].x, els[j].x, in[els[j].rank].r->path,
+      if (same && /* one warning per device */
+          !(rc = same_json(els[i].x, els[j].x, in[els[j].rank].r->path,
                            &same, err)) &&
           !same)
         rc = warn(rep, err,
@@ -442,10 +443,10 @@ static helion_status merge_members(const input *in, size_t n,
       if (cJSON_GetObjectItemCaseSensitive(out->root, m->string) ||
           (strcmp(m->string, "distilled") == 0 && cJSON_IsArray(m)))
         continue; /* taken from an earlier input, or merged per device */
-      for (size_t j = i + 1; j < n && !rc; j++) {
+      bool same = true; /* one warning per member */
+      for (size_t j = i + 1; j < n && !rc && same; j++) {
         const cJSON *o =
             cJSON_GetObjectItemCaseSensitive(in[j].r->root, m->string);
-        bool same = true;
         if (o && !(rc = same_json(m, o, in[j].r->path, &same, err)) && !same)
           rc = warn(rep, err,
                     "top-level member \"%s\" differs between %s and %s: kept "
