@@ -100,6 +100,18 @@ static char *merge_text(const helion_results_t *const *in, size_t n,
   return s;
 }
 
+/* Merges a and b, in that order when `swap` is 0, else b then a, into out
+ * and rep (both initialised here). */
+static void merge2(const helion_results_t *a, const helion_results_t *b,
+                   int swap, helion_results_t *out,
+                   helion_merge_report_t *rep) {
+  const helion_results_t *in[2] = {swap ? b : a, swap ? a : b};
+  helion_results_init(out);
+  helion_merge_report_init(rep);
+  assert_int_equal(helion_results_merge(in, 2, "o.json", out, rep, NULL),
+                   HELION_OK);
+}
+
 static double best_ms_of(const cJSON *e) {
   return cJSON_GetObjectItemCaseSensitive(e, "best_ms")->valuedouble;
 }
@@ -143,14 +155,9 @@ static void test_results_merge_conflict_keeps_faster(void **state) {
   frag(&slow, "slow.json", NULL, ef, 2);
   frag(&fast, "fast.json", NULL, es, 1);
   for (int order = 0; order < 2; order++) {
-    const helion_results_t *in[2] = {order ? &fast : &slow,
-                                     order ? &slow : &fast};
     helion_results_t out;
-    helion_results_init(&out);
     helion_merge_report_t rep;
-    helion_merge_report_init(&rep);
-    assert_int_equal(helion_results_merge(in, 2, "o.json", &out, &rep, NULL),
-                     HELION_OK);
+    merge2(&slow, &fast, order, &out, &rep);
     assert_int_equal(out.nentries, 2);
     assert_int_equal(rep.nconflicts, 1);
     const helion_merge_conflict_t *c = &rep.conflicts[0];
@@ -199,13 +206,9 @@ static void test_results_merge_tie_smaller_text(void **state) {
   char *tx = text_of(x.entries[0]), *ty = text_of(y.entries[0]);
   assert_true(strcmp(tx, ty) < 0);
   for (int order = 0; order < 2; order++) {
-    const helion_results_t *in[2] = {order ? &x : &y, order ? &y : &x};
     helion_results_t out;
-    helion_results_init(&out);
     helion_merge_report_t rep;
-    helion_merge_report_init(&rep);
-    assert_int_equal(helion_results_merge(in, 2, "o.json", &out, &rep, NULL),
-                     HELION_OK);
+    merge2(&y, &x, order, &out, &rep);
     assert_int_equal(out.nentries, 1);
     char *to = text_of(out.entries[0]);
     assert_string_equal(to, tx);
@@ -317,10 +320,9 @@ static void test_results_merge_distilled(void **state) {
   helion_results_t back;
   helion_results_init(&back);
   assert_int_equal(helion_results_parse(s, strlen(s), "o", &back, NULL), 0);
-  assert_int_equal(
-      cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(back.root,
-                                                          "distilled")),
-      1);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                       back.root, "distilled")),
+                   1);
   helion_results_cleanup(&back);
   free(s);
   free(d1);

@@ -384,12 +384,25 @@ static helion_status merge_summary(const char *file, size_t nentries,
   }
   for (size_t i = 0; ok && i < rep->nwarnings; i++)
     ok = cJSON_AddItemToArray(warns, cJSON_CreateString(rep->warnings[i]));
-  helion_status rc = ok ? helion_json_write(root, 0, out, err)
-                        : helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  helion_status rc =
+      ok ? helion_json_write(root, 0, out, err)
+         : helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   if (!rc)
     rc = helion_buf_putc(out, '\n');
   cJSON_Delete(root);
   return rc;
+}
+
+/* Drops the load error's advice about `--tuned FILE`, a flag merge does
+ * not have; the rest of the message (what is wrong, what to do) stays. */
+static void drop_tuned_hint(char *msg) {
+  char *at = strstr(msg, " or pass another --tuned FILE");
+  if (!at)
+    return;
+  size_t cut = strlen(" or pass another --tuned FILE");
+  if (at > msg && at[-1] == ',')
+    at--, cut++;
+  memmove(at, at + cut, strlen(at + cut) + 1);
 }
 
 static int merge_main(int argc, char **argv) {
@@ -454,8 +467,8 @@ static int merge_main(int argc, char **argv) {
   }
   for (size_t i = 0; i < nfiles; i++)
     names[i] = "FRAGMENT";
-  if (out_path && helion_output_check("-o", out_path, files, names, nfiles,
-                                      &err)) {
+  if (out_path &&
+      helion_output_check("-o", out_path, files, names, nfiles, &err)) {
     fprintf(stderr, MPROG ": %s\n", err.msg);
     code = HELION_EXIT_USAGE;
     goto out;
@@ -476,6 +489,7 @@ static int merge_main(int argc, char **argv) {
       goto out;
     }
     if (helion_results_load(files[nin], &res[nin], &err)) {
+      drop_tuned_hint(err.msg);
       fprintf(stderr, MPROG ": %s; nothing written\n", err.msg);
       nin++;
       goto out;

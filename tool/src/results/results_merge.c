@@ -89,9 +89,8 @@ static helion_status canonical(const cJSON *x, const char *file, char **out,
 }
 
 /* Whether a and b have the same canonical text, into *out_same. */
-static helion_status same_json(const cJSON *a, const cJSON *b,
-                               const char *file, bool *out_same,
-                               helion_err_t *err) {
+static helion_status same_json(const cJSON *a, const cJSON *b, const char *file,
+                               bool *out_same, helion_err_t *err) {
   char *ta = NULL, *tb = NULL;
   helion_status rc = canonical(a, file, &ta, err);
   if (!rc)
@@ -113,8 +112,7 @@ static helion_status warn(helion_merge_report_t *rep, helion_err_t *err,
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  char **grown =
-      realloc(rep->warnings, (rep->nwarnings + 1) * sizeof(*grown));
+  char **grown = realloc(rep->warnings, (rep->nwarnings + 1) * sizeof(*grown));
   if (grown)
     rep->warnings = grown;
   if (!grown || !(rep->warnings[rep->nwarnings] = helion_strdup(msg)))
@@ -161,8 +159,8 @@ typedef struct kernel_sig {
 static helion_status sig_of(const cJSON *e, kernel_sig *s) {
   helion_buf_init(&s->keys, HELION_BUF_DEFAULT_MAX);
   helion_buf_init(&s->params, HELION_BUF_DEFAULT_MAX);
-  helion_status rc = names_of(cJSON_GetObjectItemCaseSensitive(e, "shape"),
-                              &s->keys);
+  helion_status rc =
+      names_of(cJSON_GetObjectItemCaseSensitive(e, "shape"), &s->keys);
   if (!rc)
     rc = names_of(cJSON_GetObjectItemCaseSensitive(e, "best_config"),
                   &s->params);
@@ -220,7 +218,8 @@ static helion_status check_kernel(const input *in, size_t n,
             "and re-tune what is missing",
             ref_file, in[i].r->path, what, a, b);
       sig_cleanup(&s);
-      const char *h0 = str_at(ref, "source_hash"), *h = str_at(e, "source_hash");
+      const char *h0 = str_at(ref, "source_hash"),
+                 *h = str_at(e, "source_hash");
       if (!rc && !warned && strcmp(h0, h)) {
         warned = true;
         rc = warn(rep, err,
@@ -240,8 +239,8 @@ static helion_status check_kernel(const input *in, size_t n,
 static helion_status add_conflict(helion_merge_report_t *rep, const item *kept,
                                   const item *dropped, const input *in,
                                   helion_err_t *err) {
-  helion_merge_conflict_t *grown = realloc(
-      rep->conflicts, (rep->nconflicts + 1) * sizeof(*grown));
+  helion_merge_conflict_t *grown =
+      realloc(rep->conflicts, (rep->nconflicts + 1) * sizeof(*grown));
   if (!grown)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   rep->conflicts = grown;
@@ -342,7 +341,8 @@ static helion_status same_device_entries(const helion_results_t *merged,
   size_t nm = 0, nr = 0, same = 0;
   helion_status rc = HELION_OK;
   for (size_t i = 0; i < r->nentries; i++) {
-    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->entries[i], "device");
+    const cJSON *dev =
+        cJSON_GetObjectItemCaseSensitive(r->entries[i], "device");
     nr += !strcmp(str_at(dev, "name"), name) &&
           !strcmp(str_at(dev, "compute_capability"), cc);
   }
@@ -373,7 +373,8 @@ static helion_status merge_distilled(const input *in, size_t n,
   size_t total = 0, k = 0;
   bool any = false;
   for (size_t i = 0; i < n; i++) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(in[i].r->root, "distilled");
+    const cJSON *a =
+        cJSON_GetObjectItemCaseSensitive(in[i].r->root, "distilled");
     any = any || a;
     total += (size_t)cJSON_GetArraySize(a);
   }
@@ -385,10 +386,12 @@ static helion_status merge_distilled(const input *in, size_t n,
   if (!els || !arr)
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < n && !rc; i++) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(in[i].r->root, "distilled");
+    const cJSON *a =
+        cJSON_GetObjectItemCaseSensitive(in[i].r->root, "distilled");
     for (const cJSON *x = a ? a->child : NULL; x; x = x->next, k++) {
       const cJSON *dev = cJSON_GetObjectItemCaseSensitive(x, "device");
-      els[k] = (element){x, i, str_at(dev, "name"), str_at(dev, "compute_capability")};
+      els[k] = (element){x, i, str_at(dev, "name"),
+                         str_at(dev, "compute_capability")};
     }
   }
   if (!rc && total)
@@ -400,8 +403,8 @@ static helion_status merge_distilled(const input *in, size_t n,
            !strcmp(els[i].cc, els[j].cc);
          j++)
       if (same && /* one warning per device */
-          !(rc = same_json(els[i].x, els[j].x, in[els[j].rank].r->path,
-                           &same, err)) &&
+          !(rc = same_json(els[i].x, els[j].x, in[els[j].rank].r->path, &same,
+                           err)) &&
           !same)
         rc = warn(rep, err,
                   "the distilled element of %s (%s) differs between %s and "
@@ -442,7 +445,7 @@ static helion_status merge_members(const input *in, size_t n,
     for (const cJSON *m = root ? root->child : NULL; m && !rc; m = m->next) {
       if (cJSON_GetObjectItemCaseSensitive(out->root, m->string) ||
           (strcmp(m->string, "distilled") == 0 && cJSON_IsArray(m)))
-        continue; /* taken from an earlier input, or merged per device */
+        continue;       /* taken from an earlier input, or merged per device */
       bool same = true; /* one warning per member */
       for (size_t j = i + 1; j < n && !rc && same; j++) {
         const cJSON *o =
@@ -454,7 +457,8 @@ static helion_status merge_members(const input *in, size_t n,
                     m->string, in[i].r->path, in[j].r->path, in[i].r->path);
       }
       cJSON *copy = rc ? NULL : cJSON_Duplicate(m, 1);
-      if (!rc && (!copy || !cJSON_AddItemToObject(out->root, m->string, copy))) {
+      if (!rc &&
+          (!copy || !cJSON_AddItemToObject(out->root, m->string, copy))) {
         cJSON_Delete(copy);
         rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
       }
