@@ -1,16 +1,20 @@
 /*
  * cmd_results.c: `helion-tune results SPEC`: lists the entries of a spec's
  * results file (results/results_file.h) and marks the stale ones with what
- * each would need. No GPU.
+ * each would need; `helion-tune results merge` merges results files
+ * (results/results_merge.h). No GPU.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend/device_facts.h"
 #include "cli/cli.h"
 #include "results/results_file.h"
+#include "results/results_merge.h"
 #include "util/json.h"
 
 #define PROG "helion-tune results"
@@ -19,7 +23,9 @@
 static void usage(FILE *f) {
   fputs("usage: " PROG " SPEC [--tuned FILE] [--json]\n"
   "       " PROG " SPEC --need [--device auto|NAME] [--shape K=V,...]...\n"
-  "                          [--tuned FILE] [--json]\n\n"
+  "                          [--tuned FILE] [--json]\n"
+  "       " PROG " merge FRAGMENT... (-o FILE | --into FILE) [--json]\n"
+  "                          (see " PROG " merge --help)\n\n"
   "Lists the entries of the kernel's results file, the committed record of\n"
   "what `helion-tune tune` found: one entry per (device name, compute\n"
   "capability, shape), with the winning config (keys off their default), its\n"
@@ -272,7 +278,274 @@ static helion_status report_need(const helion_spec_t *spec,
   return rc;
 }
 
+/* ------------------------------------------------------------------ merge */
+
+#define MPROG "helion-tune results merge"
+
+/* clang-format off */
+static void merge_usage(FILE *f) {
+  fputs("usage: " MPROG " FRAGMENT... -o FILE [--json]\n"
+  "       " MPROG " FRAGMENT... --into FILE [--json]\n\n"
+  "Merges results files into one: the fragments that the shards of a tune\n"
+  "write (`tune --shard I/N` writes <name>.shard-<I>-of-<N>.tuned.json), and,\n"
+  "with --into, the committed <name>.tuned.json they go into (its entries are\n"
+  "inputs too; a FILE not there yet starts empty). The same inputs in any\n"
+  "order give the same bytes. Needs no GPU.\n\n"
+  "Options:\n"
+  "  -o FILE      write the merge to FILE (not one of the FRAGMENTs)\n"
+  "  --into FILE  merge the FRAGMENTs into FILE, in place\n"
+  "  --json       print one JSON object to stdout: {file, entries (count),\n"
+  "               inputs (count), conflicts: [{device, compute_capability,\n"
+  "               shape, kept: {file, best_ms}, dropped: {file, best_ms}}],\n"
+  "               warnings: [...]}\n"
+  "  -h, --help   this help\n\n"
+  "Rules:\n"
+  "  - One entry per (device name, compute capability, shape), copied whole\n"
+  "    (members this tool does not know included). Identical entries are\n"
+  "    one entry. Two different entries for one key are a conflict: the\n"
+  "    one with the smaller best_ms is kept (no best_ms counts as slowest);\n"
+  "    equal times keep the entry whose JSON text (sorted keys, one line)\n"
+  "    is bytewise smaller. Each conflict is one line on stderr naming the\n"
+  "    key, both files and both times.\n"
+  "  - The inputs must be of one kernel: every entry must have the same\n"
+  "    shape keys and the same parameter names (best_config) as the others;\n"
+  "    files of different specs are refused. Entries tuned on another version\n"
+  "    of the kernel (another source_hash) are kept with a warning: after a\n"
+  "    job array they are older entries of the committed file, and\n"
+  "    `" PROG " SPEC` marks the stale ones, with the command to re-tune.\n"
+  "    Stale entries are merged as they are. If the kernel's parameters\n"
+  "    changed, merge the new fragments alone with -o and re-tune the rest.\n"
+  "  - Inputs are taken in an order of their own: by the SHA-256 of their\n"
+  "    text, then by path. Top-level members other than \"entries\" are kept\n"
+  "    when the inputs agree; when they differ, the first input's is kept\n"
+  "    with a warning. The \"distilled\" section is merged per device the same\n"
+  "    way; a device whose entries the merge changed keeps its tree with a\n"
+  "    warning to run `helion-tune distill` again.\n\n"
+  "Nothing is written when any input is missing, unreadable, malformed or of\n"
+  "a newer format_version, or the inputs are of different kernels; FILE is\n"
+  "replaced atomically, so it is either the old file or the whole merge.\n\n"
+  "Exit status: 0 success (conflicts and warnings included), 1 failure,\n"
+  "2 usage error (no FRAGMENT, neither or both of -o and --into, -o naming\n"
+  "an input).\n", f);
+}
+/* clang-format on */
+
+#define merge_usage_error(...) helion_cli_usage_error(MPROG, __VA_ARGS__)
+
+static cJSON *ms_json(double ms) {
+  return isfinite(ms) ? cJSON_CreateNumber(ms) : cJSON_CreateNull();
+}
+
+/* One conflict as the --json object; NULL when out of memory. */
+static cJSON *conflict_json(const helion_merge_conflict_t *c) {
+  cJSON *o = cJSON_CreateObject(), *kept = NULL, *dropped = NULL;
+  cJSON *shape = cJSON_Duplicate(c->shape, 1);
+  bool ok = o && shape && cJSON_AddItemToObject(o, "shape", shape);
+  if (!ok)
+    cJSON_Delete(shape);
+  ok = ok && cJSON_AddStringToObject(o, "device", c->device) &&
+       cJSON_AddStringToObject(o, "compute_capability", c->cc) &&
+       (kept = cJSON_AddObjectToObject(o, "kept")) &&
+       (dropped = cJSON_AddObjectToObject(o, "dropped")) &&
+       cJSON_AddStringToObject(kept, "file", c->kept_file) &&
+       cJSON_AddItemToObject(kept, "best_ms", ms_json(c->kept_ms)) &&
+       cJSON_AddStringToObject(dropped, "file", c->dropped_file) &&
+       cJSON_AddItemToObject(dropped, "best_ms", ms_json(c->dropped_ms));
+  if (!ok) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+static void print_ms(FILE *f, double ms) {
+  if (isfinite(ms))
+    fprintf(f, "%.6gms", ms);
+  else
+    fputs("no time", f);
+}
+
+/* The --json summary into out. */
+static helion_status merge_summary(const char *file, size_t nentries,
+                                   size_t ninputs,
+                                   const helion_merge_report_t *rep,
+                                   helion_buf_t *out, helion_err_t *err) {
+  cJSON *root = cJSON_CreateObject(), *list = NULL, *warns = NULL;
+  bool ok = root && cJSON_AddStringToObject(root, "file", file) &&
+            cJSON_AddNumberToObject(root, "entries", (double)nentries) &&
+            cJSON_AddNumberToObject(root, "inputs", (double)ninputs) &&
+            (list = cJSON_AddArrayToObject(root, "conflicts")) &&
+            (warns = cJSON_AddArrayToObject(root, "warnings"));
+  for (size_t i = 0; ok && i < rep->nconflicts; i++) {
+    cJSON *c = conflict_json(&rep->conflicts[i]);
+    ok = c && cJSON_AddItemToArray(list, c);
+    if (!ok)
+      cJSON_Delete(c);
+  }
+  for (size_t i = 0; ok && i < rep->nwarnings; i++)
+    ok = cJSON_AddItemToArray(warns, cJSON_CreateString(rep->warnings[i]));
+  helion_status rc =
+      ok ? helion_json_write(root, 0, out, err)
+         : helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  if (!rc)
+    rc = helion_buf_putc(out, '\n');
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* Drops the load error's advice about `--tuned FILE`, a flag merge does
+ * not have; the rest of the message (what is wrong, what to do) stays. */
+static void drop_tuned_hint(char *msg) {
+  char *at = strstr(msg, " or pass another --tuned FILE");
+  if (!at)
+    return;
+  size_t cut = strlen(" or pass another --tuned FILE");
+  if (at > msg && at[-1] == ',')
+    at--, cut++;
+  memmove(at, at + cut, strlen(at + cut) + 1);
+}
+
+static int merge_main(int argc, char **argv) {
+  static const char *const valued[] = {"-o", "--into", NULL};
+  static const char *const boolean[] = {"--json", NULL};
+  static const helion_cli_flags_t flags = {valued, boolean};
+  const char *out_path = NULL, *into = NULL;
+  bool json = false;
+  const char **files = calloc((size_t)argc + 1, sizeof(*files));
+  size_t nfiles = 0, nin = 0;
+  if (!files) {
+    fprintf(stderr, MPROG ": out of memory\n");
+    return HELION_EXIT_FAILURE;
+  }
+  int code = HELION_EXIT_OK;
+  for (int i = 1; i < argc && !code;) {
+    const char *flag, *val;
+    if (helion_cli_is_help(argv[i])) {
+      merge_usage(stdout);
+      free(files);
+      return HELION_EXIT_OK;
+    }
+    if ((code = helion_cli_next(MPROG, argc, argv, &i, &flags, &flag, &val)))
+      break;
+    if (!flag)
+      files[nfiles++] = val;
+    else if (strcmp(flag, "--json") == 0)
+      json = true;
+    else if (!*val)
+      code = merge_usage_error("%s: empty file name", flag);
+    else if ((strcmp(flag, "-o") == 0 ? out_path : into) != NULL)
+      code = merge_usage_error("%s: given twice", flag);
+    else if (strcmp(flag, "-o") == 0)
+      out_path = val;
+    else
+      into = val;
+  }
+  if (!code && !nfiles)
+    code = merge_usage_error("missing FRAGMENT (the results files to merge)");
+  else if (!code && !out_path == !into)
+    code = merge_usage_error("give one of -o FILE (a new file) and --into "
+                             "FILE (merge into it in place)");
+  if (code) {
+    free(files);
+    return code;
+  }
+
+  helion_err_t err = {{0}};
+  helion_results_t *res = calloc(nfiles + 1, sizeof(*res));
+  const helion_results_t **ptrs = calloc(nfiles + 1, sizeof(*ptrs));
+  const char **names = calloc(nfiles + 1, sizeof(*names));
+  helion_results_t merged;
+  helion_merge_report_t rep;
+  helion_results_init(&merged);
+  helion_merge_report_init(&rep);
+  helion_buf_t text;
+  helion_buf_init(&text, HELION_BUF_DEFAULT_MAX);
+  code = HELION_EXIT_FAILURE;
+  if (!res || !ptrs || !names) {
+    fprintf(stderr, MPROG ": out of memory\n");
+    goto out;
+  }
+  for (size_t i = 0; i < nfiles; i++)
+    names[i] = "FRAGMENT";
+  if (out_path &&
+      helion_output_check("-o", out_path, files, names, nfiles, &err)) {
+    fprintf(stderr, MPROG ": %s\n", err.msg);
+    code = HELION_EXIT_USAGE;
+    goto out;
+  }
+  if (into)
+    files[nfiles++] = into; /* its entries are inputs too */
+  for (nin = 0; nin < nfiles; nin++) {
+    struct stat st;
+    helion_results_init(&res[nin]);
+    ptrs[nin] = &res[nin];
+    /* A missing fragment is a typo or a shard that failed: never an empty
+     * input. Only --into FILE may not be there yet. */
+    if (files[nin] != into && stat(files[nin], &st) != 0) {
+      fprintf(stderr,
+              MPROG ": %s: %s; check the name, or re-run the shard that "
+                    "writes it; nothing written\n",
+              files[nin], strerror(errno));
+      goto out;
+    }
+    if (helion_results_load(files[nin], &res[nin], &err)) {
+      drop_tuned_hint(err.msg);
+      fprintf(stderr, MPROG ": %s; nothing written\n", err.msg);
+      nin++;
+      goto out;
+    }
+  }
+  const char *dest = out_path ? out_path : into;
+  if (helion_results_merge(ptrs, nin, dest, &merged, &rep, &err) ||
+      helion_results_write(&merged, &text, &err) ||
+      helion_write_file_atomic(dest, helion_buf_str(&text), text.len, &err)) {
+    fprintf(stderr, MPROG ": %s; nothing written\n", err.msg);
+    goto out;
+  }
+  for (size_t i = 0; i < rep.nwarnings; i++)
+    fprintf(stderr, MPROG ": warning: %s\n", rep.warnings[i]);
+  for (size_t i = 0; i < rep.nconflicts; i++) {
+    const helion_merge_conflict_t *c = &rep.conflicts[i];
+    fprintf(stderr, "conflict: %s (%s) %s: kept %s (", c->device, c->cc,
+            c->shape_text, c->kept_file);
+    print_ms(stderr, c->kept_ms);
+    fprintf(stderr, "), dropped %s (", c->dropped_file);
+    print_ms(stderr, c->dropped_ms);
+    fprintf(stderr, ")%s\n",
+            c->kept_ms == c->dropped_ms
+                ? ", equal times: kept the smaller JSON text"
+                : "");
+  }
+  fprintf(stderr, "merged %zu file%s into %s: %zu entr%s, %zu conflict%s\n",
+          nin, nin == 1 ? "" : "s", dest, merged.nentries,
+          merged.nentries == 1 ? "y" : "ies", rep.nconflicts,
+          rep.nconflicts == 1 ? "" : "s");
+  if (json) {
+    helion_buf_reset(&text);
+    if (merge_summary(dest, merged.nentries, nin, &rep, &text, &err)) {
+      fprintf(stderr, MPROG ": cannot print the summary: %s\n", err.msg);
+      goto out;
+    }
+    fputs(helion_buf_str(&text), stdout);
+    fflush(stdout);
+  }
+  code = HELION_EXIT_OK;
+out:
+  for (size_t i = 0; res && i < nin; i++)
+    helion_results_cleanup(&res[i]);
+  free(res);
+  free(ptrs);
+  free(names);
+  free(files);
+  helion_results_cleanup(&merged);
+  helion_merge_report_cleanup(&rep);
+  helion_buf_cleanup(&text);
+  return code;
+}
+
 int helion_cmd_results(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "merge") == 0)
+    return merge_main(argc - 1, argv + 1);
   static const char *const valued[] = {"--tuned", "--device", "--shape", NULL};
   static const char *const boolean[] = {"--json", "--need", NULL};
   static const helion_cli_flags_t flags = {valued, boolean};

@@ -125,6 +125,10 @@ static int entry_cmp(const void *pa, const void *pb) {
   return key_cmp(&a, &b);
 }
 
+int helion_results_entry_cmp(const cJSON *a, const cJSON *b) {
+  return entry_cmp(&a, &b);
+}
+
 /* The index of the first entry whose key is >= k (binary search). */
 static size_t lower_bound(const helion_results_t *r, const entry_key *k) {
   size_t lo = 0, hi = r->nentries;

@@ -106,6 +106,13 @@ const cJSON *helion_results_find(const helion_results_t *r,
                                  const char *const *keys, const int64_t *shape,
                                  size_t nkeys);
 
+/*
+ * Orders two entries of loaded results files as the file sorts them (device
+ * name, compute capability, shape): <0, 0 (the same key) or >0. Both must be
+ * well formed, as helion_results_load leaves every entry.
+ */
+int helion_results_entry_cmp(const cJSON *a, const cJSON *b);
+
 /* What helion_results_put() did. */
 typedef enum helion_results_outcome {
   HELION_RESULTS_ADDED = 0,    /* a new entry */
