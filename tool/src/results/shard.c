@@ -144,11 +144,17 @@ uint64_t helion_shard_cost(const helion_space_t *s) {
 /* The shards as a binary min-heap on (load, index), so the next item's
  * shard is found in log N steps: N can be large and items few. */
 typedef struct bin {
-  uint64_t load, index;
+  uint64_t load, items, index;
 } bin;
 
+/* Least cost, then fewest items (so items of cost 0 spread too), then the
+ * lowest index. */
 static bool bin_less(const bin *a, const bin *b) {
-  return a->load < b->load || (a->load == b->load && a->index < b->index);
+  if (a->load != b->load)
+    return a->load < b->load;
+  if (a->items != b->items)
+    return a->items < b->items;
+  return a->index < b->index;
 }
 
 static void heap_sift_down(bin *h, size_t n, size_t i) {
@@ -204,6 +210,7 @@ helion_status helion_shard_assign(const uint64_t *costs, size_t n,
   for (size_t i = 0; i < n; i++) {
     out_shard[r[i].item] = h[0].index;
     h[0].load += r[i].cost;
+    h[0].items++;
     heap_sift_down(h, nbins, 0);
   }
   free(h);

@@ -14,7 +14,8 @@
  *                an integer, so no floating point can differ between hosts.
  *   assignment = greedy longest-processing-time: items by cost, highest
  *                first, ties in canonical order; each goes to the shard with
- *                the least cost so far, ties to the lowest shard index.
+ *                the least cost so far, ties to the one with fewer items,
+ *                then to the lowest shard index.
  *
  * Every item lands in exactly one shard for any N >= 1.
  */
