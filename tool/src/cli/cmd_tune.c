@@ -578,6 +578,13 @@ static int results_paths(const tune_args *a, tune_spec *ts, size_t nspecs,
   return HELION_EXIT_OK;
 }
 
+/* Prints a failed run's message; its exit code (2 for an output that is an
+ * input, else 1). */
+static int run_failed(helion_status rc, const helion_err_t *err) {
+  fprintf(stderr, PROG ": %s\n", err->msg);
+  return rc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;
+}
+
 /* The run of one spec, borrowing from `a` and `t`. */
 static helion_tune_run_opts_t run_opts(const tune_args *a, const tune_spec *t,
                                        const helion_search_opts_t *o,
@@ -610,9 +617,7 @@ static int tune_spec_run(const tune_args *a, const tune_spec *t,
   helion_tune_run_opts_t ro = run_opts(a, t, o, co);
   helion_status rc = helion_tune_run(&ro, on_shape, &p, &dev, &err);
   if (rc) {
-    fprintf(stderr, PROG ": %s\n", err.msg);
-    exit_code =
-        rc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;
+    exit_code = run_failed(rc, &err);
     goto out;
   }
   if (a->json) {
@@ -706,9 +711,7 @@ int helion_cmd_tune(int argc, char **argv) {
                                            a.search.options_json, &err)
                    : HELION_OK;
     if (rc) {
-      fprintf(stderr, PROG ": %s\n", err.msg);
-      exit_code =
-          rc == HELION_ERR_USAGE ? HELION_EXIT_USAGE : HELION_EXIT_FAILURE;
+      exit_code = run_failed(rc, &err);
       goto out;
     }
   }
