@@ -54,7 +54,7 @@ grep -qE '^  tune ' "$TMP/out" || fail "helion-tune --help does not list tune"
 expect_rc 2 "$HELION_TUNE" tune
 expect_err "helion-tune tune: missing SPEC"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" "$SPEC"
-expect_err "unexpected argument"
+expect_err "given twice"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --frobnicate
 expect_err "unknown option '--frobnicate'"
 HELION_AUTOTUNE_LOG_LEVEL=chatty expect_rc 2 "$HELION_TUNE" tune "$SPEC"
