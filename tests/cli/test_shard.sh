@@ -200,6 +200,18 @@ for n in 2 3 4 5; do
   same "${WHOLE[*]}" "$(ls "$TMP/f$n"/*.json | tr '\n' ' ')"
 done
 
+# The job array's last step: `results merge` of each kernel's fragments
+# (cache hits, so the same entries) gives its unsharded results file, byte
+# for byte, whatever the order of the fragments.
+mkdir -p "$TMP/merged"
+for s in rmsnorm softmax transpose vector_add; do
+  # shellcheck disable=SC2046
+  "$HELION_TUNE" results merge $(ls "$TMP"/f4/"$s".shard-*-of-4.tuned.json | sort -r) \
+    -o "$TMP/merged/$s.tuned.json" 2>"$TMP/merr" || fail "merge $s: $(cat "$TMP/merr")"
+  cmp -s "$TMP/merged/$s.tuned.json" "$TMP/specs/$s/$s.tuned.json" ||
+    fail "merged $s fragments differ from the unsharded results file"
+done
+
 # --shard auto: Slurm (an array from 1, so task 2 is shard 1) and a
 # Kubernetes Indexed Job give the same items as the explicit shard.
 expect_rc 0 "${TUNE[@]}" --shard 1/4 --dry-run
