@@ -595,8 +595,10 @@ static helion_tune_run_opts_t run_opts(const tune_args *a, const tune_spec *t,
   size_t n;
   const int64_t *shapes = run_shapes(a, t, &n);
   helion_tune_run_opts_t ro = {
-      t->spec, shapes,  n,        o, co, a->configs, a->nconfigs,
-      a->trace, t->results_path};
+      t->spec,  shapes,          n,
+      o,        co,              a->configs,
+      a->nconfigs, a->trace,     t->results_path,
+      a->shard ? "--fragment-dir" : "--tuned"};
   return ro;
 }
 

@@ -90,9 +90,9 @@ static helion_status tune_missing(drun *r, size_t nmissing,
              "distill: %zu of %zu shapes have no current entry for %s; "
              "tuning them first",
              nmissing, r->o->nshapes, r->dev.props.name);
-  helion_tune_run_opts_t to = {spec, shapes,      n,    r->o->search,
-                               r->o->cuda, NULL, 0,  NULL,
-                               r->o->results_path};
+  helion_tune_run_opts_t to = {spec,       shapes, n,    r->o->search,
+                               r->o->cuda, NULL,   0,    NULL,
+                               r->o->results_path, "--tuned"};
   helion_device_facts_t dev;
   helion_status rc = helion_tune_run(&to, on_tuned, NULL, &dev, err);
   free(shapes);

@@ -53,10 +53,11 @@ helion_status helion_tune_run_check(const helion_tune_run_opts_t *o,
     return rc;
   helion_results_t r;
   helion_results_init(&r);
-  if (!(rc = helion_output_check("--tuned", o->results_path, inputs, names, 3,
+  const char *flag = o->results_flag ? o->results_flag : "--tuned";
+  if (!(rc = helion_output_check(flag, o->results_path, inputs, names, 3,
                                  err)) &&
       !(rc = helion_results_load(o->results_path, &r, err)))
-    rc = helion_path_check_writable("--tuned", o->results_path, err);
+    rc = helion_path_check_writable(flag, o->results_path, err);
   helion_results_cleanup(&r);
   return rc;
 }

@@ -39,6 +39,9 @@ typedef struct helion_tune_run_opts {
   size_t nconfigs;
   const char *trace;        /* NULL: none; see helion_tune_trace_name */
   const char *results_path; /* NULL: no results file */
+  /* How messages name results_path: "--tuned" when NULL; a sharded tune's
+   * fragment says "--fragment-dir". */
+  const char *results_flag;
 } helion_tune_run_opts_t;
 
 /*
