@@ -190,29 +190,13 @@ static helion_status refit(const distill_args *a, const char *results_path,
                            helion_distill_t *d, helion_err_t *err) {
   helion_results_t r;
   helion_results_init(&r);
-  helion_status rc = helion_results_load(results_path, &r, err);
-  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r.root, "distilled");
-  const char *name = a->device_name, *cc = NULL;
-  int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
-  for (const cJSON *x = n ? arr->child : NULL; !rc && x; x = x->next) {
-    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(x, "device");
-    const cJSON *xn = cJSON_GetObjectItemCaseSensitive(dev, "name");
-    const cJSON *xc = cJSON_GetObjectItemCaseSensitive(dev, "compute_capability");
-    if (cJSON_IsString(xn) && cJSON_IsString(xc) &&
-        (!a->device_name || strcmp(xn->valuestring, a->device_name) == 0)) {
-      if (cc && !a->device_name) {
-        rc = helion_err_set(err, HELION_ERR_USAGE,
-                            "%s holds the matrices of several devices; name "
-                            "one with --device-name",
-                            results_path);
-        break;
-      }
-      name = xn->valuestring, cc = xc->valuestring;
-    }
-  }
   bool found = false;
-  if (!rc && cc)
-    rc = helion_results_get_distilled(&r, name, cc, d, &found, err);
+  helion_status rc = helion_results_load(results_path, &r, err);
+  if (!rc)
+    rc = helion_results_get_distilled(&r, a->device_name, NULL, d, &found, err);
+  if (rc == HELION_ERR_USAGE) /* several devices: say which flag picks */
+    snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+             "; name one with --device-name");
   if (!rc && !found)
     rc = helion_err_set(err, HELION_ERR_NOT_FOUND,
                         "%s has no distilled matrix%s%s; run `" PROG
@@ -226,8 +210,6 @@ static helion_status refit(const distill_args *a, const char *results_path,
       d->max_configs = (size_t)a->max_configs;
     if (a->max_depth != DEPTH_UNSET)
       d->max_depth = (unsigned)a->max_depth;
-    free(d->selected), free(d->nodes);
-    d->selected = NULL, d->nodes = NULL, d->nselected = d->nnodes = 0;
     if (!(rc = helion_distill_select(d, err)) &&
         !(rc = helion_distill_fit(d, err)) &&
         !(rc = helion_results_set_distilled(&r, d, err)))

@@ -253,10 +253,7 @@ static helion_status report_need(const helion_spec_t *spec,
     if ((rc = need_one(spec, r, hash, device, sh, &st, &found, err)))
       break;
     helion_buf_reset(&b);
-    for (size_t k = 0; k < spec->nkeys && !rc; k++)
-      rc = helion_buf_appendf(&b, "%s%s=%lld", k ? "," : "", spec->keys[k],
-                              (long long)sh[k]);
-    if (rc) {
+    if ((rc = helion_spec_shape_str(spec, sh, &b))) {
       rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
       break;
     }

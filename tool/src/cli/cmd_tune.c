@@ -418,17 +418,6 @@ static int spec_cmp(const void *pa, const void *pb) {
   return c ? c : strcmp(a->path, b->path);
 }
 
-/* "K=V,..." of a shape into `out` (reset first). */
-static helion_status shape_text(const helion_spec_t *spec,
-                                const int64_t *shape, helion_buf_t *out) {
-  helion_status rc = HELION_OK;
-  helion_buf_reset(out);
-  for (size_t k = 0; k < spec->nkeys && !rc; k++)
-    rc = helion_buf_appendf(out, "%s%s=%lld", k ? "," : "", spec->keys[k],
-                            (long long)shape[k]);
-  return rc;
-}
-
 /* A work item of the partition. */
 typedef struct work_item {
   size_t spec, shape;
@@ -470,9 +459,10 @@ static helion_status report_shard(const tune_args *a, const tune_spec *ts,
     const helion_spec_t *spec = ts[items[i].spec].spec;
     if (shard[i] != sh.index)
       continue;
-    if (!(rc = shape_text(spec, ts[items[i].spec].shapes +
-                                    items[i].shape * spec->nkeys,
-                          &line)))
+    helion_buf_reset(&line);
+    if (!(rc = helion_spec_shape_str(
+              spec, ts[items[i].spec].shapes + items[i].shape * spec->nkeys,
+              &line)))
       printf("%s %s %llu\n", spec->name, helion_buf_str(&line),
              (unsigned long long)cost[i]);
   }

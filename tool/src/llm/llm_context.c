@@ -49,9 +49,7 @@ void helion_llm_context_init(const helion_spec_t *spec, const int64_t *shape,
     text->signature = signature_of(spec);
     if (shape) {
       helion_buf_init(&t, 4096);
-      for (size_t k = 0; k < spec->nkeys; k++)
-        helion_buf_appendf(&t, "%s%s=%lld", k ? "," : "", spec->keys[k],
-                           (long long)shape[k]);
+      helion_spec_shape_str(spec, shape, &t);
       text->shape = helion_buf_take(&t);
     }
   }

@@ -772,3 +772,12 @@ out:
   *out = space;
   return HELION_OK;
 }
+
+helion_status helion_spec_shape_str(const helion_spec_t *spec,
+                                    const int64_t *shape, helion_buf_t *out) {
+  helion_status rc = HELION_OK;
+  for (size_t k = 0; k < spec->nkeys && !rc; k++)
+    rc = helion_buf_appendf(out, "%s%s=%lld", k ? "," : "", spec->keys[k],
+                            (long long)shape[k]);
+  return rc;
+}

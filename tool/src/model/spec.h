@@ -175,4 +175,11 @@ helion_status helion_spec_parse_shape(const helion_spec_t *spec,
                                       const char *text, int64_t *out,
                                       helion_err_t *err);
 
+/*
+ * Appends a shape as "M=4096,N=128" (the form --shape takes) to `out`.
+ * HELION_ERR_NOMEM or HELION_ERR_LIMIT when `out` cannot grow.
+ */
+helion_status helion_spec_shape_str(const helion_spec_t *spec,
+                                    const int64_t *shape, helion_buf_t *out);
+
 #endif /* HELION_SPEC_H */

@@ -35,11 +35,8 @@ static const int64_t *shape_at(const drun *r, size_t i) {
 }
 
 static void shape_text(const drun *r, size_t i, helion_buf_t *b) {
-  const helion_spec_t *spec = r->o->spec;
   helion_buf_reset(b);
-  for (size_t k = 0; k < spec->nkeys; k++)
-    helion_buf_appendf(b, "%s%s=%lld", k ? "," : "", spec->keys[k],
-                       (long long)shape_at(r, i)[k]);
+  helion_spec_shape_str(r->o->spec, shape_at(r, i), b);
 }
 
 /* Reloads the results file and finds each shape's current entry for the
@@ -394,17 +391,25 @@ helion_status helion_results_get_distilled(const helion_results_t *r,
   if (!cJSON_IsArray(a))
     return helion_err_set(err, HELION_ERR_PARSE,
                           "%s: \"distilled\": want an array", r->path);
-  int i = 0;
+  int i = 0, at = -1;
+  const cJSON *pick = NULL;
   for (const cJSON *x = a->child; x; x = x->next, i++) {
     const char *xcc, *name = device_of(x, &xcc);
-    if (!name || strcmp(name, device) || strcmp(xcc, cc))
+    if (!name || (device && strcmp(name, device)) || (cc && strcmp(xcc, cc)))
       continue;
-    char where[1024];
-    snprintf(where, sizeof(where), "%s: distilled[%d]", r->path, i);
-    *found = true;
-    return helion_distill_from_json(x, where, out, err);
+    if (pick)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "%s holds the distilled matrices of several "
+                            "devices%s",
+                            r->path, device ? " of that name" : "");
+    pick = x, at = i;
   }
-  return HELION_OK;
+  if (!pick)
+    return HELION_OK;
+  char where[1024];
+  snprintf(where, sizeof(where), "%s: distilled[%d]", r->path, at);
+  *found = true;
+  return helion_distill_from_json(pick, where, out, err);
 }
 
 helion_status helion_results_set_distilled(helion_results_t *r,

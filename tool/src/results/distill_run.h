@@ -49,7 +49,9 @@ helion_status helion_distill_run(const helion_distill_run_opts_t *o,
 
 /*
  * The results file's distilled element of (device name, compute
- * capability): *found false when there is none. Errors name the file.
+ * capability): *found false when there is none. `cc` NULL: any compute
+ * capability of that name; `device` NULL too: the file's only element
+ * (HELION_ERR_USAGE when it holds several). Errors name the file.
  */
 helion_status helion_results_get_distilled(const helion_results_t *r,
                                            const char *device, const char *cc,

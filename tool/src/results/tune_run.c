@@ -201,9 +201,7 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
   }
   for (size_t i = 0; i < o->nshapes && !helion_interrupted(); i++, done++) {
     helion_buf_reset(&text);
-    for (size_t k = 0; k < spec->nkeys; k++)
-      helion_buf_appendf(&text, "%s%s=%lld", k ? "," : "", spec->keys[k],
-                         (long long)shape_at(&r, i)[k]);
+    helion_spec_shape_str(spec, shape_at(&r, i), &text);
     if (r.hits[i].best_cells) {
       HELION_LOG(HELION_LOG_INFO,
                  "Found cached config for %s, skipping autotuning.",
