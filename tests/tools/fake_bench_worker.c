@@ -179,6 +179,11 @@ static helion_status fake_time(void *r, void *kp, const helion_timing_t *t,
   out->copies = 1;
   out->cut = t && t->cutoff_ms > 0 && k->ms > t->cutoff_ms;
   out->reps = out->cut ? 5 : 50;
+  /* The real stop rule's outcome on exact times: no spread. */
+  if (out->cut)
+    out->stop = HELION_TIMING_CUT;
+  else if (t && t->incumbent_ms > 0 && k->ms > t->incumbent_ms * 1.01)
+    out->stop = HELION_TIMING_SLOWER, out->reps = 10;
   return HELION_OK;
 }
 

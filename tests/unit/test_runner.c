@@ -191,6 +191,46 @@ static void test_runner_median_settled(void **state) {
   assert_false(helion_runner_median_settled(v, 10, 0.005, tmp));
 }
 
+/* The search's timing stop (helion_runner_stop_rule), on the times above:
+ * median 1.0, standard error 0.0065 at n = 10 and 0.0046 at 20. */
+static void test_runner_stop_rule(void **state) {
+  (void)state;
+  double v[400], tmp[400];
+  for (size_t i = 0; i < 400; i++)
+    v[i] = 0.98 + 0.04 * (double)((i * 7) % 10) / 9.0;
+  /* Under one chunk nothing stops it. */
+  assert_int_equal(helion_runner_stop_rule(v, 9, 0.5, 0.005, tmp),
+                   HELION_TIMING_FULL);
+  /* Twice as slow as the incumbent: SLOWER after one chunk. */
+  assert_int_equal(helion_runner_stop_rule(v, 10, 0.5, 0.005, tmp),
+                   HELION_TIMING_SLOWER);
+  /* 1.0 - 3 x 0.0065 = 0.9805 is not over 0.95 x 1.01 = 0.9595: slower
+   * clearly, but 0.9805 is over 0.97 x 1.01 = 0.9797 only just; at 0.98
+   * (x 1.01 = 0.9898) it is not clear yet. */
+  assert_int_equal(helion_runner_stop_rule(v, 10, 0.95, 0.005, tmp),
+                   HELION_TIMING_SLOWER);
+  assert_int_equal(helion_runner_stop_rule(v, 10, 0.97, 0.005, tmp),
+                   HELION_TIMING_SLOWER);
+  assert_int_equal(helion_runner_stop_rule(v, 10, 0.98, 0.005, tmp),
+                   HELION_TIMING_FULL);
+  /* A contender: settled at 20 (0.0046 <= 0.005), not at 10, never with
+   * the precision off, and not at 0.001 until far more repetitions. */
+  assert_int_equal(helion_runner_stop_rule(v, 20, 0.98, 0.005, tmp),
+                   HELION_TIMING_SETTLED);
+  assert_int_equal(helion_runner_stop_rule(v, 20, 0.98, -1, tmp),
+                   HELION_TIMING_FULL);
+  assert_int_equal(helion_runner_stop_rule(v, 20, 0.98, 0.001, tmp),
+                   HELION_TIMING_FULL);
+  /* No incumbent: only the precision stops it. */
+  assert_int_equal(helion_runner_stop_rule(v, 10, 0, 0.005, tmp),
+                   HELION_TIMING_FULL);
+  assert_int_equal(helion_runner_stop_rule(v, 20, 0, 0.005, tmp),
+                   HELION_TIMING_SETTLED);
+  /* Faster than the incumbent: never SLOWER. */
+  assert_int_equal(helion_runner_stop_rule(v, 10, 2.0, -1, tmp),
+                   HELION_TIMING_FULL);
+}
+
 static void test_runner_compare_rule(void **state) {
   (void)state;
   /* atol 0.01 + rtol 0.01 * |e|: the bound for e = 1 is 0.02, for e = -100
@@ -590,6 +630,7 @@ int main(void) {
       cmocka_unit_test(test_runner_store_load),
       cmocka_unit_test(test_runner_fill_inits),
       cmocka_unit_test(test_runner_median_settled),
+      cmocka_unit_test(test_runner_stop_rule),
       cmocka_unit_test(test_runner_compare_rule),
       cmocka_unit_test(test_runner_compare_every_16bit_pattern),
       cmocka_unit_test(test_runner_launch_geometry),

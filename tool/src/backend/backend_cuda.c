@@ -94,6 +94,8 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
     return rc;
   if ((rc = env_flag_default("HELION_AUTOTUNE_ADAPTIVE_TIMEOUT", true,
                              &o->adaptive_timeout, err)) ||
+      (rc = env_flag_default("HELION_AUTOTUNE_EARLY_STOP", true,
+                             &o->early_stop, err)) ||
       (rc = env_flag_default("HELION_AUTOTUNE_ACCURACY_CHECK", true,
                              &o->accuracy_check, err)))
     return rc;
@@ -433,6 +435,7 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   memcpy(b->shape, shape, b->spec->nkeys * sizeof(*shape));
   memset(&b->stats, 0, sizeof(b->stats));
   b->clock0 = helion_now();
+  double setup_worker_s = 0;
 
   cells = malloc(space->ncells * sizeof(*cells));
   if (!cells) {
@@ -490,7 +493,10 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                 b->scope,      b->spec->nscope, seed,
                                 base};
   double base_ms = INFINITY;
-  if ((rc = helion_bench_client_setup(b->client, &setup, &base_ms, err)))
+  setup_worker_s = helion_now();
+  rc = helion_bench_client_setup(b->client, &setup, &base_ms, err);
+  b->stats.gpu_busy_s += helion_now() - setup_worker_s;
+  if (rc)
     goto out;
   HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
              b->spec->reference ? b->spec->reference : "default config",
@@ -505,6 +511,7 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
     a->ms = base_ms;
   }
 out:
+  b->stats.setup_s = helion_now() - b->clock0;
   helion_compile_result_cleanup(&def);
   helion_compile_result_cleanup(&ref);
   helion_buf_cleanup(&js);
@@ -576,9 +583,24 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
 static void on_benched(helion_backend_cuda_t *b, size_t i,
                        const helion_bench_outcome_t *o, pending *pend,
                        helion_bench_result_t *out, helion_buf_t *js) {
-  const int64_t *cells = b->arts[pend[i].art].cells;
+  static const char *const stop_name[HELION_TIMING_STOP_COUNT] = {
+      "full", "settled", "slower", "cut"};
+  const art *a = &b->arts[pend[i].art];
+  const int64_t *cells = a->cells;
+  const helion_timed_t *t = &o->timed;
+  b->stats.load_s += t->load_ms / 1e3;
+  b->stats.check_s += t->check_ms / 1e3;
+  b->stats.warm_s += t->warm_ms / 1e3;
+  b->stats.timed_s += t->timed_ms / 1e3;
   switch (o->kind) {
   case HELION_RESULT_OK:
+    b->stats.by_stop[t->stop]++;
+    HELION_LOG(HELION_LOG_DEBUG,
+               "config %s: %.4f ms (%u reps, %s), compile %.2f s, worker "
+               "%.1f ms: load %.1f, check %.1f, warm-up %.1f, timing %.1f",
+               config_str(b, cells, js), o->ms, t->reps, stop_name[t->stop],
+               a->compile_s, o->wall_s * 1e3, t->load_ms, t->check_ms,
+               t->warm_ms, t->timed_ms);
     break;
   case HELION_RESULT_ACCURACY:
     HELION_LOG(HELION_LOG_WARN,
@@ -668,6 +690,8 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms) &&
           ready_head < nready)
         job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
+      if (b->opts.early_stop && isfinite(b->best_ms))
+        job.timing.incumbent_ms = b->best_ms;
       if ((rc = helion_bench_client_submit(b->client, &job, err)))
         goto out;
       busy = true;
@@ -721,6 +745,7 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
     }
   }
   memcpy(out, res, n * sizeof(*out));
+  b->stats.bench_s += helion_now() - t0;
   HELION_LOG(HELION_LOG_DEBUG,
              "bench: %zu configs in %.2fs (worker busy %.2fs, waiting for "
              "NVRTC %.2fs)",
@@ -775,8 +800,11 @@ static helion_status cuda_rebench(helion_backend_t *base,
         target_ms > 0 ? target_ms : 200, max_ms > 0 ? max_ms : INFINITY);
     double t0 = helion_now();
     uint32_t rounds = 0;
-    if ((rc = helion_bench_client_rebench(b->client, ks, k, repeat, prev, got,
-                                          &rounds, err)))
+    rc = helion_bench_client_rebench(b->client, ks, k, repeat, prev, got,
+                                     &rounds, err);
+    b->stats.rebench_s += helion_now() - t0;
+    b->stats.gpu_busy_s += helion_now() - t0;
+    if (rc)
       goto out;
     HELION_LOG(HELION_LOG_DEBUG,
                "rebench: %zu configs, %u of %u rounds (target %g ms) in %.2fs",
@@ -836,7 +864,10 @@ void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
   /* Over the shape's whole wall time (setup, benchmarks, rebenchmarks and
    * the search's own work), like the configs per second of `tune`. */
   double wall = helion_now() - b->clock0;
-  out->gpu_idle_fraction = wall > 0 ? b->stats.gpu_idle_wait_s / wall : 0;
+  out->wall_s = wall;
+  out->gpu_idle_fraction =
+      wall > 0 && b->stats.gpu_busy_s < wall ? 1 - b->stats.gpu_busy_s / wall
+                                             : 0;
   out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
   out->worker_restarts = helion_bench_client_restarts(b->client);
 }

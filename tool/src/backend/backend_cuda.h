@@ -74,6 +74,10 @@ typedef struct helion_backend_cuda_opts {
    * the worker; HELION_AUTOTUNE_SLOW_CUTOFF, default 2; 0 times every
    * config in full, as Helion does. */
   double slow_cutoff;
+  /* Search timings stop early against the fastest time so far (runner.h,
+   * helion_timing_t.incumbent_ms); HELION_AUTOTUNE_EARLY_STOP, default on;
+   * 0 times every config for the full 50 ms, as Helion does. */
+  bool early_stop;
   const char *arch;       /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
 
@@ -155,14 +159,29 @@ typedef struct helion_cuda_stats {
   size_t by_kind[HELION_RESULT_KIND_COUNT];
   size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
   size_t compiles;         /* compile children run */
-  double gpu_busy_s;       /* the worker had a bench job */
+  /* Configs timed, by why their timing ended (runner.h). */
+  size_t by_stop[HELION_TIMING_STOP_COUNT];
+  /* Where the shape's wall time went, in seconds. The worker's phases
+   * (load_s ... timed_s) are its own clock; the rest the tuner's. */
+  double setup_s;        /* set_shape: default compile, worker setup */
+  double bench_s;        /* inside bench() */
+  double rebench_s;      /* inside rebench() (final verification too) */
+  double load_s;         /* module loads of bench jobs */
+  double check_s;        /* checked runs (poison, run, compare) */
+  double warm_s;         /* first launch, estimate, graph, warm-up */
+  double timed_s;        /* timed repetitions */
+  /* Seconds the worker had a job (setup, bench or rebench): the GPU's
+   * share of the wall time. */
+  double gpu_busy_s;
   /* Seconds inside bench() when the worker had no job while compiles were
    * outstanding: the GPU waiting for NVRTC. */
   double gpu_idle_wait_s;
-  /* gpu_idle_wait_s over the shape's wall time (since set_shape) */
+  /* 1 - gpu_busy_s over the shape's wall time (since set_shape): the GPU
+   * idle for any reason (compiles, the search's own work, the tuner) */
   double gpu_idle_fraction;
   double compile_timeout_s; /* the compile deadline now */
   unsigned worker_restarts;
+  double wall_s; /* since set_shape */
 } helion_cuda_stats_t;
 
 void helion_backend_cuda_stats(const helion_backend_cuda_t *b,

@@ -220,6 +220,13 @@ static bool decode_result(helion__wire_dec_t *d, helion_bench_outcome_t *o,
   if (msg)
     snprintf(o->msg, sizeof(o->msg), "%s", msg);
   free(msg);
+  o->timed.stop = (helion_timing_stop)helion__wire_get_u32(d);
+  o->timed.load_ms = helion__wire_get_f64(d);
+  o->timed.check_ms = helion__wire_get_f64(d);
+  o->timed.warm_ms = helion__wire_get_f64(d);
+  o->timed.timed_ms = helion__wire_get_f64(d);
+  if (o->timed.stop >= HELION_TIMING_STOP_COUNT)
+    return false;
   if (o->kind != HELION_RESULT_OK)
     o->ms = INFINITY;
   return !d->bad && o->kind < HELION_RESULT_KIND_COUNT;
@@ -372,6 +379,8 @@ static helion_timing_t merge_timing(const helion_timing_t *job,
     t.precision = dflt->precision;
   if (t.cutoff_ms == 0)
     t.cutoff_ms = dflt->cutoff_ms;
+  if (t.incumbent_ms == 0)
+    t.incumbent_ms = dflt->incumbent_ms;
   return t;
 }
 

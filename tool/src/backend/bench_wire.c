@@ -252,6 +252,7 @@ void helion__wire_put_timing(helion__wire_enc_t *e, const helion_timing_t *t) {
   helion__wire_put_u32(e, t->max_reps);
   helion__wire_put_f64(e, t->precision);
   helion__wire_put_f64(e, t->cutoff_ms);
+  helion__wire_put_f64(e, t->incumbent_ms);
 }
 void helion__wire_get_timing(helion__wire_dec_t *d, helion_timing_t *t) {
   t->warmup_ms = helion__wire_get_f64(d);
@@ -261,6 +262,7 @@ void helion__wire_get_timing(helion__wire_dec_t *d, helion_timing_t *t) {
   t->max_reps = helion__wire_get_u32(d);
   t->precision = helion__wire_get_f64(d);
   t->cutoff_ms = helion__wire_get_f64(d);
+  t->incumbent_ms = helion__wire_get_f64(d);
 }
 void helion__wire_put_info(helion__wire_enc_t *e, const helion_gpu_info_t *in) {
   helion__wire_put_str(e, in->props.name);

@@ -100,6 +100,11 @@ static void reply_result(worker *w, const helion_run_fail_t *fail,
   helion__wire_put_u32(&e, t->cut ? 1u : 0u);
   helion__wire_put_u32(&e, fail->sticky ? 1u : 0u);
   helion__wire_put_str(&e, fail->msg);
+  helion__wire_put_u32(&e, (uint32_t)t->stop);
+  helion__wire_put_f64(&e, t->load_ms);
+  helion__wire_put_f64(&e, t->check_ms);
+  helion__wire_put_f64(&e, t->warm_ms);
+  helion__wire_put_f64(&e, t->timed_ms);
   (void)helion_wire_send(w->fd, HELION__REP_RESULT, e.b.data, e.b.len, NULL);
   helion_buf_cleanup(&e.b);
 }
@@ -127,9 +132,9 @@ static void do_init(worker *w, helion__wire_dec_t *d) {
   helion_buf_cleanup(&e.b);
 }
 
-/* Loads, checks (optionally) and times one kernel. With
- * HELION_BENCH_PROFILE=1 in the environment the worker prints how long each
- * phase took to stderr, one line per job (for tuning the tuner). */
+/* Loads, checks (optionally) and times one kernel, with how long each
+ * phase took in *timed. With HELION_BENCH_PROFILE=1 in the environment the
+ * worker also prints them to stderr, one line per job. */
 static helion_status bench_one(worker *w, const helion__wire_kernel_t *k,
                                bool check, bool as_baseline,
                                const helion_timing_t *t,
@@ -150,6 +155,8 @@ static helion_status bench_one(worker *w, const helion__wire_kernel_t *k,
   }
   rc = w->ops->time(w->runner, rk, t, timed, fail, err);
 out:
+  timed->load_ms = (t1 - t0) * 1e3;
+  timed->check_ms = (t2 - t1) * 1e3;
   w->ops->unload_kernel(w->runner, rk);
   if (helion_env_flag("HELION_BENCH_PROFILE"))
     fprintf(stderr,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util/proc.h"
@@ -147,12 +148,19 @@ static bool write_blob(int fd, const void *data, uint64_t n) {
 /* The child (helion_proc_start runs it in its own process group, with the
  * default action for fatal signals, so a crash in NVRTC kills this child and
  * nothing else): compile, write the result file; returns the exit status. */
+/* The niceness of compile children (0..19). */
+#define COMPILE_NICE 10
+
 static int child_main(void *arg) {
   const job *j = arg;
   int out_fd = fileno(j->tmp);
   const char *hook = getenv("HELION_COMPILE_POOL_TEST_CRASH");
   if (hook && hook[0] && j->options && strstr(j->options, hook))
     raise(SIGSEGV);
+  /* Below the tuner and the benchmark worker: with every core compiling,
+   * a worker descheduled between its launches would leave the GPU idle
+   * (and the search waiting). Failure only costs that, so it is ignored. */
+  (void)setpriority(PRIO_PROCESS, 0, COMPILE_NICE);
 
   double t0 = helion_now();
   helion_nvrtc_input_t in = {j->source, j->name, j->arch, j->options, j->entry};

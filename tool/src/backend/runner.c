@@ -12,6 +12,7 @@
 
 #include "backend/nvrtc_compile.h"
 #include "cuda_driver.h"
+#include "util/util.h"
 
 /* ---------------------------------------------------------------------------
  * Worker side: device buffers, checked runs, timing.
@@ -679,7 +680,7 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0};
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0, 0};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;
@@ -729,13 +730,12 @@ static void select_kth(double *v, size_t n, size_t k) {
   }
 }
 
-bool helion_runner_median_settled(const double *v, size_t n, double precision,
-                                  double *tmp) {
-  if (n == 0)
-    return false;
-  /* The quartiles and the median as median() and the sorted-index rule of
-   * helion_runner_time define them, by selection: this runs every 10
-   * rounds of a rebenchmark, over up to 20,000 times per kernel. */
+/* The median of v[0..n) and its standard error, 0.93 * IQR / sqrt(n), by
+ * selection into tmp: this runs every 10 rounds of a rebenchmark, over up
+ * to 20,000 times per kernel. The quartiles and the median as median() and
+ * the sorted-index rule of helion_runner_time define them. */
+static void median_se(const double *v, size_t n, double *tmp, double *out_med,
+                      double *out_se) {
   size_t q1 = n / 4, mid = n / 2, q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
   memcpy(tmp, v, n * sizeof(*v));
   select_kth(tmp, n, q3);
@@ -748,12 +748,42 @@ bool helion_runner_median_settled(const double *v, size_t n, double precision,
         lower = tmp[i];
     med = 0.5 * (lower + med);
   }
-  if (!(med > 0))
-    return false;
   if (q1 < mid)
     select_kth(tmp, mid, q1);
-  double iqr = tmp[q3] - tmp[q1];
-  return 0.93 * iqr / sqrt((double)n) <= precision * med;
+  *out_med = med;
+  *out_se = 0.93 * (tmp[q3] - tmp[q1]) / sqrt((double)n);
+}
+
+bool helion_runner_median_settled(const double *v, size_t n, double precision,
+                                  double *tmp) {
+  double med, se;
+  if (n == 0)
+    return false;
+  median_se(v, n, tmp, &med, &se);
+  return med > 0 && se <= precision * med;
+}
+
+/* Chunk of a search's timing, and the repetitions before SETTLED counts. */
+#define STOP_CHUNK 10
+#define STOP_MIN_SETTLED 20
+/* How much slower than the incumbent a config must clearly be. */
+#define STOP_SLOWER_MARGIN 0.01
+
+helion_timing_stop helion_runner_stop_rule(const double *v, size_t n,
+                                           double incumbent_ms,
+                                           double precision, double *tmp) {
+  double med, se;
+  if (n < STOP_CHUNK)
+    return HELION_TIMING_FULL;
+  median_se(v, n, tmp, &med, &se);
+  if (!(med > 0))
+    return HELION_TIMING_FULL;
+  if (incumbent_ms > 0 &&
+      med - 3.0 * se > incumbent_ms * (1.0 + STOP_SLOWER_MARGIN))
+    return HELION_TIMING_SLOWER;
+  if (precision > 0 && n >= STOP_MIN_SETTLED && se <= precision * med)
+    return HELION_TIMING_SETTLED;
+  return HELION_TIMING_FULL;
 }
 
 /* One repetition unit: a single launch, or one replay of the kernel's
@@ -862,6 +892,19 @@ static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
   return CUDA_SUCCESS;
 }
 
+/* Queues repetitions [from, to) of k, each an L2 flush and an event-timed
+ * unit, and waits for them. */
+static CUresult run_reps(helion_runner_t *r, helion_runner_kernel_t *k,
+                         uint32_t from, uint32_t to) {
+  CUresult res = CUDA_SUCCESS;
+  for (uint32_t i = from; i < to && !res; i++)
+    if (!(res = flush_l2(r)) &&
+        !(res = r->drv->cuEventRecord(r->ev[2 * i], r->stream)) &&
+        !(res = run_unit(r, k)))
+      res = r->drv->cuEventRecord(r->ev[2 * i + 1], r->stream);
+  return res ? res : r->drv->cuStreamSynchronize(r->stream);
+}
+
 helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
                                  const helion_timing_t *tin,
                                  helion_timed_t *out, helion_run_fail_t *fail,
@@ -869,7 +912,8 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   helion_timing_t t;
   CUresult res;
   const char *what = "timing";
-  double unit_ms = 0, *times = NULL;
+  double unit_ms = 0, *times = NULL, *tmp = NULL;
+  double t0 = helion_now(), t1;
   float f;
   memset(fail, 0, sizeof(*fail));
   timing_defaults(tin, &t);
@@ -881,6 +925,8 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
     out->reps = 5;
     out->copies = 1;
     out->cut = true;
+    out->stop = HELION_TIMING_CUT;
+    out->warm_ms = (helion_now() - t0) * 1e3;
     return HELION_OK;
   }
   double est = unit_ms > 1e-6 ? unit_ms : 1e-6;
@@ -895,27 +941,39 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   for (uint32_t i = 0; i < n_warm; i++)
     if ((res = flush_l2(r)) || (res = run_unit(r, k)))
       goto failed;
-  for (uint32_t i = 0; i < n; i++) {
-    if ((res = flush_l2(r)) ||
-        (res = r->drv->cuEventRecord(r->ev[2 * i], r->stream)) ||
-        (res = run_unit(r, k)) ||
-        (res = r->drv->cuEventRecord(r->ev[2 * i + 1], r->stream)))
-      goto failed;
-  }
-  what = "running the kernel";
-  if ((res = r->drv->cuStreamSynchronize(r->stream)))
-    goto failed;
   times = malloc(n * sizeof(*times));
-  if (!times)
+  tmp = malloc(n * sizeof(*tmp));
+  if (!times || !tmp) {
+    free(times);
+    free(tmp);
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  }
+  t1 = helion_now();
+  /* All n at once, or with an incumbent in chunks, each followed by the
+   * stop rule. */
+  what = "running the kernel";
   double div = k->graph ? (double)k->graph_k : 1.0;
-  for (uint32_t i = 0; i < n; i++) {
-    if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * i], r->ev[2 * i + 1])))
+  uint32_t done = 0;
+  helion_timing_stop stop = HELION_TIMING_FULL;
+  while (done < n && stop == HELION_TIMING_FULL) {
+    uint32_t to = t.incumbent_ms > 0 && n - done > STOP_CHUNK
+                      ? done + STOP_CHUNK
+                      : n;
+    if ((res = run_reps(r, k, done, to)))
       goto failed;
-    times[i] = f / div;
+    for (; done < to; done++) {
+      if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * done],
+                                            r->ev[2 * done + 1])))
+        goto failed;
+      times[done] = f / div;
+    }
+    if (t.incumbent_ms > 0 && done < n)
+      stop = helion_runner_stop_rule(times, done, t.incumbent_ms, t.precision,
+                                     tmp);
   }
   helion_timed_t o;
   memset(&o, 0, sizeof(o));
+  n = done;
   o.ms = median(times, n); /* sorts */
   o.min_ms = times[0];
   o.spread =
@@ -925,11 +983,16 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   o.reps = n;
   o.graph_k = k->graph ? k->graph_k : 0;
   o.copies = k->graph ? (uint32_t)r->copies : 1;
+  o.stop = stop;
+  o.warm_ms = (t1 - t0) * 1e3;
+  o.timed_ms = (helion_now() - t1) * 1e3;
   *out = o;
   free(times);
+  free(tmp);
   return HELION_OK;
 failed:
   free(times);
+  free(tmp);
   set_fail(r, res, what, fail);
   return HELION_OK;
 }

@@ -135,6 +135,15 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
                              const void *expected, size_t numel, double atol,
                              double rtol, helion_mismatch_t *out);
 
+/* Why a timing ended (helion_timed_t.stop). */
+typedef enum helion_timing_stop {
+  HELION_TIMING_FULL = 0, /* rep_ms (or max_reps) spent */
+  HELION_TIMING_SETTLED,    /* median known to the precision */
+  HELION_TIMING_SLOWER,     /* clearly slower than the incumbent */
+  HELION_TIMING_CUT,        /* over cutoff_ms: the estimate only */
+  HELION_TIMING_STOP_COUNT
+} helion_timing_stop;
+
 /*
  * True when the median of the n times in v is known to `precision`: its
  * standard error, estimated as 0.93 * IQR / sqrt(n) (the normal-theory
@@ -144,6 +153,17 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
  */
 bool helion_runner_median_settled(const double *v, size_t n, double precision,
                                   double *tmp);
+
+/*
+ * The rule that ends a search's timing of one config after each chunk of
+ * repetitions (helion_timing_t.incumbent_ms): SLOWER when n >= 10 and the
+ * median minus three standard errors (as above) exceeds incumbent_ms x
+ * 1.01; else SETTLED when n >= 20 and the median is known to `precision`
+ * (> 0); else FULL, meaning go on. tmp (n doubles) is scratch.
+ */
+helion_timing_stop helion_runner_stop_rule(const double *v, size_t n,
+                                           double incumbent_ms,
+                                           double precision, double *tmp);
 
 /* ---------------------------------------------------------------------------
  * Worker side (private to runner.c and bench_worker.c; not a contract).
@@ -180,6 +200,14 @@ typedef struct helion_timing {
    * timed repetitions: knowing that it is slow is enough. Not applied to
    * kernels timed as graphs (their single launches are not accurate). */
   double cutoff_ms;
+  /* [0 = none] the fastest time of the search so far: the timed
+   * repetitions run in chunks of 10, and after each chunk the timing stops
+   * once the config is clearly slower than this (its median minus three
+   * standard errors over incumbent_ms x 1.01: it cannot be the winner, and
+   * its median is already known to a few tenths of a percent) or its
+   * median is known to `precision` (20 repetitions at least); rep_ms
+   * stays the cap. Helion times every config for the full rep_ms. */
+  double incumbent_ms;
 } helion_timing_t;
 
 /* One timing. */
@@ -192,6 +220,12 @@ typedef struct helion_timed {
                        pair */
   uint32_t copies;  /* input sets rotated (1 = none) */
   bool cut;         /* over cutoff_ms: ms is the estimate */
+  helion_timing_stop stop;
+  /* Where the worker's time went, host wall milliseconds: module load,
+   * the checked run (poison, run, compare), the warm-up (first launch,
+   * estimate, graph capture, warm-up launches) and the timed
+   * repetitions. */
+  double load_ms, check_ms, warm_ms, timed_ms;
 } helion_timed_t;
 
 /* Creates the context on device `ordinal` and reads its properties. */

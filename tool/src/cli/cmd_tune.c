@@ -80,9 +80,17 @@ static void usage(FILE *f) {
   "                        effort, seed, options (resolved), configs_tested,\n"
   "                        failures: {compile, runtime, accuracy, timeout}, seconds,\n"
   "                        wall_seconds, backend_seconds, configs_per_second,\n"
-  "                        gpu_idle_fraction, device: {name, compute_capability,\n"
-  "                        sm_count, driver_version, nvrtc_version}, source_hash,\n"
-  "                        space_fingerprint, tool_version, error (if any)\n"
+  "                        gpu_idle_fraction (the share of the wall time the\n"
+  "                        benchmark worker had no job), phases: {wall_s,\n"
+  "                        setup_s, compile_wait_s (GPU waiting for NVRTC),\n"
+  "                        load_s, check_s, warmup_s, timing_s (the worker's\n"
+  "                        own phases), bench_other_s, rebench_s,\n"
+  "                        side_by_side_s, search_s (the search's own work)},\n"
+  "                        timing_stops: {full, settled, slower, cut} (configs\n"
+  "                        by why their timing ended), device: {name,\n"
+  "                        compute_capability, sm_count, driver_version,\n"
+  "                        nvrtc_version}, source_hash, space_fingerprint,\n"
+  "                        tool_version, error (if any)\n"
   , f);
   fputs(
   "  --tuned FILE          the results file each finished shape is recorded in,\n"
@@ -118,6 +126,8 @@ static void usage(FILE *f) {
   "  --list-shards         the same as --dry-run\n"
   "  --quiet               only warnings and errors on stderr\n"
   "  -h, --help            this help\n\n"
+  , f);
+  fputs(
   "Environment: HELION_AUTOTUNE_COMPILE_TIMEOUT (seconds per compile, default 60;\n"
   "adaptive after the initial population unless HELION_AUTOTUNE_ADAPTIVE_TIMEOUT=0),\n"
   "HELION_AUTOTUNE_BENCHMARK_TIMEOUT (cap of the benchmark watchdog per config,\n"
@@ -126,11 +136,15 @@ static void usage(FILE *f) {
   "to this relative error, default 0.005; 0 runs Helion's fixed rounds),\n"
   "HELION_AUTOTUNE_SLOW_CUTOFF (a config over this factor times the best so far\n"
   "keeps its 5-launch estimate and skips the 50 ms of timing while other compiled\n"
-  "configs wait; default 2, 0 off),\n"
+  "configs wait; default 2, 0 off), HELION_AUTOTUNE_EARLY_STOP=0 (time every\n"
+  "config for the full 50 ms, as Helion does; by default its repetitions run in\n"
+  "chunks of 10 and stop once it is clearly slower than the best so far or its\n"
+  "median is known to the rebenchmark precision),\n"
   "HELION_BENCH_WORKER (the benchmark worker executable, run as `EXE __bench-worker FD`;\n"
   "default helion-tune itself; tests use a CPU test double),\n"
   "HELION_AUTOTUNE_LOG_LEVEL (DEBUG adds per-batch timings: compile waits, worker\n"
-  "time, rebenchmarks; WARNING is --quiet), HELION_REMOTE_CACHE=http(s)://host/prefix\n"
+  "time, rebenchmarks, and a line per config: its time, repetitions, why its\n"
+  "timing stopped, compile seconds and the worker's phases; WARNING is --quiet), HELION_REMOTE_CACHE=http(s)://host/prefix\n"
   "(a shared best-config cache over plain GET/PUT of <key>.best_config, behind the\n"
   "local one; HELION_REMOTE_CACHE_HEADER, _TIMEOUT_S, _CA_BUNDLE, _CLIENT_CERT,\n"
   "_CLIENT_KEY; see README), and the search variables of\n"
@@ -306,8 +320,49 @@ static helion_status parse_shapes(const tune_args *a, const helion_spec_t *spec,
   return HELION_OK;
 }
 
-/* One shape's line of --json: the entry plus what the CLI derives. */
-static helion_status shape_json(const helion_tune_entry_t *e, double gpu_idle,
+/* Adds "phases" (where the shape's wall time went, seconds) and
+ * "timing_stops" (configs by why their timing ended) to o. */
+static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
+                       const helion_cuda_stats_t *st) {
+  double worker = st->load_s + st->check_s + st->warm_s + st->timed_s;
+  double rebench = st->rebench_s - e->side_by_side_s;
+  const struct {
+    const char *name;
+    double s;
+  } rows[] = {
+      {"wall_s", st->wall_s},
+      {"setup_s", st->setup_s},
+      {"compile_wait_s", st->gpu_idle_wait_s},
+      {"load_s", st->load_s},
+      {"check_s", st->check_s},
+      {"warmup_s", st->warm_s},
+      {"timing_s", st->timed_s},
+      /* Between the worker's jobs inside bench(): messages, the
+       * scheduling of jobs, unloads. */
+      {"bench_other_s", st->bench_s - st->gpu_idle_wait_s - worker},
+      {"rebench_s", rebench > 0 ? rebench : 0},
+      {"side_by_side_s", e->side_by_side_s},
+      {"search_s", st->wall_s - st->setup_s - st->bench_s - st->rebench_s},
+  };
+  static const char *const stops[HELION_TIMING_STOP_COUNT] = {
+      "full", "settled", "slower", "cut"};
+  cJSON *ph = cJSON_AddObjectToObject(o, "phases");
+  cJSON *sp = cJSON_AddObjectToObject(o, "timing_stops");
+  if (!ph || !sp)
+    return false;
+  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+    if (!cJSON_AddNumberToObject(ph, rows[i].name, rows[i].s))
+      return false;
+  for (size_t i = 0; i < HELION_TIMING_STOP_COUNT; i++)
+    if (!cJSON_AddNumberToObject(sp, stops[i], (double)st->by_stop[i]))
+      return false;
+  return true;
+}
+
+/* One shape's line of --json: the entry plus what the CLI derives (stats
+ * NULL for a cache hit). */
+static helion_status shape_json(const helion_tune_entry_t *e,
+                                const helion_cuda_stats_t *stats,
                                 cJSON *shapes, helion_err_t *err) {
   cJSON *o = NULL;
   helion_status rc = helion_tune_entry_to_json(e, &o, err);
@@ -320,7 +375,9 @@ static helion_status shape_json(const helion_tune_entry_t *e, double gpu_idle,
       !cJSON_AddNumberToObject(o, "seconds", sec) ||
       !cJSON_AddNumberToObject(o, "configs_per_second",
                                sec > 0 ? (double)e->configs_tested / sec : 0) ||
-      !cJSON_AddNumberToObject(o, "gpu_idle_fraction", gpu_idle))
+      !cJSON_AddNumberToObject(o, "gpu_idle_fraction",
+                               stats ? stats->gpu_idle_fraction : 0) ||
+      (stats && !add_phases(o, e, stats)))
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   return HELION_OK;
 }
@@ -333,10 +390,11 @@ typedef struct printed {
 
 /* helion_tune_run's per-shape report: the entry's --json line. */
 static helion_status on_shape(void *ud, const helion_tune_entry_t *e,
-                              bool cached, double gpu_idle, helion_err_t *err) {
+                              bool cached, const helion_cuda_stats_t *stats,
+                              helion_err_t *err) {
   printed *p = ud;
   p->any_failed |= e->error != NULL;
-  helion_status rc = shape_json(e, gpu_idle, p->shapes, err);
+  helion_status rc = shape_json(e, stats, p->shapes, err);
   if (!rc && cached &&
       !cJSON_AddTrueToObject(
           cJSON_GetArrayItem(p->shapes, cJSON_GetArraySize(p->shapes) - 1),

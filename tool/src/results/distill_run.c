@@ -65,9 +65,9 @@ static helion_status find_entries(drun *r, size_t *out_missing,
 }
 
 static helion_status on_tuned(void *ud, const helion_tune_entry_t *e,
-                              bool cached, double gpu_idle,
+                              bool cached, const helion_cuda_stats_t *stats,
                               helion_err_t *err) {
-  (void)ud, (void)e, (void)cached, (void)gpu_idle, (void)err;
+  (void)ud, (void)e, (void)cached, (void)stats, (void)err;
   return HELION_OK;
 }
 

@@ -396,8 +396,12 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   }
   /* Interrupted: the best so far as measured; nothing more is timed. */
   if (!e.interrupted)
+  {
+    double s0 = helion_now();
     rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
                            &e, &le);
+    e.side_by_side_s = helion_now() - s0;
+  }
 out:
   if (trace && fclose(trace) != 0 && rc == HELION_OK)
     rc = helion_err_set(&le, HELION_ERR_IO, "--trace: cannot write %s",

@@ -124,6 +124,7 @@ typedef struct helion_tune_entry {
   /* Seconds of the whole call on the wall clock, and the backend's elapsed()
    * at the end of the search (simulated seconds for a landscape). */
   double wall_seconds, backend_seconds;
+  double side_by_side_s; /* the final side-by-side timing */
 
   /* Provenance. */
   helion_device_facts_t device;

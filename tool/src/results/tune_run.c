@@ -215,7 +215,7 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
        * cached, so a tune leaves the same file either way. */
       if ((rc = record(o->results_path, &r.hits[i], helion_buf_str(&text),
                        err)) ||
-          (rc = on_shape(ud, &r.hits[i], true, 0.0, err)))
+          (rc = on_shape(ud, &r.hits[i], true, NULL, err)))
         goto out;
       continue;
     }
@@ -247,15 +247,17 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
                               trace_name,  &hooks};
     if ((rc = helion_tune_shape(&in, &e, err)))
       goto out;
+    /* Again after the final side-by-side timing, for the whole account. */
+    helion_backend_cuda_stats(cb, &cs.stats);
     helion_err_t werr = {{0}};
     if (r.cache_on && helion_cache_put(&r.cache, &key, &e, &werr))
       HELION_LOG(HELION_LOG_WARN, "Could not write the cache: %s", werr.msg);
     char idle[64];
-    snprintf(idle, sizeof(idle), ", GPU idle %.0f%% waiting for compiles",
+    snprintf(idle, sizeof(idle), ", GPU idle %.0f%% of the wall time",
              100.0 * cs.stats.gpu_idle_fraction);
     helion_tune_entry_log(&e, idle);
     if ((rc = record(o->results_path, &e, helion_buf_str(&text), err)) ||
-        (rc = on_shape(ud, &e, false, cs.stats.gpu_idle_fraction, err)))
+        (rc = on_shape(ud, &e, false, &cs.stats, err)))
       goto out;
   }
   if (helion_interrupted())

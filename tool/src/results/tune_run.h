@@ -46,14 +46,13 @@ typedef struct helion_tune_run_opts {
 
 /*
  * Called once per shape, in order, with its entry (borrowed for the call):
- * `cached` for a cache hit, `gpu_idle` the fraction of the shape's wall time
- * the GPU waited for compiles (0 for a hit). A non-zero return stops the
- * run with that status (its message in err).
+ * `cached` for a cache hit, `stats` where the shape's time went on the GPU
+ * backend (NULL for a hit). A non-zero return stops the run with that
+ * status (its message in err).
  */
-typedef helion_status (*helion_tune_run_shape_fn)(void *ud,
-                                                  const helion_tune_entry_t *e,
-                                                  bool cached, double gpu_idle,
-                                                  helion_err_t *err);
+typedef helion_status (*helion_tune_run_shape_fn)(
+    void *ud, const helion_tune_entry_t *e, bool cached,
+    const helion_cuda_stats_t *stats, helion_err_t *err);
 
 /*
  * Tunes every shape (stopping early once helion_interrupted()), logging
