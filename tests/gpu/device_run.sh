@@ -44,6 +44,8 @@ if [ -n "$syscurl" ]; then
   ln -s "$syscurl" "$prefix/usr/lib/x86_64-linux-gnu/libcurl.so"
 fi
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+# Also for trees built by the steps (the "before" tree of bench-throughput).
+export CMAKE_PREFIX_PATH="$prefix/usr"
 summary=()
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm \

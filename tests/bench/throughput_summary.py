@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Summarises tests/bench/gpu_throughput.sh's output directory as Markdown.
+
+usage: throughput_summary.py OUT_DIR
+
+Per sample: configs/s, GPU idle, seconds to reach within 2% of the final
+best (from each trace), the phases of the new tune, Kernel Tuner's run, and
+every winner timed side by side in one isolated process; then the noise
+check. Reads only what the script wrote; a missing file is a missing row.
+"""
+import json
+import os
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def shape0(d):
+    return (d or {}).get("shapes", [{}])[0]
+
+
+def key(cfg):
+    return json.dumps(cfg, sort_keys=True, separators=(",", ":"))
+
+
+def trace_lines(path):
+    rows = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return rows
+
+
+def to_within(series, frac=0.02):
+    """Seconds until the running best is within frac of the final best;
+    series: (elapsed, ms) in order."""
+    finite = [ms for _, ms in series if ms is not None and ms == ms and ms < 1e30]
+    if not finite:
+        return None
+    goal = min(finite) * (1 + frac)
+    for t, ms in series:
+        if ms is not None and ms <= goal:
+            return t
+    return None
+
+
+def tune_row(out, name, which):
+    s = shape0(load(os.path.join(out, f"{name}.{which}.json")))
+    if not s.get("best_ms"):
+        return None
+    evals = [(r["elapsed"], r.get("ms")) for r in
+             trace_lines(os.path.join(out, f"{name}.{which}.trace.jsonl"))
+             if "evaluation" in r]
+    return {
+        "configs": s.get("configs_tested"),
+        "seconds": s.get("seconds"),
+        "cps": s.get("configs_per_second"),
+        "idle": s.get("gpu_idle_fraction"),
+        "best_ms": s.get("best_ms"),
+        "best": s.get("best_config"),
+        "to2": to_within(evals),
+        "phases": s.get("phases"),
+        "stops": s.get("timing_stops"),
+    }
+
+
+def iso_times(out, name):
+    """Each config's time in the isolated run (FiniteSearch: one full
+    timing each, back to back)."""
+    t = {}
+    for r in trace_lines(os.path.join(out, f"{name}.iso.trace.jsonl")):
+        if "evaluation" in r:
+            t[key(r["config"])] = r["ms"]
+    return t
+
+
+def main():
+    out = sys.argv[1]
+    gpu = open(os.path.join(out, "gpu_name.txt")).read().strip() \
+        if os.path.exists(os.path.join(out, "gpu_name.txt")) else "?"
+    samples = sorted(f[:-6] for f in os.listdir(out) if f.endswith(".shape"))
+    print(f"GPU: {gpu}\n")
+    print("| sample | run | configs | s | configs/s | GPU idle | to 2% (s) |"
+          " best in search (ms) | isolated (ms) | in-search / isolated |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    phases = []
+    for name in samples:
+        iso = iso_times(out, name)
+        for which in ("old", "new"):
+            r = tune_row(out, name, which)
+            if not r:
+                continue
+            i = iso.get(key(r["best"]))
+            ratio = f"{r['best_ms'] / i:.3f}" if i else ""
+            print(f"| {name} | {which} | {r['configs']} | {r['seconds']:.1f} |"
+                  f" {r['cps']:.1f} | {100 * r['idle']:.0f}% |"
+                  f" {r['to2'] if r['to2'] is None else round(r['to2'], 1)} |"
+                  f" {r['best_ms']:.4f} | {i if i is None else round(i, 4)} |"
+                  f" {ratio} |")
+            if which == "new" and r["phases"]:
+                phases.append((name, r["phases"], r["stops"]))
+        kt = load(os.path.join(out, f"{name}.kt", "kt_result.json"))
+        if kt:
+            i = iso.get(key(kt.get("best_config", {})))
+            series = [(p[0], p[1]) for p in kt.get("series", [])]
+            to2 = to_within(series)
+            print(f"| {name} | Kernel Tuner {kt.get('strategy')} |"
+                  f" {kt.get('evaluated')} | {kt.get('seconds', 0):.1f} |"
+                  f" {kt.get('configs_per_second', 0):.1f} | |"
+                  f" {to2 if to2 is None else round(to2, 1)} |"
+                  f" {kt.get('best_ms_kt')} (its timer) |"
+                  f" {i if i is None else round(i, 4)} | |")
+    if phases:
+        names = list(phases[0][1].keys())
+        print("\nWhere the new tune's wall time went (seconds):\n")
+        print("| sample | " + " | ".join(names) + " | timing stops |")
+        print("|---" * (len(names) + 2) + "|")
+        for name, p, st in phases:
+            print(f"| {name} | " + " | ".join(f"{p[k]:.2f}" for k in names) +
+                  f" | {json.dumps(st)} |")
+    rows = []
+    for f in sorted(os.listdir(out)):
+        if f.startswith("noise_") and f.endswith("_1.json"):
+            n = f[len("noise_"):-len("_1.json")]
+            a = shape0(load(os.path.join(out, f)))
+            b = shape0(load(os.path.join(out, f"noise_{n}_2.json")))
+            if a.get("default_ms") and b.get("default_ms"):
+                d = abs(a["default_ms"] / b["default_ms"] - 1)
+                rows.append(f"| {n} | {a['default_ms']:.4f} / "
+                            f"{b['default_ms']:.4f} ms | {100 * d:.2f}% |")
+    if rows:
+        print("\nNoise: the default config, two separate runs after idling\n")
+        print("| sample | two runs | difference (target < 2%) |\n|---|---|---|")
+        print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
