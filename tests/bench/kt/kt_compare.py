@@ -352,6 +352,12 @@ def main():
         check_space(problem)
         return
 
+    # CuPy keeps compiled kernels on disk (~/.cupy/kernel_cache); a second
+    # run would skip NVRTC. A fresh cache directory per run keeps compile
+    # time in the measurement (set before cupy is imported).
+    cupy_cache = out / "cupy_cache"
+    shutil.rmtree(cupy_cache, ignore_errors=True)
+    os.environ["CUPY_CACHE_DIR"] = str(cupy_cache)
     import kernel_tuner
 
     random.seed(args.seed)
@@ -425,7 +431,10 @@ def main():
         seen.add(key)
         stamp = datetime.fromisoformat(r["timestamp"])
         t = (stamp - start_wall).total_seconds()
-        ok = (isinstance(r.get("time"), (int, float)) and
+        # Kernel Tuner 1.4 marks a compile or launch failure with
+        # r["__error__"] (an ErrorConfig); "time" may then be absent.
+        error = r.get("__error__")
+        ok = (error is None and isinstance(r.get("time"), (int, float)) and
               math.isfinite(r["time"]) and key not in wrong)
         if not ok:
             failed += 1
@@ -433,7 +442,10 @@ def main():
             best = (r["time"], key)
         series.append({"seconds": t,
                        "time_ms": r["time"] if ok else None,
-                       "error": None if ok else str(r.get("time")),
+                       "error": None if ok else (
+                           "wrong answer" if key in wrong else
+                           type(error).__name__ if error is not None else
+                           str(r.get("time"))),
                        "best_so_far_ms": best[0] if best else None,
                        "config": problem.by_key[key]["config"]})
     evaluated = len(seen) - failed
