@@ -103,4 +103,5 @@ grep -q "the space has 2419200 configurations, more than the 2000000" \
   <<<"$msg" || fail "message: $msg"
 [ ! -s "$tmp/big" ] || fail "a refused --list printed lines"
 "$tune" space --help | grep -q -- "--list" || fail "--help"
+"$tune" space --help | grep -q "at most 2000000$" || fail "--help: the limit"
 echo "ok"

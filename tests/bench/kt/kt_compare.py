@@ -285,6 +285,16 @@ def allow_large_smem():
     kt_cupy.CupyFunctions.run_kernel = run_kernel
 
 
+def device_sms():
+    """The GPU's SM count (CuPy), or None when it cannot be read."""
+    try:
+        import cupy
+
+        return cupy.cuda.Device().attributes["MultiProcessorCount"]
+    except Exception:  # reported as unknown, never fatal
+        return None
+
+
 def time_searchspace(timing):
     """Records how long tune_kernel spends building its Searchspace.
 
@@ -468,6 +478,10 @@ def main():
         "best_config": problem.by_key[best[1]]["config"] if best else None,
         "kernel_tuner_version": kernel_tuner.__version__,
         "device": env.get("device_name"),
+        # Persistent grids were listed for --arch's SM count (sm_90: 132);
+        # helion-tune uses the device's own, so they should agree.
+        "device_sms": device_sms(),
+        "arch_assumed": args.arch,
     }
     if best:
         final = best[0]

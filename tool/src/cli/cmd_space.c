@@ -58,8 +58,8 @@ static void space_usage(FILE *f) {
       "                   configurations\n"
       "  -h, --help       show this help\n\n"
       "Exit status: 0 success, 1 invalid spec, 2 usage error.\n",
-      SPACE_MAX_ENUMERATE, SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES,
-      SPACE_MAX_SAMPLES);
+      SPACE_MAX_ENUMERATE, SPACE_DEFAULT_SAMPLES, SPACE_MAX_SAMPLES,
+      SPACE_MAX_ENUMERATE);
 }
 
 static const char *kind_name(const helion_param_t *p) {
