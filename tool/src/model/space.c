@@ -908,6 +908,44 @@ void helion_space_count_valid(const helion_space_t *s, helion_rng_t *rng,
   free(slots);
 }
 
+typedef struct valid_ud {
+  helion_space_visit_fn visit;
+  void *ud;
+} valid_ud_t;
+
+static bool valid_visit(const helion_space_t *s, const int64_t *cells,
+                        void *ud) {
+  valid_ud_t *v = ud;
+  return helion_space_valid(s, cells) && v->visit(s, cells, v->ud);
+}
+
+helion_status helion_space_enumerate_valid(const helion_space_t *s,
+                                           uint64_t max_enumerate,
+                                           helion_space_visit_fn visit,
+                                           void *ud) {
+  uint64_t total = 1;
+  for (size_t i = 0; i < s->nparams; i++)
+    total = helion__space_sat_mul(total, helion_space_slot_cardinality(s, i));
+  if (total == UINT64_MAX || total > max_enumerate)
+    return HELION_ERR_LIMIT;
+  helion_status rc = HELION_OK;
+  int64_t *cells = malloc((s->ncells ? s->ncells : 1) * sizeof(*cells));
+  size_t *slots = malloc((s->nparams ? s->nparams : 1) * sizeof(*slots));
+  if (!cells || !slots) {
+    rc = HELION_ERR_NOMEM;
+    goto out;
+  }
+  helion_space_default(s, cells);
+  for (size_t i = 0; i < s->nparams; i++)
+    slots[i] = i;
+  valid_ud_t v = {visit, ud};
+  helion__space_enumerate_slots(s, slots, s->nparams, cells, valid_visit, &v);
+out:
+  free(cells);
+  free(slots);
+  return rc;
+}
+
 /* ---------------------------------------------------------- fingerprint */
 
 static const char *kind_name(helion_frag_kind k) {

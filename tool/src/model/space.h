@@ -256,6 +256,26 @@ void helion_space_count_valid(const helion_space_t *s, helion_rng_t *rng,
                               uint64_t max_enumerate, uint64_t samples,
                               double *out_valid_fraction, bool *out_exact);
 
+/* Called by helion_space_enumerate_valid for each valid configuration;
+ * returning true stops the enumeration. */
+typedef bool (*helion_space_visit_fn)(const helion_space_t *s,
+                                      const int64_t *cells, void *ud);
+
+/*
+ * Calls visit for every configuration that satisfies the restrictions (and
+ * the filter), in the order helion_space_count_valid counts them: the last
+ * slot varies fastest. Raw configurations, not normalized, so the number of
+ * visits equals the exact valid count of helion_space_count_valid. `cells`
+ * passed to visit is scratch, valid during the call only. Fails with
+ * HELION_ERR_LIMIT when the space has more than `max_enumerate`
+ * configurations (nothing is visited), HELION_ERR_NOMEM. Stopping early is
+ * not an error.
+ */
+helion_status helion_space_enumerate_valid(const helion_space_t *s,
+                                           uint64_t max_enumerate,
+                                           helion_space_visit_fn visit,
+                                           void *ud);
+
 /* Slot index of `name` (param name or "key[index]"), -1 if none. */
 int helion_space_find(const helion_space_t *s, const char *name);
 
