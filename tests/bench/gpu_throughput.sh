@@ -89,10 +89,16 @@ for name in $samples; do
       --seed 1 --out "$out/$name.kt" > "$out/$name.kt.log" 2>&1
     echo "$name kt rc=$?"
     sleep 3
+    # Like for like: this tree on Kernel Tuner's copy of the spec (without
+    # the parameters Kernel Tuner cannot vary per config).
+    if [ -f "$out/$name.kt/$name.json" ]; then
+      run_tune newkt "$tune" "$out/$name.kt/$name.json" "$shape" "$name"
+      sleep 3
+    fi
   fi
   # Every winner and the default, side by side in one process.
   args=(--config '{}')
-  for f in "$out/$name.new.json" "$out/$name.old.json"; do
+  for f in "$out/$name.new.json" "$out/$name.old.json" "$out/$name.newkt.json"; do
     b=$(best_of "$f") && [ -n "$b" ] && args+=(--config "$b")
   done
   if [ -f "$out/$name.kt/kt_result.json" ]; then

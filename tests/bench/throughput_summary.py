@@ -98,7 +98,7 @@ def main():
     phases = []
     for name in samples:
         iso = iso_times(out, name)
-        for which in ("old", "new"):
+        for which in ("old", "new", "newkt"):
             r = tune_row(out, name, which)
             if not r:
                 continue
@@ -114,11 +114,14 @@ def main():
         kt = load(os.path.join(out, f"{name}.kt", "kt_result.json"))
         if kt:
             i = iso.get(key(kt.get("best_config", {})))
-            series = [(p[0], p[1]) for p in kt.get("series", [])]
-            to2 = to_within(series)
+            to2 = kt.get("seconds_to_within_2pct")
+            # Configs/s after Kernel Tuner's search-space build (its own
+            # start-up, which helion-tune does not have), in its favour.
             print(f"| {name} | Kernel Tuner {kt.get('strategy')} |"
-                  f" {kt.get('evaluated')} | {kt.get('seconds', 0):.1f} |"
-                  f" {kt.get('configs_per_second', 0):.1f} | |"
+                  f" {kt.get('evaluated')} + {kt.get('failed')} failed |"
+                  f" {kt.get('seconds', 0):.1f} (space"
+                  f" {kt.get('searchspace_seconds') or 0:.1f}) |"
+                  f" {kt.get('configs_per_second_after_searchspace', 0):.1f} | |"
                   f" {to2 if to2 is None else round(to2, 1)} |"
                   f" {kt.get('best_ms_kt')} (its timer) |"
                   f" {i if i is None else round(i, 4)} | |")
