@@ -60,7 +60,8 @@ best_of() {
 # run_tune WHICH EXE SPEC SHAPE NAME
 run_tune() {
   local t0=$(date +%s.%N)
-  HELION_AUTOTUNE_LOG_LEVEL=DEBUG "$2" tune "$3" --shape "$4" --effort full \
+  HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG "$2" tune "$3" \
+    --shape "$4" --effort full \
     --seed 1 --max-evals "$max_evals" --no-results --json \
     --trace "$out/$5.$1.trace.jsonl" > "$out/$5.$1.json" 2> "$out/$5.$1.log"
   echo "$5 $1 rc=$? $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s"
