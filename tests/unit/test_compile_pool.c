@@ -63,7 +63,7 @@ static void collect_all(helion_compile_pool_t *p,
   size_t got = 0;
   helion_err_t err;
   while (got < n) {
-    assert_int_equal(helion_compile_pool_wait(p, -1, -1, NULL, &err),
+    assert_int_equal(helion_compile_pool_wait(p, -1, NULL, 0, NULL, &err),
                      HELION_OK);
     helion_compile_result_t r;
     while (helion_compile_pool_take(p, &r)) {
@@ -195,7 +195,7 @@ static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   assert_int_equal(write(fds[1], "x", 1), 1);
   bool ready = false;
   helion_err_t err;
-  assert_int_equal(helion_compile_pool_wait(p, -1, fds[0], &ready, &err),
+  assert_int_equal(helion_compile_pool_wait(p, -1, fds, 1, &ready, &err),
                    HELION_OK);
   assert_true(ready);
   /* The slow compile is still running: nothing to take. */
@@ -206,7 +206,7 @@ static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   char c;
   assert_int_equal(read(fds[0], &c, 1), 1);
   ready = true;
-  assert_int_equal(helion_compile_pool_wait(p, 0.05, fds[0], &ready, &err),
+  assert_int_equal(helion_compile_pool_wait(p, 0.05, fds, 1, &ready, &err),
                    HELION_OK);
   assert_false(ready);
   assert_int_equal(helion_compile_pool_ready(p), 0);
