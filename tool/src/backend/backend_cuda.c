@@ -423,8 +423,8 @@ static helion_status start_workers(helion_backend_cuda_t *b,
           "GPUs of different models cannot share one tune (their winners "
           "differ); tune them separately with --device %d and --device %d",
           first->ordinal, first->props.name, first->props.cc_major,
-          first->props.cc_minor, d->ordinal, d->props.name,
-          d->props.cc_major, d->props.cc_minor, first->ordinal, d->ordinal);
+          first->props.cc_minor, d->ordinal, d->props.name, d->props.cc_major,
+          d->props.cc_minor, first->ordinal, d->ordinal);
   }
   return HELION_OK;
 }
@@ -471,9 +471,9 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
   HELION_LOG(HELION_LOG_INFO,
              "GPU%s %s: %s%s (%s, %lld SMs); %zu compile processes, compile "
              "timeout %gs",
-             b->nclients > 1 ? "s" : "", gpus,
-             b->nclients > 1 ? "each " : "", dev->props.name, b->arch,
-             (long long)dev->props.num_sms, helion_compile_pool_jobs(b->pool),
+             b->nclients > 1 ? "s" : "", gpus, b->nclients > 1 ? "each " : "",
+             dev->props.name, b->arch, (long long)dev->props.num_sms,
+             helion_compile_pool_jobs(b->pool),
              helion_compile_pool_timeout(b->pool));
   *out = b;
   b = NULL;

@@ -30,14 +30,13 @@
  *
  * rebench() re-times finalists side by side in the worker (interleaved
  * rounds, Helion's repeat rule for target_ms); with several GPUs, in the
- * first GPU's worker.
+ * first GPU's worker. elapsed() is wall time since the last set_shape().
  *
  * Several GPUs (opts.devices): bench() feeds every free worker from the one
  * ready queue (round robin, so each GPU gets work); the results still land
  * positionally, so the search sees the same batch whichever GPU timed what.
  * Every worker gets the setup (inputs and the baseline's outputs); a worker
- * whose GPU fails is restarted on that GPU only, the others go on. elapsed() is wall time since
- * the last set_shape().
+ * whose GPU fails is restarted on that GPU only, the others go on.
  *
  * The backend keeps, per config of the current shape, the compile artifacts
  * (cubin, PTX, ptxas resource usage, compile seconds) and the latest time,

@@ -187,7 +187,7 @@ typedef struct tune_args {
   helion_cli_search_t search;
   uint64_t device, jobs;
   bool device_given;
-  const char *devices; /* --devices text; NULL: not given */
+  const char *devices;              /* --devices text; NULL: not given */
   const char *shard, *fragment_dir; /* NULL: not given */
   uint64_t shards;                  /* --shards; 0: not given */
   bool json, quiet, no_results, dry_run;
