@@ -12,7 +12,9 @@
 #    with one (best_config, best_ms, configs_tested, failures, and every
 #    evaluation line of the trace but its elapsed time);
 #  - a worker killed mid-run (HELION_FAKE_DIE) restarts on its GPU only,
-#    the other goes on, the killed job's config is a runtime failure.
+#    the other goes on, the killed job's config is a runtime failure;
+#  - tests/data/broken (hangs, illegal addresses, wrong answers) fails the
+#    same configs over two GPUs as over one.
 # Prints the configs per second with one and two workers (the fake's
 # kernels take no time: this measures the tuner's own overhead).
 set -u
@@ -134,6 +136,18 @@ grep -qF "benchmark worker died" "$TMP/die.err" ||
   fail "no 'benchmark worker died' line: $(grep -i worker "$TMP/die.err" | head -3)"
 [ "$(field die "s['best_ms'] > 0 and s['configs_tested']")" = 24 ] ||
   fail "the run did not go on to 24 configs: $(field die "s['configs_tested']")"
+
+# --- tests/data/broken over two GPUs: hangs (the watchdog), illegal
+# addresses and wrong answers count as on one GPU (test_tune_broken.sh's
+# hand-counted expectations), the GPUs that met them restarted.
+HELION_AUTOTUNE_COMPILE_TIMEOUT=5 tune broken "$DATA/broken/broken.json" \
+  --devices all --algorithm RandomSearch --effort quick --seed 3
+[ "$(field broken "s['failures']")" = "{'accuracy': 2, 'compile': 0, 'runtime': 2, 'timeout': 4}" ] ||
+  fail "broken over two GPUs: failures $(field broken "s['failures']")"
+[ "$(field broken "s['best_config']['BROKEN']")" = ok ] ||
+  fail "broken over two GPUs: winner $(field broken "s['best_config']")"
+[ "$(field broken "sum(d['restarts'] for d in s['devices'])")" -ge 1 ] ||
+  fail "broken over two GPUs: restarts $(field broken "s['devices']")"
 
 [ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }
 echo "ok"
