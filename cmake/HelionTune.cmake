@@ -20,7 +20,9 @@
 #   - a shape's entry is missing or stale and a GPU is present: with
 #     HELION_TUNE=MISSING (default) `helion-tune tune` tunes exactly those
 #     shapes now and records them in the results file (the source tree);
-#     HELION_TUNE=ALL re-tunes every shape; OFF never tunes;
+#     HELION_TUNE=ALL re-tunes every shape; OFF never tunes; each kernel's
+#     tune spreads its configs over the GPUs of HELION_TUNE_DEVICES
+#     (default all: every GPU of the build machine, one model);
 #   - what is still missing runs the default config, said in one warning per
 #     kernel, or a FATAL_ERROR with HELION_REQUIRE_TUNED=ON.
 # The header <name>_tuned.h is generated at build time (no GPU) from the spec,
@@ -46,6 +48,12 @@ option(HELION_REQUIRE_TUNED
   "Fail configure when a kernel shape has no current tuned entry" OFF)
 set(HELION_TARGET_DEVICE "" CACHE STRING
   "The GPU the build is for, by name (\"NVIDIA H100 80GB HBM3\"): its entries are checked, the build machine's GPU is not asked")
+set(HELION_TUNE_DEVICES "all" CACHE STRING
+  "The build machine's GPUs that configure-time tuning and the re-tune targets time configs on (helion-tune tune --devices): all, or ordinals such as 0,1; empty: GPU 0 alone. GPUs of different models: name one model's GPUs here")
+if(NOT HELION_TUNE_DEVICES MATCHES "^(all|[0-9]+(,[0-9]+)*)?$")
+  message(FATAL_ERROR "HELION_TUNE_DEVICES='${HELION_TUNE_DEVICES}': use all, "
+    "a list of GPU ordinals such as 0,1, or empty for GPU 0 alone")
+endif()
 
 # The configure-time default search (one place: HelionTuneDefaults.cmake).
 # Kept as a global property: this file may be included in another
@@ -238,6 +246,11 @@ function(helion_add_tuned_kernel name)
   if(DEFINED ARG_SEED)
     list(APPEND search_flags --seed ${ARG_SEED})
   endif()
+  # The GPUs a tune on this machine times on (not distill's: one GPU).
+  set(device_flags "")
+  if(NOT HELION_TUNE_DEVICES STREQUAL "")
+    set(device_flags --devices "${HELION_TUNE_DEVICES}")
+  endif()
   _helion_shape_flags(shape_flags ${ARG_SHAPES})
 
   _helion_configure_tool(tool)
@@ -274,8 +287,13 @@ function(helion_add_tuned_kernel name)
   endif()
   if(to_tune)
     list(LENGTH to_tune n)
-    message(STATUS "Helion: tuning ${name} for ${n} shape(s) on ${need_DEVICE}: "
-      "${to_tune} (HELION_TUNE=${HELION_TUNE}; Ctrl-C keeps every finished shape)")
+    set(gpus "GPU 0")
+    if(NOT HELION_TUNE_DEVICES STREQUAL "")
+      set(gpus "GPUs ${HELION_TUNE_DEVICES}")
+    endif()
+    message(STATUS "Helion: tuning ${name} for ${n} shape(s) on ${need_DEVICE} "
+      "(${gpus}): ${to_tune} (HELION_TUNE=${HELION_TUNE}; Ctrl-C keeps every "
+      "finished shape)")
     _helion_shape_flags(tune_shapes ${to_tune})
     set(env "")
     if(HELION_TUNE STREQUAL "ALL")
@@ -284,7 +302,7 @@ function(helion_add_tuned_kernel name)
     execute_process(
       COMMAND "${CMAKE_COMMAND}" -E env ${env} HELION_AUTOTUNE_PROGRESS_BAR=0
               "${tool}" tune "${spec}" --tuned "${tuned}" ${tune_shapes}
-              ${search_flags}
+              ${search_flags} ${device_flags}
       RESULT_VARIABLE rc)
     if(rc EQUAL 130 OR rc EQUAL 143)
       message(FATAL_ERROR "Helion: tuning ${name} was interrupted; ${tuned} "
@@ -384,7 +402,7 @@ function(helion_add_tuned_kernel name)
   add_custom_target(helion_retune_${name}
     COMMAND "${CMAKE_COMMAND}" -E env HELION_FORCE_AUTOTUNE=1
             "${build_tool}" tune "${spec}" --tuned "${tuned}" ${all_shapes}
-            ${search_flags}
+            ${search_flags} ${device_flags}
     ${distill_cmd}
     COMMENT "Helion: re-tuning ${name}"
     USES_TERMINAL VERBATIM)

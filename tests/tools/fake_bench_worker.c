@@ -19,10 +19,20 @@
  *   "HELION_FAKE:hang"   never returns (the client's watchdog kills it)
  * No marker is "ok". tests/data/broken/broken.cu carries them; the CLI test
  * cli_tune_broken_fake runs tests/gpu/test_tune_broken.sh against this.
+ *
+ * Several GPUs (tests/cli/test_multi_device.sh):
+ *   HELION_FAKE_DEVICES=N         N fake devices (default 1); an ordinal
+ *                                 beyond them fails as the real runner does
+ *   HELION_FAKE_OTHER_MODEL=K     device K is a fake A100 (sm_80), for the
+ *                                 refusal of mixed models
+ *   HELION_FAKE_DIE=K:J           the worker of device K aborts at its J-th
+ *                                 bench job (every worker process counts
+ *                                 from 1), a GPU failing whatever it runs
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +44,15 @@ typedef enum mode { OK, WRONG, CRASH, ABORT, HANG } mode;
 
 typedef struct fake_runner {
   const helion_spec_t *spec;
+  int ordinal;
+  unsigned jobs; /* bench jobs run (checked runs that are not a baseline) */
 } fake_runner;
+
+/* An integer environment variable, or `dflt` when unset or empty. */
+static int env_int(const char *name, int dflt) {
+  const char *v = getenv(name);
+  return v && v[0] ? atoi(v) : dflt;
+}
 
 typedef struct fake_kernel {
   mode mode;
@@ -53,14 +71,24 @@ static const char *find(const void *hay, size_t len, const char *needle,
 
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
+  int count = env_int("HELION_FAKE_DEVICES", 1);
+  if (ordinal < 0 || ordinal >= count)
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "CUDA device %d does not exist (%d visible); pick "
+                          "0..%d (fake)",
+                          ordinal, count, count - 1);
   fake_runner *r = calloc(1, sizeof(*r));
   if (!r)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+  r->ordinal = ordinal;
   memset(info, 0, sizeof(*info));
-  snprintf(info->props.name, sizeof(info->props.name),
-           "fake H200 (test double, no CUDA)");
-  info->props.cc_major = 9;
+  bool other = env_int("HELION_FAKE_OTHER_MODEL", -1) == ordinal;
+  snprintf(info->props.name, sizeof(info->props.name), "%s",
+           other ? "fake A100 (test double, no CUDA)"
+                 : "fake H200 (test double, no CUDA)");
+  info->props.cc_major = other ? 8 : 9;
   info->props.cc_minor = 0;
+  info->device_count = count;
   info->props.num_sms = 132;
   info->props.smem_per_block = 232448;
   info->props.regs_per_sm = 65536;
@@ -139,7 +167,16 @@ static helion_status fake_run_checked(void *r, void *kp, bool keep_as_baseline,
                                       helion_err_t *err) {
   (void)err;
   const fake_kernel *k = kp;
+  fake_runner *fr = r;
   memset(fail, 0, sizeof(*fail));
+  if (!keep_as_baseline) {
+    const char *die = getenv("HELION_FAKE_DIE");
+    int dev = -1, at = 0;
+    fr->jobs++;
+    if (die && sscanf(die, "%d:%d", &dev, &at) == 2 && dev == fr->ordinal &&
+        (unsigned)at == fr->jobs)
+      abort();
+  }
   switch (k->mode) {
   case OK:
     break;

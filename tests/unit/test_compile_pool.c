@@ -63,7 +63,7 @@ static void collect_all(helion_compile_pool_t *p,
   size_t got = 0;
   helion_err_t err;
   while (got < n) {
-    assert_int_equal(helion_compile_pool_wait(p, -1, -1, NULL, &err),
+    assert_int_equal(helion_compile_pool_wait(p, -1, NULL, 0, NULL, &err),
                      HELION_OK);
     helion_compile_result_t r;
     while (helion_compile_pool_take(p, &r)) {
@@ -195,7 +195,7 @@ static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   assert_int_equal(write(fds[1], "x", 1), 1);
   bool ready = false;
   helion_err_t err;
-  assert_int_equal(helion_compile_pool_wait(p, -1, fds[0], &ready, &err),
+  assert_int_equal(helion_compile_pool_wait(p, -1, fds, 1, &ready, &err),
                    HELION_OK);
   assert_true(ready);
   /* The slow compile is still running: nothing to take. */
@@ -206,7 +206,7 @@ static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   char c;
   assert_int_equal(read(fds[0], &c, 1), 1);
   ready = true;
-  assert_int_equal(helion_compile_pool_wait(p, 0.05, fds[0], &ready, &err),
+  assert_int_equal(helion_compile_pool_wait(p, 0.05, fds, 1, &ready, &err),
                    HELION_OK);
   assert_false(ready);
   assert_int_equal(helion_compile_pool_ready(p), 0);
@@ -214,6 +214,41 @@ static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   helion_compile_pool_destroy(p);
   close(fds[0]);
   close(fds[1]);
+}
+
+/* Several workers' descriptors (one per GPU): any of them wakes the wait,
+ * and a -1 among them (a worker restarting) is skipped. */
+static void test_compile_pool_extra_fds_any_wakes_wait(void **state) {
+  (void)state;
+  int a[2], c[2];
+  assert_int_equal(pipe(a), 0);
+  assert_int_equal(pipe(c), 0);
+  helion_compile_pool_t *p = make_pool(1, 60);
+  submit(p, slow_src, "slow", NULL, 0);
+  int fds[3] = {a[0], -1, c[0]};
+  bool ready = true;
+  helion_err_t err;
+  assert_int_equal(helion_compile_pool_wait(p, 0.05, fds, 3, &ready, &err),
+                   HELION_OK);
+  assert_false(ready);
+  assert_int_equal(write(c[1], "x", 1), 1);
+  assert_int_equal(helion_compile_pool_wait(p, -1, fds, 3, &ready, &err),
+                   HELION_OK);
+  assert_true(ready);
+  assert_int_equal(helion_compile_pool_outstanding(p), 1);
+  /* Only -1s and nothing running: returns at once, nothing ready. */
+  helion_compile_pool_destroy(p);
+  p = make_pool(1, 60);
+  int none[2] = {-1, -1};
+  ready = true;
+  assert_int_equal(helion_compile_pool_wait(p, -1, none, 2, &ready, &err),
+                   HELION_OK);
+  assert_false(ready);
+  helion_compile_pool_destroy(p);
+  close(a[0]);
+  close(a[1]);
+  close(c[0]);
+  close(c[1]);
 }
 
 static void test_compile_pool_adaptive_rule(void **state) {
@@ -298,6 +333,7 @@ int main(void) {
       cmocka_unit_test(test_compile_pool_slow_compile_times_out_others_finish),
       cmocka_unit_test(test_compile_pool_crash_fails_one_config),
       cmocka_unit_test(test_compile_pool_extra_fd_wakes_wait),
+      cmocka_unit_test(test_compile_pool_extra_fds_any_wakes_wait),
       cmocka_unit_test(test_compile_pool_adaptive_rule),
       cmocka_unit_test(test_compile_pool_adapts_after_compiles),
       cmocka_unit_test(test_compile_pool_opts_from_env),

@@ -41,7 +41,10 @@ struct helion_backend_cuda {
   char *source;      /* the .cu text */
   char *source_name; /* its file name, as NVRTC logs cite it */
   helion_compile_pool_t *pool;
-  helion_bench_client_t *client;
+  /* One worker per GPU; the first also times the finalists (rebench). */
+  helion_bench_client_t *clients[HELION_CUDA_MAX_DEVICES];
+  size_t nclients;
+  size_t next_worker; /* round robin of bench() */
 
   /* The current shape. */
   int64_t *shape;
@@ -138,6 +141,45 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             v);
     o->slow_cutoff = x;
   }
+  return HELION_OK;
+}
+
+helion_status helion_backend_cuda_parse_devices(const char *text,
+                                                helion_backend_cuda_opts_t *o,
+                                                helion_err_t *err) {
+  if (!strcmp(text, "all")) {
+    o->all_devices = true;
+    o->ndevices = 0;
+    o->device = 0;
+    return HELION_OK;
+  }
+  size_t n = 0;
+  const char *p = text;
+  for (;;) {
+    char *end = NULL;
+    errno = 0;
+    long v = (*p >= '0' && *p <= '9') ? strtol(p, &end, 10) : -1;
+    if (v < 0 || errno || v > 1024 || (*end != ',' && *end != '\0'))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "--devices: '%s' is not 'all' or a list of "
+                            "device ordinals such as 0,1",
+                            text);
+    for (size_t i = 0; i < n; i++)
+      if (o->devices[i] == (int)v)
+        return helion_err_set(err, HELION_ERR_USAGE,
+                              "--devices: '%s' names GPU %ld twice", text, v);
+    if (n == HELION_CUDA_MAX_DEVICES)
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "--devices: '%s' names more than %d GPUs", text,
+                            HELION_CUDA_MAX_DEVICES);
+    o->devices[n++] = (int)v;
+    if (*end == '\0')
+      break;
+    p = end + 1;
+  }
+  o->ndevices = n;
+  o->all_devices = false;
+  o->device = o->devices[0];
   return HELION_OK;
 }
 
@@ -264,7 +306,7 @@ static const char *path_basename(const char *p) {
  * launch it. */
 static bool config_launch(helion_backend_cuda_t *b, const int64_t *cells,
                           helion_launch_t *out, helion_err_t *why) {
-  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
   helion_launch_scope(b->spec, b->base.space, b->shape, &dev->props, cells,
                       b->scope);
   return helion_launch_eval(b->spec, b->scope, out, why) == HELION_OK;
@@ -310,7 +352,7 @@ static helion_status compile_sync(helion_backend_cuda_t *b,
       }
       helion_compile_result_cleanup(&r); /* nothing else is in flight */
     }
-    if ((rc = helion_compile_pool_wait(b->pool, -1, -1, NULL, err)))
+    if ((rc = helion_compile_pool_wait(b->pool, -1, NULL, 0, NULL, err)))
       return rc;
   }
 }
@@ -331,7 +373,61 @@ static void art_take_compile(art *a, helion_compile_result_t *r) {
   }
 }
 
+/* Seconds worker `w` had a job. */
+static void add_busy(helion_backend_cuda_t *b, size_t w, double s) {
+  b->stats.devices[w].busy_s += s;
+  b->stats.gpu_busy_s += s;
+}
+
 /* --------------------------------------------------------- lifecycle -- */
+
+/* The GPUs to time on: `device` alone, the listed ones, or every GPU the
+ * first worker sees. Starts one worker each; refuses ordinals beyond the
+ * machine and GPUs of different models. */
+static helion_status start_workers(helion_backend_cuda_t *b,
+                                   const helion_backend_cuda_opts_t *o,
+                                   helion_err_t *err) {
+  helion_bench_client_opts_t co;
+  memset(&co, 0, sizeof(co));
+  co.exe = o->worker_exe;
+  co.device = o->all_devices ? 0 : o->ndevices ? o->devices[0] : o->device;
+  co.timeout_s = o->bench_timeout_s;
+  co.timing.precision = o->rebench_precision;
+  helion_status rc = helion_bench_client_create(&co, &b->clients[0], err);
+  if (rc)
+    return rc;
+  b->nclients = 1;
+  const helion_gpu_info_t *first = helion_bench_client_device(b->clients[0]);
+  int count = first->device_count > first->ordinal ? first->device_count
+                                                   : first->ordinal + 1;
+  size_t want = o->all_devices ? (size_t)count : o->ndevices ? o->ndevices : 1;
+  if (want > HELION_CUDA_MAX_DEVICES)
+    want = HELION_CUDA_MAX_DEVICES;
+  for (size_t w = 1; w < want; w++) {
+    co.device = o->all_devices ? (int)w : o->devices[w];
+    if (co.device >= count)
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "--devices: GPU %d does not exist (%d visible; "
+                            "pick from 0..%d)",
+                            co.device, count, count - 1);
+    if ((rc = helion_bench_client_create(&co, &b->clients[w], err)))
+      return rc;
+    b->nclients++;
+    const helion_gpu_info_t *d = helion_bench_client_device(b->clients[w]);
+    if (strcmp(d->props.name, first->props.name) != 0 ||
+        d->props.cc_major != first->props.cc_major ||
+        d->props.cc_minor != first->props.cc_minor)
+      return helion_err_set(
+          err, HELION_ERR_INVALID,
+          "--devices: GPU %d is a %s (sm_%d%d) but GPU %d is a %s (sm_%d%d): "
+          "GPUs of different models cannot share one tune (their winners "
+          "differ); tune them separately with --device %d and --device %d",
+          first->ordinal, first->props.name, first->props.cc_major,
+          first->props.cc_minor, d->ordinal, d->props.name, d->props.cc_major,
+          d->props.cc_minor, first->ordinal, d->ordinal);
+  }
+  return HELION_OK;
+}
 
 helion_status helion_backend_cuda_create(const helion_spec_t *spec,
                                          const helion_backend_cuda_opts_t *o,
@@ -357,15 +453,9 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
     goto out;
   }
 
-  helion_bench_client_opts_t co;
-  memset(&co, 0, sizeof(co));
-  co.exe = o->worker_exe;
-  co.device = o->device;
-  co.timeout_s = o->bench_timeout_s;
-  co.timing.precision = o->rebench_precision;
-  if ((rc = helion_bench_client_create(&co, &b->client, err)))
+  if ((rc = start_workers(b, o, err)))
     goto out;
-  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
   char dev_arch[16];
   snprintf(dev_arch, sizeof(dev_arch), "sm_%d%d", dev->props.cc_major,
            dev->props.cc_minor);
@@ -373,11 +463,17 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
                       b->arch, sizeof(b->arch));
   if ((rc = helion_compile_pool_create(&o->pool, &b->pool, err)))
     goto out;
+  char gpus[HELION_CUDA_MAX_DEVICES * 6] = "";
+  size_t at = 0;
+  for (size_t w = 0; w < b->nclients && at < sizeof(gpus); w++)
+    at += (size_t)snprintf(gpus + at, sizeof(gpus) - at, "%s%d", w ? "," : "",
+                           helion_bench_client_device(b->clients[w])->ordinal);
   HELION_LOG(HELION_LOG_INFO,
-             "GPU %d: %s (%s, %lld SMs); %zu compile processes, compile "
+             "GPU%s %s: %s%s (%s, %lld SMs); %zu compile processes, compile "
              "timeout %gs",
-             dev->ordinal, dev->props.name, b->arch,
-             (long long)dev->props.num_sms, helion_compile_pool_jobs(b->pool),
+             b->nclients > 1 ? "s" : "", gpus, b->nclients > 1 ? "each " : "",
+             dev->props.name, b->arch, (long long)dev->props.num_sms,
+             helion_compile_pool_jobs(b->pool),
              helion_compile_pool_timeout(b->pool));
   *out = b;
   b = NULL;
@@ -392,7 +488,8 @@ void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
   if (b->base.space)
     arts_clear(b);
   helion_compile_pool_destroy(b->pool);
-  helion_bench_client_destroy(b->client);
+  for (size_t w = 0; w < b->nclients; w++)
+    helion_bench_client_destroy(b->clients[w]);
   free(b->arts);
   free(b->slots);
   free(b->source);
@@ -404,7 +501,7 @@ void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
 
 const helion_gpu_info_t *
 helion_backend_cuda_device(const helion_backend_cuda_t *b) {
-  return helion_bench_client_device(b->client);
+  return helion_bench_client_device(b->clients[0]);
 }
 
 const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b) {
@@ -434,6 +531,10 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   b->base.space = space;
   memcpy(b->shape, shape, b->spec->nkeys * sizeof(*shape));
   memset(&b->stats, 0, sizeof(b->stats));
+  b->stats.ndevices = b->nclients;
+  for (size_t w = 0; w < b->nclients; w++)
+    b->stats.devices[w].ordinal =
+        helion_bench_client_device(b->clients[w])->ordinal;
   b->clock0 = helion_now();
   double setup_worker_s = 0;
 
@@ -487,17 +588,24 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
     base.entry = b->spec->reference;
   }
   /* Arguments are sized by the default config's scope. */
-  const helion_gpu_info_t *dev = helion_bench_client_device(b->client);
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
   helion_launch_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
   helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
                                 b->scope,      b->spec->nscope, seed,
                                 base};
+  /* Every GPU needs the inputs and the baseline's outputs; the first GPU's
+   * baseline time is the one reported (it times the finalists too). */
   double base_ms = INFINITY;
-  setup_worker_s = helion_now();
-  rc = helion_bench_client_setup(b->client, &setup, &base_ms, err);
-  b->stats.gpu_busy_s += helion_now() - setup_worker_s;
-  if (rc)
-    goto out;
+  for (size_t w = 0; w < b->nclients; w++) {
+    double ms = INFINITY;
+    setup_worker_s = helion_now();
+    rc = helion_bench_client_setup(b->clients[w], &setup, &ms, err);
+    add_busy(b, w, helion_now() - setup_worker_s);
+    if (rc)
+      goto out;
+    if (w == 0)
+      base_ms = ms;
+  }
   HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
              b->spec->reference ? b->spec->reference : "default config",
              base_ms);
@@ -621,12 +729,41 @@ static void on_benched(helion_backend_cuda_t *b, size_t i,
   record(b, &out[i], &pend[i], o->kind, o->ms);
 }
 
+/* A benchmark worker's job in flight during bench(). */
+typedef struct worker_job {
+  bool busy;
+  size_t idx; /* the config's index in the call */
+  double since;
+} worker_job;
+
+/* Sends ready config `i` to worker `w`; `more` says whether another
+ * compiled config is still waiting for a worker. */
+static helion_status submit_bench(helion_backend_cuda_t *b, size_t w,
+                                  const art *a, bool more, helion_err_t *err) {
+  helion_bench_job_t job;
+  memset(&job, 0, sizeof(job));
+  job.kernel.image = a->cubin;
+  job.kernel.len = a->cubin_size;
+  job.kernel.entry = b->spec->entry;
+  job.kernel.launch = a->launch;
+  job.no_check = !b->opts.accuracy_check;
+  /* Cut a slow config short only when another compiled one waits for a
+   * worker; otherwise the GPU has nothing better to do than time it in
+   * full. */
+  if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms) && more)
+    job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
+  /* The fastest time so far over every GPU. */
+  if (b->opts.early_stop && isfinite(b->best_ms))
+    job.timing.incumbent_ms = b->best_ms;
+  return helion_bench_client_submit(b->clients[w], &job, err);
+}
+
 static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
                                 size_t n, helion_bench_result_t *out,
                                 helion_err_t *err) {
   helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
   helion_status rc = HELION_OK;
-  const size_t nc = ncells(b);
+  const size_t nc = ncells(b), nw = b->nclients;
   double t0 = helion_now();
   const double busy0 = b->stats.gpu_busy_s, idle0 = b->stats.gpu_idle_wait_s;
   const uint64_t call = ++b->call;
@@ -636,9 +773,9 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
   helion_buf_t js;
   helion_buf_init(&js, (size_t)1 << 20);
   size_t nready = 0, ready_head = 0, left = n;
-  size_t busy_idx = 0;
-  bool busy = false;
-  double busy_since = 0;
+  worker_job jobs[HELION_CUDA_MAX_DEVICES];
+  int fds[HELION_CUDA_MAX_DEVICES];
+  memset(jobs, 0, sizeof(jobs));
   if (!pend || !ready || !res) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
     goto out;
@@ -673,52 +810,55 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
   }
 
   while (left > 0) {
-    /* Feed the worker. */
-    if (!busy && ready_head < nready) {
+    /* Feed every free worker, round robin from the one after the last fed,
+     * so each GPU gets work even when compiles finish one at a time. */
+    const size_t first = b->next_worker % nw;
+    for (size_t k = 0; k < nw && ready_head < nready; k++) {
+      size_t w = (first + k) % nw;
+      if (jobs[w].busy)
+        continue;
       size_t i = ready[ready_head++];
-      art *a = &b->arts[pend[i].art];
-      helion_bench_job_t job;
-      memset(&job, 0, sizeof(job));
-      job.kernel.image = a->cubin;
-      job.kernel.len = a->cubin_size;
-      job.kernel.entry = b->spec->entry;
-      job.kernel.launch = a->launch;
-      job.no_check = !b->opts.accuracy_check;
-      /* Cut a slow config short only when another compiled one waits for
-       * the worker; otherwise the GPU has nothing better to do than time
-       * it in full. */
-      if (b->opts.slow_cutoff > 0 && isfinite(b->best_ms) &&
-          ready_head < nready)
-        job.timing.cutoff_ms = b->opts.slow_cutoff * b->best_ms;
-      if (b->opts.early_stop && isfinite(b->best_ms))
-        job.timing.incumbent_ms = b->best_ms;
-      if ((rc = helion_bench_client_submit(b->client, &job, err)))
+      if ((rc = submit_bench(b, w, &b->arts[pend[i].art], ready_head < nready,
+                             err)))
         goto out;
-      busy = true;
-      busy_idx = i;
-      busy_since = helion_now();
+      jobs[w] = (worker_job){true, i, helion_now()};
+      b->next_worker = w + 1;
     }
-    /* Wait for a compile, the worker's answer or its deadline. */
-    bool waiting_for_nvrtc =
-        !busy && helion_compile_pool_outstanding(b->pool) > 0;
+    /* Wait for a compile, a worker's answer or the nearest deadline. */
+    size_t nidle = 0, nfds = 0;
+    bool lost = false;
     double wait_s = -1;
-    if (busy) {
-      double dl = helion_bench_client_deadline(b->client);
-      wait_s = dl > 0 ? dl - helion_now() + 0.01 : 0.05;
-      if (wait_s < 0)
-        wait_s = 0;
+    for (size_t w = 0; w < nw; w++) {
+      fds[w] = -1;
+      if (!jobs[w].busy) {
+        nidle++;
+        continue;
+      }
+      double dl = helion_bench_client_deadline(b->clients[w]);
+      double ws = dl > 0 ? dl - helion_now() + 0.01 : 0.05;
+      if (ws < 0)
+        ws = 0;
+      if (wait_s < 0 || ws < wait_s)
+        wait_s = ws;
+      fds[w] = helion_bench_client_fd(b->clients[w]);
+      nfds += fds[w] >= 0;
+      lost |= fds[w] < 0;
     }
+    bool waiting_for_nvrtc =
+        nidle > 0 && helion_compile_pool_outstanding(b->pool) > 0;
     double w0 = helion_now();
-    int fd = busy ? helion_bench_client_fd(b->client) : -1;
     /* A busy client without a descriptor (it is restarting) is polled
-     * below with a short wait instead. */
+     * below with a short wait instead, when nothing else can wake us. */
     int collect_wait_ms = 0;
-    if (busy && fd < 0 && helion_compile_pool_outstanding(b->pool) == 0)
+    if (lost && (wait_s < 0 || wait_s > 0.05))
+      wait_s = 0.05;
+    if (lost && nfds == 0 && helion_compile_pool_outstanding(b->pool) == 0)
       collect_wait_ms = 50;
-    else if ((rc = helion_compile_pool_wait(b->pool, wait_s, fd, NULL, err)))
+    else if ((rc = helion_compile_pool_wait(b->pool, wait_s, fds, nw, NULL,
+                                            err)))
       goto out;
     if (waiting_for_nvrtc)
-      b->stats.gpu_idle_wait_s += helion_now() - w0;
+      b->stats.gpu_idle_wait_s += (double)nidle * (helion_now() - w0);
 
     helion_compile_result_t r;
     while (helion_compile_pool_take(b->pool, &r)) {
@@ -730,24 +870,28 @@ static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
       }
       helion_compile_result_cleanup(&r);
     }
-    if (busy) {
+    for (size_t w = 0; w < nw; w++) {
+      if (!jobs[w].busy)
+        continue;
       bool done = false;
       helion_bench_outcome_t o;
-      if ((rc = helion_bench_client_collect(b->client, collect_wait_ms, &done,
-                                            &o, err)))
+      if ((rc = helion_bench_client_collect(b->clients[w],
+                                            fds[w] < 0 ? collect_wait_ms : 0,
+                                            &done, &o, err)))
         goto out;
-      if (done) {
-        b->stats.gpu_busy_s += helion_now() - busy_since;
-        on_benched(b, busy_idx, &o, pend, res, &js);
-        busy = false;
-        left--;
-      }
+      if (!done)
+        continue;
+      add_busy(b, w, helion_now() - jobs[w].since);
+      b->stats.devices[w].configs++;
+      on_benched(b, jobs[w].idx, &o, pend, res, &js);
+      jobs[w].busy = false;
+      left--;
     }
   }
   memcpy(out, res, n * sizeof(*out));
   b->stats.bench_s += helion_now() - t0;
   HELION_LOG(HELION_LOG_DEBUG,
-             "bench: %zu configs in %.2fs (worker busy %.2fs, waiting for "
+             "bench: %zu configs in %.2fs (workers busy %.2fs, waiting for "
              "NVRTC %.2fs)",
              n, helion_now() - t0, b->stats.gpu_busy_s - busy0,
              b->stats.gpu_idle_wait_s - idle0);
@@ -800,10 +944,11 @@ static helion_status cuda_rebench(helion_backend_t *base,
         target_ms > 0 ? target_ms : 200, max_ms > 0 ? max_ms : INFINITY);
     double t0 = helion_now();
     uint32_t rounds = 0;
-    rc = helion_bench_client_rebench(b->client, ks, k, repeat, prev, got,
+    /* The first GPU alone: finalists are compared on one clock. */
+    rc = helion_bench_client_rebench(b->clients[0], ks, k, repeat, prev, got,
                                      &rounds, err);
     b->stats.rebench_s += helion_now() - t0;
-    b->stats.gpu_busy_s += helion_now() - t0;
+    add_busy(b, 0, helion_now() - t0);
     if (rc)
       goto out;
     HELION_LOG(HELION_LOG_DEBUG,
@@ -865,9 +1010,14 @@ void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
    * the search's own work), like the configs per second of `tune`. */
   double wall = helion_now() - b->clock0;
   out->wall_s = wall;
-  out->gpu_idle_fraction =
-      wall > 0 && b->stats.gpu_busy_s < wall ? 1 - b->stats.gpu_busy_s / wall
-                                             : 0;
+  double gpu_wall = wall * (double)(b->nclients ? b->nclients : 1);
+  out->gpu_idle_fraction = gpu_wall > 0 && b->stats.gpu_busy_s < gpu_wall
+                               ? 1 - b->stats.gpu_busy_s / gpu_wall
+                               : 0;
   out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
-  out->worker_restarts = helion_bench_client_restarts(b->client);
+  out->worker_restarts = 0;
+  for (size_t w = 0; w < b->nclients; w++) {
+    out->devices[w].restarts = helion_bench_client_restarts(b->clients[w]);
+    out->worker_restarts += out->devices[w].restarts;
+  }
 }

@@ -29,8 +29,14 @@
  * adaptive compile timeout applies unless HELION_AUTOTUNE_ADAPTIVE_TIMEOUT=0.
  *
  * rebench() re-times finalists side by side in the worker (interleaved
- * rounds, Helion's repeat rule for target_ms). elapsed() is wall time since
- * the last set_shape().
+ * rounds, Helion's repeat rule for target_ms); with several GPUs, in the
+ * first GPU's worker. elapsed() is wall time since the last set_shape().
+ *
+ * Several GPUs (opts.devices): bench() feeds every free worker from the one
+ * ready queue (round robin, so each GPU gets work); the results still land
+ * positionally, so the search sees the same batch whichever GPU timed what.
+ * Every worker gets the setup (inputs and the baseline's outputs); a worker
+ * whose GPU fails is restarted on that GPU only, the others go on.
  *
  * The backend keeps, per config of the current shape, the compile artifacts
  * (cubin, PTX, ptxas resource usage, compile seconds) and the latest time,
@@ -53,8 +59,21 @@
 #include "model/spec.h"
 #include "util/util.h"
 
+/* The most GPUs one backend times on (--devices). */
+#define HELION_CUDA_MAX_DEVICES 64
+
 typedef struct helion_backend_cuda_opts {
-  int device;             /* CUDA ordinal */
+  int device; /* CUDA ordinal; with several devices, the first of them */
+  /* Several GPUs (--devices): one benchmark worker per GPU, all fed from
+   * the one compile pool; a config is timed on whichever worker is free,
+   * and the finalists (rebench(): rebenchmarks, final verification, the
+   * winner against the default) side by side on the first GPU only, so a
+   * winner never mixes two GPUs' clocks. ndevices 0: `device` alone.
+   * all_devices: every GPU the worker sees (devices[] unused). GPUs of
+   * different models are refused at create. */
+  int devices[HELION_CUDA_MAX_DEVICES];
+  size_t ndevices;
+  bool all_devices;
   /* NULL: /proc/self/exe (helion-tune itself); HELION_BENCH_WORKER, run as
    * `EXE __bench-worker FD` (tests/tools/fake_bench_worker.c is one) */
   const char *worker_exe;
@@ -92,13 +111,27 @@ typedef struct helion_backend_cuda_opts {
 helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                                             helion_err_t *err);
 
+/*
+ * Parses a --devices value into o->devices/ndevices (and o->device, the
+ * first) or o->all_devices: "all", or distinct ordinals "0,1,3". A bad
+ * list, a duplicate or more than HELION_CUDA_MAX_DEVICES is
+ * HELION_ERR_USAGE naming the value. Ordinals are checked against the
+ * machine at create.
+ */
+helion_status helion_backend_cuda_parse_devices(const char *text,
+                                                helion_backend_cuda_opts_t *o,
+                                                helion_err_t *err);
+
 typedef struct helion_backend_cuda helion_backend_cuda_t;
 
 /*
- * Reads the spec's source, starts the benchmark worker on opts->device and
- * creates the compile pool. `spec` is borrowed and must outlive the
- * backend. Errors: HELION_ERR_NO_DRIVER ("no CUDA driver found: ..."),
- * HELION_ERR_CUDA, HELION_ERR_SUBPROCESS, HELION_ERR_IO (source).
+ * Reads the spec's source, starts the benchmark worker on opts->device (a
+ * worker per GPU with several devices) and creates the compile pool.
+ * `spec` is borrowed and must outlive the backend. Errors:
+ * HELION_ERR_NO_DRIVER ("no CUDA driver found: ..."), HELION_ERR_CUDA,
+ * HELION_ERR_SUBPROCESS, HELION_ERR_IO (source), HELION_ERR_INVALID (an
+ * ordinal beyond the machine's GPUs, or GPUs of two models: the message
+ * names both and says to tune each with --device N).
  */
 helion_status helion_backend_cuda_create(const helion_spec_t *spec,
                                          const helion_backend_cuda_opts_t *o,
@@ -108,7 +141,7 @@ helion_status helion_backend_cuda_create(const helion_spec_t *spec,
 /* Accepts NULL. Kills running compiles and stops the worker. */
 void helion_backend_cuda_destroy(helion_backend_cuda_t *b);
 
-/* The device as the worker saw it. */
+/* The device as the worker saw it (the first, with several). */
 const helion_gpu_info_t *
 helion_backend_cuda_device(const helion_backend_cuda_t *b);
 /* "sm_90" */
@@ -153,6 +186,14 @@ bool helion_backend_cuda_artifact(const helion_backend_cuda_t *b,
                                   const int64_t *cells,
                                   helion_cuda_artifact_t *out);
 
+/* One GPU's share of the current shape. */
+typedef struct helion_cuda_device_stats {
+  int ordinal;
+  size_t configs;    /* bench jobs it ran (each config once) */
+  double busy_s;     /* seconds its worker had a job */
+  unsigned restarts; /* its worker's restarts (since create) */
+} helion_cuda_device_stats_t;
+
 /* Counters of the current shape. */
 typedef struct helion_cuda_stats {
   size_t configs; /* configs through bench() */
@@ -170,17 +211,19 @@ typedef struct helion_cuda_stats {
   double check_s;        /* checked runs (poison, run, compare) */
   double warm_s;         /* first launch, estimate, graph, warm-up */
   double timed_s;        /* timed repetitions */
-  /* Seconds the worker had a job (setup, bench or rebench): the GPU's
-   * share of the wall time. */
+  /* Seconds the workers had a job (setup, bench or rebench), summed over
+   * the GPUs: the GPUs' share of the wall time. */
   double gpu_busy_s;
-  /* Seconds inside bench() when the worker had no job while compiles were
-   * outstanding: the GPU waiting for NVRTC. */
+  /* Worker-seconds inside bench() when a worker had no job while compiles
+   * were outstanding: GPUs waiting for NVRTC. */
   double gpu_idle_wait_s;
-  /* 1 - gpu_busy_s over the shape's wall time (since set_shape): the GPU
-   * idle for any reason (compiles, the search's own work, the tuner) */
+  /* 1 - gpu_busy_s / (wall time since set_shape x GPUs): the GPUs idle for
+   * any reason (compiles, the search's own work, the tuner) */
   double gpu_idle_fraction;
   double compile_timeout_s; /* the compile deadline now */
-  unsigned worker_restarts;
+  unsigned worker_restarts; /* summed over the GPUs */
+  size_t ndevices;          /* the GPUs timed on, the first one first */
+  helion_cuda_device_stats_t devices[HELION_CUDA_MAX_DEVICES];
   double wall_s; /* since set_shape */
 } helion_cuda_stats_t;
 

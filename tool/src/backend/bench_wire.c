@@ -277,6 +277,7 @@ void helion__wire_put_info(helion__wire_enc_t *e, const helion_gpu_info_t *in) {
   helion__wire_put_u64(e, (uint64_t)in->total_mem);
   helion__wire_put_u64(e, (uint64_t)in->max_threads_per_block);
   helion__wire_put_u64(e, (uint64_t)in->smem_per_block_default);
+  helion__wire_put_u32(e, (uint32_t)in->device_count);
 }
 void helion__wire_get_info(helion__wire_dec_t *d, helion_gpu_info_t *in) {
   memset(in, 0, sizeof(*in));
@@ -297,4 +298,5 @@ void helion__wire_get_info(helion__wire_dec_t *d, helion_gpu_info_t *in) {
   in->total_mem = (int64_t)helion__wire_get_u64(d);
   in->max_threads_per_block = (int64_t)helion__wire_get_u64(d);
   in->smem_per_block_default = (int64_t)helion__wire_get_u64(d);
+  in->device_count = (int)helion__wire_get_u32(d);
 }

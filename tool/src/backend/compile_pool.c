@@ -523,14 +523,17 @@ helion_status helion_compile_pool_submit(helion_compile_pool_t *p,
 }
 
 helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
-                                       double timeout_s, int extra_fd,
-                                       bool *out_extra_ready,
+                                       double timeout_s, const int *extra_fds,
+                                       size_t nextra, bool *out_extra_ready,
                                        helion_err_t *err) {
   helion_status rc = HELION_OK;
   double start = helion_now();
   double until = timeout_s < 0 ? INFINITY : start + timeout_s;
   bool extra_ready = false;
-  struct pollfd *pfds = calloc(p->jobs + 1, sizeof(*pfds));
+  size_t nvalid = 0;
+  for (size_t k = 0; k < nextra; k++)
+    nvalid += extra_fds[k] >= 0;
+  struct pollfd *pfds = calloc(p->jobs + nextra + 1, sizeof(*pfds));
   size_t *slot = calloc(p->jobs + 1, sizeof(*slot));
   if (!pfds || !slot) {
     rc = helion_err_set(err, HELION_ERR_NOMEM,
@@ -545,7 +548,7 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
     double due = enforce_deadlines(p, now);
     if (p->ndone > 0 || extra_ready)
       break;
-    if (p->nrunning == 0 && extra_fd < 0)
+    if (p->nrunning == 0 && nvalid == 0)
       break; /* nothing can ever wake us */
     if (now >= until)
       break;
@@ -560,8 +563,10 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
       slot[n++] = i;
     }
     size_t extra_at = n;
-    if (extra_fd >= 0) {
-      pfds[n].fd = extra_fd;
+    for (size_t k = 0; k < nextra; k++) {
+      if (extra_fds[k] < 0)
+        continue;
+      pfds[n].fd = extra_fds[k];
       pfds[n].events = POLLIN;
       pfds[n].revents = 0;
       n++;
@@ -593,8 +598,9 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
       if (rc)
         goto out;
     }
-    if (extra_fd >= 0 && pfds[extra_at].revents)
-      extra_ready = true;
+    for (size_t k = extra_at; k < n; k++)
+      if (pfds[k].revents)
+        extra_ready = true;
   }
 out:
   free(pfds);

@@ -8,8 +8,8 @@
  * file before it exits. The child never initialises CUDA: NVRTC only. The
  * parent keeps one pipe per child whose write end only the child holds, so
  * the pipe reads end-of-file exactly when the child is gone; that is what
- * helion_compile_pool_wait() polls, next to one descriptor of the caller's
- * (the benchmark worker), so finished cubins reach the GPU while other
+ * helion_compile_pool_wait() polls, next to descriptors of the caller's
+ * (the benchmark workers), so finished cubins reach the GPU while other
  * compiles still run.
  *
  * A compile past its deadline gets SIGTERM on its process group, then after
@@ -112,13 +112,15 @@ helion_status helion_compile_pool_submit(helion_compile_pool_t *p,
 /*
  * Drives the pool: starts queued compiles, reaps finished children, kills
  * children past their deadline. Returns when a result is ready to take, when
- * `extra_fd` (>= 0; -1 for none) is readable or hung up (*out_extra_ready,
- * may be NULL), or after `timeout_s` (< 0: no limit; it still returns at
- * once when there is nothing to wait for). Errors are faults of the run.
+ * one of the caller's `nextra` descriptors `extra_fds` (the benchmark
+ * workers'; entries < 0 are skipped, the array may be NULL when nextra is 0)
+ * is readable or hung up (*out_extra_ready, may be NULL), or after
+ * `timeout_s` (< 0: no limit; it still returns at once when there is nothing
+ * to wait for). Errors are faults of the run.
  */
 helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
-                                       double timeout_s, int extra_fd,
-                                       bool *out_extra_ready,
+                                       double timeout_s, const int *extra_fds,
+                                       size_t nextra, bool *out_extra_ready,
                                        helion_err_t *err);
 
 /* Moves the oldest finished result into *out (which the caller then owns

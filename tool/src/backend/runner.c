@@ -159,6 +159,7 @@ helion_status helion_runner_create(int ordinal, helion_runner_t **out,
   }
   helion_gpu_info_t *in = &r->info;
   in->ordinal = ordinal;
+  in->device_count = count;
   in->driver_version = drv->driver_version;
   drv->cuDeviceGetName(in->props.name, (int)sizeof(in->props.name), r->dev);
 #define ATTR(field, a)                                                         \

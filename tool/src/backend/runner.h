@@ -35,6 +35,7 @@
 typedef struct helion_gpu_info {
   helion_device_props_t props; /* name, cc, SMs, opt-in smem, regs per SM */
   int ordinal;                 /* CUDA device ordinal */
+  int device_count;            /* devices visible to the worker */
   int driver_version;          /* cuDriverGetVersion, e.g. 12080 */
   int64_t l2_bytes;            /* L2 cache size */
   int64_t total_mem;           /* device memory, bytes */

@@ -57,6 +57,16 @@ static void usage(FILE *f) {
   "                        best so far (default $HELION_AUTOTUNE_BUDGET_SECONDS)\n"
   "  --max-evals N         stop after N distinct configs measured per shape\n"
   "  --device N            CUDA device ordinal (default 0)\n"
+  "  --devices all|N,M,... time configs on several GPUs of this machine, one\n"
+  "                        benchmark worker per GPU fed from the one compile\n"
+  "                        pool; each config is timed on whichever GPU is free,\n"
+  "                        and the finalists (rebenchmarks, final verification,\n"
+  "                        winner against default) side by side on the first\n"
+  "                        GPU listed, so a winner never mixes two GPUs' clocks.\n"
+  "                        all: every GPU (just one on a 1-GPU machine). The\n"
+  "                        GPUs must be one model (else tune each with\n"
+  "                        --device N); a worker whose GPU fails restarts on\n"
+  "                        that GPU while the others go on. Not with --device\n"
   "  --jobs N              concurrent NVRTC compile processes (default\n"
   "                        $HELION_AUTOTUNE_PRECOMPILE_JOBS, else the number of CPUs)\n"
   "  --config JSON         a configuration to start from (pinned as a finalist);\n"
@@ -81,7 +91,10 @@ static void usage(FILE *f) {
   "                        failures: {compile, runtime, accuracy, timeout}, seconds,\n"
   "                        wall_seconds, backend_seconds, configs_per_second,\n"
   "                        gpu_idle_fraction (the share of the wall time the\n"
-  "                        benchmark worker had no job), phases: {wall_s,\n"
+  "                        benchmark workers had no job: 1 - busy seconds\n"
+  "                        summed over GPUs / (wall x GPUs)), devices: [{ordinal,\n"
+  "                        configs, busy_s, restarts}] (per GPU timed on, the\n"
+  "                        first one timing the finalists), phases: {wall_s,\n"
   "                        setup_s, compile_wait_s (GPU waiting for NVRTC),\n"
   "                        load_s, check_s, warmup_s, timing_s (the worker's\n"
   "                        own phases), bench_other_s, rebench_s,\n"
@@ -173,6 +186,8 @@ typedef struct tune_args {
   size_t nconfigs;
   helion_cli_search_t search;
   uint64_t device, jobs;
+  bool device_given;
+  const char *devices;              /* --devices text; NULL: not given */
   const char *shard, *fragment_dir; /* NULL: not given */
   uint64_t shards;                  /* --shards; 0: not given */
   bool json, quiet, no_results, dry_run;
@@ -206,6 +221,9 @@ static int check_args(const tune_args *a) {
     return usage_error("%s goes with --shard I/N (--shard 0/1 for all work "
                        "items)",
                        a->dry_run ? "--dry-run" : "--fragment-dir");
+  if (a->device_given && a->devices)
+    return usage_error("--device and --devices: give one of them (--devices "
+                       "N for one GPU)");
   if (a->shard && a->tuned)
     return usage_error("--tuned and --shard: a shard records in fragments "
                        "(--fragment-dir), merged with `helion-tune results "
@@ -220,6 +238,7 @@ static int parse_args(int argc, char **argv, tune_args *a) {
                                        "--shape",
                                        "--shapes-from",
                                        HELION_CLI_GPU_FLAGS,
+                                       "--devices",
                                        "--trace",
                                        "--config",
                                        "--tuned",
@@ -241,8 +260,10 @@ static int parse_args(int argc, char **argv, tune_args *a) {
       return rc;
     if (flag) {
       rc = helion_cli_search_flag(PROG, flag, val, &a->search);
-      if (rc == HELION_CLI_NOT_SEARCH_FLAG)
+      if (rc == HELION_CLI_NOT_SEARCH_FLAG) {
+        a->device_given |= strcmp(flag, "--device") == 0;
         rc = helion_cli_gpu_flag(PROG, flag, val, &a->device, &a->jobs);
+      }
       if (rc != HELION_CLI_NOT_SEARCH_FLAG) {
         if (rc)
           return rc;
@@ -251,6 +272,8 @@ static int parse_args(int argc, char **argv, tune_args *a) {
     }
     if (!flag) {
       a->specs[a->nspecs++] = val;
+    } else if (strcmp(flag, "--devices") == 0) {
+      a->devices = val;
     } else if (strcmp(flag, "--shape") == 0) {
       if (!*val)
         return usage_error("--shape: empty shape; expected K=V,... e.g. "
@@ -359,6 +382,26 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
   return true;
 }
 
+/* "devices": each GPU's share of the shape. False when out of memory. */
+static bool add_devices(cJSON *o, const helion_cuda_stats_t *st) {
+  cJSON *list = cJSON_AddArrayToObject(o, "devices");
+  if (!list)
+    return false;
+  for (size_t w = 0; w < st->ndevices; w++) {
+    const helion_cuda_device_stats_t *d = &st->devices[w];
+    cJSON *e = cJSON_CreateObject();
+    if (!e)
+      return false;
+    cJSON_AddItemToArray(list, e);
+    if (!cJSON_AddNumberToObject(e, "ordinal", d->ordinal) ||
+        !cJSON_AddNumberToObject(e, "configs", (double)d->configs) ||
+        !cJSON_AddNumberToObject(e, "busy_s", d->busy_s) ||
+        !cJSON_AddNumberToObject(e, "restarts", d->restarts))
+      return false;
+  }
+  return true;
+}
+
 /* One shape's line of --json: the entry plus what the CLI derives (stats
  * NULL for a cache hit). */
 static helion_status shape_json(const helion_tune_entry_t *e,
@@ -377,7 +420,7 @@ static helion_status shape_json(const helion_tune_entry_t *e,
                                sec > 0 ? (double)e->configs_tested / sec : 0) ||
       !cJSON_AddNumberToObject(o, "gpu_idle_fraction",
                                stats ? stats->gpu_idle_fraction : 0) ||
-      (stats && !add_phases(o, e, stats)))
+      (stats && (!add_phases(o, e, stats) || !add_devices(o, stats))))
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   return HELION_OK;
 }
@@ -738,6 +781,11 @@ int helion_cmd_tune(int argc, char **argv) {
     goto out;
   }
   co.device = (int)a.device;
+  if (a.devices && helion_backend_cuda_parse_devices(a.devices, &co, &err)) {
+    fprintf(stderr, PROG ": %s\n", err.msg);
+    exit_code = HELION_EXIT_USAGE;
+    goto out;
+  }
   if (a.jobs)
     co.pool.jobs = (size_t)a.jobs;
   for (; nspecs < a.nspecs; nspecs++) {

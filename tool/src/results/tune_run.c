@@ -252,9 +252,15 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
     helion_err_t werr = {{0}};
     if (r.cache_on && helion_cache_put(&r.cache, &key, &e, &werr))
       HELION_LOG(HELION_LOG_WARN, "Could not write the cache: %s", werr.msg);
-    char idle[64];
-    snprintf(idle, sizeof(idle), ", GPU idle %.0f%% of the wall time",
-             100.0 * cs.stats.gpu_idle_fraction);
+    char idle[64 + 24 * HELION_CUDA_MAX_DEVICES];
+    int at = snprintf(
+        idle, sizeof(idle), ", GPU%s idle %.0f%% of the wall time",
+        cs.stats.ndevices > 1 ? "s" : "", 100.0 * cs.stats.gpu_idle_fraction);
+    /* With several GPUs, how the configs spread over them. */
+    for (size_t w = 0; cs.stats.ndevices > 1 && w < cs.stats.ndevices; w++)
+      at += snprintf(idle + at, sizeof(idle) - (size_t)at, "%s GPU %d: %zu",
+                     w ? "," : "; configs timed:", cs.stats.devices[w].ordinal,
+                     cs.stats.devices[w].configs);
     helion_tune_entry_log(&e, idle);
     if ((rc = record(o->results_path, &e, helion_buf_str(&text), err)) ||
         (rc = on_shape(ud, &e, false, &cs.stats, err)))

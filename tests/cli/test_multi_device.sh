@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# test_multi_device.sh: `tune --devices` over several GPUs, without a GPU:
+# the benchmark worker's test double (tests/tools/fake_bench_worker.c) plays
+# HELION_FAKE_DEVICES=2 fake GPUs. Checks:
+#  - usage errors of --devices exit 2 naming the value (bad list, duplicate,
+#    --device with --devices); an ordinal beyond the GPUs and GPUs of two
+#    models exit 1 with a clear message (both models, --device N to tune
+#    them separately); --devices all on one GPU is that GPU;
+#  - the work is split: both GPUs time configs (--json "devices");
+#  - determinism: on tests/data/multi (configs that crash or kill their
+#    worker, or are wrong), the result with two workers equals the result
+#    with one (best_config, best_ms, configs_tested, failures, and every
+#    evaluation line of the trace but its elapsed time);
+#  - a worker killed mid-run (HELION_FAKE_DIE) restarts on its GPU only,
+#    the other goes on, the killed job's config is a runtime failure;
+#  - tests/data/broken (hangs, illegal addresses, wrong answers) fails the
+#    same configs over two GPUs as over one.
+# Prints the configs per second with one and two workers (the fake's
+# kernels take no time: this measures the tuner's own overhead).
+set -u
+
+[ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
+[ -n "${HELION_BENCH_WORKER:-}" ] || { echo "HELION_BENCH_WORKER not set"; exit 77; }
+SRC="${HELION_SOURCE_DIR:?}"
+DATA="${HELION_TEST_DATA:?}"
+VADD="$SRC/samples/vector_add/vector_add.json"
+MULTI="$DATA/multi/multi.json"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+FAILS=0
+export HELION_AUTOTUNE_PROGRESS_BAR=0 HELION_FAKE_DEVICES=2
+unset HELION_FAKE_OTHER_MODEL HELION_FAKE_DIE
+
+fail() {
+  echo "FAIL: $*"
+  FAILS=$((FAILS + 1))
+}
+# expect_rc WANT CMD...: stdout/stderr in $TMP/out, $TMP/err.
+expect_rc() {
+  local want="$1"
+  shift
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  [ "$rc" -eq "$want" ] || fail "exit $rc, want $want: $* (stderr: $(tail -5 "$TMP/err"))"
+}
+expect_err() {
+  grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1': $(tail -5 "$TMP/err")"
+}
+# tune NAME ARGS...: a fresh cache each run (never a hit), --json to
+# $TMP/NAME.json, stderr to $TMP/NAME.err, the trace to $TMP/NAME.trace.
+tune() {
+  local name="$1"
+  shift
+  HELION_CACHE_DIR="$TMP/cache-$name" "$HELION_TUNE" tune "$@" --no-results \
+    --json --trace "$TMP/$name.trace" >"$TMP/$name.json" 2>"$TMP/$name.err"
+  local rc=$?
+  [ "$rc" -eq 0 ] || fail "tune $name: exit $rc: $(tail -5 "$TMP/$name.err")"
+}
+# field NAME EXPR: a Python expression over s, the first shape's entry.
+field() {
+  python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['shapes'][0]; print($2)" "$TMP/$1.json"
+}
+
+# --- --help documents it.
+expect_rc 0 "$HELION_TUNE" tune --help
+grep -qF -- "--devices all|N,M" "$TMP/out" || fail "--help lacks --devices"
+grep -qF -- '"devices"' "$TMP/out" || grep -qF -- "devices: [{ordinal" "$TMP/out" ||
+  fail "--help lacks the devices field of --json"
+
+# --- Usage errors: exit 2, the value named.
+export HELION_CACHE_DIR="$TMP/cache-usage"
+for bad in "" "x" "0," ",1" "0;1" "-1" "1.5" "0,,1" "2000"; do
+  expect_rc 2 "$HELION_TUNE" tune "$VADD" --devices "$bad"
+  expect_err "--devices: '$bad' is not 'all' or a list of device ordinals"
+done
+expect_rc 2 "$HELION_TUNE" tune "$VADD" --devices 0,1,0
+expect_err "--devices: '0,1,0' names GPU 0 twice"
+expect_rc 2 "$HELION_TUNE" tune "$VADD" --device 1 --devices 0,1
+expect_err "--device and --devices: give one of them"
+
+# --- Errors of the machine: exit 1, clear.
+expect_rc 1 "$HELION_TUNE" tune "$VADD" --devices 0,2 --shape N=4096 --no-results
+expect_err "GPU 2 does not exist (2 visible"
+expect_rc 1 "$HELION_TUNE" tune "$VADD" --devices 3,0 --shape N=4096 --no-results
+expect_err "CUDA device 3 does not exist (2 visible)"
+HELION_FAKE_OTHER_MODEL=1 expect_rc 1 "$HELION_TUNE" tune "$VADD" --devices all \
+  --shape N=4096 --no-results
+expect_err "GPU 0 is a fake H200 (test double, no CUDA) (sm_90) but GPU 1 is a fake A100 (test double, no CUDA) (sm_80)"
+expect_err "tune them separately with --device 0 and --device 1"
+
+# --- --devices all on a 1-GPU machine: that GPU.
+HELION_FAKE_DEVICES=1 tune one "$VADD" --devices all --shape N=4096 --max-evals 8
+[ "$(field one "[d['ordinal'] for d in s['devices']]")" = "[0]" ] ||
+  fail "--devices all on one GPU: devices $(field one "s['devices']")"
+
+# --- Determinism and the split: one worker against two, same seed.
+search=(--algorithm RandomSearch --max-evals 48 --seed 3)
+tune w1 "$MULTI" --device 0 "${search[@]}"
+tune w2 "$MULTI" --devices all "${search[@]}"
+for f in "s['best_config']" "s['best_ms']" "s['configs_tested']" \
+  "s['failures']" "s['default_ms']"; do
+  a="$(field w1 "$f")" b="$(field w2 "$f")"
+  [ "$a" = "$b" ] || fail "$f: one worker $a, two workers $b"
+done
+[ "$(field w1 "s['best_config'] != {'MODE': 'ok', 'UNROLL': 1, 'block_sizes': [256]}")" = True ] ||
+  fail "the default config won: pick a seed whose search finds a faster one"
+[ "$(field w1 "sum(s['failures'].values()) > 0")" = True ] ||
+  fail "the multi spec's run had no failures: the test checks nothing"
+[ "$(field w1 "len(s['devices'])")" = 1 ] || fail "one worker: devices $(field w1 "s['devices']")"
+[ "$(field w2 "[d['ordinal'] for d in s['devices']]")" = "[0, 1]" ] ||
+  fail "two workers: devices $(field w2 "s['devices']")"
+[ "$(field w2 "all(d['configs'] > 0 for d in s['devices'])")" = True ] ||
+  fail "the work is not split: $(field w2 "s['devices']")"
+[ "$(field w2 "sum(d['configs'] for d in s['devices']) >= s['configs_tested']")" = True ] ||
+  fail "per-device configs do not add up: $(field w2 "s['devices']"), tested $(field w2 "s['configs_tested']")"
+evals() { grep '"evaluation"' "$1" | sed 's/"elapsed": [^,}]*//'; }
+evals "$TMP/w1.trace" >"$TMP/w1.evals"
+evals "$TMP/w2.trace" >"$TMP/w2.evals"
+[ -s "$TMP/w1.evals" ] || fail "no evaluation lines in the trace"
+cmp -s "$TMP/w1.evals" "$TMP/w2.evals" ||
+  fail "the traces differ: $(diff "$TMP/w1.evals" "$TMP/w2.evals" | head -6)"
+echo "configs/s with one worker: $(field w1 "round(s['configs_per_second'], 1)"), with two: $(field w2 "round(s['configs_per_second'], 1)") (fake GPUs: the tuner's overhead)"
+
+# --- A worker killed mid-run (GPU 1's 3rd job) restarts on GPU 1 only.
+HELION_FAKE_DIE=1:3 tune die "$VADD" --devices 0,1 --shape N=4096 \
+  --algorithm RandomSearch --max-evals 24 --seed 1
+[ "$(field die "[d['restarts'] for d in s['devices']][0]")" = 0 ] ||
+  fail "GPU 0's worker restarted: $(field die "s['devices']")"
+[ "$(field die "s['devices'][1]['restarts'] >= 1")" = True ] ||
+  fail "GPU 1's worker did not restart: $(field die "s['devices']")"
+[ "$(field die "s['devices'][1]['configs'] > 3")" = True ] ||
+  fail "GPU 1 timed nothing after its restart: $(field die "s['devices']")"
+[ "$(field die "s['failures']['runtime'] >= 1")" = True ] ||
+  fail "the killed job's config is not a runtime failure: $(field die "s['failures']")"
+grep -qF "benchmark worker died" "$TMP/die.err" ||
+  fail "no 'benchmark worker died' line: $(grep -i worker "$TMP/die.err" | head -3)"
+[ "$(field die "s['best_ms'] > 0 and s['configs_tested']")" = 24 ] ||
+  fail "the run did not go on to 24 configs: $(field die "s['configs_tested']")"
+
+# --- tests/data/broken over two GPUs: hangs (the watchdog), illegal
+# addresses and wrong answers count as on one GPU (test_tune_broken.sh's
+# hand-counted expectations), the GPUs that met them restarted.
+HELION_AUTOTUNE_COMPILE_TIMEOUT=5 tune broken "$DATA/broken/broken.json" \
+  --devices all --algorithm RandomSearch --effort quick --seed 3
+[ "$(field broken "s['failures']")" = "{'accuracy': 2, 'compile': 0, 'runtime': 2, 'timeout': 4}" ] ||
+  fail "broken over two GPUs: failures $(field broken "s['failures']")"
+[ "$(field broken "s['best_config']['BROKEN']")" = ok ] ||
+  fail "broken over two GPUs: winner $(field broken "s['best_config']")"
+[ "$(field broken "sum(d['restarts'] for d in s['devices'])")" -ge 1 ] ||
+  fail "broken over two GPUs: restarts $(field broken "s['devices']")"
+
+[ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }
+echo "ok"
