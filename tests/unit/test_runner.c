@@ -111,6 +111,48 @@ static void test_runner_store_load(void **state) {
   assert_true(helion_runner_load(HELION_DT_I8, i8, 0) == -128.0);
 }
 
+/* Large arguments fill in blocks, block b from its own stream (and on
+ * several threads): block 0 is the argument's stream, block b starts a
+ * stream seeded helion_runner_block_seed(arg seed, b), and two fills give
+ * the same bytes. */
+static void test_runner_fill_blocks(void **state) {
+  (void)state;
+  size_t n = 3 * HELION_RUNNER_FILL_BLOCK + 123;
+  float *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b));
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_true(
+      helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5, 1, a, n));
+  assert_true(
+      helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5, 1, b, n));
+  assert_memory_equal(a, b, n * sizeof(*a));
+  uint64_t s = helion_runner_arg_seed(5, 1);
+  for (size_t blk = 0; blk < 4; blk++) {
+    helion_rng_t r;
+    helion_rng_seed(&r, helion_runner_block_seed(s, blk));
+    size_t from = blk * HELION_RUNNER_FILL_BLOCK;
+    size_t to = from + HELION_RUNNER_FILL_BLOCK < n
+                    ? from + HELION_RUNNER_FILL_BLOCK
+                    : n;
+    for (size_t i = from; i < to; i++)
+      if (a[i] != (float)helion_rng_normal(&r))
+        fail_msg("element %zu (block %zu) is not its stream's", i, blk);
+  }
+  assert_true(helion_runner_block_seed(s, 0) == s);
+  assert_true(helion_runner_block_seed(s, 1) != s);
+  /* arange counts across blocks. */
+  int32_t *ar = malloc(n * sizeof(*ar));
+  assert_non_null(ar);
+  assert_true(
+      helion_runner_fill(HELION_DT_I32, HELION_INIT_ARANGE, 0, 0, 0, 1, 0, ar, n));
+  for (size_t i = 0; i < n; i++)
+    if (ar[i] != (int32_t)i)
+      fail_msg("arange element %zu is %d", i, ar[i]);
+  free(a);
+  free(b);
+  free(ar);
+}
+
 static void test_runner_fill_inits(void **state) {
   (void)state;
   float a[64], b[64], c[64];
@@ -631,6 +673,7 @@ int main(void) {
       cmocka_unit_test(test_runner_fill_inits),
       cmocka_unit_test(test_runner_median_settled),
       cmocka_unit_test(test_runner_stop_rule),
+      cmocka_unit_test(test_runner_fill_blocks),
       cmocka_unit_test(test_runner_compare_rule),
       cmocka_unit_test(test_runner_compare_every_16bit_pattern),
       cmocka_unit_test(test_runner_launch_geometry),

@@ -64,9 +64,12 @@ bool helion_runner_store(helion_dtype t, void *p, size_t i, double v);
 /* ---------------------------------------------------------------------------
  * Argument data.
  *
- * The data of pointer argument `arg_index` comes from a helion_rng_t seeded
- * with helion_runner_arg_seed(seed, arg_index), so every process (and every
- * restart of the worker) builds the same bytes:
+ * The data of pointer argument `arg_index` comes in blocks of
+ * HELION_RUNNER_FILL_BLOCK elements, block b from a helion_rng_t seeded with
+ * helion_runner_block_seed(helion_runner_arg_seed(seed, arg_index), b)
+ * (block 0: the argument's seed itself), so every process (and every
+ * restart of the worker) builds the same bytes, and large arguments fill
+ * on several threads:
  *   randn          helion_rng_normal() per element, then stored
  *   rand           helion_rng_double() per element ([0, 1))
  *   randint(lo,hi) helion_rng_range(lo, hi) per element (inclusive)
@@ -77,6 +80,8 @@ bool helion_runner_store(helion_dtype t, void *p, size_t i, double v);
  * (helion_spec_arg_check); floats as float/double.
  */
 uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index);
+#define HELION_RUNNER_FILL_BLOCK ((size_t)1 << 16)
+uint64_t helion_runner_block_seed(uint64_t arg_seed, size_t block);
 
 /* Fills `numel` elements of dtype t at `out` as described above; false
  * when some value did not fit (helion_runner_store; the spec parser and

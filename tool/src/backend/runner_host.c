@@ -6,9 +6,11 @@
 #include "backend/runner.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------------------
  * Half and bfloat16.
@@ -188,17 +190,21 @@ uint64_t helion_runner_arg_seed(uint64_t seed, size_t arg_index) {
   return seed + ((uint64_t)arg_index + 1) * 0x9E3779B97F4A7C15ull;
 }
 
-bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
-                        double hi, double c, uint64_t seed, size_t arg_index,
-                        void *out, size_t numel) {
+uint64_t helion_runner_block_seed(uint64_t arg_seed, size_t block) {
+  return block == 0 ? arg_seed
+                    : arg_seed ^ ((uint64_t)block * 0xD1B54A32D192ED03ull);
+}
+
+/* Elements [from, to) of block `block` (from and to inside it). */
+static bool fill_block(helion_dtype t, helion_init_kind init, double lo,
+                       double hi, double c, uint64_t arg_seed, void *out,
+                       size_t from, size_t to) {
   bool ok = true;
-  if (init == HELION_INIT_NONE) {
-    memset(out, 0xFF, numel * helion_dtype_size(t));
-    return true;
-  }
   helion_rng_t rng;
-  helion_rng_seed(&rng, helion_runner_arg_seed(seed, arg_index));
-  for (size_t i = 0; i < numel; i++) {
+  helion_rng_seed(&rng,
+                  helion_runner_block_seed(arg_seed,
+                                           from / HELION_RUNNER_FILL_BLOCK));
+  for (size_t i = from; i < to; i++) {
     double v = 0.0;
     switch (init) {
     case HELION_INIT_RANDN:
@@ -226,6 +232,75 @@ bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
       break;
     }
     ok &= helion_runner_store(t, out, i, v);
+  }
+  return ok;
+}
+
+/* Threads filling one argument, blocks dealt round robin. */
+#define FILL_MAX_THREADS 16
+
+typedef struct fill_job {
+  helion_dtype t;
+  helion_init_kind init;
+  double lo, hi, c;
+  uint64_t arg_seed;
+  void *out;
+  size_t numel, first, stride;
+  bool ok;
+} fill_job;
+
+static void *fill_thread(void *arg) {
+  fill_job *j = arg;
+  j->ok = true;
+  for (size_t b = j->first; b * HELION_RUNNER_FILL_BLOCK < j->numel;
+       b += j->stride) {
+    size_t from = b * HELION_RUNNER_FILL_BLOCK;
+    size_t to = from + HELION_RUNNER_FILL_BLOCK < j->numel
+                    ? from + HELION_RUNNER_FILL_BLOCK
+                    : j->numel;
+    j->ok &= fill_block(j->t, j->init, j->lo, j->hi, j->c, j->arg_seed, j->out,
+                        from, to);
+  }
+  return NULL;
+}
+
+bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
+                        double hi, double c, uint64_t seed, size_t arg_index,
+                        void *out, size_t numel) {
+  if (init == HELION_INIT_NONE) {
+    memset(out, 0xFF, numel * helion_dtype_size(t));
+    return true;
+  }
+  size_t blocks = (numel + HELION_RUNNER_FILL_BLOCK - 1) /
+                  HELION_RUNNER_FILL_BLOCK;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t nt = cpus > 1 ? (size_t)cpus : 1;
+  if (nt > FILL_MAX_THREADS)
+    nt = FILL_MAX_THREADS;
+  if (nt > blocks)
+    nt = blocks ? blocks : 1;
+  fill_job jobs[FILL_MAX_THREADS];
+  pthread_t th[FILL_MAX_THREADS];
+  bool started[FILL_MAX_THREADS] = {false};
+  for (size_t k = 0; k < nt; k++) {
+    jobs[k] = (fill_job){t,     init,
+                         lo,    hi,
+                         c,     helion_runner_arg_seed(seed, arg_index),
+                         out,   numel,
+                         k,     nt,
+                         true};
+    /* Thread 0 is this one; a thread that cannot start leaves its blocks
+     * to this one too (same bytes either way). */
+    if (k > 0)
+      started[k] = pthread_create(&th[k], NULL, fill_thread, &jobs[k]) == 0;
+  }
+  bool ok = true;
+  for (size_t k = 0; k < nt; k++) {
+    if (k == 0 || !started[k])
+      fill_thread(&jobs[k]);
+    else
+      pthread_join(th[k], NULL);
+    ok &= jobs[k].ok;
   }
   return ok;
 }
