@@ -30,7 +30,8 @@ struct helion_runner_kernel {
   /* Graph timing, built on first use. */
   CUgraphExec graph;
   uint32_t graph_k;
-  double est_ms; /* kernel-only estimate; < 0 until measured */
+  double est_ms;     /* kernel-only estimate; < 0 until measured */
+  uint32_t est_reps; /* launches behind it: 5, or 2 for a clear cut */
   bool dead;     /* failed during interleaved timing */
   bool settled;  /* interleaved timing: its median is precise enough */
   uint32_t nt;   /* interleaved timing: rounds it ran */
@@ -797,12 +798,16 @@ static CUresult run_unit(helion_runner_t *r, helion_runner_kernel_t *k) {
 }
 
 /* Estimates the kernel alone (median of 5 event-timed launches, each after a
- * flush) and the cost of flush + launch per repetition. */
+ * flush) and the cost of flush + launch per repetition. With cut_ms > 0, a
+ * kernel whose first two launches both take over cut_ms stops there (their
+ * mean is its estimate): it is going to be cut, and a slow kernel's three
+ * more launches are the costliest part of its measurement. */
 static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
-                         double *out_unit_ms) {
+                         double cut_ms, double *out_unit_ms) {
   CUresult res;
   double kt[5];
   float f;
+  int n = 5;
   if ((res = need_events(r, 16)))
     return res;
   for (int i = 0; i < 5; i++) {
@@ -812,20 +817,36 @@ static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
         (res = run_unit(r, k)) ||
         (res = r->drv->cuEventRecord(r->ev[3 * i + 2], r->stream)))
       return res;
+    if (i != 1 || !(cut_ms > 0) || k->graph)
+      continue;
+    if ((res = r->drv->cuEventSynchronize(r->ev[5])))
+      return res;
+    for (int j = 0; j < 2; j++) {
+      if ((res = r->drv->cuEventElapsedTime(&f, r->ev[3 * j + 1],
+                                            r->ev[3 * j + 2])))
+        return res;
+      kt[j] = f;
+    }
+    if (kt[0] > cut_ms && kt[1] > cut_ms) {
+      n = 2;
+      break;
+    }
   }
-  if ((res = r->drv->cuEventSynchronize(r->ev[14])))
+  if ((res = r->drv->cuEventSynchronize(r->ev[3 * n - 1])))
     return res;
-  for (int i = 0; i < 5; i++) {
+  for (int i = 0; i < n; i++) {
     if ((res = r->drv->cuEventElapsedTime(&f, r->ev[3 * i + 1],
                                           r->ev[3 * i + 2])))
       return res;
     kt[i] = f;
   }
-  if ((res = r->drv->cuEventElapsedTime(&f, r->ev[0], r->ev[14])))
+  if ((res = r->drv->cuEventElapsedTime(&f, r->ev[0], r->ev[3 * n - 1])))
     return res;
-  *out_unit_ms = f / 5.0;
-  if (!k->graph)
-    k->est_ms = median(kt, 5);
+  *out_unit_ms = f / n;
+  if (!k->graph) {
+    k->est_ms = median(kt, (size_t)n);
+    k->est_reps = (uint32_t)n;
+  }
   return CUDA_SUCCESS;
 }
 
@@ -929,13 +950,13 @@ static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
     return res;
   if ((res = settle_clocks(r, k)))
     return res;
-  if ((res = estimate(r, k, unit_ms)))
+  if ((res = estimate(r, k, t->cutoff_ms, unit_ms)))
     return res;
   if (!k->graph && k->est_ms * 1000.0 < t->graph_us) {
     if (build_graph(r, k) == CUDA_SUCCESS) {
       if ((res = r->drv->cuGraphLaunch(k->graph, r->stream)) ||
           (res = r->drv->cuStreamSynchronize(r->stream)) ||
-          (res = estimate(r, k, unit_ms)))
+          (res = estimate(r, k, 0, unit_ms)))
         return res;
     } else if ((res = r->drv->cuCtxSynchronize())) {
       return res;
@@ -974,7 +995,7 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   if (t.cutoff_ms > 0 && !k->graph && k->est_ms > t.cutoff_ms) {
     memset(out, 0, sizeof(*out));
     out->ms = out->min_ms = k->est_ms;
-    out->reps = 5;
+    out->reps = k->est_reps;
     out->copies = 1;
     out->cut = true;
     out->stop = HELION_TIMING_CUT;

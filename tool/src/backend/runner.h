@@ -201,7 +201,8 @@ typedef struct helion_timing {
    * after `repeat` rounds. < 0: every kernel runs all `repeat` rounds, as
    * Helion does. */
   double precision;
-  /* [0 = none] a kernel whose estimate (median of 5 flushed launches)
+  /* [0 = none] a kernel whose estimate (median of 5 flushed launches,
+   * or the mean of the first 2 when both are over this)
    * exceeds this many ms gets the estimate as its time, with no warm-up or
    * timed repetitions: knowing that it is slow is enough. Not applied to
    * kernels timed as graphs (their single launches are not accurate). */
