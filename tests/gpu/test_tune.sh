@@ -12,6 +12,8 @@
 # device (on CI it also runs against tests/tools/fake_bench_worker). Last,
 # the cache: a second identical tune is a hit that starts no benchmark worker.
 # Also --shapes-from, the runtime's recorded misses as the shapes to tune.
+# Also where the time went (--json "phases", "timing_stops") and the early
+# stop against the best so far, and with HELION_AUTOTUNE_EARLY_STOP=0 none.
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -84,8 +86,31 @@ for k in ("source_hash", "space_fingerprint"):
     assert re.fullmatch(r"[0-9a-f]{64}", s[k]), k
 assert s["tool_version"] and s["wall_seconds"] >= s["backend_seconds"] > 0, s
 assert s["seconds"] == s["backend_seconds"] and "error" not in s, s
+# Where the time went: every phase present and >= 0 (what the tuner does
+# between the worker'"'"'s jobs may read a hair under 0 from two clocks), the
+# tuner'"'"'s phases within the wall time; timing stops count the configs timed.
+ph = s["phases"]
+names = ["wall_s", "setup_s", "compile_wait_s", "load_s", "check_s", "warmup_s",
+         "timing_s", "bench_other_s", "rebench_s", "side_by_side_s", "search_s"]
+assert sorted(ph) == sorted(names), sorted(ph)
+assert all(ph[k] >= -0.01 for k in names), ph
+assert ph["setup_s"] + ph["compile_wait_s"] + ph["rebench_s"] <= ph["wall_s"] + 1e-6, ph
+st = s["timing_stops"]
+assert sorted(st) == ["cut", "full", "settled", "slower"], st
+assert sum(st.values()) == s["configs_tested"] - sum(f.values()), (st, s["configs_tested"], f)
+# The test double'"'"'s kernels take 0.1-0.2 ms by hash: many are clearly slower.
+assert "fake" not in d["device"] or st["slower"] > 0, st
 '
 tested=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shapes"][0]["configs_tested"])' "$TMP/out")
+
+# HELION_AUTOTUNE_EARLY_STOP=0: every config timed in full (Helion's way).
+HELION_AUTOTUNE_EARLY_STOP=0 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+  --effort quick --max-evals 12 --seed 7 --json --no-results \
+  >"$TMP/out_full" 2>"$TMP/err_full" || fail "early stop off: exit $?"
+check_json "$TMP/out_full" '
+st = s["timing_stops"]
+assert st["slower"] == 0 and st["settled"] == 0 and st["full"] > 0, st
+'
 
 # The run log.
 has "$TMP/err" '^\[[0-9]+s\] Starting autotuning process'
