@@ -32,9 +32,9 @@ struct helion_runner_kernel {
   uint32_t graph_k;
   double est_ms;     /* kernel-only estimate; < 0 until measured */
   uint32_t est_reps; /* launches behind it: 5, or 2 for a clear cut */
-  bool dead;     /* failed during interleaved timing */
-  bool settled;  /* interleaved timing: its median is precise enough */
-  uint32_t nt;   /* interleaved timing: rounds it ran */
+  bool dead;         /* failed during interleaved timing */
+  bool settled;      /* interleaved timing: its median is precise enough */
+  uint32_t nt;       /* interleaved timing: rounds it ran */
 };
 
 struct helion_runner {
@@ -1030,9 +1030,8 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   uint32_t done = 0;
   helion_timing_stop stop = HELION_TIMING_FULL;
   while (done < n && stop == HELION_TIMING_FULL) {
-    uint32_t to = t.incumbent_ms > 0 && n - done > STOP_CHUNK
-                      ? done + STOP_CHUNK
-                      : n;
+    uint32_t to =
+        t.incumbent_ms > 0 && n - done > STOP_CHUNK ? done + STOP_CHUNK : n;
     if ((res = run_reps(r, k, done, to)))
       goto failed;
     for (; done < to; done++) {

@@ -144,9 +144,9 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
 /* Why a timing ended (helion_timed_t.stop). */
 typedef enum helion_timing_stop {
   HELION_TIMING_FULL = 0, /* rep_ms (or max_reps) spent */
-  HELION_TIMING_SETTLED,    /* median known to the precision */
-  HELION_TIMING_SLOWER,     /* clearly slower than the incumbent */
-  HELION_TIMING_CUT,        /* over cutoff_ms: the estimate only */
+  HELION_TIMING_SETTLED,  /* median known to the precision */
+  HELION_TIMING_SLOWER,   /* clearly slower than the incumbent */
+  HELION_TIMING_CUT,      /* over cutoff_ms: the estimate only */
   HELION_TIMING_STOP_COUNT
 } helion_timing_stop;
 

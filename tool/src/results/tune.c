@@ -395,8 +395,7 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
     e.best_ms = helion_search_best_ms(s);
   }
   /* Interrupted: the best so far as measured; nothing more is timed. */
-  if (!e.interrupted)
-  {
+  if (!e.interrupted) {
     double s0 = helion_now();
     rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
                            &e, &le);
