@@ -121,10 +121,10 @@ static void test_runner_fill_blocks(void **state) {
   float *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b));
   assert_non_null(a);
   assert_non_null(b);
-  assert_true(
-      helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5, 1, a, n));
-  assert_true(
-      helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5, 1, b, n));
+  assert_true(helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5,
+                                 1, a, n));
+  assert_true(helion_runner_fill(HELION_DT_FLOAT, HELION_INIT_RANDN, 0, 0, 0, 5,
+                                 1, b, n));
   assert_memory_equal(a, b, n * sizeof(*a));
   uint64_t s = helion_runner_arg_seed(5, 1);
   for (size_t blk = 0; blk < 4; blk++) {
@@ -143,8 +143,8 @@ static void test_runner_fill_blocks(void **state) {
   /* arange counts across blocks. */
   int32_t *ar = malloc(n * sizeof(*ar));
   assert_non_null(ar);
-  assert_true(
-      helion_runner_fill(HELION_DT_I32, HELION_INIT_ARANGE, 0, 0, 0, 1, 0, ar, n));
+  assert_true(helion_runner_fill(HELION_DT_I32, HELION_INIT_ARANGE, 0, 0, 0, 1,
+                                 0, ar, n));
   for (size_t i = 0; i < n; i++)
     if (ar[i] != (int32_t)i)
       fail_msg("arange element %zu is %d", i, ar[i]);

@@ -97,8 +97,8 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
     return rc;
   if ((rc = env_flag_default("HELION_AUTOTUNE_ADAPTIVE_TIMEOUT", true,
                              &o->adaptive_timeout, err)) ||
-      (rc = env_flag_default("HELION_AUTOTUNE_EARLY_STOP", true,
-                             &o->early_stop, err)) ||
+      (rc = env_flag_default("HELION_AUTOTUNE_EARLY_STOP", true, &o->early_stop,
+                             err)) ||
       (rc = env_flag_default("HELION_AUTOTUNE_ACCURACY_CHECK", true,
                              &o->accuracy_check, err)))
     return rc;

@@ -204,13 +204,13 @@ typedef struct helion_cuda_stats {
   size_t by_stop[HELION_TIMING_STOP_COUNT];
   /* Where the shape's wall time went, in seconds. The worker's phases
    * (load_s ... timed_s) are its own clock; the rest the tuner's. */
-  double setup_s;        /* set_shape: default compile, worker setup */
-  double bench_s;        /* inside bench() */
-  double rebench_s;      /* inside rebench() (final verification too) */
-  double load_s;         /* module loads of bench jobs */
-  double check_s;        /* checked runs (poison, run, compare) */
-  double warm_s;         /* first launch, estimate, graph, warm-up */
-  double timed_s;        /* timed repetitions */
+  double setup_s;   /* set_shape: default compile, worker setup */
+  double bench_s;   /* inside bench() */
+  double rebench_s; /* inside rebench() (final verification too) */
+  double load_s;    /* module loads of bench jobs */
+  double check_s;   /* checked runs (poison, run, compare) */
+  double warm_s;    /* first launch, estimate, graph, warm-up */
+  double timed_s;   /* timed repetitions */
   /* Seconds the workers had a job (setup, bench or rebench), summed over
    * the GPUs: the GPUs' share of the wall time. */
   double gpu_busy_s;

@@ -201,9 +201,8 @@ static bool fill_block(helion_dtype t, helion_init_kind init, double lo,
                        size_t from, size_t to) {
   bool ok = true;
   helion_rng_t rng;
-  helion_rng_seed(&rng,
-                  helion_runner_block_seed(arg_seed,
-                                           from / HELION_RUNNER_FILL_BLOCK));
+  helion_rng_seed(&rng, helion_runner_block_seed(
+                            arg_seed, from / HELION_RUNNER_FILL_BLOCK));
   for (size_t i = from; i < to; i++) {
     double v = 0.0;
     switch (init) {
@@ -271,8 +270,8 @@ bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
     memset(out, 0xFF, numel * helion_dtype_size(t));
     return true;
   }
-  size_t blocks = (numel + HELION_RUNNER_FILL_BLOCK - 1) /
-                  HELION_RUNNER_FILL_BLOCK;
+  size_t blocks =
+      (numel + HELION_RUNNER_FILL_BLOCK - 1) / HELION_RUNNER_FILL_BLOCK;
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   size_t nt = cpus > 1 ? (size_t)cpus : 1;
   if (nt > FILL_MAX_THREADS)
@@ -283,12 +282,17 @@ bool helion_runner_fill(helion_dtype t, helion_init_kind init, double lo,
   pthread_t th[FILL_MAX_THREADS];
   bool started[FILL_MAX_THREADS] = {false};
   for (size_t k = 0; k < nt; k++) {
-    jobs[k] = (fill_job){t,     init,
-                         lo,    hi,
-                         c,     helion_runner_arg_seed(seed, arg_index),
-                         out,   numel,
-                         k,     nt,
-                         true};
+    jobs[k] = (fill_job){.t = t,
+                         .init = init,
+                         .lo = lo,
+                         .hi = hi,
+                         .c = c,
+                         .arg_seed = helion_runner_arg_seed(seed, arg_index),
+                         .out = out,
+                         .numel = numel,
+                         .first = k,
+                         .stride = nt,
+                         .ok = true};
     /* Thread 0 is this one; a thread that cannot start leaves its blocks
      * to this one too (same bytes either way). */
     if (k > 0)

@@ -367,8 +367,8 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
       {"side_by_side_s", e->side_by_side_s},
       {"search_s", st->wall_s - st->setup_s - st->bench_s - st->rebench_s},
   };
-  static const char *const stops[HELION_TIMING_STOP_COUNT] = {
-      "full", "settled", "slower", "cut"};
+  static const char *const stops[HELION_TIMING_STOP_COUNT] = {"full", "settled",
+                                                              "slower", "cut"};
   cJSON *ph = cJSON_AddObjectToObject(o, "phases");
   cJSON *sp = cJSON_AddObjectToObject(o, "timing_stops");
   if (!ph || !sp)
@@ -405,8 +405,8 @@ static bool add_devices(cJSON *o, const helion_cuda_stats_t *st) {
 /* One shape's line of --json: the entry plus what the CLI derives (stats
  * NULL for a cache hit). */
 static helion_status shape_json(const helion_tune_entry_t *e,
-                                const helion_cuda_stats_t *stats,
-                                cJSON *shapes, helion_err_t *err) {
+                                const helion_cuda_stats_t *stats, cJSON *shapes,
+                                helion_err_t *err) {
   cJSON *o = NULL;
   helion_status rc = helion_tune_entry_to_json(e, &o, err);
   if (rc)
