@@ -12,7 +12,9 @@ Kernel Tuner:
     `#define NAME value` lines are what the kernel reads; num_warps becomes
     block_size_x = 32 * num_warps and a prologue derives HL_NUM_WARPS and
     HL_NUM_THREADS from it;
-  * restrictions: membership of the parameter tuple in the listed set;
+  * restrictions: membership of the parameter tuple in the listed set, as
+    a constraint that also prunes partial assignments (listed_set_constraint);
+    Kernel Tuner's Searchspace is asserted to be exactly the listed set;
   * grid: a callable problem_size returning the listed grid, with empty
     grid_div lists (Kernel Tuner then divides by 1);
   * dynamic shared memory: smem_args={"size": callable};
@@ -26,7 +28,8 @@ copy (DIR/<spec>.json) for a like-for-like comparison.
 
 Writes DIR/kt_result.json (summary, best config in helion-tune's config JSON)
 and DIR/kt_series.json (one entry per evaluation). With --check-space, only
-builds Kernel Tuner's Searchspace (no GPU) and checks its size.
+builds Kernel Tuner's Searchspace (no GPU) and checks that it is exactly
+the listed set.
 """
 
 import argparse
@@ -39,6 +42,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -188,9 +192,14 @@ class Problem:
                 return dict(zip(self.names, key))
         raise KeyError(line["config"])
 
-    def restrictions(self, params):
-        """Kernel Tuner restriction: the tuple is one of the listed configs."""
-        return self.key(params) in self.by_key
+    def restrictions(self):
+        """Kernel Tuner restrictions: the tuple is one of the listed configs.
+
+        One python-constraint2 Constraint over all parameters that also
+        rejects partial assignments no listed config extends, so the solver
+        prunes at every level instead of enumerating the raw product.
+        """
+        return [listed_set_constraint(self.names, self.by_key)]
 
     def problem_size(self, params):
         """The listed grid (grid_div lists are empty, so grid = this)."""
@@ -201,6 +210,54 @@ class Problem:
 
     def smem_size(self, params):
         return self.line(params)["shared_mem"]
+
+
+def listed_set_constraint(names, listed):
+    """A python-constraint2 Constraint: membership in `listed` (tuples of the
+    values of `names`), checked on partial assignments too.
+
+    Kernel Tuner 1.4 builds its Searchspace by backtracking (python-constraint2,
+    OptimizedBacktrackingSolver), checking a variable's constraints each time
+    it assigns one. A plain callable restriction is only decided once every
+    parameter is assigned, so all raw combinations are enumerated (806400 for
+    matmul, minutes). This constraint accepts a partial assignment if and only
+    if its values are the projection of some listed config onto the assigned
+    parameters, whatever order the solver assigns them in: every dead branch
+    is cut at its first parameter, and a complete assignment passes exactly
+    when it is listed. The space is therefore the listed set; check_space()
+    and the tune run assert it (check_same_space).
+    """
+    from constraint import FunctionConstraint
+
+    # A FunctionConstraint so that Kernel Tuner's check of a whole config
+    # outside the solver (util.check_restriction: _func(*values in
+    # tune_params order)) works too.
+    class ListedSet(FunctionConstraint):
+        def __init__(self):
+            super().__init__(lambda *values: values in listed)
+            # frozenset of assigned names -> (getter of their values from an
+            # assignment, the set of the listed configs' values for them)
+            self.projections = {}
+
+        def __call__(self, variables, domains, assignments, forwardcheck=False):
+            assigned = frozenset(assignments)
+            projection = self.projections.get(assigned)
+            if projection is None:
+                order = [n for n in names if n in assigned]
+                # itemgetter gives a value for one name, a tuple for several,
+                # the same way for an assignment and for a listed tuple.
+                of_listed = itemgetter(*[names.index(n) for n in order])
+                projection = (itemgetter(*order), set(map(of_listed, listed)))
+                self.projections[assigned] = projection
+            values_of, allowed = projection
+            return values_of(assignments) in allowed
+
+        def __deepcopy__(self, memo):
+            # Kernel Tuner deep-copies its restrictions several times; this
+            # one is never modified, so copies can share it.
+            return self
+
+    return ListedSet()
 
 
 def make_arguments(spec, shape, seed):
@@ -295,13 +352,26 @@ def device_sms():
         return None
 
 
-def time_searchspace(timing):
+def check_same_space(searchspace, problem):
+    """Exits unless Kernel Tuner's Searchspace is exactly the listed set."""
+    built = set(searchspace.list)
+    listed = set(problem.by_key)
+    if len(searchspace.list) != len(built) or built != listed:
+        raise SystemExit(
+            f"kt_compare: FAIL: Kernel Tuner's space ({len(searchspace.list)}"
+            f" configs, {len(built - listed)} not listed) is not the listed "
+            f"one ({len(listed)} configs, {len(listed - built)} missing)")
+
+
+def time_searchspace(timing, problem):
     """Records how long tune_kernel spends building its Searchspace.
 
     Kernel Tuner 1.4 enumerates the whole space (with python-constraint2)
-    before its first evaluation; with a callable restriction that is minutes
-    for matmul's 806400 raw combinations, inside the timed call. The time is
-    reported apart so that configs/s can be given with and without it.
+    before its first evaluation, inside the timed call (seconds with
+    listed_set_constraint; minutes for matmul with a plain membership
+    callable). The time is reported apart so that configs/s can be given with
+    and without it. The space is then checked against the listing (not
+    timed).
     """
     import kernel_tuner.interface as kti
 
@@ -311,25 +381,26 @@ def time_searchspace(timing):
         start = time.perf_counter()
         searchspace = original(*args, **kwargs)
         timing["searchspace_seconds"] = time.perf_counter() - start
+        check_same_space(searchspace, problem)
         return searchspace
 
     kti.Searchspace = timed
 
 
 def check_space(problem):
-    """Builds Kernel Tuner's Searchspace (no GPU) and checks its size."""
+    """Builds Kernel Tuner's Searchspace (no GPU) and checks that it is the
+    listed set, config for config."""
     from kernel_tuner.searchspace import Searchspace
 
     start = time.perf_counter()
-    ss = Searchspace(problem.tune_params, problem.restrictions, 1024)
+    ss = Searchspace(problem.tune_params, problem.restrictions(), 1024)
     seconds = time.perf_counter() - start
     print(f"kt_compare: Kernel Tuner searchspace: {ss.size} configs "
           f"(built in {seconds:.1f} s); listed: {len(problem.lines)} "
           f"launchable, {len(problem.failed_launch)} that cannot launch; "
           f"params: " + ", ".join(f"{n}[{len(v)}]"
                                   for n, v in problem.tune_params.items()))
-    if ss.size != len(problem.lines):
-        raise SystemExit("kt_compare: FAIL: the sizes differ")
+    check_same_space(ss, problem)
     print("kt_compare: ok")
 
 
@@ -374,7 +445,7 @@ def main():
     np.random.seed(args.seed)
     allow_large_smem()
     timing = {}
-    time_searchspace(timing)
+    time_searchspace(timing, problem)
     kernel_string = PROLOGUE + source
     arguments, outputs = make_arguments(spec, shape, args.seed)
     expected = reference(spec, shape, arguments)
@@ -425,7 +496,7 @@ def main():
     t0 = time.perf_counter()
     results, env = kernel_tuner.tune_kernel(
         spec["entry"], kernel_string, problem.problem_size, arguments,
-        problem.tune_params, restrictions=problem.restrictions,
+        problem.tune_params, restrictions=problem.restrictions(),
         answer=answer, atol=atol, verify=verify, iterations=args.iterations,
         strategy=args.strategy,
         strategy_options={"max_fevals": args.max_fevals}, seed=args.seed,
