@@ -21,7 +21,12 @@ SRC="${HELION_SOURCE_DIR:?}"
 LAND="${HELION_TEST_DATA:?}/landscapes/pnpoly_RTX_3090.json.gz"
 WORKER="${HELION_TEST_TOOLS:?}/fake_bench_worker"
 [ -x "$WORKER" ] || { echo "FAIL: $WORKER not built"; exit 1; }
-TMP="$(mktemp -d)"
+# The scratch directory lives in the build tree (HELION_CACHE_DIR is this
+# test's own folder there), not in /tmp: twice on CI it vanished from /tmp
+# mid-run (cause not found; nothing in the tool or the tests removes
+# directories there), and every later check then failed.
+mkdir -p "${HELION_CACHE_DIR:-/tmp}"
+TMP="$(mktemp -d "${HELION_CACHE_DIR:-/tmp}/interrupt.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 FAILS=0
 fail() {
@@ -139,6 +144,10 @@ for i in $(seq 1 20); do
     "$TUNE" tune "$SPEC" --shape N=1048576 --effort quick --jobs 2 \
     --set bench_chunk=2 --json --trace "$TMP/t.jsonl" --tuned "$TMP/t.tuned.json"
   what="tune #$i (SIG$sig after ${delay}s)"
+  if [ ! -d "$TMP" ]; then
+    fail "$what: the scratch directory $TMP is gone; processes: $(ps -eo pid,pgid,args | grep -v ' ps ' | tail -n +2 | tr '\n' ';')"
+    break
+  fi
   left=$(left_behind)
   [ -z "$left" ] || fail "$what: processes left behind:$left"
   [ "$rc" -eq "$want" ] || { fail "$what: exit $rc, want $want: $(tail -3 "$TMP/err")"; continue; }
