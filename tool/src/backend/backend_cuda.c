@@ -691,8 +691,6 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
 static void on_benched(helion_backend_cuda_t *b, size_t i,
                        const helion_bench_outcome_t *o, pending *pend,
                        helion_bench_result_t *out, helion_buf_t *js) {
-  static const char *const stop_name[HELION_TIMING_STOP_COUNT] = {
-      "full", "settled", "slower", "cut"};
   const art *a = &b->arts[pend[i].art];
   const int64_t *cells = a->cells;
   const helion_timed_t *t = &o->timed;
@@ -706,9 +704,9 @@ static void on_benched(helion_backend_cuda_t *b, size_t i,
     HELION_LOG(HELION_LOG_DEBUG,
                "config %s: %.4f ms (%u reps, %s), compile %.2f s, worker "
                "%.1f ms: load %.1f, check %.1f, warm-up %.1f, timing %.1f",
-               config_str(b, cells, js), o->ms, t->reps, stop_name[t->stop],
-               a->compile_s, o->wall_s * 1e3, t->load_ms, t->check_ms,
-               t->warm_ms, t->timed_ms);
+               config_str(b, cells, js), o->ms, t->reps,
+               helion_timing_stop_name(t->stop), a->compile_s, o->wall_s * 1e3,
+               t->load_ms, t->check_ms, t->warm_ms, t->timed_ms);
     break;
   case HELION_RESULT_ACCURACY:
     HELION_LOG(HELION_LOG_WARN,

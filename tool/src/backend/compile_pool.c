@@ -145,12 +145,12 @@ static bool write_blob(int fd, const void *data, uint64_t n) {
   return write_all(fd, &n, sizeof(n)) && (n == 0 || write_all(fd, data, n));
 }
 
-/* The child (helion_proc_start runs it in its own process group, with the
- * default action for fatal signals, so a crash in NVRTC kills this child and
- * nothing else): compile, write the result file; returns the exit status. */
 /* The niceness of compile children (0..19). */
 #define COMPILE_NICE 10
 
+/* The child (helion_proc_start runs it in its own process group, with the
+ * default action for fatal signals, so a crash in NVRTC kills this child and
+ * nothing else): compile, write the result file; returns the exit status. */
 static int child_main(void *arg) {
   const job *j = arg;
   int out_fd = fileno(j->tmp);

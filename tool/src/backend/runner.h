@@ -150,6 +150,9 @@ typedef enum helion_timing_stop {
   HELION_TIMING_STOP_COUNT
 } helion_timing_stop;
 
+/* "full", "settled", "slower", "cut": the names --json and the logs use. */
+const char *helion_timing_stop_name(helion_timing_stop s);
+
 /*
  * True when the median of the n times in v is known to `precision`: its
  * standard error, estimated as 0.93 * IQR / sqrt(n) (the normal-theory

@@ -182,6 +182,12 @@ bool helion_runner_store(helion_dtype t, void *p, size_t i, double v) {
   return true;
 }
 
+const char *helion_timing_stop_name(helion_timing_stop s) {
+  static const char *const names[HELION_TIMING_STOP_COUNT] = {"full", "settled",
+                                                              "slower", "cut"};
+  return (unsigned)s < HELION_TIMING_STOP_COUNT ? names[s] : "?";
+}
+
 /* ---------------------------------------------------------------------------
  * Argument data.
  */

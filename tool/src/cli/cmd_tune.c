@@ -367,8 +367,6 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
       {"side_by_side_s", e->side_by_side_s},
       {"search_s", st->wall_s - st->setup_s - st->bench_s - st->rebench_s},
   };
-  static const char *const stops[HELION_TIMING_STOP_COUNT] = {"full", "settled",
-                                                              "slower", "cut"};
   cJSON *ph = cJSON_AddObjectToObject(o, "phases");
   cJSON *sp = cJSON_AddObjectToObject(o, "timing_stops");
   if (!ph || !sp)
@@ -377,7 +375,8 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
     if (!cJSON_AddNumberToObject(ph, rows[i].name, rows[i].s))
       return false;
   for (size_t i = 0; i < HELION_TIMING_STOP_COUNT; i++)
-    if (!cJSON_AddNumberToObject(sp, stops[i], (double)st->by_stop[i]))
+    if (!cJSON_AddNumberToObject(sp, helion_timing_stop_name(i),
+                                 (double)st->by_stop[i]))
       return false;
   return true;
 }
