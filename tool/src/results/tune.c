@@ -376,8 +376,6 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   e.configs_tested = m->configs_tested;
   memcpy(e.by_kind, m->by_kind, sizeof(e.by_kind));
   e.backend_seconds = helion_backend_elapsed(in->backend);
-  if (hooks && hooks->searched)
-    hooks->searched(hooks->ud);
   e.default_ms = default_time(s, def, in->spec, baseline_ms);
   /* Also when the interrupt came during the last batch, after the search's
    * last check: the side-by-side timing is then skipped too. */

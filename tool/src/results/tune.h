@@ -55,9 +55,6 @@ typedef struct helion_tune_hooks {
   helion_status (*prepare)(void *ud, const helion_space_t *space,
                            const int64_t *shape, uint64_t seed,
                            double *out_baseline_ms, helion_err_t *err);
-  /* Called after the search, before the side-by-side timing: the moment a
-   * backend's counters describe the search alone. */
-  void (*searched)(void *ud);
 } helion_tune_hooks_t;
 
 /* One shape's tune, everything borrowed for the duration of the call. */

@@ -140,11 +140,6 @@ static helion_status cuda_prepare(void *ud, const helion_space_t *space,
                                        seed, out_baseline_ms, err);
 }
 
-static void cuda_searched(void *ud) {
-  cuda_shape *c = ud;
-  helion_backend_cuda_stats(c->cb, &c->stats);
-}
-
 helion_status helion_tune_run(const helion_tune_run_opts_t *o,
                               helion_tune_run_shape_fn on_shape, void *ud,
                               helion_device_facts_t *out_device,
@@ -220,7 +215,7 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
       continue;
     }
     cuda_shape cs = {cb, {0}};
-    helion_tune_hooks_t hooks = {&cs, cuda_prepare, cuda_searched};
+    helion_tune_hooks_t hooks = {&cs, cuda_prepare};
     if (o->trace)
       helion_tune_trace_name(o->trace, o->nshapes, i, trace_name, name_cap);
     HELION_LOG(HELION_LOG_INFO, "Tuning %s for %s on %s (%s)", spec->name,
@@ -247,7 +242,7 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
                               trace_name,  &hooks};
     if ((rc = helion_tune_shape(&in, &e, err)))
       goto out;
-    /* Again after the final side-by-side timing, for the whole account. */
+    /* After the final side-by-side timing: the shape's whole account. */
     helion_backend_cuda_stats(cb, &cs.stats);
     helion_err_t werr = {{0}};
     if (r.cache_on && helion_cache_put(&r.cache, &key, &e, &werr))
