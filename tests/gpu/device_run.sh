@@ -71,7 +71,10 @@ for step in "${steps[@]}"; do
   case "$step" in
     tests)
       # test_generated.sh also measures the launcher's overhead here.
+      # GPU_TESTS_TIMEOUT (seconds, 0 = none) bounds the step, so that a
+      # call that runs it after benchmarks still ends inside its limit.
       HELION_BENCH_LAUNCH=1 HELION_BENCH_OUT="$OUT" \
+        timeout "${GPU_TESTS_TIMEOUT:-0}" \
         ctest --test-dir build-gpu -L gpu --output-on-failure \
         > "$OUT/gpu-tests.log" 2>&1
       rc=$?
