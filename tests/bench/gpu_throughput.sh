@@ -15,7 +15,8 @@
 # Env: SAMPLES (default "matmul matmul_wgmma softmax rmsnorm transpose
 # vector_add"), OLD_SRC, KT_SAMPLES (default "matmul softmax"), MAX_EVALS
 # (220), NOISE (1: run the noise check), NOISE_GAP (8 s), NOISE_SAMPLES
-# (default "matmul softmax").
+# (default "matmul softmax"), NOISE_DUTIES (the duty cycles the noise check
+# runs under, default "0.5 1"), NOISE_RUNS (processes each, default 2).
 set -uo pipefail
 export HELION_SKIP_CACHE=1 HELION_AUTOTUNE_PROGRESS_BAR=0
 cd "$(dirname "$0")/../.."
@@ -121,10 +122,13 @@ done
 if [ "${NOISE:-1}" = 1 ]; then
   for name in ${NOISE_SAMPLES:-matmul softmax}; do
     spec="samples/$name/$name.json"
-    for k in 1 2; do
-      sleep "${NOISE_GAP:-8}"
-      "$tune" tune "$spec" --shape "$(first_shape "$spec")" --effort none \
-        --no-results --json > "$out/noise_${name}_$k.json" 2> /dev/null
+    for duty in ${NOISE_DUTIES:-0.5 1}; do
+      for k in $(seq 1 "${NOISE_RUNS:-2}"); do
+        sleep "${NOISE_GAP:-8}"
+        HELION_AUTOTUNE_DUTY_CYCLE=$duty "$tune" tune "$spec" \
+          --shape "$(first_shape "$spec")" --effort none --no-results --json \
+          > "$out/noise_${name}.duty${duty}_$k.json" 2> /dev/null
+      done
     done
   done
 fi

@@ -40,7 +40,7 @@ for opt in --shape --algorithm --effort --seed --budget-seconds --max-evals \
   --device --jobs --set --trace --json --quiet --help --options-json \
   HELION_AUTOTUNE_COMPILE_TIMEOUT HELION_AUTOTUNE_BENCHMARK_TIMEOUT \
   HELION_AUTOTUNE_REBENCH_PRECISION HELION_AUTOTUNE_LOG_LEVEL \
-  HELION_AUTOTUNE_SLOW_CUTOFF HELION_BENCH_WORKER \
+  HELION_AUTOTUNE_SLOW_CUTOFF HELION_AUTOTUNE_DUTY_CYCLE HELION_BENCH_WORKER \
   PatternSearch RandomSearch "Exit status"; do
   grep -qF -- "$opt" "$TMP/out" || fail "--help does not mention $opt"
 done
@@ -65,6 +65,10 @@ HELION_AUTOTUNE_REBENCH_PRECISION=abc expect_rc 2 "$HELION_TUNE" tune "$SPEC"
 expect_err "HELION_AUTOTUNE_REBENCH_PRECISION='abc'"
 HELION_AUTOTUNE_SLOW_CUTOFF=1.2 expect_rc 2 "$HELION_TUNE" tune "$SPEC"
 expect_err "HELION_AUTOTUNE_SLOW_CUTOFF='1.2'"
+HELION_AUTOTUNE_DUTY_CYCLE=0 expect_rc 2 "$HELION_TUNE" tune "$SPEC"
+expect_err "HELION_AUTOTUNE_DUTY_CYCLE='0'"
+HELION_AUTOTUNE_DUTY_CYCLE=1.5 expect_rc 2 "$HELION_TUNE" tune "$SPEC"
+expect_err "HELION_AUTOTUNE_DUTY_CYCLE='1.5'"
 HELION_BENCH_WORKER=/nonexistent/worker expect_rc 2 "$HELION_TUNE" tune "$SPEC"
 expect_err "HELION_BENCH_WORKER='/nonexistent/worker': not an executable"
 expect_rc 2 "$HELION_TUNE" tune "$SPEC" --effort extreme

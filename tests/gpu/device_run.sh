@@ -72,10 +72,12 @@ for step in "${steps[@]}"; do
     tests)
       # test_generated.sh also measures the launcher's overhead here.
       # GPU_TESTS_TIMEOUT (seconds, 0 = none) bounds the step, so that a
-      # call that runs it after benchmarks still ends inside its limit.
+      # call that runs it after benchmarks still ends inside its limit;
+      # GPU_TESTS_REGEX picks tests by name (ctest -R).
       HELION_BENCH_LAUNCH=1 HELION_BENCH_OUT="$OUT" \
         timeout "${GPU_TESTS_TIMEOUT:-0}" \
-        ctest --test-dir build-gpu -L gpu --output-on-failure \
+        ctest --test-dir build-gpu -L gpu -R "${GPU_TESTS_REGEX:-.}" \
+        --output-on-failure \
         > "$OUT/gpu-tests.log" 2>&1
       rc=$?
       grep -E "Test +#|tests passed|Failed|Skipped" "$OUT/gpu-tests.log" | tail -40
@@ -295,8 +297,11 @@ done
 
 # The device tool brings back a few files only: everything but the
 # archives and Markdown tables goes into one archive of logs.
-(cd "$OUT" && tar czf logs.tgz --exclude='*.tgz' --exclude=logs.tgz . &&
-  find . -mindepth 1 ! -name '*.tgz' ! -name '*.md' -delete) 2>/dev/null
+# (The archive is written outside $OUT first: tar fails with "file changed
+# as we read it" when it grows inside the folder it reads.)
+(cd "$OUT" && tar czf /tmp/helion-logs.tgz --exclude='*.tgz' . &&
+  mv /tmp/helion-logs.tgz logs.tgz &&
+  find . -mindepth 1 -type f ! -name '*.tgz' ! -name '*.md' -delete) 2>/dev/null
 
 echo
 echo "== summary"

@@ -110,9 +110,10 @@ static helion_kernel_image_t image(int which, const helion_launch_t *l) {
   return k;
 }
 
-static helion_bench_outcome_t bench_cut(helion_bench_client_t *c, int which,
-                                        const helion_launch_t *l,
-                                        double timeout_s, double cutoff_ms) {
+static helion_bench_outcome_t bench_timing(helion_bench_client_t *c,
+                                           int which, const helion_launch_t *l,
+                                           double timeout_s,
+                                           const helion_timing_t *t) {
   helion_bench_job_t job;
   helion_bench_outcome_t o;
   helion_err_t err = {""};
@@ -120,7 +121,7 @@ static helion_bench_outcome_t bench_cut(helion_bench_client_t *c, int which,
   memset(&o, 0, sizeof(o));
   job.kernel = image(which, l);
   job.timeout_s = timeout_s;
-  job.timing.cutoff_ms = cutoff_ms;
+  job.timing = *t;
   if (helion_bench_client_bench(c, &job, &o, &err)) {
     fprintf(stderr, "bench job fault: %s\n", err.msg);
     o.kind = HELION_RESULT_COMPILE; /* never expected: fails the row */
@@ -128,6 +129,15 @@ static helion_bench_outcome_t bench_cut(helion_bench_client_t *c, int which,
     snprintf(o.msg, sizeof(o.msg), "client fault: %.400s", err.msg);
   }
   return o;
+}
+
+static helion_bench_outcome_t bench_cut(helion_bench_client_t *c, int which,
+                                        const helion_launch_t *l,
+                                        double timeout_s, double cutoff_ms) {
+  helion_timing_t t;
+  memset(&t, 0, sizeof(t));
+  t.cutoff_ms = cutoff_ms;
+  return bench_timing(c, which, l, timeout_s, &t);
 }
 
 static helion_bench_outcome_t bench(helion_bench_client_t *c, int which,
@@ -279,6 +289,32 @@ int main(int argc, char **argv) {
   add_row("under the slow cutoff", "ok", &o2,
           o2.kind == HELION_RESULT_OK && !o2.timed.cut && o2.timed.reps > 5,
           d);
+  /* The duty cycle: at the default 0.5 the worker rests as long as the GPU
+   * worked, so the same repetitions take about twice the wall time of
+   * back-to-back timing (duty 1), and this memory-bound kernel, far from
+   * the power cap, reads the same either way. */
+  {
+    helion_timing_t t1;
+    memset(&t1, 0, sizeof(t1));
+    t1.duty = 1;
+    helion_bench_outcome_t full = bench_timing(c, 0, &l, 0, &t1);
+    o2 = bench(c, 0, &l, 0);
+    double wall = full.timed.timed_ms > 0
+                      ? o2.timed.timed_ms / full.timed.timed_ms
+                      : 0;
+    snprintf(d, sizeof(d),
+             "duty 0.5: %.4f ms, %u reps in %.1f ms; duty 1: %.4f ms, %u "
+             "reps in %.1f ms (wall x%.2f; same reps within 10%%)",
+             o2.ms, o2.timed.reps, o2.timed.timed_ms, full.ms, full.timed.reps,
+             full.timed.timed_ms, wall);
+    add_row("duty cycle", "ok", &o2,
+            o2.kind == HELION_RESULT_OK && full.kind == HELION_RESULT_OK &&
+                10 * abs((int)o2.timed.reps - (int)full.timed.reps) <=
+                    (int)full.timed.reps &&
+                wall > 1.6 &&
+                wall < 2.6 && fabs(o2.ms - full.ms) < 0.03 * full.ms,
+            d);
+  }
   o = bench(c, 0, &l128, 0);
   snprintf(d, sizeof(d), "BLOCK=128 %.4f ms", o.ms);
   add_row("correct N=16M BLOCK=128", "ok", &o,

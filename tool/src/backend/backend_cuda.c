@@ -141,6 +141,15 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
                             v);
     o->slow_cutoff = x;
   }
+  if ((v = helion_env_number("HELION_AUTOTUNE_DUTY_CYCLE", &x, &ok))) {
+    if (!ok || !(x >= 0.1 && x <= 1))
+      return helion_err_set(err, HELION_ERR_USAGE,
+                            "HELION_AUTOTUNE_DUTY_CYCLE='%s': expected the "
+                            "share of the timing the GPU works, in [0.1, 1], "
+                            "e.g. 0.5 (1: no rests, back to back)",
+                            v);
+    o->duty = x;
+  }
   return HELION_OK;
 }
 
@@ -393,6 +402,7 @@ static helion_status start_workers(helion_backend_cuda_t *b,
   co.device = o->all_devices ? 0 : o->ndevices ? o->devices[0] : o->device;
   co.timeout_s = o->bench_timeout_s;
   co.timing.precision = o->rebench_precision;
+  co.timing.duty = o->duty;
   helion_status rc = helion_bench_client_create(&co, &b->clients[0], err);
   if (rc)
     return rc;

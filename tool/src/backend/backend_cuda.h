@@ -97,6 +97,10 @@ typedef struct helion_backend_cuda_opts {
    * helion_timing_t.incumbent_ms); HELION_AUTOTUNE_EARLY_STOP, default on;
    * 0 times every config for the full 50 ms, as Helion does. */
   bool early_stop;
+  /* The share of the timing the GPU works: after each burst of timed work
+   * the worker rests (runner.h, helion_timing_t.duty);
+   * HELION_AUTOTUNE_DUTY_CYCLE, default 0.5; 1 times back to back. */
+  double duty;
   const char *arch;       /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
 

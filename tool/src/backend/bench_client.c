@@ -381,6 +381,8 @@ static helion_timing_t merge_timing(const helion_timing_t *job,
     t.cutoff_ms = dflt->cutoff_ms;
   if (t.incumbent_ms == 0)
     t.incumbent_ms = dflt->incumbent_ms;
+  if (t.duty <= 0)
+    t.duty = dflt->duty;
   return t;
 }
 

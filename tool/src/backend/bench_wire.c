@@ -253,6 +253,7 @@ void helion__wire_put_timing(helion__wire_enc_t *e, const helion_timing_t *t) {
   helion__wire_put_f64(e, t->precision);
   helion__wire_put_f64(e, t->cutoff_ms);
   helion__wire_put_f64(e, t->incumbent_ms);
+  helion__wire_put_f64(e, t->duty);
 }
 void helion__wire_get_timing(helion__wire_dec_t *d, helion_timing_t *t) {
   t->warmup_ms = helion__wire_get_f64(d);
@@ -263,6 +264,7 @@ void helion__wire_get_timing(helion__wire_dec_t *d, helion_timing_t *t) {
   t->precision = helion__wire_get_f64(d);
   t->cutoff_ms = helion__wire_get_f64(d);
   t->incumbent_ms = helion__wire_get_f64(d);
+  t->duty = helion__wire_get_f64(d);
 }
 void helion__wire_put_info(helion__wire_enc_t *e, const helion_gpu_info_t *in) {
   helion__wire_put_str(e, in->props.name);

@@ -3,7 +3,12 @@
  * comparison on the GPU and timing through the CUDA Driver API, in the
  * benchmark worker process only. The host side is runner_host.c.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+
 #include "backend/runner.h"
+
+#include <errno.h>
+#include <time.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -62,6 +67,7 @@ struct helion_runner {
   CUevent *ev;
   size_t nev;
   double last_active; /* helion_now() when GPU work last ended; 0: never */
+  double duty;        /* of the timing in progress (helion_timing_t.duty) */
 };
 
 static void describe(helion_runner_t *r, CUresult res, const char *what,
@@ -683,7 +689,7 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0, 0};
+  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0, 0, 0.5};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;
@@ -699,95 +705,34 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
     t->min_reps = t->max_reps;
   if (t->precision == 0)
     t->precision = d.precision;
+  if (!(t->duty > 0) || t->duty > 1)
+    t->duty = d.duty;
+}
+
+/* The longest burst of timed GPU work between rests (helion_timing_t.duty):
+ * well inside the 20-40 ms an H100 runs a GEMM at full power before its
+ * power cap acts. */
+#define BURST_MS 5.0
+
+/* After a burst of GPU work that began at `since` (helion_now()) and has
+ * been waited for: rests so the GPU works r->duty of the time. */
+static void rest(const helion_runner_t *r, double since) {
+  if (!(r->duty < 1))
+    return;
+  double busy = helion_now() - since;
+  double s = busy * (1.0 - r->duty) / r->duty;
+  if (!(s > 20e-6))
+    return;
+  if (s > 1.0)
+    s = 1.0;
+  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }
 
 /* Rounds of interleaved timing between precision checks, and before the
  * first one. */
 #define CHECK_ROUNDS 10
-
-/* Moves the k-th smallest of v[0..n) (k < n) to v[k], with nothing larger
- * before it and nothing smaller after it (Hoare's selection): an order
- * statistic in linear expected time, where sorting would cost n log n. */
-static void select_kth(double *v, size_t n, size_t k) {
-  long lo = 0, hi = (long)n - 1, kk = (long)k;
-  while (lo < hi) {
-    double pivot = v[lo + (hi - lo) / 2];
-    long i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] < pivot)
-        i++;
-      while (v[j] > pivot)
-        j--;
-      if (i <= j) {
-        double t = v[i];
-        v[i++] = v[j];
-        v[j--] = t;
-      }
-    }
-    if (kk <= j)
-      hi = j;
-    else if (kk >= i)
-      lo = i;
-    else
-      return;
-  }
-}
-
-/* The median of v[0..n) and its standard error, 0.93 * IQR / sqrt(n), by
- * selection into tmp: this runs every 10 rounds of a rebenchmark, over up
- * to 20,000 times per kernel. The quartiles and the median as median() and
- * the sorted-index rule of helion_runner_time define them. */
-static void median_se(const double *v, size_t n, double *tmp, double *out_med,
-                      double *out_se) {
-  size_t q1 = n / 4, mid = n / 2, q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
-  memcpy(tmp, v, n * sizeof(*v));
-  select_kth(tmp, n, q3);
-  select_kth(tmp, q3 + 1, mid); /* everything before q3 is <= tmp[q3] */
-  double med = tmp[mid];
-  if (n % 2 == 0) {
-    double lower = tmp[0]; /* the largest of tmp[0..mid) */
-    for (size_t i = 1; i < mid; i++)
-      if (tmp[i] > lower)
-        lower = tmp[i];
-    med = 0.5 * (lower + med);
-  }
-  if (q1 < mid)
-    select_kth(tmp, mid, q1);
-  *out_med = med;
-  *out_se = 0.93 * (tmp[q3] - tmp[q1]) / sqrt((double)n);
-}
-
-bool helion_runner_median_settled(const double *v, size_t n, double precision,
-                                  double *tmp) {
-  double med, se;
-  if (n == 0)
-    return false;
-  median_se(v, n, tmp, &med, &se);
-  return med > 0 && se <= precision * med;
-}
-
-/* Chunk of a search's timing, and the repetitions before SETTLED counts. */
-#define STOP_CHUNK 10
-#define STOP_MIN_SETTLED 20
-/* How much slower than the incumbent a config must clearly be. */
-#define STOP_SLOWER_MARGIN 0.01
-
-helion_timing_stop helion_runner_stop_rule(const double *v, size_t n,
-                                           double incumbent_ms,
-                                           double precision, double *tmp) {
-  double med, se;
-  if (n < STOP_CHUNK)
-    return HELION_TIMING_FULL;
-  median_se(v, n, tmp, &med, &se);
-  if (!(med > 0))
-    return HELION_TIMING_FULL;
-  if (incumbent_ms > 0 &&
-      med - 3.0 * se > incumbent_ms * (1.0 + STOP_SLOWER_MARGIN))
-    return HELION_TIMING_SLOWER;
-  if (precision > 0 && n >= STOP_MIN_SETTLED && se <= precision * med)
-    return HELION_TIMING_SETTLED;
-  return HELION_TIMING_FULL;
-}
 
 /* One repetition unit: a single launch, or one replay of the kernel's
  * graph. */
@@ -808,6 +753,7 @@ static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
   double kt[5];
   float f;
   int n = 5;
+  double since = helion_now();
   if ((res = need_events(r, 16)))
     return res;
   for (int i = 0; i < 5; i++) {
@@ -834,6 +780,7 @@ static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
   }
   if ((res = r->drv->cuEventSynchronize(r->ev[3 * n - 1])))
     return res;
+  rest(r, since);
   for (int i = 0; i < n; i++) {
     if ((res = r->drv->cuEventElapsedTime(&f, r->ev[3 * i + 1],
                                           r->ev[3 * i + 2])))
@@ -913,6 +860,7 @@ static CUresult settle_clocks(helion_runner_t *r, helion_runner_kernel_t *k) {
   double prev = INFINITY, first = 0, per = 0, spent = 0;
   float f;
   while (spent < SETTLE_MAX_MS) {
+    double since = helion_now();
     if ((res = r->drv->cuEventRecord(r->ev[0], r->stream)))
       return res;
     for (uint32_t i = 0; i < n; i++)
@@ -922,6 +870,7 @@ static CUresult settle_clocks(helion_runner_t *r, helion_runner_kernel_t *k) {
         (res = r->drv->cuEventSynchronize(r->ev[1])) ||
         (res = r->drv->cuEventElapsedTime(&f, r->ev[0], r->ev[1])))
       return res;
+    rest(r, since);
     spent += f;
     per = f / n;
     if (chunks++ == 0)
@@ -966,16 +915,19 @@ static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
 }
 
 /* Queues repetitions [from, to) of k, each an L2 flush and an event-timed
- * unit, and waits for them. */
+ * unit, waits for them and rests (helion_timing_t.duty). Work queued
+ * before (the warm-up) belongs to the burst. */
 static CUresult run_reps(helion_runner_t *r, helion_runner_kernel_t *k,
-                         uint32_t from, uint32_t to) {
+                         uint32_t from, uint32_t to, double since) {
   CUresult res = CUDA_SUCCESS;
   for (uint32_t i = from; i < to && !res; i++)
     if (!(res = flush_l2(r)) &&
         !(res = r->drv->cuEventRecord(r->ev[2 * i], r->stream)) &&
         !(res = run_unit(r, k)))
       res = r->drv->cuEventRecord(r->ev[2 * i + 1], r->stream);
-  return res ? res : r->drv->cuStreamSynchronize(r->stream);
+  if (!res && !(res = r->drv->cuStreamSynchronize(r->stream)))
+    rest(r, since);
+  return res;
 }
 
 helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
@@ -990,6 +942,7 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   float f;
   memset(fail, 0, sizeof(*fail));
   timing_defaults(tin, &t);
+  r->duty = t.duty;
   if ((res = prepare(r, k, &t, &unit_ms)))
     goto failed;
   if (t.cutoff_ms > 0 && !k->graph && k->est_ms > t.cutoff_ms) {
@@ -1012,6 +965,7 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
                                    : (uint32_t)want;
   if ((res = need_events(r, 2 * (size_t)n)))
     goto failed;
+  double since = helion_now();
   for (uint32_t i = 0; i < n_warm; i++)
     if ((res = flush_l2(r)) || (res = run_unit(r, k)))
       goto failed;
@@ -1023,17 +977,25 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
   }
   t1 = helion_now();
-  /* All n at once, or with an incumbent in chunks, each followed by the
-   * stop rule. */
+  /* In chunks: with an incumbent of at most HELION_TIMING_STOP_CHUNK
+   * repetitions, each followed by the stop rule; with rests (duty < 1) of
+   * at most BURST_MS; else all n at once. */
   what = "running the kernel";
   double div = k->graph ? (double)k->graph_k : 1.0;
+  uint32_t chunk = n;
+  if (t.duty < 1) {
+    double fit = BURST_MS / est;
+    chunk = fit < 1 ? 1 : fit < n ? (uint32_t)fit : n;
+  }
+  if (t.incumbent_ms > 0 && chunk > HELION_TIMING_STOP_CHUNK)
+    chunk = HELION_TIMING_STOP_CHUNK;
   uint32_t done = 0;
   helion_timing_stop stop = HELION_TIMING_FULL;
   while (done < n && stop == HELION_TIMING_FULL) {
-    uint32_t to =
-        t.incumbent_ms > 0 && n - done > STOP_CHUNK ? done + STOP_CHUNK : n;
-    if ((res = run_reps(r, k, done, to)))
+    uint32_t to = n - done > chunk ? done + chunk : n;
+    if ((res = run_reps(r, k, done, to, since)))
       goto failed;
+    since = helion_now();
     for (; done < to; done++) {
       if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * done],
                                             r->ev[2 * done + 1])))
@@ -1082,6 +1044,7 @@ helion_status helion_runner_time_interleaved(
   float f;
   memset(fail, 0, sizeof(*fail));
   timing_defaults(tin, &t);
+  r->duty = t.duty;
   if (repeat == 0)
     repeat = 1;
   for (size_t j = 0; j < n; j++) {
@@ -1117,6 +1080,7 @@ helion_status helion_runner_time_interleaved(
    * leaves the rounds; the call ends when none is left. */
   bool active = true;
   for (uint32_t round = 0; round < repeat && active; round++) {
+    double since = helion_now();
     for (size_t j = 0; j < n; j++) {
       if (!ks[j] || ks[j]->dead || ks[j]->settled)
         continue;
@@ -1132,6 +1096,7 @@ helion_status helion_runner_time_interleaved(
       set_fail(r, res, "rebench", fail);
       goto out;
     }
+    rest(r, since);
     rounds = round + 1;
     bool check = t.precision > 0 && rounds % CHECK_ROUNDS == 0;
     active = false;

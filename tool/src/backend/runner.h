@@ -170,6 +170,7 @@ bool helion_runner_median_settled(const double *v, size_t n, double precision,
  * 1.01; else SETTLED when n >= 20 and the median is known to `precision`
  * (> 0); else FULL, meaning go on. tmp (n doubles) is scratch.
  */
+#define HELION_TIMING_STOP_CHUNK 10 /* repetitions per chunk */
 helion_timing_stop helion_runner_stop_rule(const double *v, size_t n,
                                            double incumbent_ms,
                                            double precision, double *tmp);
@@ -218,6 +219,17 @@ typedef struct helion_timing {
    * median is known to `precision` (20 repetitions at least); rep_ms
    * stays the cap. Helion times every config for the full rep_ms. */
   double incumbent_ms;
+  /* [0.5] the share of the timing the GPU works, in (0, 1]: timed work
+   * runs in bursts of at most about 5 ms (chunks of repetitions, rounds of
+   * interleaved timing, the estimate, the clock settle), each followed by a
+   * rest of its length x (1 - duty) / duty. A GEMM run back to back draws
+   * more than an H100's 700 W within 20-40 ms, and the power cap then
+   * swings the SM clock between about 1200 and 1900 MHz: times taken so
+   * drift by up to 10% from one 100 ms to the next and depend on what ran
+   * before. At half duty the average power stays under the cap and the
+   * clock at its boost, so a config reads the same in a search, in a
+   * rebenchmark and in a fresh process. 1: back to back, no rests. */
+  double duty;
 } helion_timing_t;
 
 /* One timing. */

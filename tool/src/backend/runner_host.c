@@ -469,3 +469,87 @@ size_t helion_runner_compare(helion_dtype t, const void *actual,
   return m.count;
 }
 
+/* ------------------------------------------------- timing statistics -- */
+
+/* Moves the k-th smallest of v[0..n) (k < n) to v[k], with nothing larger
+ * before it and nothing smaller after it (Hoare's selection): an order
+ * statistic in linear expected time, where sorting would cost n log n. */
+static void select_kth(double *v, size_t n, size_t k) {
+  long lo = 0, hi = (long)n - 1, kk = (long)k;
+  while (lo < hi) {
+    double pivot = v[lo + (hi - lo) / 2];
+    long i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] < pivot)
+        i++;
+      while (v[j] > pivot)
+        j--;
+      if (i <= j) {
+        double t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (kk <= j)
+      hi = j;
+    else if (kk >= i)
+      lo = i;
+    else
+      return;
+  }
+}
+
+/* The median of v[0..n) and its standard error, 0.93 * IQR / sqrt(n), by
+ * selection into tmp: this runs every 10 rounds of a rebenchmark, over up
+ * to 20,000 times per kernel. The quartiles and the median as median() and
+ * the sorted-index rule of helion_runner_time define them. */
+static void median_se(const double *v, size_t n, double *tmp, double *out_med,
+                      double *out_se) {
+  size_t q1 = n / 4, mid = n / 2, q3 = (3 * n) / 4 < n ? (3 * n) / 4 : n - 1;
+  memcpy(tmp, v, n * sizeof(*v));
+  select_kth(tmp, n, q3);
+  select_kth(tmp, q3 + 1, mid); /* everything before q3 is <= tmp[q3] */
+  double med = tmp[mid];
+  if (n % 2 == 0) {
+    double lower = tmp[0]; /* the largest of tmp[0..mid) */
+    for (size_t i = 1; i < mid; i++)
+      if (tmp[i] > lower)
+        lower = tmp[i];
+    med = 0.5 * (lower + med);
+  }
+  if (q1 < mid)
+    select_kth(tmp, mid, q1);
+  *out_med = med;
+  *out_se = 0.93 * (tmp[q3] - tmp[q1]) / sqrt((double)n);
+}
+
+bool helion_runner_median_settled(const double *v, size_t n, double precision,
+                                  double *tmp) {
+  double med, se;
+  if (n == 0)
+    return false;
+  median_se(v, n, tmp, &med, &se);
+  return med > 0 && se <= precision * med;
+}
+
+/* The repetitions before SETTLED counts. */
+#define STOP_MIN_SETTLED 20
+/* How much slower than the incumbent a config must clearly be. */
+#define STOP_SLOWER_MARGIN 0.01
+
+helion_timing_stop helion_runner_stop_rule(const double *v, size_t n,
+                                           double incumbent_ms,
+                                           double precision, double *tmp) {
+  double med, se;
+  if (n < HELION_TIMING_STOP_CHUNK)
+    return HELION_TIMING_FULL;
+  median_se(v, n, tmp, &med, &se);
+  if (!(med > 0))
+    return HELION_TIMING_FULL;
+  if (incumbent_ms > 0 &&
+      med - 3.0 * se > incumbent_ms * (1.0 + STOP_SLOWER_MARGIN))
+    return HELION_TIMING_SLOWER;
+  if (precision > 0 && n >= STOP_MIN_SETTLED && se <= precision * med)
+    return HELION_TIMING_SETTLED;
+  return HELION_TIMING_FULL;
+}
