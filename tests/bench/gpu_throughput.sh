@@ -98,15 +98,28 @@ for name in $samples; do
       sleep 3
     fi
   fi
-  # Every winner and the default, side by side in one process.
+  # Every winner (and the default) in fresh processes: each winner with
+  # the default, side by side, alone in its process (the protocol of a
+  # tune's reported best_ms: $name.sbs.WHICH.json), and all of them in one
+  # process, each timed back to back for the full 50 ms in --config order
+  # ($name.iso.order names them).
   args=(--config '{}')
-  for f in "$out/$name.new.json" "$out/$name.old.json" "$out/$name.newkt.json"; do
-    b=$(best_of "$f") && [ -n "$b" ] && args+=(--config "$b")
+  order="default"
+  for which in new old newkt kt; do
+    if [ "$which" = kt ]; then
+      b=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['best_config'], separators=(',', ':')))" "$out/$name.kt/kt_result.json" 2> /dev/null)
+    else
+      b=$(best_of "$out/$name.$which.json")
+    fi
+    [ -n "$b" ] || continue
+    args+=(--config "$b")
+    order="$order $which"
+    "$tune" tune "$spec" --shape "$shape" --algorithm FiniteSearch \
+      --config "$b" --no-results --json > "$out/$name.sbs.$which.json" \
+      2> "$out/$name.sbs.$which.log"
+    echo "$name $which side by side rc=$?"
   done
-  if [ -f "$out/$name.kt/kt_result.json" ]; then
-    b=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['best_config'], separators=(',', ':')))" "$out/$name.kt/kt_result.json" 2> /dev/null) &&
-      [ -n "$b" ] && args+=(--config "$b")
-  fi
+  echo "$order" > "$out/$name.iso.order"
   if [ "${#args[@]}" -gt 2 ]; then
     # Helion's FiniteSearch times each config once, in order: with the
     # early stop off, each for the full 50 ms.

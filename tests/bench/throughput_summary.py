@@ -5,8 +5,10 @@ usage: throughput_summary.py OUT_DIR
 
 Per sample: configs/s, GPU idle, seconds to reach within 2% of the final
 best (from each trace), the phases of the new tune, Kernel Tuner's run, and
-every winner timed side by side in one isolated process; then the noise
-check. Reads only what the script wrote; a missing file is a missing row.
+every winner timed again in fresh processes: side by side with the default
+alone in its process (the protocol of a tune's best_ms, so "in-search /
+isolated" compares like with like), and back to back for 50 ms, all winners
+in one process; then the noise check. Reads only what the script wrote; a missing file is a missing row.
 """
 import json
 import os
@@ -23,10 +25,6 @@ def load(path):
 
 def shape0(d):
     return (d or {}).get("shapes", [{}])[0]
-
-
-def key(cfg):
-    return json.dumps(cfg, sort_keys=True, separators=(",", ":"))
 
 
 def trace_lines(path):
@@ -77,13 +75,27 @@ def tune_row(out, name, which):
 
 
 def iso_times(out, name):
-    """Each config's time in the isolated run (FiniteSearch: one full
-    timing each, back to back)."""
-    t = {}
-    for r in trace_lines(os.path.join(out, f"{name}.iso.trace.jsonl")):
-        if "evaluation" in r:
-            t[key(r["config"])] = r["ms"]
-    return t
+    """Each run's winner's time in the back-to-back run (FiniteSearch: one
+    full timing each, in the order of NAME.iso.order), by run name."""
+    try:
+        order = open(os.path.join(out, f"{name}.iso.order")).read().split()
+    except OSError:
+        return {}
+    evals = [r for r in trace_lines(os.path.join(out, f"{name}.iso.trace.jsonl"))
+             if "evaluation" in r]
+    evals.sort(key=lambda r: r["evaluation"])
+    return {which: r["ms"] for which, r in zip(order, evals)}
+
+
+def sbs_time(out, name, which):
+    """The run's winner timed side by side with the default, alone in a
+    fresh process."""
+    return shape0(load(os.path.join(out, f"{name}.sbs.{which}.json"))).get(
+        "best_ms")
+
+
+def fmt(x):
+    return "" if x is None else f"{x:.4f}"
 
 
 def main():
@@ -93,8 +105,9 @@ def main():
     samples = sorted(f[:-6] for f in os.listdir(out) if f.endswith(".shape"))
     print(f"GPU: {gpu}\n")
     print("| sample | run | configs | s | configs/s | GPU idle | to 2% (s) |"
-          " best in search (ms) | isolated (ms) | in-search / isolated |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          " best in search (ms) | isolated, side by side (ms) |"
+          " in-search / isolated | back to back (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     phases = []
     for name in samples:
         iso = iso_times(out, name)
@@ -102,18 +115,18 @@ def main():
             r = tune_row(out, name, which)
             if not r:
                 continue
-            i = iso.get(key(r["best"]))
+            i = sbs_time(out, name, which)
             ratio = f"{r['best_ms'] / i:.3f}" if i else ""
             print(f"| {name} | {which} | {r['configs']} | {r['seconds']:.1f} |"
                   f" {r['cps']:.1f} | {100 * r['idle']:.0f}% |"
                   f" {r['to2'] if r['to2'] is None else round(r['to2'], 1)} |"
-                  f" {r['best_ms']:.4f} | {i if i is None else round(i, 4)} |"
-                  f" {ratio} |")
+                  f" {r['best_ms']:.4f} | {fmt(i)} | {ratio} |"
+                  f" {fmt(iso.get(which))} |")
             if which == "new" and r["phases"]:
                 phases.append((name, r["phases"], r["stops"]))
         kt = load(os.path.join(out, f"{name}.kt", "kt_result.json"))
         if kt:
-            i = iso.get(key(kt.get("best_config", {})))
+            i = sbs_time(out, name, "kt")
             to2 = kt.get("seconds_to_within_2pct")
             # Configs/s after Kernel Tuner's search-space build (its own
             # start-up, which helion-tune does not have), in its favour.
@@ -123,8 +136,8 @@ def main():
                   f" {kt.get('searchspace_seconds') or 0:.1f}) |"
                   f" {kt.get('configs_per_second_after_searchspace', 0):.1f} | |"
                   f" {to2 if to2 is None else round(to2, 1)} |"
-                  f" {kt.get('best_ms_kt')} (its timer) |"
-                  f" {i if i is None else round(i, 4)} | |")
+                  f" {fmt(kt.get('best_ms_kt'))} (its timer) | {fmt(i)} | |"
+                  f" {fmt(iso.get('kt'))} |")
     if phases:
         names = list(phases[0][1].keys())
         print("\nWhere the new tune's wall time went (seconds):\n")
