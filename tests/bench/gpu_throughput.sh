@@ -16,7 +16,9 @@
 # vector_add"), OLD_SRC, KT_SAMPLES (default "matmul softmax"), MAX_EVALS
 # (220), NOISE (1: run the noise check), NOISE_GAP (8 s), NOISE_SAMPLES
 # (default "matmul softmax"), NOISE_DUTIES (the duty cycles the noise check
-# runs under, default "0.5 1"), NOISE_RUNS (processes each, default 2).
+# runs under, default "0.5 1"), NOISE_RUNS (processes each, default 2),
+# VARIANTS ("LABEL:VAR=VALUE,VAR=VALUE ..."; each also tunes every sample
+# with this tree under those variables, as run LABEL).
 set -uo pipefail
 export HELION_SKIP_CACHE=1 HELION_AUTOTUNE_PROGRESS_BAR=0
 cd "$(dirname "$0")/../.."
@@ -58,10 +60,11 @@ best_of() {
   python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$1" 2> /dev/null
 }
 
-# run_tune WHICH EXE SPEC SHAPE NAME
+# run_tune WHICH EXE SPEC SHAPE NAME [VAR=VALUE ...]
 run_tune() {
   local t0=$(date +%s.%N)
-  HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG "$2" tune "$3" \
+  env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG "${@:6}" \
+    "$2" tune "$3" \
     --shape "$4" --effort full \
     --seed 1 --max-evals "$max_evals" --no-results --json \
     --trace "$out/$5.$1.trace.jsonl" > "$out/$5.$1.json" 2> "$out/$5.$1.log"
@@ -84,6 +87,13 @@ for name in $samples; do
     fi
     sleep 3
   done
+  labels=""
+  for v in ${VARIANTS:-}; do
+    IFS=, read -ra vars <<< "${v#*:}"
+    run_tune "${v%%:*}" "$tune" "$spec" "$shape" "$name" "${vars[@]}"
+    labels="$labels ${v%%:*}"
+    sleep 3
+  done
   if [ "$kt_ok" = 1 ] && [[ " ${KT_SAMPLES:-matmul softmax} " == *" $name "* ]]; then
     PYTHONPATH=/tmp/kt-site PYTHONUNBUFFERED=1 timeout 400 python3 \
       tests/bench/kt/kt_compare.py --tune "$tune" --spec "$spec" \
@@ -101,11 +111,9 @@ for name in $samples; do
   # Every winner (and the default) in fresh processes: each winner with
   # the default, side by side, alone in its process (the protocol of a
   # tune's reported best_ms: $name.sbs.WHICH.json), and all of them in one
-  # process, each timed back to back for the full 50 ms in --config order
-  # ($name.iso.order names them).
+  # process, each timed back to back for the full 50 ms.
   args=(--config '{}')
-  order="default"
-  for which in new old newkt kt; do
+  for which in new old newkt kt $labels; do
     if [ "$which" = kt ]; then
       b=$(python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['best_config'], separators=(',', ':')))" "$out/$name.kt/kt_result.json" 2> /dev/null)
     else
@@ -113,13 +121,11 @@ for name in $samples; do
     fi
     [ -n "$b" ] || continue
     args+=(--config "$b")
-    order="$order $which"
     "$tune" tune "$spec" --shape "$shape" --algorithm FiniteSearch \
-      --config "$b" --no-results --json > "$out/$name.sbs.$which.json" \
-      2> "$out/$name.sbs.$which.log"
+      --config '{}' --config "$b" --no-results --json \
+      > "$out/$name.sbs.$which.json" 2> "$out/$name.sbs.$which.log"
     echo "$name $which side by side rc=$?"
   done
-  echo "$order" > "$out/$name.iso.order"
   if [ "${#args[@]}" -gt 2 ]; then
     # Helion's FiniteSearch times each config once, in order: with the
     # early stop off, each for the full 50 ms.

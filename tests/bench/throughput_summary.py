@@ -74,24 +74,26 @@ def tune_row(out, name, which):
     }
 
 
+def key(cfg):
+    return json.dumps(cfg, sort_keys=True, separators=(",", ":"))
+
+
 def iso_times(out, name):
-    """Each run's winner's time in the back-to-back run (FiniteSearch: one
-    full timing each, in the order of NAME.iso.order), by run name."""
-    try:
-        order = open(os.path.join(out, f"{name}.iso.order")).read().split()
-    except OSError:
-        return {}
-    evals = [r for r in trace_lines(os.path.join(out, f"{name}.iso.trace.jsonl"))
-             if "evaluation" in r]
-    evals.sort(key=lambda r: r["evaluation"])
-    return {which: r["ms"] for which, r in zip(order, evals)}
+    """Each config's time in the back-to-back run (FiniteSearch: one full
+    timing each), by the config as the tool writes it. Kernel Tuner's
+    configs (and those of the tune on its spec copy) are written otherwise
+    and have only the side-by-side column."""
+    return {key(r["config"]): r["ms"]
+            for r in trace_lines(os.path.join(out, f"{name}.iso.trace.jsonl"))
+            if "evaluation" in r}
 
 
 def sbs_time(out, name, which):
     """The run's winner timed side by side with the default, alone in a
-    fresh process."""
-    return shape0(load(os.path.join(out, f"{name}.sbs.{which}.json"))).get(
-        "best_ms")
+    fresh process (FiniteSearch over the two); None when the default won
+    there (no side-by-side timing of the winner then)."""
+    s = shape0(load(os.path.join(out, f"{name}.sbs.{which}.json")))
+    return s.get("best_ms") if s.get("side_by_side") else None
 
 
 def fmt(x):
@@ -111,7 +113,12 @@ def main():
     phases = []
     for name in samples:
         iso = iso_times(out, name)
-        for which in ("old", "new", "newkt"):
+        extra = sorted(
+            f[len(name) + 1:-len(".trace.jsonl")] for f in os.listdir(out)
+            if f.startswith(name + ".") and f.endswith(".trace.jsonl"))
+        extra = [w for w in extra
+                 if w not in ("old", "new", "newkt", "iso") and "." not in w]
+        for which in ["old", "new", "newkt"] + extra:
             r = tune_row(out, name, which)
             if not r:
                 continue
@@ -121,7 +128,7 @@ def main():
                   f" {r['cps']:.1f} | {100 * r['idle']:.0f}% |"
                   f" {r['to2'] if r['to2'] is None else round(r['to2'], 1)} |"
                   f" {r['best_ms']:.4f} | {fmt(i)} | {ratio} |"
-                  f" {fmt(iso.get(which))} |")
+                  f" {fmt(iso.get(key(r['best'])))} |")
             if which == "new" and r["phases"]:
                 phases.append((name, r["phases"], r["stops"]))
         kt = load(os.path.join(out, f"{name}.kt", "kt_result.json"))
@@ -136,8 +143,7 @@ def main():
                   f" {kt.get('searchspace_seconds') or 0:.1f}) |"
                   f" {kt.get('configs_per_second_after_searchspace', 0):.1f} | |"
                   f" {to2 if to2 is None else round(to2, 1)} |"
-                  f" {fmt(kt.get('best_ms_kt'))} (its timer) | {fmt(i)} | |"
-                  f" {fmt(iso.get('kt'))} |")
+                  f" {fmt(kt.get('best_ms_kt'))} (its timer) | {fmt(i)} | | |")
     if phases:
         names = list(phases[0][1].keys())
         print("\nWhere the new tune's wall time went (seconds):\n")

@@ -69,6 +69,7 @@ struct helion_runner {
   size_t nev;
   double last_active; /* helion_now() when GPU work last ended; 0: never */
   double duty;        /* of the timing in progress (helion_timing_t.duty) */
+  double rest_until;  /* helion_now() before which no timed work starts */
 };
 
 static void describe(helion_runner_t *r, CUresult res, const char *what,
@@ -432,6 +433,29 @@ static CUresult flush_l2(helion_runner_t *r) {
                                   r->stream);
 }
 
+/* The rests are owed, not taken at once: a burst of GPU work that began at
+ * `since` and has been waited for owes busy x (1 - duty) / duty of idle
+ * time, which the next burst waits out (pay_rest) unless the time has
+ * passed already: the host work between configs (results to the parent,
+ * the next module's load) and the waits for compiles count as rest. */
+static void owe_rest(helion_runner_t *r, double since) {
+  double now = helion_now();
+  if (r->duty < 1)
+    r->rest_until = now + fmin((now - since) * (1.0 - r->duty) / r->duty, 1.0);
+}
+
+/* Waits out the rest owed; returns helion_now(), the start of the next
+ * burst. */
+static double pay_rest(helion_runner_t *r) {
+  double s = r->rest_until - helion_now();
+  if (s > 20e-6) {
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+  return helion_now();
+}
+
 /* The rule of helion_runner_compare on the GPU, for every dtype, compiled
  * with --fmad=false so `atol + rtol * |e|` rounds as it does on the host.
  * out[0] counts failing elements, out[1] takes the smallest failing index
@@ -580,6 +604,7 @@ helion_status helion_runner_run_checked(helion_runner_t *r,
   CUresult res = CUDA_SUCCESS;
   const char *what = "";
   memset(fail, 0, sizeof(*fail));
+  pay_rest(r); /* the rest the last timing owes (helion_timing_t.duty) */
   for (size_t i = 0; i < r->nargs; i++) {
     const helion_spec_arg_t *sa = &r->spec->args[i];
     const helion_host_arg_t *ha = &r->host->args[i];
@@ -716,21 +741,6 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
  * power cap acts. */
 #define BURST_MS 5.0
 
-/* After a burst of GPU work that began at `since` (helion_now()) and has
- * been waited for: rests so the GPU works r->duty of the time. */
-static void rest(const helion_runner_t *r, double since) {
-  if (!(r->duty < 1))
-    return;
-  double busy = helion_now() - since;
-  double s = busy * (1.0 - r->duty) / r->duty;
-  if (!(s > 20e-6))
-    return;
-  if (s > 1.0)
-    s = 1.0;
-  struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
 
 /* Rounds of interleaved timing between precision checks, and before the
  * first one. */
@@ -755,7 +765,7 @@ static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
   double kt[5];
   float f;
   int n = 5;
-  double since = helion_now();
+  double since = pay_rest(r);
   if ((res = need_events(r, 16)))
     return res;
   for (int i = 0; i < 5; i++) {
@@ -782,7 +792,7 @@ static CUresult estimate(helion_runner_t *r, helion_runner_kernel_t *k,
   }
   if ((res = r->drv->cuEventSynchronize(r->ev[3 * n - 1])))
     return res;
-  rest(r, since);
+  owe_rest(r, since);
   for (int i = 0; i < n; i++) {
     if ((res = r->drv->cuEventElapsedTime(&f, r->ev[3 * i + 1],
                                           r->ev[3 * i + 2])))
@@ -862,7 +872,7 @@ static CUresult settle_clocks(helion_runner_t *r, helion_runner_kernel_t *k) {
   double prev = INFINITY, first = 0, per = 0, spent = 0;
   float f;
   while (spent < SETTLE_MAX_MS) {
-    double since = helion_now();
+    double since = pay_rest(r);
     if ((res = r->drv->cuEventRecord(r->ev[0], r->stream)))
       return res;
     for (uint32_t i = 0; i < n; i++)
@@ -872,7 +882,7 @@ static CUresult settle_clocks(helion_runner_t *r, helion_runner_kernel_t *k) {
         (res = r->drv->cuEventSynchronize(r->ev[1])) ||
         (res = r->drv->cuEventElapsedTime(&f, r->ev[0], r->ev[1])))
       return res;
-    rest(r, since);
+    owe_rest(r, since);
     spent += f;
     per = f / n;
     if (chunks++ == 0)
@@ -923,19 +933,16 @@ static CUresult prepare(helion_runner_t *r, helion_runner_kernel_t *k,
 }
 
 /* Queues repetitions [from, to) of k, each an L2 flush and an event-timed
- * unit, waits for them and rests (helion_timing_t.duty). Work queued
- * before (the warm-up) belongs to the burst. */
+ * unit, and waits for them. */
 static CUresult run_reps(helion_runner_t *r, helion_runner_kernel_t *k,
-                         uint32_t from, uint32_t to, double since) {
+                         uint32_t from, uint32_t to) {
   CUresult res = CUDA_SUCCESS;
   for (uint32_t i = from; i < to && !res; i++)
     if (!(res = flush_l2(r)) &&
         !(res = r->drv->cuEventRecord(r->ev[2 * i], r->stream)) &&
         !(res = run_unit(r, k)))
       res = r->drv->cuEventRecord(r->ev[2 * i + 1], r->stream);
-  if (!res && !(res = r->drv->cuStreamSynchronize(r->stream)))
-    rest(r, since);
-  return res;
+  return res ? res : r->drv->cuStreamSynchronize(r->stream);
 }
 
 helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
@@ -973,7 +980,7 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
                                    : (uint32_t)want;
   if ((res = need_events(r, 2 * (size_t)n)))
     goto failed;
-  double since = helion_now();
+  double since = pay_rest(r); /* the warm-up joins the first chunk */
   for (uint32_t i = 0; i < n_warm; i++)
     if ((res = flush_l2(r)) || (res = run_unit(r, k)))
       goto failed;
@@ -1001,9 +1008,11 @@ helion_status helion_runner_time(helion_runner_t *r, helion_runner_kernel_t *k,
   helion_timing_stop stop = HELION_TIMING_FULL;
   while (done < n && stop == HELION_TIMING_FULL) {
     uint32_t to = n - done > chunk ? done + chunk : n;
-    if ((res = run_reps(r, k, done, to, since)))
+    if (done > 0)
+      since = pay_rest(r);
+    if ((res = run_reps(r, k, done, to)))
       goto failed;
-    since = helion_now();
+    owe_rest(r, since);
     for (; done < to; done++) {
       if ((res = r->drv->cuEventElapsedTime(&f, r->ev[2 * done],
                                             r->ev[2 * done + 1])))
@@ -1088,7 +1097,7 @@ helion_status helion_runner_time_interleaved(
    * leaves the rounds; the call ends when none is left. */
   bool active = true;
   for (uint32_t round = 0; round < repeat && active; round++) {
-    double since = helion_now();
+    double since = pay_rest(r);
     for (size_t j = 0; j < n; j++) {
       if (!ks[j] || ks[j]->dead || ks[j]->settled)
         continue;
@@ -1104,7 +1113,7 @@ helion_status helion_runner_time_interleaved(
       set_fail(r, res, "rebench", fail);
       goto out;
     }
-    rest(r, since);
+    owe_rest(r, since);
     rounds = round + 1;
     bool check = t.precision > 0 && rounds % CHECK_ROUNDS == 0;
     active = false;
