@@ -286,6 +286,22 @@ static helion_status time_side_by_side(helion_backend_t *backend,
   if (rc == HELION_OK && trace &&
       !(rc = trace_rebench_line(trace, space, e->best_cells, ms[0], t, err)))
     rc = trace_rebench_line(trace, space, def, ms[1], t, err);
+  /* The most careful measurement decides: a winner that loses to the
+   * default side by side was ahead by noise, and the default is what the
+   * user has without tuning. */
+  if (rc == HELION_OK && e->side_by_side && e->default_ms < e->best_ms) {
+    HELION_LOG(HELION_LOG_WARN,
+               "The search's best config %s ran %.4fms side by side with the "
+               "default config's %.4fms: keeping the default config",
+               e->best_config, e->best_ms, e->default_ms);
+    free(e->best_cells);
+    free(e->best_config);
+    free(e->best_config_minimized);
+    e->best_cells = NULL;
+    e->best_config = e->best_config_minimized = NULL;
+    if (!(rc = record_best(space, def, e, err)))
+      e->best_ms = e->default_ms;
+  }
   return rc;
 }
 

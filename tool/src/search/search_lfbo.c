@@ -31,10 +31,19 @@
  *    surrogate rejects can never be proposed again, not even by a later,
  *    better-informed surrogate; on sparse spaces the copies run dry within
  *    a few generations. Here only benchmarked candidates become visited.
- *  - min_selected (HELION_LFBO_MIN_SELECTED, 2): Helion selects
+ *  - min_selected (HELION_LFBO_MIN_SELECTED, 4): Helion selects
  *    floor(10% of the candidates) and ends the copy when that is <= 1, i.e.
- *    whenever fewer than 20 new neighbours remain. Here at least 2 are
- *    selected while there are 2.
+ *    whenever fewer than 20 new neighbours remain. Here at least 4 are
+ *    selected (all of them when fewer remain). A
+ *    generation waits for its slowest compile, so on small spaces, where
+ *    10% is one candidate a copy, generations of ~6 configs left most of
+ *    the compile processes idle and the tune bound by round trips: 4
+ *    (issue 19, H100, 220-evaluation cap, against 2) ran transpose at 43.3
+ *    configs/s instead of 23.7, matmul_wgmma 19.5 instead of 13.2,
+ *    softmax 27.3 instead of 21.9, vector_add 25.7 instead of 19.5, with
+ *    winners equal within noise side by side; on the recorded landscapes
+ *    (large spaces, where 10% is more than 4) it changed nothing beyond
+ *    run-to-run noise (tests/bench/RESULTS.md).
  *  - restart (HELION_LFBO_RESTART): copies whose climb ended restart from
  *    the incumbent (best config measured so far) instead of leaving the
  *    rest of the generations unused. (HELION_LFBO_RESTART_FRESH=1 restarts
@@ -142,7 +151,7 @@ _Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
           "init_frac", 0.35, 0.35, 0, 1, "HELION_LFBO_INIT_FRAC",              \
           "under max_evals: initial population as a share of the cap"),        \
       [LFBO_MIN_SELECTED] = HELION_OPT_INT_DECL(                               \
-          "min_selected", 2, 2, 0, HELION_OPT_BIG, "HELION_LFBO_MIN_SELECTED", \
+          "min_selected", 4, 4, 0, HELION_OPT_BIG, "HELION_LFBO_MIN_SELECTED", \
           "select at least this many proposals while there are"),              \
       [LFBO_EXTEND] = HELION_OPT_BOOL_DECL(                                    \
           "extend", 1, 1, "HELION_LFBO_EXTEND",                                \
