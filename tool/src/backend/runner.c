@@ -41,6 +41,7 @@ struct helion_runner_kernel {
   bool settled;      /* interleaved timing: its median is precise enough */
   uint32_t nt;       /* interleaved timing: rounds it ran */
   bool ran;          /* launched and waited for at least once */
+  double unit_ms;    /* interleaved timing: flush + launch, estimated */
 };
 
 struct helion_runner {
@@ -1072,7 +1073,9 @@ helion_status helion_runner_time_interleaved(
     ks[j]->nt = 0;
     /* A kernel that fails alone (not sticky) is dropped; a sticky failure
      * ends the whole call. */
+    unit = 0;
     res = prepare(r, ks[j], &t, &unit);
+    ks[j]->unit_ms = unit;
     if (res) {
       set_fail(r, res, "rebench warm-up", fail);
       if (fail->sticky)
@@ -1094,13 +1097,22 @@ helion_status helion_runner_time_interleaved(
   }
   /* Every round runs each kernel still in play once. With a precision,
    * every CHECK_ROUNDS rounds a kernel whose median is known well enough
-   * leaves the rounds; the call ends when none is left. */
+   * leaves the rounds; the call ends when none is left. With rests, a
+   * round longer than BURST_MS is waited for and rested in parts. */
   bool active = true;
   for (uint32_t round = 0; round < repeat && active; round++) {
-    double since = pay_rest(r);
+    double since = pay_rest(r), queued = 0;
     for (size_t j = 0; j < n; j++) {
       if (!ks[j] || ks[j]->dead || ks[j]->settled)
         continue;
+      if (t.duty < 1 && queued > 0 && queued + ks[j]->unit_ms > BURST_MS) {
+        if ((res = r->drv->cuStreamSynchronize(r->stream)))
+          break;
+        owe_rest(r, since);
+        since = pay_rest(r);
+        queued = 0;
+      }
+      queued += ks[j]->unit_ms;
       if ((res = flush_l2(r)) ||
           (res = r->drv->cuEventRecord(r->ev[2 * j], r->stream)) ||
           (res = run_unit(r, ks[j])) ||
