@@ -220,15 +220,18 @@ typedef struct helion_timing {
    * stays the cap. Helion times every config for the full rep_ms. */
   double incumbent_ms;
   /* [0.5] the share of the timing the GPU works, in (0, 1]: timed work
-   * runs in bursts of at most about 5 ms (chunks of repetitions, rounds of
-   * interleaved timing, the estimate, the clock settle), each followed by a
-   * rest of its length x (1 - duty) / duty. A GEMM run back to back draws
-   * more than an H100's 700 W within 20-40 ms, and the power cap then
-   * swings the SM clock between about 1200 and 1900 MHz: times taken so
-   * drift by up to 10% from one 100 ms to the next and depend on what ran
-   * before. At half duty the average power stays under the cap and the
-   * clock at its boost, so a config reads the same in a search, in a
-   * rebenchmark and in a fresh process. 1: back to back, no rests. */
+   * runs in bursts of at most about 5 ms (chunks of repetitions, rounds or
+   * parts of rounds of interleaved timing, the estimate, the clock
+   * settle), and each burst owes a rest of its length x (1 - duty) / duty,
+   * which the next burst (or checked run) waits out unless that time has
+   * passed already. An H100 running a GEMM back to back reaches its 700 W
+   * cap within 20-40 ms, and its power capping then swings the SM clock
+   * between about 1200 and 1900 MHz: times drift by up to 10% from one
+   * 100 ms to the next and depend on what ran before. At half duty the
+   * matmul sample's default config read within 0.15-0.34% across
+   * processes (3.5% back to back) and the GEMM winners within 1% in the
+   * search and in a fresh process (tests/bench/RESULTS.md, issue 19).
+   * 1: back to back, no rests. */
   double duty;
 } helion_timing_t;
 
