@@ -391,7 +391,9 @@ static double job_deadline_s(const helion_bench_client_t *c,
                              const helion_timing_t *t) {
   double warm = t->warmup_ms > 0 ? t->warmup_ms : 1.0;
   double rep = t->rep_ms > 0 ? t->rep_ms : 50.0;
-  double s = 2.0 + 2.0 * (warm + rep) / 1000.0 + 0.5 * c->baseline_ms;
+  /* The rests of the duty cycle stretch the timing by 1 / duty. */
+  double duty = t->duty > 0 && t->duty <= 1 ? t->duty : HELION_TIMING_DEFAULT_DUTY;
+  double s = 2.0 + (2.0 * (warm + rep) / 1000.0 + 0.5 * c->baseline_ms) / duty;
   if (s < c->opts.min_timeout_s)
     s = c->opts.min_timeout_s;
   if (s > c->opts.timeout_s)

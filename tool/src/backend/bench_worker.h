@@ -47,7 +47,9 @@
  * cuMemsetD32Async over a buffer of max(2 x L2, 64 MiB)), which is outside
  * the events. Repetitions: Helion's do_bench rule, max(min_reps,
  * rep_ms / estimate) capped at max_reps, after max(1, warmup_ms / estimate)
- * warm-up launches; the result is the median.
+ * warm-up launches; the result is the median. Under the duty cycle
+ * (helion_timing_t.duty) the work runs in bursts of at most ~5 ms, each
+ * followed by a rest.
  *
  * Failures (helion_bench_outcome_t.kind):
  *   RUNTIME   bad image or entry, launch error, illegal address, misaligned
@@ -60,10 +62,11 @@
  *
  * Deadline of a bench job (the watchdog): job.timeout_s when set, else
  *   min(opts.timeout_s, max(opts.min_timeout_s,
- *       2 s + 2 x (warmup_ms + rep_ms) / 1000 + 0.5 x baseline_ms))
+ *       2 s + (2 x (warmup_ms + rep_ms) / 1000 + 0.5 x baseline_ms) / duty))
  * that is, room for the timing budget plus ~500 launches of a kernel as slow
- * as the baseline, or ~10 of one 50x slower (opts.timeout_s defaults to 30,
- * min_timeout_s to 2).
+ * as the baseline, or ~10 of one 50x slower, with the duty cycle's rests
+ * (timing.duty, default 0.5; opts.timeout_s defaults to 30, min_timeout_s
+ * to 2).
  *
  * Threads: a client is used from one thread; it starts no threads. The
  * parent must be single-threaded when the client forks (start and restarts),

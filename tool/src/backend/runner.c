@@ -717,7 +717,13 @@ static CUresult need_events(helion_runner_t *r, size_t n) {
 }
 
 static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
-  helion_timing_t d = {1.0, 50.0, 10.0, 5, 10000, 0.005, 0, 0, 0.5};
+  helion_timing_t d = {.warmup_ms = 1.0,
+                       .rep_ms = 50.0,
+                       .graph_us = 10.0,
+                       .min_reps = 5,
+                       .max_reps = 10000,
+                       .precision = 0.005,
+                       .duty = HELION_TIMING_DEFAULT_DUTY};
   *t = in ? *in : d;
   if (t->warmup_ms <= 0)
     t->warmup_ms = d.warmup_ms;

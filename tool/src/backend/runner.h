@@ -235,6 +235,9 @@ typedef struct helion_timing {
   double duty;
 } helion_timing_t;
 
+/* helion_timing_t.duty when 0. */
+#define HELION_TIMING_DEFAULT_DUTY 0.5
+
 /* One timing. */
 typedef struct helion_timed {
   double ms;        /* median per launch */
