@@ -39,7 +39,7 @@ SIM() { "$HELION_TUNE" simulate "$@"; }
 # --- help -------------------------------------------------------------------
 expect_rc 0 SIM --help
 for opt in --algorithm --effort --max-evals --budget-seconds --runs --seed \
-           --noise --json --trace --quiet --help --options-json \
+           --noise --compile-jobs --json --trace --quiet --help --options-json \
            DifferentialEvolutionSearch FiniteSearch PatternSearch RandomSearch; do
   grep -qF -- "$opt" "$TMP/out" || fail "--help does not mention $opt"
 done
@@ -131,6 +131,47 @@ done
 expect_rc 0 SIM "$P" --algorithm DifferentialEvolutionSearch --budget-seconds 30 --json --quiet
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["runs"][0]; assert 30 <= r["sim_seconds"] < 40, r' \
   "$TMP/out" || fail "--budget-seconds did not stop the run near 30 s"
+
+# --- --compile-jobs: a tune's clock (N compiles at once, one GPU). All five
+# valid tiny configs in one batch: with 8 slots every compile starts at 0
+# and the GPU times each when it is ready; with 1 slot the compiles run one
+# after another and only the last timing is not hidden behind a compile.
+expect_rc 2 SIM "$LAND/tiny_cache.json" --compile-jobs 0
+expect_err "--compile-jobs: '0' is not an integer in [1, 1024]"
+for j in 0 1 8; do
+  a=()
+  [ "$j" -gt 0 ] && a=(--compile-jobs "$j")
+  expect_rc 0 SIM "$LAND/tiny_cache.json" --algorithm RandomSearch \
+    --max-evals 10 --json --quiet "${a[@]}"
+  cp "$TMP/out" "$TMP/jobs$j"
+done
+python3 - "$LAND/tiny_cache.json" "$TMP/jobs0" "$TMP/jobs1" "$TMP/jobs8" <<'PY' ||
+import json, sys
+land = json.load(open(sys.argv[1]))["cache"].values()
+recs = []
+for r in land:
+    t, err = r.get("time"), r.get("__error__")
+    if t == "InvalidConfig" or err == "InvalidConfig":
+        continue
+    failed = isinstance(t, str) or err is not None
+    bench = r.get("benchmark_time")
+    if bench is None:
+        bench = 0 if failed else t * len(r.get("times", [0] * 7))
+    recs.append((r["compile_time"] / 1000, bench / 1000))
+serial = sum(c + b for c, b in recs)
+gpu = 0.0
+for c, b in sorted(recs):
+    gpu = max(gpu, c) + b
+runs = [json.load(open(p)) for p in sys.argv[2:]]
+assert [d["compile_jobs"] for d in runs] == [0, 1, 8], runs
+sec = [d["runs"][0]["sim_seconds"] for d in runs]
+assert all(d["runs"][0]["evaluations"] == len(recs) for d in runs), runs
+assert abs(sec[0] - serial) < 1e-9, (sec, serial)
+assert abs(sec[2] - gpu) < 1e-9, (sec, gpu)
+compiles = sum(c for c, _ in recs)
+assert compiles <= sec[1] <= serial, (sec, compiles, serial)
+PY
+  fail "--compile-jobs: the clock is not the batch's makespan"
 
 # --- effort none: the default config only (tiny: smallest values, 2.0 ms;
 # optimum 1.0 ms at 32,2,0.5,1,15) -------------------------------------------

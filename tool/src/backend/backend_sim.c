@@ -54,30 +54,78 @@ static helion_status lookup_all(helion_sim_t *sim, const int64_t *configs,
   return HELION_OK;
 }
 
+/* One compiled config waiting for the GPU: when its cubin is ready, how
+ * long its timing takes. */
+typedef struct sim_ready {
+  double at, bench_s;
+} sim_ready;
+
+static int ready_cmp(const void *a, const void *b) {
+  double x = ((const sim_ready *)a)->at, y = ((const sim_ready *)b)->at;
+  return (x > y) - (x < y);
+}
+
+/* helion_sim_opts_t.compile_jobs: the makespan of the call's first visits
+ * (list scheduling on the compile slots in order, then one GPU in order of
+ * readiness) as the new clock. */
+static void advance_parallel(helion_sim_t *sim, const size_t *idx, size_t n,
+                             const bool *first, sim_ready *ready) {
+  size_t m = 0;
+  for (size_t j = 0; j < sim->compile_jobs; j++)
+    sim->slot_free[j] = sim->clock;
+  for (size_t i = 0; i < n; i++) {
+    if (!first[i])
+      continue;
+    const rec_t *r = &sim->recs[idx[i]];
+    size_t s = 0;
+    for (size_t j = 1; j < sim->compile_jobs; j++)
+      if (sim->slot_free[j] < sim->slot_free[s])
+        s = j;
+    sim->slot_free[s] += r->compile_s;
+    ready[m].at = sim->slot_free[s];
+    ready[m].bench_s = r->cost_s - r->compile_s;
+    m++;
+  }
+  qsort(ready, m, sizeof(*ready), ready_cmp);
+  double gpu = sim->clock;
+  for (size_t i = 0; i < m; i++)
+    gpu = (ready[i].at > gpu ? ready[i].at : gpu) + ready[i].bench_s;
+  sim->clock = gpu;
+}
+
 static helion_status sim_bench(helion_backend_t *b, const int64_t *configs,
                                size_t n, helion_bench_result_t *out,
                                helion_err_t *err) {
   helion_sim_t *sim = (helion_sim_t *)b;
   size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
-  if (!idx)
-    return helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
-  helion_status rc = lookup_all(sim, configs, n, idx, err);
-  if (rc)
+  bool *first = malloc((n ? n : 1) * sizeof(*first));
+  sim_ready *ready = malloc((n ? n : 1) * sizeof(*ready));
+  helion_status rc = HELION_OK;
+  if (!idx || !first || !ready) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
+    goto out;
+  }
+  if ((rc = lookup_all(sim, configs, n, idx, err)))
     goto out;
   for (size_t i = 0; i < n; i++) {
     const rec_t *r = &sim->recs[idx[i]];
-    bool first = !sim->visited[idx[i]];
-    if (first) {
+    first[i] = !sim->visited[idx[i]];
+    if (first[i]) {
       sim->visited[idx[i]] = 1;
       sim->nvisited++;
-      sim->clock += r->cost_s;
+      if (!sim->compile_jobs)
+        sim->clock += r->cost_s;
     }
     out[i].kind = r->kind;
     out[i].ms = draw(sim, r);
-    out[i].compile_s = first ? r->compile_s : 0.0;
+    out[i].compile_s = first[i] ? r->compile_s : 0.0;
   }
+  if (sim->compile_jobs)
+    advance_parallel(sim, idx, n, first, ready);
 out:
   free(idx);
+  free(first);
+  free(ready);
   return rc;
 }
 
@@ -167,6 +215,12 @@ helion_status helion_sim_load_buffer(const char *name, const void *data,
     return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", name);
   sim->base.vt = &sim_vtable;
   sim->noise = opts && opts->noise;
+  sim->compile_jobs = opts ? opts->compile_jobs : 0;
+  if (sim->compile_jobs &&
+      !(sim->slot_free = calloc(sim->compile_jobs, sizeof(double)))) {
+    free(sim);
+    return helion_err_set(err, HELION_ERR_NOMEM, "%s: out of memory", name);
+  }
   helion_rng_seed(&sim->rng, opts ? opts->seed : 0);
   if (err)
     err->msg[0] = '\0';
@@ -218,6 +272,7 @@ void helion_sim_destroy(helion_sim_t *sim) {
   helion__sim_landscape_cleanup(sim);
   free(sim->sorted);
   free(sim->visited);
+  free(sim->slot_free);
   free(sim);
 }
 
@@ -225,6 +280,10 @@ void helion_sim_destroy(helion_sim_t *sim) {
 
 helion_backend_t *helion_sim_backend(helion_sim_t *sim) {
   return &sim->base;
+}
+
+size_t helion_sim_compile_jobs(const helion_sim_t *sim) {
+  return sim->compile_jobs;
 }
 
 void helion_sim_reset(helion_sim_t *sim, uint64_t seed) {

@@ -78,6 +78,14 @@
 typedef struct helion_sim_opts {
   bool noise;    /* draw measurements from the recorded runs */
   uint64_t seed; /* seeds the noise draws */
+  /* 0: the clock above (one config after another). N > 0: the latencies of
+   * a tune (helion-tune's compile pool and one benchmark worker): the first
+   * visits of a bench() call compile N at a time in the call's order, each
+   * is timed (its benchmark time) as soon as it is compiled and the GPU is
+   * free, and the clock advances by the call's makespan. Searches see the
+   * batch structure only when the driver hands over whole batches
+   * (bench_chunk 0). */
+  size_t compile_jobs;
 } helion_sim_opts_t;
 
 typedef struct helion_sim helion_sim_t;
@@ -132,6 +140,9 @@ void helion_sim_destroy(helion_sim_t *sim);
 
 /* The simulator seen as a backend: the same object, owned by the sim;
  * helion_backend_destroy() on it is helion_sim_destroy(). Destroy once. */
+/* helion_sim_opts_t.compile_jobs as loaded (0: one config after another). */
+size_t helion_sim_compile_jobs(const helion_sim_t *sim);
+
 helion_backend_t *helion_sim_backend(helion_sim_t *sim);
 
 /* Clock to 0, every configuration unvisited, noise reseeded: a fresh run on

@@ -48,6 +48,8 @@ struct helion_sim {
   size_t nvisited;
   double clock;
   bool noise;
+  size_t compile_jobs; /* helion_sim_opts_t.compile_jobs */
+  double *slot_free;   /* compile_jobs: when each compile slot frees */
   helion_rng_t rng;
   const char *format;
   char *device_name;

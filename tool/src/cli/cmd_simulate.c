@@ -61,6 +61,19 @@ static void usage(FILE *f) {
       "individual runs\n"
       "                        (seeded by the run's seed) instead of the "
       "recorded mean\n"
+      "  --compile-jobs N      the clock of a tune with N compile processes "
+      "and one GPU:\n"
+      "                        a batch's new configs compile N at a time, "
+      "each is timed as\n"
+      "                        soon as it is compiled and the GPU is free, "
+      "and the clock\n"
+      "                        advances by the batch's makespan (default: "
+      "one config\n"
+      "                        after another); searches then hand over whole "
+      "batches, so\n"
+      "                        --budget-seconds is checked per batch\n");
+  fprintf(
+      f,
       "  --json                print one JSON object to stdout: landscape, "
       "algorithm,\n"
       "                        effort, valid_configs, optimum_ms, runs[] "
@@ -372,9 +385,9 @@ static helion_status print_json(const char *path, helion_sim_t *sim,
       &b, o->algorithm ? o->algorithm : HELION_SEARCH_DEFAULT_ALGORITHM);
   helion_buf_appendf(&b,
                      ", \"effort\": \"%s\", \"valid_configs\": %zu, "
-                     "\"optimum_ms\": ",
+                     "\"compile_jobs\": %zu, \"optimum_ms\": ",
                      helion_effort_name(o->effort),
-                     helion_sim_valid_count(sim));
+                     helion_sim_valid_count(sim), helion_sim_compile_jobs(sim));
   json_num(&b, helion_sim_optimum(sim, NULL));
   helion_buf_puts(&b, ", \"runs\": [");
   for (size_t i = 0; i < nruns; i++) {
@@ -493,13 +506,14 @@ static void warn_spec_mismatch(const char *spec_path, const helion_spec_t *sp,
 }
 
 int helion_cmd_simulate(int argc, char **argv) {
-  static const char *const valued[] = {HELION_CLI_SEARCH_FLAGS, "--runs",
-                                       "--trace", "--spec", "--shape", NULL};
+  static const char *const valued[] = {
+      HELION_CLI_SEARCH_FLAGS, "--runs",          "--trace", "--spec",
+      "--shape",               "--compile-jobs", NULL};
   static const char *const boolean[] = {"--noise", "--json", "--quiet",
                                         "--list-options", NULL};
   static const helion_cli_flags_t flags = {valued, boolean};
   const char *path = NULL, *trace = NULL, *spec_path = NULL, *shape = NULL;
-  uint64_t runs_n = 1;
+  uint64_t runs_n = 1, compile_jobs = 0;
   bool noise = false, json = false, quiet = false, list = false;
   helion_cli_search_t sf;
   helion_search_opts_t o;
@@ -542,6 +556,12 @@ int helion_cmd_simulate(int argc, char **argv) {
       if (!helion_cli_parse_u64(val, &runs_n) || runs_n == 0 || runs_n > 100000)
         return usage_error("--runs: '%s' is not an integer in [1, 100000]",
                            val);
+    } else if (strcmp(flag, "--compile-jobs") == 0) {
+      if (!helion_cli_parse_u64(val, &compile_jobs) || compile_jobs == 0 ||
+          compile_jobs > 1024)
+        return usage_error("--compile-jobs: '%s' is not an integer in [1, "
+                           "1024]",
+                           val);
     } else if (strcmp(flag, "--trace") == 0) {
       if (!*val)
         return usage_error("--trace: empty file name");
@@ -579,8 +599,8 @@ int helion_cmd_simulate(int argc, char **argv) {
     return usage_error("--shape needs --spec (it picks the spec's shape the "
                        "prompts show)");
   /* The simulator's clock is exact: check the budget before every config
-   * (unless told otherwise). */
-  o.bench_chunk = 1;
+   * (unless told otherwise), except where the clock needs whole batches. */
+  o.bench_chunk = compile_jobs ? 0 : 1;
 
   /* HELION_AUTOTUNE_LOG_LEVEL as tune reads it; unset, many runs show only
    * warnings; --quiet wins. */
@@ -636,7 +656,7 @@ int helion_cmd_simulate(int argc, char **argv) {
     }
   }
 
-  helion_sim_opts_t so = {noise, o.seed};
+  helion_sim_opts_t so = {noise, o.seed, (size_t)compile_jobs};
   if (helion_sim_load(path, &so, &sim, &err)) {
     fprintf(stderr, PROG ": %s\n", err.msg);
     goto out;
