@@ -8,12 +8,11 @@
 #include "backend/runner.h"
 
 #include <errno.h>
-#include <time.h>
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/nvrtc_compile.h"
 #include "cuda_driver.h"
@@ -747,7 +746,6 @@ static void timing_defaults(const helion_timing_t *in, helion_timing_t *t) {
  * well inside the 20-40 ms an H100 runs a GEMM at full power before its
  * power cap acts. */
 #define BURST_MS 5.0
-
 
 /* Rounds of interleaved timing between precision checks, and before the
  * first one. */
