@@ -98,10 +98,15 @@ static helion_status sim_bench(helion_backend_t *b, const int64_t *configs,
                                helion_err_t *err) {
   helion_sim_t *sim = (helion_sim_t *)b;
   size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
-  bool *first = malloc((n ? n : 1) * sizeof(*first));
-  sim_ready *ready = malloc((n ? n : 1) * sizeof(*ready));
+  /* Only the parallel clock needs to know which were first visits. */
+  bool *first = NULL;
+  sim_ready *ready = NULL;
+  if (sim->compile_jobs) {
+    first = malloc((n ? n : 1) * sizeof(*first));
+    ready = malloc((n ? n : 1) * sizeof(*ready));
+  }
   helion_status rc = HELION_OK;
-  if (!idx || !first || !ready) {
+  if (!idx || (sim->compile_jobs && (!first || !ready))) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
     goto out;
   }
@@ -109,16 +114,18 @@ static helion_status sim_bench(helion_backend_t *b, const int64_t *configs,
     goto out;
   for (size_t i = 0; i < n; i++) {
     const rec_t *r = &sim->recs[idx[i]];
-    first[i] = !sim->visited[idx[i]];
-    if (first[i]) {
+    bool fresh = !sim->visited[idx[i]];
+    if (fresh) {
       sim->visited[idx[i]] = 1;
       sim->nvisited++;
       if (!sim->compile_jobs)
         sim->clock += r->cost_s;
     }
+    if (first)
+      first[i] = fresh;
     out[i].kind = r->kind;
     out[i].ms = draw(sim, r);
-    out[i].compile_s = first[i] ? r->compile_s : 0.0;
+    out[i].compile_s = fresh ? r->compile_s : 0.0;
   }
   if (sim->compile_jobs)
     advance_parallel(sim, idx, n, first, ready);

@@ -231,28 +231,6 @@ out:
   return rc;
 }
 
-/* One "rebench" line of the trace (search.h's format). */
-static helion_status trace_rebench_line(FILE *f, const helion_space_t *space,
-                                        const int64_t *cells, double ms,
-                                        double elapsed, helion_err_t *err) {
-  helion_buf_t b;
-  helion_buf_init(&b, 1 << 20);
-  helion_status rc = helion_buf_puts(&b, "{\"rebench\": true, \"config\": ");
-  if (!rc)
-    rc = helion_config_to_json(space, cells, false, &b);
-  if (!rc)
-    rc = isfinite(ms) ? helion_buf_appendf(&b, ", \"ms\": %.9g", ms)
-                      : helion_buf_puts(&b, ", \"ms\": null");
-  if (!rc)
-    rc = helion_buf_appendf(&b, ", \"elapsed\": %.6f}\n", elapsed);
-  if (rc)
-    rc = helion_err_set(err, rc, "--trace: cannot format a line");
-  else if ((rc = helion_file_write_record(f, helion_buf_str(&b), b.len, err)))
-    helion_err_prefix(err, "--trace: ");
-  helion_buf_cleanup(&b);
-  return rc;
-}
-
 /*
  * The winner against the default config, timed side by side: the GPU's
  * clocks drift over a long tune, so times from its start and its end do not
@@ -260,9 +238,10 @@ static helion_status trace_rebench_line(FILE *f, const helion_space_t *space,
  * first): the numbers the tune reports.
  */
 static helion_status time_side_by_side(helion_backend_t *backend,
+                                       helion_search_t *s,
                                        const helion_space_t *space,
                                        const int64_t *def, double target_ms,
-                                       FILE *trace, helion_tune_entry_t *e,
+                                       helion_tune_entry_t *e,
                                        helion_err_t *err) {
   size_t n = space->ncells;
   if (!e->best_cells || !isfinite(e->default_ms) || !isfinite(e->best_ms) ||
@@ -282,10 +261,9 @@ static helion_status time_side_by_side(helion_backend_t *backend,
     e->default_ms = ms[1];
     e->side_by_side = true;
   }
-  double t = helion_backend_elapsed(backend);
-  if (rc == HELION_OK && trace &&
-      !(rc = trace_rebench_line(trace, space, e->best_cells, ms[0], t, err)))
-    rc = trace_rebench_line(trace, space, def, ms[1], t, err);
+  if (rc == HELION_OK &&
+      !(rc = helion_search_trace_rebench(s, e->best_cells, ms[0], err)))
+    rc = helion_search_trace_rebench(s, def, ms[1], err);
   /* The most careful measurement decides: a winner that loses to the
    * default side by side was ahead by noise, and the default is what the
    * user has without tuning. */
@@ -438,8 +416,8 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   /* Interrupted: the best so far as measured; nothing more is timed. */
   if (!e.interrupted) {
     double s0 = helion_now();
-    rc = time_side_by_side(in->backend, space, def, in->opts->rebench_target_ms,
-                           trace, &e, &le);
+    rc = time_side_by_side(in->backend, s, space, def,
+                           in->opts->rebench_target_ms, &e, &le);
     e.side_by_side_s = helion_now() - s0;
   }
 out:

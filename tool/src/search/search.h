@@ -347,6 +347,12 @@ helion_status helion_search_run(helion_search_t *s, helion_err_t *err);
 const int64_t *helion_search_best(const helion_search_t *s);
 double helion_search_best_ms(const helion_search_t *s);
 helion_member_id helion_search_best_id(const helion_search_t *s);
+/* Writes a "rebench" line for `cells` (normalized, of s's space) timed at
+ * `ms` to the trace, if the search has one: for timings taken outside the
+ * search (a tune's final side-by-side). */
+helion_status helion_search_trace_rebench(helion_search_t *s,
+                                          const int64_t *cells, double ms,
+                                          helion_err_t *err);
 const helion_search_metrics_t *helion_search_metrics(const helion_search_t *s);
 
 /* --------------------------------------------------------- registry ---- */

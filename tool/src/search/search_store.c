@@ -271,13 +271,13 @@ static helion_status trace_eval(helion_search_t *s, size_t id, double t,
   return trace_write(s, rc, err);
 }
 
-static helion_status trace_rebench(helion_search_t *s, size_t id, double ms,
-                                   double t, helion_err_t *err) {
+static helion_status trace_rebench(helion_search_t *s, const int64_t *cells,
+                                   double ms, double t, helion_err_t *err) {
   helion_buf_t *b = &s->json;
   helion_buf_reset(b);
   helion_status rc = helion_buf_puts(b, "{\"rebench\": true, \"config\": ");
   if (!rc)
-    rc = helion_config_to_json(s->space, mcells(s, id), false, b);
+    rc = helion_config_to_json(s->space, cells, false, b);
   if (!rc)
     rc = helion_buf_puts(b, ", \"ms\": ");
   if (!rc)
@@ -501,10 +501,19 @@ static helion_status rebench_ids(helion_search_t *s, size_t n, double target_ms,
     if ((rc = record_perf(s, s->rb_ids[j], ms)))
       return helion_err_set(err, rc, "search: out of memory");
     s->metrics.rebenchmarks++;
-    if (s->opts.trace && (rc = trace_rebench(s, s->rb_ids[j], ms, t, err)))
+    if (s->opts.trace &&
+        (rc = trace_rebench(s, mcells(s, s->rb_ids[j]), ms, t, err)))
       return rc;
   }
   return HELION_OK;
+}
+
+helion_status helion_search_trace_rebench(helion_search_t *s,
+                                          const int64_t *cells, double ms,
+                                          helion_err_t *err) {
+  if (!s->opts.trace)
+    return HELION_OK;
+  return trace_rebench(s, cells, ms, helion_backend_elapsed(s->backend), err);
 }
 
 /* Copies the distinct valid ids (keeping first occurrences) into rb_ids,
