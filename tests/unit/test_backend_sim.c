@@ -332,6 +332,66 @@ static void test_backend_sim_clock_first_visit_only(void **state) {
   helion_backend_destroy(b); /* destroys the sim too */
 }
 
+/* submit / collect with two compile slots: each compile starts in the slot
+ * that frees first from its submission, the GPU times what is ready first,
+ * and collect moves the clock to the end of the timing it returns. */
+static void test_backend_sim_submit_collect(void **state) {
+  (void)state;
+  helion_sim_opts_t o = {.compile_jobs = 2};
+  helion_sim_t *sim = load_ok(data_path("tiny_cache.json"), &o);
+  helion_backend_t *b = helion_sim_backend(sim);
+  helion_err_t err;
+  helion_bench_result_t r;
+  uint64_t tag;
+  size_t got;
+  int64_t two[10];
+  memcpy(two, CA, sizeof(CA));
+  memcpy(two + 5, CB, sizeof(CB));
+  assert_true(helion_backend_can_submit(b));
+  /* Nothing queued: nothing to wait for. */
+  assert_int_equal(helion_backend_collect(b, 1, &tag, &r, &got, &err),
+                   HELION_OK);
+  assert_int_equal(got, 0);
+  /* At 0: A compiles 0 -> 0.1, B 0 -> 0.2; A is timed 0.1 -> 0.106. */
+  const uint64_t tags_ab[2] = {7, 8};
+  assert_int_equal(helion_backend_submit(b, two, 2, tags_ab, &err), HELION_OK);
+  /* Neither bench nor rebench runs while configs are queued. */
+  double ms;
+  assert_int_equal(helion_backend_bench(b, CC, 1, &r, &err), HELION_ERR_USAGE);
+  assert_int_equal(helion_backend_rebench(b, CA, 1, 10, &ms, &err),
+                   HELION_ERR_USAGE);
+  assert_int_equal(helion_backend_collect(b, 1, &tag, &r, &got, &err),
+                   HELION_OK);
+  assert_int_equal(got, 1);
+  assert_int_equal(tag, 7);
+  assert_true(r.ms == 2.0 && r.compile_s == 0.1);
+  assert_near(helion_backend_elapsed(b), 0.106, 1e-12);
+  /* At 0.106: D compiles 0.106 -> 0.406 (A's slot), C 0.2 -> 0.21 (B's). */
+  const uint64_t tag_d = 9, tag_c = 10;
+  assert_int_equal(helion_backend_submit(b, CD, 1, &tag_d, &err), HELION_OK);
+  assert_int_equal(helion_backend_submit(b, CC, 1, &tag_c, &err), HELION_OK);
+  /* B (ready 0.2) is timed 0.2 -> 0.202, C 0.21 -> 0.238, then D's compile
+   * failure is known at 0.406. */
+  const uint64_t want_tag[3] = {8, 10, 9};
+  const double want_t[3] = {0.202, 0.238, 0.406};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(helion_backend_collect(b, 4, &tag, &r, &got, &err),
+                     HELION_OK);
+    assert_int_equal(got, 1);
+    assert_int_equal(tag, want_tag[i]);
+    assert_near(helion_backend_elapsed(b), want_t[i], 1e-12);
+  }
+  assert_int_equal(r.kind, HELION_RESULT_COMPILE);
+  assert_int_equal(helion_backend_collect(b, 1, &tag, &r, &got, &err),
+                   HELION_OK);
+  assert_int_equal(got, 0);
+  assert_int_equal(helion_sim_evaluations(sim), 4);
+  /* Drained: bench runs again, from the clock. */
+  assert_int_equal(helion_backend_bench(b, CE, 1, &r, &err), HELION_OK);
+  assert_near(helion_backend_elapsed(b), 0.406 + 0.055, 1e-12);
+  helion_backend_destroy(b);
+}
+
 /* T4 records no benchmark time: compile + the sum of the runs. */
 static void test_backend_sim_clock_t4(void **state) {
   (void)state;
@@ -1001,6 +1061,7 @@ int main(void) {
       cmocka_unit_test(test_backend_sim_space_random_proposes_recorded),
       cmocka_unit_test(test_backend_sim_gzip_by_magic),
       cmocka_unit_test(test_backend_sim_clock_first_visit_only),
+      cmocka_unit_test(test_backend_sim_submit_collect),
       cmocka_unit_test(test_backend_sim_clock_t4),
       cmocka_unit_test(test_backend_sim_rebench_clock),
       cmocka_unit_test(test_backend_sim_absent_config_is_a_fault),

@@ -123,8 +123,10 @@ static void fake_destroy(helion_backend_t *b) {
   (void)b;
 }
 
-static const helion_backend_vtable_t fake_vt = {fake_bench, fake_rebench,
-                                                fake_elapsed, fake_destroy};
+static const helion_backend_vtable_t fake_vt = {.bench = fake_bench,
+                                                .rebench = fake_rebench,
+                                                .elapsed = fake_elapsed,
+                                                .destroy = fake_destroy};
 
 /* A grid space of `dims` INT [0, side-1] params named A, B, C. */
 static helion_space_t *grid_space(size_t dims, size_t side) {

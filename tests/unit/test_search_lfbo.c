@@ -85,8 +85,86 @@ static void fake_destroy(helion_backend_t *b) {
   (void)b;
 }
 
-static const helion_backend_vtable_t fake_vt = {fake_bench, fake_rebench,
-                                                fake_elapsed, fake_destroy};
+static const helion_backend_vtable_t fake_vt = {.bench = fake_bench,
+                                                .rebench = fake_rebench,
+                                                .elapsed = fake_elapsed,
+                                                .destroy = fake_destroy};
+
+/* The fake with asynchronous measuring that hands results back newest
+ * first (out of submission order), counting every config it measures. */
+#define AFAKE_MAX 4096
+typedef struct afake {
+  fake f;
+  int64_t cells[AFAKE_MAX][3];
+  uint64_t tags[AFAKE_MAX];
+  size_t nq;            /* queued, not collected */
+  size_t measured;      /* configs measured, bench and submit together */
+  size_t max_in_flight; /* most ever queued at once */
+  bool seen[16 * 16 * 16];
+  bool duplicate; /* some config was measured twice */
+} afake;
+
+static void afake_count(afake *a, const int64_t *c) {
+  size_t k = (size_t)(c[0] * 256 + c[1] * 16 + c[2]);
+  a->duplicate |= a->seen[k];
+  a->seen[k] = true;
+  a->measured++;
+}
+
+static helion_status afake_bench(helion_backend_t *b, const int64_t *configs,
+                                 size_t n, helion_bench_result_t *out,
+                                 helion_err_t *err) {
+  afake *a = (afake *)b;
+  if (a->nq)
+    return helion_err_set(err, HELION_ERR_USAGE, "bench while queued");
+  for (size_t i = 0; i < n; i++)
+    afake_count(a, configs + i * 3);
+  return fake_bench(b, configs, n, out, err);
+}
+
+static helion_status afake_submit(helion_backend_t *b, const int64_t *configs,
+                                  size_t n, const uint64_t *tags,
+                                  helion_err_t *err) {
+  (void)err;
+  afake *a = (afake *)b;
+  assert_true(a->nq + n <= AFAKE_MAX);
+  for (size_t i = 0; i < n; i++) {
+    memcpy(a->cells[a->nq], configs + i * 3, sizeof(a->cells[0]));
+    a->tags[a->nq++] = tags[i];
+    afake_count(a, configs + i * 3);
+  }
+  if (a->nq > a->max_in_flight)
+    a->max_in_flight = a->nq;
+  return HELION_OK;
+}
+
+static helion_status afake_collect(helion_backend_t *b, size_t max,
+                                   uint64_t *tags, helion_bench_result_t *out,
+                                   size_t *got, helion_err_t *err) {
+  afake *a = (afake *)b;
+  *got = 0;
+  if (a->nq == 0 || max == 0)
+    return HELION_OK;
+  a->nq--;
+  tags[0] = a->tags[a->nq];
+  *got = 1;
+  return fake_bench(b, a->cells[a->nq], 1, out, err);
+}
+
+static helion_status afake_rebench(helion_backend_t *b, const int64_t *configs,
+                                   size_t n, double target_ms, double *out_ms,
+                                   helion_err_t *err) {
+  if (((afake *)b)->nq)
+    return helion_err_set(err, HELION_ERR_USAGE, "rebench while queued");
+  return fake_rebench(b, configs, n, target_ms, out_ms, err);
+}
+
+static const helion_backend_vtable_t afake_vt = {.bench = afake_bench,
+                                                 .rebench = afake_rebench,
+                                                 .submit = afake_submit,
+                                                 .collect = afake_collect,
+                                                 .elapsed = fake_elapsed,
+                                                 .destroy = fake_destroy};
 
 static helion_space_t *grid_space(size_t dims, size_t side) {
   static const char *names[] = {"A", "B", "C"};
@@ -380,6 +458,76 @@ static void test_search_lfbo_all_failed_gives_clear_error(void **state) {
   helion_space_destroy(space);
 }
 
+/*
+ * async=1 on a backend that returns results newest first: both LFBO
+ * searches keep several copies' steps in flight, measure no more than the
+ * cap, never a config twice, rebenchmark nothing while configs are queued (the
+ * fake refuses), and end near the bowl's minimum; async=0 on the same
+ * backend submits nothing (whole batches through bench). The same seed
+ * gives the same trace.
+ */
+static void test_search_lfbo_async_out_of_order(void **state) {
+  (void)state;
+  helion_space_t *space = grid_space(3, 16);
+  for (size_t k = 0; k < 2; k++) {
+    char *traces[2] = {NULL, NULL};
+    size_t lens[2] = {0, 0};
+    for (int rep = 0; rep < 3; rep++) {
+      bool async = rep < 2;
+      afake *a = calloc(1, sizeof(*a));
+      assert_non_null(a);
+      fake_init(&a->f, space);
+      a->f.base.vt = &afake_vt;
+      helion_search_opts_t o;
+      helion_search_opts_init(&o);
+      o.algorithm = ALGOS[k];
+      o.seed = 11;
+      o.max_evals = 150;
+      o.trace = tmpfile();
+      assert_int_equal(
+          helion_search_opts_set(&o, async ? "async=1" : "async=0", NULL),
+          HELION_OK);
+      helion_search_t *s = NULL;
+      helion_err_t err = {{0}};
+      assert_int_equal(helion_search_create(space, &a->f.base, &o, &s, &err),
+                       HELION_OK);
+      helion_status rc = helion_search_run(s, &err);
+      if (rc)
+        fprintf(stderr, "%s: %s\n", ALGOS[k], err.msg);
+      assert_int_equal(rc, HELION_OK);
+      /* The searches may end before the cap when the incumbent's
+       * neighbourhood runs dry (LFBOPatternSearch here, both modes). */
+      size_t tested = helion_search_metrics(s)->configs_tested;
+      assert_true(tested > 100 && tested <= 150);
+      assert_int_equal(a->measured, tested);
+      assert_false(a->duplicate);
+      assert_int_equal(a->nq, 0);
+      if (async)
+        assert_true(a->max_in_flight >= 8);
+      else
+        assert_int_equal(a->max_in_flight, 0);
+      /* The bowl's minimum is 1.0; its ripple adds up to 0.9. */
+      assert_true(helion_search_best_ms(s) <= 1.3);
+      if (async) {
+        fflush(o.trace);
+        lens[rep] = (size_t)ftell(o.trace);
+        rewind(o.trace);
+        traces[rep] = malloc(lens[rep] + 1);
+        assert_non_null(traces[rep]);
+        assert_int_equal(fread(traces[rep], 1, lens[rep], o.trace), lens[rep]);
+      }
+      fclose(o.trace);
+      helion_search_destroy(s);
+      free(a);
+    }
+    assert_int_equal(lens[0], lens[1]);
+    assert_memory_equal(traces[0], traces[1], lens[0]);
+    free(traces[0]);
+    free(traces[1]);
+  }
+  helion_space_destroy(space);
+}
+
 /* Runs fn with stderr redirected to a temporary file; returns its text. */
 static char *capture_stderr(void (*fn)(void *), void *ud) {
   fflush(stderr);
@@ -487,6 +635,7 @@ int main(void) {
       cmocka_unit_test(test_search_lfbo_same_seed_same_trace),
       cmocka_unit_test(test_search_lfbo_runs_on_tiny_landscape),
       cmocka_unit_test(test_search_lfbo_runs_on_real_landscape),
+      cmocka_unit_test(test_search_lfbo_async_out_of_order),
       cmocka_unit_test(test_search_lfbo_all_failed_gives_clear_error),
       cmocka_unit_test(test_search_lfbo_de_hybrid_switches_to_surrogate),
   };

@@ -7,6 +7,7 @@
 #ifndef HELION_BACKEND_H
 #define HELION_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,23 @@ typedef struct helion_backend_vtable {
   helion_status (*rebench)(helion_backend_t *b, const int64_t *configs,
                            size_t n, double target_ms, double *out_ms,
                            helion_err_t *err);
+  /*
+   * Asynchronous benchmarking, for searches that propose new configurations
+   * while earlier ones are still compiling or being timed (both NULL where a
+   * backend has none). submit() queues `n` configurations (normalized,
+   * valid, none queued already) under the caller's tags and returns at once;
+   * their compiles start. collect() waits until at least one queued
+   * configuration has its result and writes up to `max` finished ones, in
+   * the order they finished (tags[i], out[i]); with nothing queued it writes
+   * *got = 0 at once. elapsed() after collect() is the time the last
+   * written result finished. bench() and rebench() refuse to run while
+   * configurations are queued (HELION_ERR_USAGE).
+   */
+  helion_status (*submit)(helion_backend_t *b, const int64_t *configs, size_t n,
+                          const uint64_t *tags, helion_err_t *err);
+  helion_status (*collect)(helion_backend_t *b, size_t max, uint64_t *tags,
+                           helion_bench_result_t *out, size_t *got,
+                           helion_err_t *err);
   /* Seconds since the backend was created: wall clock, or the simulated
    * clock of a replayed landscape. */
   double (*elapsed)(helion_backend_t *b);
@@ -77,6 +95,24 @@ static inline helion_status helion_backend_rebench(helion_backend_t *b,
                                                    double *out_ms,
                                                    helion_err_t *err) {
   return b->vt->rebench(b, configs, n, target_ms, out_ms, err);
+}
+
+static inline bool helion_backend_can_submit(const helion_backend_t *b) {
+  return b->vt->submit && b->vt->collect;
+}
+
+static inline helion_status
+helion_backend_submit(helion_backend_t *b, const int64_t *configs, size_t n,
+                      const uint64_t *tags, helion_err_t *err) {
+  return b->vt->submit(b, configs, n, tags, err);
+}
+
+static inline helion_status helion_backend_collect(helion_backend_t *b,
+                                                   size_t max, uint64_t *tags,
+                                                   helion_bench_result_t *out,
+                                                   size_t *got,
+                                                   helion_err_t *err) {
+  return b->vt->collect(b, max, tags, out, got, err);
 }
 
 static inline double helion_backend_elapsed(helion_backend_t *b) {

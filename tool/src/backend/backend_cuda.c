@@ -33,6 +33,21 @@ typedef struct art {
   helion_launch_t launch;
 } art;
 
+/* One configuration of the queue (submit() or bench()). Whether it is done
+ * and whether collect() returned it is where it stands in `finished`. */
+typedef struct queued {
+  size_t art;   /* index into arts */
+  uint64_t tag; /* the caller's */
+  helion_bench_result_t res;
+} queued;
+
+/* A benchmark worker's job in flight. */
+typedef struct worker_job {
+  bool busy;
+  size_t q; /* its entry in the queue */
+  double since;
+} worker_job;
+
 struct helion_backend_cuda {
   helion_backend_t base; /* first: the vtable's functions cast back */
   const helion_spec_t *spec;
@@ -51,15 +66,28 @@ struct helion_backend_cuda {
   helion_num_t *scope; /* spec->nscope scratch */
   double clock0;
   bool adapted;
-  /* Compile tags are (call << 32) | index, so a result left over from a
-   * bench() call that ended in an error is never taken for another's. */
-  uint64_t call;
   art *arts;
   size_t narts, cap_arts;
   size_t *slots; /* index + 1 into arts; 0 = empty */
   size_t nslots;
   helion_cuda_stats_t stats;
   double best_ms; /* fastest OK time of this shape (the baseline's first) */
+
+  /* The queue of configurations being compiled and timed: filled by
+   * submit() (bench() submits too), emptied by collect(). It starts over
+   * once collect() has returned every entry. Compile tags are
+   * (generation << 32) | entry, and the generation changes whenever the
+   * queue starts over, so a compile left over from an entry abandoned by
+   * an error is never taken for a later entry. */
+  queued *q;
+  size_t nq, cap_q;
+  size_t *ready; /* compiled entries waiting for a worker, in order */
+  size_t ready_head, nready;
+  size_t *finished; /* entries in the order they finished */
+  size_t nfinished;
+  size_t nreturned; /* finished[0 .. nreturned) went back to the caller */
+  uint64_t generation;
+  worker_job jobs[HELION_CUDA_MAX_DEVICES];
 };
 
 static const helion_backend_vtable_t cuda_vtable;
@@ -104,7 +132,8 @@ helion_status helion_backend_cuda_opts_init(helion_backend_cuda_opts_t *o,
     return rc;
   double x;
   bool ok;
-  const char *v = helion_env_number("HELION_AUTOTUNE_BENCHMARK_TIMEOUT", &x, &ok);
+  const char *v =
+      helion_env_number("HELION_AUTOTUNE_BENCHMARK_TIMEOUT", &x, &ok);
   if (v) {
     if (!ok || !(x > 0) || !isfinite(x))
       return helion_err_set(err, HELION_ERR_USAGE,
@@ -348,7 +377,8 @@ static helion_status compile_sync(helion_backend_cuda_t *b,
                                   const int64_t *cells, const char *entry,
                                   helion_compile_result_t *out,
                                   helion_err_t *err) {
-  const uint64_t tag = UINT64_MAX; /* call 0xffffffff: never a bench() */
+  /* generation 0xffffffff: never a queue entry's */
+  const uint64_t tag = UINT64_MAX;
   helion_status rc = submit_compile(b, cells, entry, tag, err);
   if (rc)
     return rc;
@@ -380,6 +410,11 @@ static void art_take_compile(art *a, helion_compile_result_t *r) {
     r->out.cubin = NULL;
     r->out.ptx = NULL;
   }
+}
+
+/* Configurations submitted and not yet returned by collect(). */
+static bool queue_busy(const helion_backend_cuda_t *b) {
+  return b->nreturned < b->nq;
 }
 
 /* Seconds worker `w` had a job. */
@@ -502,6 +537,9 @@ void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
     helion_bench_client_destroy(b->clients[w]);
   free(b->arts);
   free(b->slots);
+  free(b->q);
+  free(b->ready);
+  free(b->finished);
   free(b->source);
   free(b->source_name);
   free(b->shape);
@@ -527,6 +565,10 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                             const int64_t *shape, uint64_t seed,
                                             double *out_baseline_ms,
                                             helion_err_t *err) {
+  /* Queued entries point into the artifacts this forgets. */
+  if (queue_busy(b))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "set_shape while configurations are queued");
   helion_status rc = HELION_OK;
   helion_compile_result_t def, ref;
   memset(&def, 0, sizeof(def));
@@ -639,21 +681,51 @@ out:
 
 /* ------------------------------------------------------------- bench -- */
 
-/* Per-call state of one config in bench(). */
-typedef struct pending {
-  size_t art; /* index into arts */
-  bool done;
-} pending;
+/* The queue holds at least `n` entries. */
+static helion_status queue_reserve(helion_backend_cuda_t *b, size_t n,
+                                   helion_err_t *err) {
+  if (n <= b->cap_q)
+    return HELION_OK;
+  size_t cap = b->cap_q ? b->cap_q * 2 : 64;
+  if (cap < n)
+    cap = n;
+  /* Each array keeps the old capacity at least, so a failure part way
+   * leaves the queue usable. */
+  queued *q = realloc(b->q, cap * sizeof(*q));
+  if (q)
+    b->q = q;
+  size_t *ready = q ? realloc(b->ready, cap * sizeof(*ready)) : NULL;
+  if (ready)
+    b->ready = ready;
+  size_t *fin = ready ? realloc(b->finished, cap * sizeof(*fin)) : NULL;
+  if (!fin)
+    return helion_err_set(err, HELION_ERR_NOMEM,
+                          "out of memory queueing %zu configurations", n);
+  b->finished = fin;
+  b->cap_q = cap;
+  return HELION_OK;
+}
 
-static void record(helion_backend_cuda_t *b, helion_bench_result_t *out,
-                   pending *p, helion_result_kind kind, double ms) {
-  art *a = &b->arts[p->art];
+/* After the first time the queue drains (Helion: after the initial
+ * population), compiles get the adaptive deadline. */
+static void adapt_once(helion_backend_cuda_t *b) {
+  if (b->opts.adaptive_timeout && !b->adapted) {
+    helion_compile_pool_adapt_timeout(b->pool);
+    b->adapted = true;
+  }
+}
+
+/* Entry `i` finished: its result is final and it waits for collect(). */
+static void record(helion_backend_cuda_t *b, size_t i, helion_result_kind kind,
+                   double ms) {
+  queued *e = &b->q[i];
+  art *a = &b->arts[e->art];
   a->kind = kind;
   a->ms = kind == HELION_RESULT_OK ? ms : INFINITY;
-  out->kind = kind;
-  out->ms = a->ms;
-  out->compile_s = a->compile_s;
-  p->done = true;
+  e->res.kind = kind;
+  e->res.ms = a->ms;
+  e->res.compile_s = a->compile_s;
+  b->finished[b->nfinished++] = i;
   b->stats.by_kind[kind]++;
   if (a->ms < b->best_ms)
     b->best_ms = a->ms;
@@ -662,14 +734,13 @@ static void record(helion_backend_cuda_t *b, helion_bench_result_t *out,
 /* A finished compile: failures are recorded and logged, successes queued
  * for the worker. */
 static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
-                        pending *pend, helion_bench_result_t *out,
-                        size_t *ready, size_t *nready, helion_buf_t *js) {
+                        helion_buf_t *js) {
   size_t i = (size_t)(r->tag & 0xffffffffu);
-  art *a = &b->arts[pend[i].art];
+  art *a = &b->arts[b->q[i].art];
   art_take_compile(a, r);
   switch (r->status) {
   case HELION_COMPILE_OK:
-    ready[(*nready)++] = i;
+    b->ready[b->nready++] = i;
     return;
   case HELION_COMPILE_FAILED: {
     char line[512];
@@ -679,29 +750,28 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
                config_str(b, a->cells, js), line);
     HELION_LOG(HELION_LOG_DEBUG, "NVRTC log:\n%s",
                r->out.log ? r->out.log : "");
-    record(b, &out[i], &pend[i], HELION_RESULT_COMPILE, INFINITY);
+    record(b, i, HELION_RESULT_COMPILE, INFINITY);
     return;
   }
   case HELION_COMPILE_CRASHED:
     HELION_LOG(HELION_LOG_WARN, "Skipping config whose compile crashed: %s: %s",
                config_str(b, a->cells, js), r->msg);
-    record(b, &out[i], &pend[i], HELION_RESULT_COMPILE, INFINITY);
+    record(b, i, HELION_RESULT_COMPILE, INFINITY);
     return;
   case HELION_COMPILE_TIMEOUT:
     HELION_LOG(HELION_LOG_WARN, "Timeout after %.1fs compiling %s%s",
                r->seconds, config_str(b, a->cells, js),
                r->sigkill ? " (SIGKILL required)" : "");
     b->stats.compile_timeouts++;
-    record(b, &out[i], &pend[i], HELION_RESULT_TIMEOUT, INFINITY);
+    record(b, i, HELION_RESULT_TIMEOUT, INFINITY);
     return;
   }
 }
 
-/* A finished bench job. */
+/* A finished bench job of entry `i`. */
 static void on_benched(helion_backend_cuda_t *b, size_t i,
-                       const helion_bench_outcome_t *o, pending *pend,
-                       helion_bench_result_t *out, helion_buf_t *js) {
-  const art *a = &b->arts[pend[i].art];
+                       const helion_bench_outcome_t *o, helion_buf_t *js) {
+  const art *a = &b->arts[b->q[i].art];
   const int64_t *cells = a->cells;
   const helion_timed_t *t = &o->timed;
   b->stats.load_s += t->load_ms / 1e3;
@@ -734,17 +804,10 @@ static void on_benched(helion_backend_cuda_t *b, size_t i,
                config_str(b, cells, js), o->msg);
     break;
   }
-  record(b, &out[i], &pend[i], o->kind, o->ms);
+  record(b, i, o->kind, o->ms);
 }
 
-/* A benchmark worker's job in flight during bench(). */
-typedef struct worker_job {
-  bool busy;
-  size_t idx; /* the config's index in the call */
-  double since;
-} worker_job;
-
-/* Sends ready config `i` to worker `w`; `more` says whether another
+/* Sends ready config `a` to worker `w`; `more` says whether another
  * compiled config is still waiting for a worker. */
 static helion_status submit_bench(helion_backend_cuda_t *b, size_t w,
                                   const art *a, bool more, helion_err_t *err) {
@@ -766,152 +829,214 @@ static helion_status submit_bench(helion_backend_cuda_t *b, size_t w,
   return helion_bench_client_submit(b->clients[w], &job, err);
 }
 
-static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
-                                size_t n, helion_bench_result_t *out,
+/* Feeds every free worker from the ready queue, round robin from the one
+ * after the last fed, so each GPU gets work even when compiles finish one
+ * at a time. */
+static helion_status feed_workers(helion_backend_cuda_t *b, helion_err_t *err) {
+  const size_t nw = b->nclients, first = b->next_worker % nw;
+  for (size_t k = 0; k < nw && b->ready_head < b->nready; k++) {
+    size_t w = (first + k) % nw;
+    if (b->jobs[w].busy)
+      continue;
+    size_t i = b->ready[b->ready_head++];
+    helion_status rc = submit_bench(b, w, &b->arts[b->q[i].art],
+                                    b->ready_head < b->nready, err);
+    if (rc)
+      return rc;
+    b->jobs[w] = (worker_job){true, i, helion_now()};
+    b->next_worker = w + 1;
+  }
+  return HELION_OK;
+}
+
+/* One turn of the event loop: waits for a compile, a worker's answer or the
+ * nearest deadline, then takes every compile and job that finished. */
+static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
                                 helion_err_t *err) {
-  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  const size_t nw = b->nclients;
+  int fds[HELION_CUDA_MAX_DEVICES];
+  size_t nidle = 0, nfds = 0;
+  bool lost = false;
+  double wait_s = -1;
+  for (size_t w = 0; w < nw; w++) {
+    fds[w] = -1;
+    if (!b->jobs[w].busy) {
+      nidle++;
+      continue;
+    }
+    double dl = helion_bench_client_deadline(b->clients[w]);
+    double ws = dl > 0 ? dl - helion_now() + 0.01 : 0.05;
+    if (ws < 0)
+      ws = 0;
+    if (wait_s < 0 || ws < wait_s)
+      wait_s = ws;
+    fds[w] = helion_bench_client_fd(b->clients[w]);
+    nfds += fds[w] >= 0;
+    lost |= fds[w] < 0;
+  }
+  bool waiting_for_nvrtc =
+      nidle > 0 && helion_compile_pool_outstanding(b->pool) > 0;
+  double w0 = helion_now();
+  /* A busy client without a descriptor (it is restarting) is polled
+   * below with a short wait instead, when nothing else can wake us. */
+  int collect_wait_ms = 0;
   helion_status rc = HELION_OK;
-  const size_t nc = ncells(b), nw = b->nclients;
+  if (lost && (wait_s < 0 || wait_s > 0.05))
+    wait_s = 0.05;
+  if (lost && nfds == 0 && helion_compile_pool_outstanding(b->pool) == 0)
+    collect_wait_ms = 50;
+  else if ((rc = helion_compile_pool_wait(b->pool, wait_s, fds, nw, NULL, err)))
+    return rc;
+  if (waiting_for_nvrtc)
+    b->stats.gpu_idle_wait_s += (double)nidle * (helion_now() - w0);
+
+  helion_compile_result_t r;
+  while (helion_compile_pool_take(b->pool, &r)) {
+    if ((r.tag >> 32) == (b->generation & 0xffffffffu) &&
+        (r.tag & 0xffffffffu) < b->nq)
+      on_compiled(b, &r, js);
+    helion_compile_result_cleanup(&r);
+  }
+  for (size_t w = 0; w < nw; w++) {
+    worker_job *job = &b->jobs[w];
+    if (!job->busy)
+      continue;
+    bool done = false;
+    helion_bench_outcome_t o;
+    if ((rc = helion_bench_client_collect(
+             b->clients[w], fds[w] < 0 ? collect_wait_ms : 0, &done, &o, err)))
+      return rc;
+    if (!done)
+      continue;
+    add_busy(b, w, helion_now() - job->since);
+    b->stats.devices[w].configs++;
+    job->busy = false;
+    on_benched(b, job->q, &o, js);
+  }
+  return HELION_OK;
+}
+
+static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
+                                 size_t n, const uint64_t *tags,
+                                 helion_err_t *err) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  const size_t nc = ncells(b);
   double t0 = helion_now();
-  const double busy0 = b->stats.gpu_busy_s, idle0 = b->stats.gpu_idle_wait_s;
-  const uint64_t call = ++b->call;
-  pending *pend = calloc(n ? n : 1, sizeof(*pend));
-  size_t *ready = calloc(n ? n : 1, sizeof(*ready));
-  helion_bench_result_t *res = calloc(n ? n : 1, sizeof(*res));
   helion_buf_t js;
   helion_buf_init(&js, (size_t)1 << 20);
-  size_t nready = 0, ready_head = 0, left = n;
-  worker_job jobs[HELION_CUDA_MAX_DEVICES];
-  int fds[HELION_CUDA_MAX_DEVICES];
-  memset(jobs, 0, sizeof(jobs));
-  if (!pend || !ready || !res) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
-    goto out;
-  }
-
-  for (size_t i = 0; i < n; i++) {
+  helion_status rc = queue_reserve(b, b->nq + n, err);
+  for (size_t i = 0; i < n && !rc; i++) {
     const int64_t *cells = configs + i * nc;
-    res[i].kind = HELION_RESULT_COMPILE;
-    res[i].ms = INFINITY;
-    art *a = art_get(b, cells, &pend[i].art);
+    const size_t qi = b->nq;
+    queued *e = &b->q[qi];
+    e->tag = tags[i];
+    e->res = (helion_bench_result_t){HELION_RESULT_COMPILE, INFINITY, 0};
+    art *a = art_get(b, cells, &e->art);
     if (!a) {
       rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
-      goto out;
+      break;
     }
+    b->nq++;
     b->stats.configs++;
     helion_err_t why = {{0}};
     helion_launch_t launch;
     if (!config_launch(b, cells, &launch, &why)) {
       HELION_LOG(HELION_LOG_WARN, "Skipping config that cannot launch: %s: %s",
                  config_str(b, cells, &js), why.msg);
-      record(b, &res[i], &pend[i], HELION_RESULT_RUNTIME, INFINITY);
-      left--;
+      record(b, qi, HELION_RESULT_RUNTIME, INFINITY);
       continue;
     }
     a->launch = launch;
-    if (a->cubin) { /* compiled before (the default config) */
-      ready[nready++] = i;
-      continue;
-    }
-    if ((rc = submit_compile(b, cells, b->spec->entry, (call << 32) | i, err)))
-      goto out;
-  }
-
-  while (left > 0) {
-    /* Feed every free worker, round robin from the one after the last fed,
-     * so each GPU gets work even when compiles finish one at a time. */
-    const size_t first = b->next_worker % nw;
-    for (size_t k = 0; k < nw && ready_head < nready; k++) {
-      size_t w = (first + k) % nw;
-      if (jobs[w].busy)
-        continue;
-      size_t i = ready[ready_head++];
-      if ((rc = submit_bench(b, w, &b->arts[pend[i].art], ready_head < nready,
-                             err)))
-        goto out;
-      jobs[w] = (worker_job){true, i, helion_now()};
-      b->next_worker = w + 1;
-    }
-    /* Wait for a compile, a worker's answer or the nearest deadline. */
-    size_t nidle = 0, nfds = 0;
-    bool lost = false;
-    double wait_s = -1;
-    for (size_t w = 0; w < nw; w++) {
-      fds[w] = -1;
-      if (!jobs[w].busy) {
-        nidle++;
-        continue;
-      }
-      double dl = helion_bench_client_deadline(b->clients[w]);
-      double ws = dl > 0 ? dl - helion_now() + 0.01 : 0.05;
-      if (ws < 0)
-        ws = 0;
-      if (wait_s < 0 || ws < wait_s)
-        wait_s = ws;
-      fds[w] = helion_bench_client_fd(b->clients[w]);
-      nfds += fds[w] >= 0;
-      lost |= fds[w] < 0;
-    }
-    bool waiting_for_nvrtc =
-        nidle > 0 && helion_compile_pool_outstanding(b->pool) > 0;
-    double w0 = helion_now();
-    /* A busy client without a descriptor (it is restarting) is polled
-     * below with a short wait instead, when nothing else can wake us. */
-    int collect_wait_ms = 0;
-    if (lost && (wait_s < 0 || wait_s > 0.05))
-      wait_s = 0.05;
-    if (lost && nfds == 0 && helion_compile_pool_outstanding(b->pool) == 0)
-      collect_wait_ms = 50;
-    else if ((rc = helion_compile_pool_wait(b->pool, wait_s, fds, nw, NULL,
-                                            err)))
-      goto out;
-    if (waiting_for_nvrtc)
-      b->stats.gpu_idle_wait_s += (double)nidle * (helion_now() - w0);
-
-    helion_compile_result_t r;
-    while (helion_compile_pool_take(b->pool, &r)) {
-      if ((r.tag >> 32) == call && (r.tag & 0xffffffffu) < n) {
-        size_t before = nready;
-        on_compiled(b, &r, pend, res, ready, &nready, &js);
-        if (nready == before)
-          left--;
-      }
-      helion_compile_result_cleanup(&r);
-    }
-    for (size_t w = 0; w < nw; w++) {
-      if (!jobs[w].busy)
-        continue;
-      bool done = false;
-      helion_bench_outcome_t o;
-      if ((rc = helion_bench_client_collect(b->clients[w],
-                                            fds[w] < 0 ? collect_wait_ms : 0,
-                                            &done, &o, err)))
-        goto out;
-      if (!done)
-        continue;
-      add_busy(b, w, helion_now() - jobs[w].since);
-      b->stats.devices[w].configs++;
-      on_benched(b, jobs[w].idx, &o, pend, res, &js);
-      jobs[w].busy = false;
-      left--;
+    if (a->cubin) /* compiled before (the default config) */
+      b->ready[b->nready++] = qi;
+    else if ((rc = submit_compile(b, cells, b->spec->entry,
+                                  (b->generation & 0xffffffffu) << 32 | qi,
+                                  err))) {
+      /* Not queued after all: collect() must not wait for it. */
+      b->nq--;
+      b->stats.configs--;
     }
   }
-  memcpy(out, res, n * sizeof(*out));
   b->stats.bench_s += helion_now() - t0;
+  helion_buf_cleanup(&js);
+  return rc;
+}
+
+static helion_status cuda_collect(helion_backend_t *base, size_t max,
+                                  uint64_t *tags, helion_bench_result_t *out,
+                                  size_t *got, helion_err_t *err) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  helion_status rc = HELION_OK;
+  if (!queue_busy(b)) {
+    *got = 0;
+    return HELION_OK;
+  }
+  double t0 = helion_now();
+  helion_buf_t js;
+  helion_buf_init(&js, (size_t)1 << 20);
+  while (b->nfinished == b->nreturned) {
+    if ((rc = feed_workers(b, err)) || (rc = queue_step(b, &js, err)))
+      goto out;
+  }
+  /* The GPUs go on timing while the caller thinks about the results. */
+  if ((rc = feed_workers(b, err)))
+    goto out;
+  size_t k = 0;
+  for (; k < max && b->nreturned < b->nfinished; k++) {
+    const queued *e = &b->q[b->finished[b->nreturned++]];
+    tags[k] = e->tag;
+    out[k] = e->res;
+  }
+  *got = k;
+  if (!queue_busy(b)) {
+    /* Drained: start over, so the queue does not grow forever. */
+    b->nq = b->nfinished = b->nreturned = 0;
+    b->ready_head = b->nready = 0;
+    b->generation++;
+    adapt_once(b);
+  }
+out:
+  b->stats.bench_s += helion_now() - t0;
+  helion_buf_cleanup(&js);
+  return rc;
+}
+
+/* submit() everything, then collect() until all is back. */
+static helion_status cuda_bench(helion_backend_t *base, const int64_t *configs,
+                                size_t n, helion_bench_result_t *out,
+                                helion_err_t *err) {
+  helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  helion_status rc = HELION_OK;
+  double t0 = helion_now();
+  const double busy0 = b->stats.gpu_busy_s, idle0 = b->stats.gpu_idle_wait_s;
+  if (queue_busy(b))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "bench while configurations are queued");
+  uint64_t *tags = calloc(n ? n : 1, sizeof(*tags));
+  helion_bench_result_t *res = calloc(n ? n : 1, sizeof(*res));
+  if (!tags || !res) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++)
+    tags[i] = i;
+  if ((rc = cuda_submit(base, configs, n, tags, err)))
+    goto out;
+  /* submit() copied the tags: the arrays take collect()'s answers now. */
+  for (size_t have = 0, got = 0; have < n; have += got)
+    if ((rc = cuda_collect(base, n - have, tags + have, res + have, &got, err)))
+      goto out;
+  for (size_t k = 0; k < n; k++)
+    out[tags[k]] = res[k];
   HELION_LOG(HELION_LOG_DEBUG,
              "bench: %zu configs in %.2fs (workers busy %.2fs, waiting for "
              "NVRTC %.2fs)",
              n, helion_now() - t0, b->stats.gpu_busy_s - busy0,
              b->stats.gpu_idle_wait_s - idle0);
-  if (b->opts.adaptive_timeout && !b->adapted) {
-    helion_compile_pool_adapt_timeout(b->pool);
-    b->adapted = true;
-  }
+  adapt_once(b); /* also after an empty first call, as before */
 out:
-  free(pend);
-  free(ready);
+  free(tags);
   free(res);
-  helion_buf_cleanup(&js);
   return rc;
 }
 
@@ -920,6 +1045,9 @@ static helion_status cuda_rebench(helion_backend_t *base,
                                   double target_ms, double *out_ms,
                                   helion_err_t *err) {
   helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  if (queue_busy(b))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "rebench while configurations are queued");
   helion_status rc = HELION_OK;
   const size_t nc = ncells(b);
   helion_kernel_image_t *ks = calloc(n ? n : 1, sizeof(*ks));
@@ -988,8 +1116,14 @@ static void cuda_destroy(helion_backend_t *base) {
   helion_backend_cuda_destroy((helion_backend_cuda_t *)base);
 }
 
-static const helion_backend_vtable_t cuda_vtable = {cuda_bench, cuda_rebench,
-                                                    cuda_elapsed, cuda_destroy};
+static const helion_backend_vtable_t cuda_vtable = {
+    .bench = cuda_bench,
+    .rebench = cuda_rebench,
+    .submit = cuda_submit,
+    .collect = cuda_collect,
+    .elapsed = cuda_elapsed,
+    .destroy = cuda_destroy,
+};
 
 /* ------------------------------------------------------------ queries -- */
 

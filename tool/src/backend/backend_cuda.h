@@ -28,6 +28,15 @@
  * After the first bench() call (Helion: after the initial population) the
  * adaptive compile timeout applies unless HELION_AUTOTUNE_ADAPTIVE_TIMEOUT=0.
  *
+ * submit() and collect() (backend.h) are the same machinery, asynchronous:
+ * submit() queues configs and starts their compiles; collect() runs the
+ * loop above until one has its result and, before returning, gives every
+ * free worker a compiled config, so the GPUs go on timing while the search
+ * thinks. bench() is submit() and collect() until all is back. The
+ * adaptive timeout starts after the first time the queue drains. While
+ * configs are queued, bench(), rebench() and set_shape() refuse
+ * (HELION_ERR_USAGE).
+ *
  * rebench() re-times finalists side by side in the worker (interleaved
  * rounds, Helion's repeat rule for target_ms); with several GPUs, in the
  * first GPU's worker. elapsed() is wall time since the last set_shape().
@@ -101,7 +110,7 @@ typedef struct helion_backend_cuda_opts {
    * the worker rests (runner.h, helion_timing_t.duty);
    * HELION_AUTOTUNE_DUTY_CYCLE, default 0.5; 1 times back to back. */
   double duty;
-  const char *arch;       /* NULL: sm_<major><minor> of the device */
+  const char *arch; /* NULL: sm_<major><minor> of the device */
 } helion_backend_cuda_opts_t;
 
 /*
@@ -160,6 +169,8 @@ const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b);
  * or else the default config). Writes the baseline's time. A default
  * config that does not compile or run is HELION_ERR_INVALID ("default
  * config failed to compile: ..."): the tune of this shape cannot go on.
+ * HELION_ERR_USAGE while configurations are queued (submit() without their
+ * collect()).
  */
 helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                             const helion_space_t *space,
@@ -200,7 +211,7 @@ typedef struct helion_cuda_device_stats {
 
 /* Counters of the current shape. */
 typedef struct helion_cuda_stats {
-  size_t configs; /* configs through bench() */
+  size_t configs; /* configs through bench() or submit() */
   size_t by_kind[HELION_RESULT_KIND_COUNT];
   size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
   size_t compiles;         /* compile children run */
@@ -209,7 +220,7 @@ typedef struct helion_cuda_stats {
   /* Where the shape's wall time went, in seconds. The worker's phases
    * (load_s ... timed_s) are its own clock; the rest the tuner's. */
   double setup_s;   /* set_shape: default compile, worker setup */
-  double bench_s;   /* inside bench() */
+  double bench_s;   /* inside bench(), submit() and collect() */
   double rebench_s; /* inside rebench() (final verification too) */
   double load_s;    /* module loads of bench jobs */
   double check_s;   /* checked runs (poison, run, compare) */
@@ -218,8 +229,8 @@ typedef struct helion_cuda_stats {
   /* Seconds the workers had a job (setup, bench or rebench), summed over
    * the GPUs: the GPUs' share of the wall time. */
   double gpu_busy_s;
-  /* Worker-seconds inside bench() when a worker had no job while compiles
-   * were outstanding: GPUs waiting for NVRTC. */
+  /* Worker-seconds inside bench() or collect() when a worker had no job
+   * while compiles were outstanding: GPUs waiting for NVRTC. */
   double gpu_idle_wait_s;
   /* 1 - gpu_busy_s / (wall time since set_shape x GPUs): the GPUs idle for
    * any reason (compiles, the search's own work, the tuner) */

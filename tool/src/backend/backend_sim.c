@@ -54,85 +54,152 @@ static helion_status lookup_all(helion_sim_t *sim, const int64_t *configs,
   return HELION_OK;
 }
 
-/* One compiled config waiting for the GPU: when its cubin is ready, how
- * long its timing takes. */
-typedef struct sim_ready {
-  double at, bench_s;
-} sim_ready;
+/*
+ * The queue of submitted configurations (submit / collect; bench() is a
+ * submit of its whole batch and a collect of every result). An entry's
+ * result is drawn when it is submitted, so the noise draws come in
+ * submission order whatever the clock.
+ */
+typedef struct sim_entry {
+  size_t rec;
+  uint64_t tag;
+  bool fresh;      /* first visit: it costs time */
+  bool returned;   /* collect() has handed it out */
+  double ready_at; /* compile_jobs: when its compile ends */
+  helion_bench_result_t res;
+} sim_entry;
 
-static int ready_cmp(const void *a, const void *b) {
-  double x = ((const sim_ready *)a)->at, y = ((const sim_ready *)b)->at;
-  return (x > y) - (x < y);
+static size_t queued(const helion_sim_t *sim) {
+  return sim->nqueue - sim->nreturned;
 }
 
-/* helion_sim_opts_t.compile_jobs: the makespan of the call's first visits
- * (list scheduling on the compile slots in order, then one GPU in order of
- * readiness) as the new clock. */
-static void advance_parallel(helion_sim_t *sim, const size_t *idx, size_t n,
-                             const bool *first, sim_ready *ready) {
-  size_t m = 0;
-  for (size_t j = 0; j < sim->compile_jobs; j++)
-    sim->slot_free[j] = sim->clock;
-  for (size_t i = 0; i < n; i++) {
-    if (!first[i])
-      continue;
-    const rec_t *r = &sim->recs[idx[i]];
-    size_t s = 0;
-    for (size_t j = 1; j < sim->compile_jobs; j++)
-      if (sim->slot_free[j] < sim->slot_free[s])
-        s = j;
-    sim->slot_free[s] += r->compile_s;
-    ready[m].at = sim->slot_free[s];
-    ready[m].bench_s = r->cost_s - r->compile_s;
-    m++;
+static helion_status sim_submit(helion_backend_t *b, const int64_t *configs,
+                                size_t n, const uint64_t *tags,
+                                helion_err_t *err) {
+  helion_sim_t *sim = (helion_sim_t *)b;
+  if (sim->nqueue + n > sim->qcap) {
+    size_t cap = sim->qcap ? sim->qcap : 64;
+    while (cap < sim->nqueue + n)
+      cap *= 2;
+    sim_entry *q = realloc(sim->queue, cap * sizeof(*q));
+    if (!q)
+      return helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
+    sim->queue = q;
+    sim->qcap = cap;
   }
-  qsort(ready, m, sizeof(*ready), ready_cmp);
-  double gpu = sim->clock;
-  for (size_t i = 0; i < m; i++)
-    gpu = (ready[i].at > gpu ? ready[i].at : gpu) + ready[i].bench_s;
-  sim->clock = gpu;
+  /* Every config is looked up first: a fault charges nothing. */
+  size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
+  if (!idx)
+    return helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
+  helion_status rc = lookup_all(sim, configs, n, idx, err);
+  if (rc) {
+    free(idx);
+    return rc;
+  }
+  size_t base = sim->nqueue;
+  for (size_t i = 0; i < n; i++) {
+    size_t rec = idx[i];
+    const rec_t *r = &sim->recs[rec];
+    sim_entry *e = &sim->queue[base + i];
+    e->rec = rec;
+    e->tag = tags[i];
+    e->fresh = !sim->visited[rec];
+    e->returned = false;
+    e->ready_at = sim->clock;
+    if (e->fresh) {
+      sim->visited[rec] = 1;
+      sim->nvisited++;
+    }
+    if (e->fresh && sim->compile_jobs) {
+      /* List scheduling: the compile slot that frees first, from now. */
+      size_t s = 0;
+      for (size_t j = 1; j < sim->compile_jobs; j++)
+        if (sim->slot_free[j] < sim->slot_free[s])
+          s = j;
+      double start =
+          sim->slot_free[s] > sim->clock ? sim->slot_free[s] : sim->clock;
+      sim->slot_free[s] = start + r->compile_s;
+      e->ready_at = sim->slot_free[s];
+    }
+    e->res.kind = r->kind;
+    e->res.ms = draw(sim, r);
+    e->res.compile_s = e->fresh ? r->compile_s : 0.0;
+  }
+  sim->nqueue += n;
+  free(idx);
+  return HELION_OK;
+}
+
+/*
+ * Hands out one result. One config after another: the oldest, the clock
+ * advancing by its cost on a first visit. compile_jobs: the GPU times the
+ * compiled entry that was ready first (ties in submission order) as soon as
+ * it is free; the clock moves to the end of that timing. Nothing submitted
+ * later can be ready earlier: the search submits only between collects.
+ */
+static helion_status sim_collect(helion_backend_t *b, size_t max,
+                                 uint64_t *tags, helion_bench_result_t *out,
+                                 size_t *got, helion_err_t *err) {
+  (void)err;
+  helion_sim_t *sim = (helion_sim_t *)b;
+  *got = 0;
+  if (max == 0 || queued(sim) == 0)
+    return HELION_OK;
+  sim_entry *next = NULL;
+  for (size_t i = 0; i < sim->nqueue; i++) {
+    sim_entry *e = &sim->queue[i];
+    if (e->returned)
+      continue;
+    if (!sim->compile_jobs) {
+      next = e;
+      break;
+    }
+    if (!next || e->ready_at < next->ready_at)
+      next = e;
+  }
+  const rec_t *r = &sim->recs[next->rec];
+  if (!sim->compile_jobs) {
+    if (next->fresh)
+      sim->clock += r->cost_s;
+  } else if (next->fresh) {
+    double start =
+        next->ready_at > sim->gpu_free ? next->ready_at : sim->gpu_free;
+    sim->gpu_free = start + (r->cost_s - r->compile_s);
+    if (sim->gpu_free > sim->clock)
+      sim->clock = sim->gpu_free;
+  }
+  next->returned = true;
+  sim->nreturned++;
+  tags[0] = next->tag;
+  out[0] = next->res;
+  *got = 1;
+  if (queued(sim) == 0)
+    sim->nqueue = sim->nreturned = 0;
+  return HELION_OK;
 }
 
 static helion_status sim_bench(helion_backend_t *b, const int64_t *configs,
                                size_t n, helion_bench_result_t *out,
                                helion_err_t *err) {
   helion_sim_t *sim = (helion_sim_t *)b;
-  size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
-  /* Only the parallel clock needs to know which were first visits. */
-  bool *first = NULL;
-  sim_ready *ready = NULL;
-  if (sim->compile_jobs) {
-    first = malloc((n ? n : 1) * sizeof(*first));
-    ready = malloc((n ? n : 1) * sizeof(*ready));
+  if (queued(sim))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "simulator: bench while configurations are queued");
+  uint64_t *tags = calloc(n ? n : 1, sizeof(*tags));
+  if (!tags)
+    return helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
+  for (size_t i = 0; i < n; i++)
+    tags[i] = i;
+  helion_status rc = sim_submit(b, configs, n, tags, err);
+  for (size_t left = n; !rc && left > 0; left--) {
+    uint64_t tag;
+    helion_bench_result_t r;
+    size_t got;
+    if ((rc = sim_collect(b, 1, &tag, &r, &got, err)))
+      break;
+    out[tag] = r;
   }
-  helion_status rc = HELION_OK;
-  if (!idx || (sim->compile_jobs && (!first || !ready))) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "simulator: out of memory");
-    goto out;
-  }
-  if ((rc = lookup_all(sim, configs, n, idx, err)))
-    goto out;
-  for (size_t i = 0; i < n; i++) {
-    const rec_t *r = &sim->recs[idx[i]];
-    bool fresh = !sim->visited[idx[i]];
-    if (fresh) {
-      sim->visited[idx[i]] = 1;
-      sim->nvisited++;
-      if (!sim->compile_jobs)
-        sim->clock += r->cost_s;
-    }
-    if (first)
-      first[i] = fresh;
-    out[i].kind = r->kind;
-    out[i].ms = draw(sim, r);
-    out[i].compile_s = fresh ? r->compile_s : 0.0;
-  }
-  if (sim->compile_jobs)
-    advance_parallel(sim, idx, n, first, ready);
-out:
-  free(idx);
-  free(first);
-  free(ready);
+  free(tags);
   return rc;
 }
 
@@ -140,6 +207,9 @@ static helion_status sim_rebench(helion_backend_t *b, const int64_t *configs,
                                  size_t n, double target_ms, double *out_ms,
                                  helion_err_t *err) {
   helion_sim_t *sim = (helion_sim_t *)b;
+  if (queued(sim))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "simulator: rebench while configurations are queued");
   size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
   double draws[SIM_MAX_REBENCH_DRAWS];
   if (!idx)
@@ -182,8 +252,12 @@ static void sim_destroy_vt(helion_backend_t *b) {
   helion_sim_destroy((helion_sim_t *)b);
 }
 
-static const helion_backend_vtable_t sim_vtable = {
-    sim_bench, sim_rebench, sim_elapsed_vt, sim_destroy_vt};
+static const helion_backend_vtable_t sim_vtable = {.bench = sim_bench,
+                                                   .rebench = sim_rebench,
+                                                   .submit = sim_submit,
+                                                   .collect = sim_collect,
+                                                   .elapsed = sim_elapsed_vt,
+                                                   .destroy = sim_destroy_vt};
 
 /* ------------------------------------------------------------ load */
 
@@ -280,6 +354,7 @@ void helion_sim_destroy(helion_sim_t *sim) {
   free(sim->sorted);
   free(sim->visited);
   free(sim->slot_free);
+  free(sim->queue);
   free(sim);
 }
 
@@ -297,6 +372,10 @@ void helion_sim_reset(helion_sim_t *sim, uint64_t seed) {
   memset(sim->visited, 0, sim->nrec ? sim->nrec : 1);
   sim->nvisited = 0;
   sim->clock = 0.0;
+  sim->gpu_free = 0.0;
+  for (size_t j = 0; j < sim->compile_jobs; j++)
+    sim->slot_free[j] = 0.0;
+  sim->nqueue = sim->nreturned = 0;
   helion_rng_seed(&sim->rng, seed);
 }
 

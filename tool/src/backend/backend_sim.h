@@ -84,7 +84,12 @@ typedef struct helion_sim_opts {
    * is timed (its benchmark time) as soon as it is compiled and the GPU is
    * free, and the clock advances by the call's makespan. Searches see the
    * batch structure only when the driver hands over whole batches
-   * (bench_chunk 0). */
+   * (bench_chunk 0). submit() / collect() follow the same rules with
+   * configurations submitted at any time: each compiles in the first free
+   * slot from its submission, the GPU times them in the order they are
+   * ready, and collect() moves the clock to the end of the timing it
+   * returns. Without compile_jobs collect() returns them in submission
+   * order, advancing the clock as bench() does. */
   size_t compile_jobs;
 } helion_sim_opts_t;
 

@@ -50,6 +50,9 @@ struct helion_sim {
   bool noise;
   size_t compile_jobs; /* helion_sim_opts_t.compile_jobs */
   double *slot_free;   /* compile_jobs: when each compile slot frees */
+  double gpu_free;     /* compile_jobs: when the GPU ends its last timing */
+  struct sim_entry *queue; /* submitted configs, in submission order */
+  size_t nqueue, qcap, nreturned;
   helion_rng_t rng;
   const char *format;
   char *device_name;

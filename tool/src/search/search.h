@@ -474,6 +474,33 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
                                   helion_member_id *out_ids, helion_err_t *err);
 
 /* should_rebenchmark(m): finite perf below threshold * best_perf_so_far. */
+/*
+ * Asynchronous measurement, for searches that propose while earlier
+ * proposals are still compiling or being timed. Only where the backend can
+ * (helion_search_can_submit); rebenchmarks wait until nothing is in flight.
+ *
+ * helion_search_submit queues configs under the caller's `tag`: like
+ * helion_search_bench they are normalized and checked, and invalid ones,
+ * configs measured or in flight already, repeats within the call and those
+ * beyond the evaluation cap (counting what is in flight) are left out;
+ * nothing is queued once the search must stop. *queued counts the configs
+ * that went to the backend.
+ *
+ * helion_search_collect waits for the next result and records it like a
+ * benchmark (member, metrics, trace line with the time it finished):
+ * *got = false when nothing is in flight, else the member and the tag it
+ * was submitted under.
+ */
+bool helion_search_can_submit(const helion_search_t *s);
+helion_status helion_search_submit(helion_search_t *s, const int64_t *configs,
+                                   size_t n, uint64_t tag, size_t *queued,
+                                   helion_err_t *err);
+helion_status helion_search_collect(helion_search_t *s, helion_member_id *id,
+                                    uint64_t *tag, bool *got,
+                                    helion_err_t *err);
+/* Configurations submitted and not collected yet. */
+size_t helion_search_in_flight(const helion_search_t *s);
+
 bool helion_search_should_rebench(const helion_search_t *s,
                                   helion_member_id id);
 
@@ -666,7 +693,7 @@ enum {
 #define HELION_RANDOM_NOPTS 1
 #define HELION_DE_NOPTS 8
 #define HELION_DES_NOPTS 11
-#define HELION_LFBO_NOPTS 24
+#define HELION_LFBO_NOPTS 25
 /* The LLM stage's options (search_llm.c), at indices off + HELION_LLM_*:
  * LLMGuidedSearch's five; a hybrid's llm_* five, then pad, then (only
  * LLMSeededSearch) the second stage. LLMSeededLFBOTreeSearch's table is

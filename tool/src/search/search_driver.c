@@ -194,6 +194,11 @@ void helion_search_destroy(helion_search_t *s) {
   free(s->batch_table);
   free(s->send_cells);
   free(s->results);
+  free(s->flight_cells);
+  free(s->flight_tag);
+  free(s->flight_used);
+  free(s->flight_free);
+  free(s->send_tags);
   free(s->rb_ms);
   free(s->rb_ids);
   free(s->stat_scratch);

@@ -97,6 +97,7 @@ enum {
   LFBO_EXTEND,
   LFBO_GLOBAL_DRAWS,
   LFBO_GLOBAL_SELECTED,
+  LFBO_ASYNC,
   LFBO_NOPTS
 };
 _Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
@@ -163,7 +164,10 @@ _Static_assert(LFBO_NOPTS == HELION_LFBO_NOPTS,
       [LFBO_GLOBAL_SELECTED] = HELION_OPT_INT_DECL(                            \
           "global_selected", 1, 1, 0, HELION_OPT_BIG,                          \
           "HELION_LFBO_GLOBAL_SELECTED",                                       \
-          "of those, how many join the generation's batch")
+          "of those, how many join the generation's batch"),                   \
+      [LFBO_ASYNC] = HELION_OPT_BOOL_DECL(                                     \
+          "async", 0, 0, "HELION_LFBO_ASYNC",                                  \
+          "copies step on their own, not in lockstep generations")
 
 const helion_opt_decl_t helion__search_lfbo_pattern_opts[HELION_LFBO_NOPTS] = {
     LFBO_DECLS(300)};
@@ -187,9 +191,9 @@ void helion__search_lfbo_resolve(const helion_search_opts_t *o,
   if (v[LFBO_HELION].i) {
     /* Helion's behaviour: every departure off. */
     static const size_t off[] = {
-        LFBO_KEEP_CURRENT, LFBO_PATIENCE_RESET, LFBO_VISIT_SELECTED_ONLY,
-        LFBO_RESTART,      LFBO_MIN_SELECTED,   LFBO_EXTEND,
-        LFBO_GLOBAL_DRAWS, LFBO_GLOBAL_SELECTED};
+        LFBO_KEEP_CURRENT, LFBO_PATIENCE_RESET,  LFBO_VISIT_SELECTED_ONLY,
+        LFBO_RESTART,      LFBO_MIN_SELECTED,    LFBO_EXTEND,
+        LFBO_GLOBAL_DRAWS, LFBO_GLOBAL_SELECTED, LFBO_ASYNC};
     for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
       if (!given[off[k]])
         v[off[k]].i = 0;
@@ -229,6 +233,7 @@ typedef struct lfbo_opts {
   size_t min_selected; /* select at least this many (when there are) */
   bool extend;         /* under max_evals: generations go on until the cap */
   size_t global_draws, global_selected; /* surrogate-screened random picks */
+  bool async;                           /* copies step on their own */
 } lfbo_opts;
 
 /* The search's resolved options as the loop reads them. */
@@ -259,6 +264,7 @@ static lfbo_opts lfbo_options(const helion_search_t *s, bool tree) {
   p.extend = OPT_BOOL(LFBO_EXTEND);
   p.global_draws = OPT_SIZE(LFBO_GLOBAL_DRAWS);
   p.global_selected = OPT_SIZE(LFBO_GLOBAL_SELECTED);
+  p.async = OPT_BOOL(LFBO_ASYNC);
   if (p.extend)
     p.max_generations = SIZE_MAX;
   return p;
@@ -273,6 +279,10 @@ typedef struct lcopy {
   size_t steps, patience;
   bool done;
   size_t first, count; /* its candidates in the generation batch */
+  /* async: the step in flight and the members it has measured so far */
+  size_t in_flight;
+  helion_member_id *got;
+  size_t ngot, got_cap;
 } lcopy;
 
 typedef struct lfbo {
@@ -449,7 +459,8 @@ nomem:
 
 /* Judges a measured step: move to the fastest candidate; a step that
  * improves by less than delta spends patience. */
-static void copy_judge(lfbo *L, lcopy *c, size_t index) {
+static void copy_judge(lfbo *L, lcopy *c, size_t index,
+                       const helion_member_id *ids, size_t n) {
   helion_search_t *s = L->s;
   helion_member_id best = HELION_NO_MEMBER;
   double bp = INFINITY;
@@ -457,8 +468,8 @@ static void copy_judge(lfbo *L, lcopy *c, size_t index) {
     best = c->current;
     bp = helion_search_perf(s, best);
   }
-  for (size_t i = 0; i < c->count; i++) {
-    helion_member_id id = L->ids[c->first + i];
+  for (size_t i = 0; i < n; i++) {
+    helion_member_id id = ids[i];
     double v = helion_search_perf(s, id);
     if (id != HELION_NO_MEMBER && (best == HELION_NO_MEMBER || v < bp)) {
       bp = v;
@@ -542,6 +553,140 @@ static void pop_add(helion_member_id *pop, size_t *n, helion_member_id id) {
   pop[(*n)++] = id;
 }
 
+/* ------------------------------------------------------------- async -- */
+
+/*
+ * The asynchronous variant (option async, for backends that can submit):
+ * no lockstep generations. Each copy's step goes to the backend as soon as
+ * its previous step is measured and judged, with the surrogate refitted on
+ * everything measured by then, so the compile processes work on one copy's
+ * step while the GPU times another's instead of every generation waiting
+ * for its slowest compile. A "generation" is a round of as many steps as
+ * there are copies: it numbers the trace lines, paces the global proposals
+ * and the progress lines. Rebenchmarks of the population are left to the
+ * final ones (the backend re-times nothing while configs are in flight).
+ */
+
+/* The fastest member measured so far; NO_MEMBER if none. */
+static helion_member_id incumbent(const lfbo *L) {
+  helion_member_id best = HELION_NO_MEMBER;
+  double bp = INFINITY;
+  size_t n = helion_search_member_count(L->s);
+  for (helion_member_id id = 0; id < n; id++) {
+    double v = helion_search_perf(L->s, id);
+    if (v < bp) {
+      bp = v;
+      best = id;
+    }
+  }
+  return best;
+}
+
+/* Proposes copy `index`'s next step and submits it under its index. */
+static helion_status async_step(lfbo *L, lcopy *c, size_t index, size_t gno,
+                                helion_err_t *err) {
+  L->nbatch = 0;
+  helion_status rc = copy_propose(L, c, index, gno, err);
+  if (rc || c->count == 0)
+    return rc;
+  if (helion__search_grow((void **)&c->got, &c->got_cap, c->count,
+                          sizeof(*c->got)))
+    return helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
+  c->ngot = 0;
+  return helion_search_submit(L->s, L->batch, c->count, index, &c->in_flight,
+                              err);
+}
+
+/* A finished copy climbs again from the incumbent (option restart). */
+static helion_status async_restart(lfbo *L, lcopy *c) {
+  if (!L->o.restart || !c->done || c->steps >= L->o.max_generations)
+    return HELION_OK;
+  helion_member_id from = L->o.restart_fresh ? best_fresh(L) : incumbent(L);
+  if (from == HELION_NO_MEMBER)
+    return HELION_OK;
+  c->done = false;
+  c->current = from;
+  c->patience = L->o.patience;
+  return mark_started(L, from);
+}
+
+/* The generation's global proposals, submitted under tag ncp. */
+static helion_status async_global(lfbo *L, size_t ncp, helion_err_t *err) {
+  L->nbatch = 0;
+  size_t count, queued;
+  helion_status rc = global_propose(L, &count, err);
+  if (!rc && count)
+    rc = helion_search_submit(L->s, L->batch, count, ncp, &queued, err);
+  return rc;
+}
+
+static helion_status lfbo_async(lfbo *L, lcopy *copies, size_t ncp,
+                                helion_err_t *err) {
+  helion_search_t *s = L->s;
+  helion_member_id *recent = NULL; /* measured since the last progress line */
+  size_t nrecent = 0, recent_cap = 0, steps = 0, gno = 1;
+  helion_status rc = HELION_OK;
+  helion_search_set_generation(s, 1);
+  HELION_LOG(HELION_LOG_INFO,
+             "Copies step asynchronously: each proposes its next step as soon "
+             "as its last one is measured");
+  for (size_t c = 0; c < ncp && !rc; c++)
+    rc = async_step(L, &copies[c], c, gno, err);
+  if (!rc)
+    rc = async_global(L, ncp, err);
+  while (!rc) {
+    helion_member_id id;
+    uint64_t tag;
+    bool got;
+    if ((rc = helion_search_collect(s, &id, &tag, &got, err)) || !got)
+      break;
+    if (helion__search_grow((void **)&recent, &recent_cap, nrecent + 1,
+                            sizeof(*recent)))
+      goto nomem;
+    recent[nrecent++] = id;
+    if (tag >= ncp)
+      continue; /* a global proposal: it trains at the next refit */
+    lcopy *c = &copies[tag];
+    c->got[c->ngot++] = id;
+    if (--c->in_flight > 0)
+      continue;
+    /* The copy's step is measured: learn from it, judge it, step again. */
+    if ((rc = train_add(L, recent, nrecent)))
+      goto nomem;
+    if ((rc = helion__lfbo_sur_fit(&L->sur, true, err)))
+      break;
+    copy_judge(L, c, (size_t)tag, c->got, c->ngot);
+    c->count = c->ngot = 0;
+    if (!c->done && mark_started(L, c->current))
+      goto nomem;
+    if (++steps % ncp == 0) {
+      char head[64];
+      snprintf(head, sizeof(head), "Generation %zu complete:", gno);
+      if ((rc = helion_search_log_stats(s, head, recent, nrecent, false, err)))
+        break;
+      nrecent = 0;
+      helion_search_set_generation(s, (int)++gno);
+      if ((rc = async_global(L, ncp, err)))
+        break;
+    }
+    if (helion_search_stopped(s))
+      continue; /* collect what is in flight */
+    for (size_t k = 0; k < ncp && !rc; k++) {
+      if (copies[k].in_flight > 0)
+        continue;
+      if ((rc = async_restart(L, &copies[k])))
+        goto nomem;
+      rc = async_step(L, &copies[k], k, gno, err);
+    }
+  }
+  goto out;
+nomem:
+  rc = helion_err_set(err, HELION_ERR_NOMEM, "LFBO: out of memory");
+out:
+  free(recent);
+  return rc;
+}
+
 static helion_status lfbo_run(helion_search_t *s, bool tree,
                               helion_err_t *err) {
   const char *name = tree ? "LFBOTreeSearch" : "LFBOPatternSearch";
@@ -612,6 +757,12 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
   if ((rc = helion__lfbo_sur_fit(&L.sur, true, err)))
     goto out;
 
+  if (L.o.async && helion_search_can_submit(s)) {
+    if ((rc = lfbo_async(&L, copies, ncp, err)))
+      goto out;
+    rc = helion_search_finalize(s, incumbent(&L), err);
+    goto out;
+  }
   for (size_t g = 1; g <= L.o.max_generations; g++) {
     if (helion_search_stopped(s))
       break;
@@ -670,7 +821,7 @@ static helion_status lfbo_run(helion_search_t *s, bool tree,
       goto out;
     for (size_t c = 0; c < ncp; c++)
       if (copies[c].count > 0)
-        copy_judge(&L, &copies[c], c);
+        copy_judge(&L, &copies[c], c, L.ids + copies[c].first, copies[c].count);
     if (g == L.o.max_generations || helion_search_stopped(s))
       continue; /* no refit that nothing would use */
     if ((rc = train_add(&L, L.ids, L.nbatch)))
@@ -716,6 +867,8 @@ out:
   free(L.started);
   free(pop);
   free(next);
+  for (size_t c = 0; copies && c < L.o.copies; c++)
+    free(copies[c].got);
   free(copies);
   return rc;
 }

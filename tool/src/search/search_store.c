@@ -354,6 +354,33 @@ static bool batch_seen(helion_search_t *s, size_t pos, uint64_t h) {
   }
 }
 
+/* Records backend result r for the new member id, measured at time t. */
+static helion_status record_result(helion_search_t *s, size_t id,
+                                   const helion_bench_result_t *r, double t,
+                                   helion_err_t *err) {
+  member *m = &s->members[id];
+  /* A backend that reports OK without a usable time, or a kind this build
+   * does not know, measured a failure. */
+  helion_result_kind kind = (unsigned)r->kind < HELION_RESULT_KIND_COUNT
+                                ? r->kind
+                                : HELION_RESULT_RUNTIME;
+  double ms = kind == HELION_RESULT_OK ? r->ms : INFINITY;
+  if (kind == HELION_RESULT_OK && !(ms >= 0 && isfinite(ms))) {
+    kind = HELION_RESULT_RUNTIME;
+    ms = INFINITY;
+  }
+  m->kind = kind;
+  m->compile_s = r->compile_s;
+  helion_status rc = record_perf(s, id, ms);
+  if (rc)
+    return helion_err_set(err, rc, "search: out of memory");
+  s->metrics.configs_tested++;
+  s->metrics.by_kind[kind]++;
+  if (s->opts.trace)
+    return trace_eval(s, id, t, err);
+  return HELION_OK;
+}
+
 helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
                                   size_t n, const char *desc,
                                   helion_member_id *out_ids,
@@ -411,27 +438,7 @@ helion_status helion_search_bench(helion_search_t *s, const int64_t *configs,
         helion_err_set(err, rc, "search: out of memory");
         goto out;
       }
-      const helion_bench_result_t *r = &s->results[j];
-      member *m = &s->members[id];
-      /* A backend that reports OK without a usable time, or a kind this
-       * build does not know, measured a failure. */
-      helion_result_kind kind = (unsigned)r->kind < HELION_RESULT_KIND_COUNT
-                                    ? r->kind
-                                    : HELION_RESULT_RUNTIME;
-      double ms = kind == HELION_RESULT_OK ? r->ms : INFINITY;
-      if (kind == HELION_RESULT_OK && !(ms >= 0 && isfinite(ms))) {
-        kind = HELION_RESULT_RUNTIME;
-        ms = INFINITY;
-      }
-      m->kind = kind;
-      m->compile_s = r->compile_s;
-      if ((rc = record_perf(s, id, ms))) {
-        helion_err_set(err, rc, "search: out of memory");
-        goto out;
-      }
-      s->metrics.configs_tested++;
-      s->metrics.by_kind[kind]++;
-      if (s->opts.trace && (rc = trace_eval(s, id, t, err)))
+      if ((rc = record_result(s, id, &s->results[j], t, err)))
         goto out;
     }
     if (show)
@@ -449,6 +456,135 @@ out:
   if (show)
     helion_progress_end(&prog);
   return rc;
+}
+
+/* ------------------------------------------------- asynchronous measuring --
+ */
+
+bool helion_search_can_submit(const helion_search_t *s) {
+  return helion_backend_can_submit(s->backend);
+}
+
+size_t helion_search_in_flight(const helion_search_t *s) {
+  return s->nflight;
+}
+
+/* Room for `more` slots in flight, and for a submit of `more` configs. */
+static helion_status flight_grow(helion_search_t *s, size_t more) {
+  size_t need = s->nflight + more;
+  if (need <= s->flight_cap)
+    return HELION_OK;
+  size_t cap = s->flight_cap ? s->flight_cap : 64;
+  while (cap < need)
+    cap *= 2;
+  int64_t *c = realloc(s->flight_cells, cap * s->ncells * sizeof(int64_t));
+  if (!c)
+    return HELION_ERR_NOMEM;
+  s->flight_cells = c;
+  uint64_t *t = realloc(s->flight_tag, cap * sizeof(*t));
+  if (!t)
+    return HELION_ERR_NOMEM;
+  s->flight_tag = t;
+  size_t *f = realloc(s->flight_free, cap * sizeof(*f));
+  if (!f)
+    return HELION_ERR_NOMEM;
+  s->flight_free = f;
+  uint64_t *st = realloc(s->send_tags, cap * sizeof(*st));
+  if (!st)
+    return HELION_ERR_NOMEM;
+  s->send_tags = st;
+  uint8_t *u = realloc(s->flight_used, cap);
+  if (!u)
+    return HELION_ERR_NOMEM;
+  memset(u + s->flight_cap, 0, cap - s->flight_cap);
+  s->flight_used = u;
+  /* New slots are free, the lowest on top. */
+  for (size_t k = cap; k-- > s->flight_cap;)
+    s->flight_free[s->nflight_free++] = k;
+  s->flight_cap = cap;
+  return HELION_OK;
+}
+
+/* True when c is in flight (a linear scan: at most a few dozen are). */
+static bool in_flight(const helion_search_t *s, const int64_t *c) {
+  for (size_t k = 0; k < s->flight_cap; k++)
+    if (s->flight_used[k] &&
+        helion__search_cells_eq(s, s->flight_cells + k * s->ncells, c))
+      return true;
+  return false;
+}
+
+helion_status helion_search_submit(helion_search_t *s, const int64_t *configs,
+                                   size_t n, uint64_t tag, size_t *queued,
+                                   helion_err_t *err) {
+  size_t nc = s->ncells;
+  *queued = 0;
+  if (n == 0 || helion__search_must_stop(s))
+    return HELION_OK;
+  helion_status rc = helion__search_ensure_batch(s, n);
+  if (!rc)
+    rc = flight_grow(s, n);
+  if (rc)
+    return helion_err_set(err, rc, "search: out of memory");
+  size_t left = helion_search_evals_left(s);
+  left = left > s->nflight ? left - s->nflight : 0;
+  size_t k = 0;
+  for (size_t i = 0; i < n && k < left; i++) {
+    int64_t *c = s->send_cells + k * nc;
+    memcpy(c, configs + i * nc, nc * sizeof(int64_t));
+    helion_space_normalize(s->space, c);
+    if (!helion_space_valid(s->space, c)) {
+      s->metrics.invalid++;
+      continue;
+    }
+    if (helion_search_lookup(s, c) != HELION_NO_MEMBER || in_flight(s, c))
+      continue;
+    size_t slot = s->flight_free[--s->nflight_free];
+    memcpy(s->flight_cells + slot * nc, c, nc * sizeof(int64_t));
+    s->flight_tag[slot] = tag;
+    s->flight_used[slot] = 1;
+    s->send_tags[k++] = slot;
+    s->nflight++;
+  }
+  if (k == 0)
+    return HELION_OK;
+  if ((rc = helion_backend_submit(s->backend, s->send_cells, k, s->send_tags,
+                                  err)))
+    return rc;
+  *queued = k;
+  return HELION_OK;
+}
+
+helion_status helion_search_collect(helion_search_t *s, helion_member_id *id,
+                                    uint64_t *tag, bool *got,
+                                    helion_err_t *err) {
+  *got = false;
+  if (s->nflight == 0)
+    return HELION_OK;
+  uint64_t slot;
+  helion_bench_result_t r;
+  size_t n;
+  helion_status rc = helion_backend_collect(s->backend, 1, &slot, &r, &n, err);
+  if (rc)
+    return rc;
+  if (n != 1 || slot >= s->flight_cap || !s->flight_used[slot])
+    return helion_err_set(err, HELION_ERR_INVALID,
+                          "search: the backend returned no result or an "
+                          "unknown tag (%zu results) with %zu in flight",
+                          n, s->nflight);
+  const int64_t *c = s->flight_cells + slot * s->ncells;
+  size_t mid;
+  if ((rc = member_add(s, c, helion__search_cells_hash(c, s->ncells), &mid)))
+    return helion_err_set(err, rc, "search: out of memory");
+  *tag = s->flight_tag[slot];
+  s->flight_used[slot] = 0;
+  s->flight_free[s->nflight_free++] = (size_t)slot;
+  s->nflight--;
+  if ((rc = record_result(s, mid, &r, helion_backend_elapsed(s->backend), err)))
+    return rc;
+  *id = mid;
+  *got = true;
+  return HELION_OK;
 }
 
 bool helion_search_should_rebench(const helion_search_t *s,
