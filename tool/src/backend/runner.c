@@ -65,6 +65,11 @@ struct helion_runner {
   CUdeviceptr flush;
   size_t flush_words;
   uint32_t flush_val;
+  /* HELION_BENCH_FLUSH=read: the flush reads the buffer (helion_l2_read,
+   * in the compare kernel's module) instead of writing it. */
+  bool flush_read;
+  CUfunction read_fn;
+  CUdeviceptr read_sink;
   CUevent *ev;
   size_t nev;
   double last_active; /* helion_now() when GPU work last ended; 0: never */
@@ -232,6 +237,8 @@ void helion_runner_destroy(helion_runner_t *r) {
     free_args(r);
     if (r->flush)
       r->drv->cuMemFree(r->flush);
+    if (r->read_sink)
+      r->drv->cuMemFree(r->read_sink);
     if (r->cmp_out)
       r->drv->cuMemFree(r->cmp_out);
     if (r->cmp_mod)
@@ -297,6 +304,35 @@ static CUresult grow_copies(helion_runner_t *r, size_t copies) {
   return r->drv->cuCtxSynchronize();
 }
 
+static helion_status need_compare(helion_runner_t *r, helion_err_t *err);
+
+/*
+ * HELION_BENCH_FLUSH: how the L2 is flushed before each timed launch.
+ * "write" (the default, Triton's and Helion's way): the flush buffer is
+ * written, so the L2 is left full of dirty lines that the timed kernel
+ * writes back to memory as it evicts them. "read": the buffer is read, so
+ * the lines left are clean and the kernel's time holds its own traffic
+ * only. An experiment of issue 19 (noise of memory-bound kernels).
+ */
+static helion_status flush_mode(helion_runner_t *r, helion_err_t *err) {
+  const char *v = getenv("HELION_BENCH_FLUSH");
+  if (!v || !*v || strcmp(v, "write") == 0)
+    return HELION_OK;
+  if (strcmp(v, "read") != 0)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "HELION_BENCH_FLUSH: '%s' is not a flush; use write "
+                          "(the default) or read",
+                          v);
+  helion_status rc = need_compare(r, err);
+  if (rc)
+    return rc;
+  CUresult res = r->drv->cuMemAlloc(&r->read_sink, sizeof(uint32_t));
+  if (res)
+    return cu_err(r, res, "the read flush's sink", err);
+  r->flush_read = true;
+  return HELION_OK;
+}
+
 helion_status helion_runner_set_args(helion_runner_t *r,
                                      const helion_spec_t *spec,
                                      const helion_host_args_t *args,
@@ -337,9 +373,12 @@ helion_status helion_runner_set_args(helion_runner_t *r,
     size_t bytes = (size_t)r->info.l2_bytes * 2;
     if (bytes < ((size_t)64 << 20))
       bytes = (size_t)64 << 20;
-    if ((res = r->drv->cuMemAlloc(&r->flush, bytes)))
+    if ((res = r->drv->cuMemAlloc(&r->flush, bytes)) ||
+        (res = r->drv->cuMemsetD32(r->flush, 0, bytes / 4)))
       return cu_err(r, res, "the L2 flush buffer", err);
     r->flush_words = bytes / 4;
+    if ((rc = flush_mode(r, err)))
+      return rc;
   }
   return rc;
 }
@@ -428,6 +467,13 @@ static CUresult launch(helion_runner_t *r, helion_runner_kernel_t *k,
 }
 
 static CUresult flush_l2(helion_runner_t *r) {
+  if (r->flush_read) {
+    unsigned long long n = r->flush_words / 4;
+    void *args[3] = {&r->flush, &n, &r->read_sink};
+    unsigned blocks = (unsigned)r->info.props.num_sms * 4;
+    return r->drv->cuLaunchKernel(r->read_fn, blocks, 1, 1, 256, 1, 1, 0,
+                                  r->stream, args, NULL);
+  }
   /* A new value each time, so no layer can skip the write. */
   return r->drv->cuMemsetD32Async(r->flush, ++r->flush_val, r->flush_words,
                                   r->stream);
@@ -509,9 +555,26 @@ static const char compare_src[] =
     "      atomicMin(&out[1], i);\n"
     "    }\n"
     "  }\n"
+    "}\n"
+    "/* The read flush: the L2 ends up holding clean lines of buf. The xor of\n"
+    " * everything read is stored only if it equals a sentinel (the buffer\n"
+    " * is zeroed, so never), which keeps the loads alive. */\n"
+    "extern \"C\" __global__ void helion_l2_read(const uint4 *buf,\n"
+    "    unsigned long long n, unsigned *sink) {\n"
+    "  unsigned long long stride = (unsigned long long)gridDim.x * "
+    "blockDim.x;\n"
+    "  unsigned acc = 0;\n"
+    "  for (unsigned long long i = (unsigned long long)blockIdx.x * "
+    "blockDim.x\n"
+    "       + threadIdx.x; i < n; i += stride) {\n"
+    "    uint4 v = __ldcg(buf + i);\n"
+    "    acc ^= v.x ^ v.y ^ v.z ^ v.w;\n"
+    "  }\n"
+    "  if (acc == 0x7e3a91c5u) *sink = acc;\n"
     "}\n";
 
-/* Compiles and loads the compare kernel once per runner. */
+/* Compiles and loads the compare kernel (and the read flush) once per
+ * runner. */
 static helion_status need_compare(helion_runner_t *r, helion_err_t *err) {
   if (r->cmp_fn)
     return HELION_OK;
@@ -531,6 +594,9 @@ static helion_status need_compare(helion_runner_t *r, helion_err_t *err) {
   helion_nvrtc_result_cleanup(&out);
   if (!res)
     res = r->drv->cuModuleGetFunction(&r->cmp_fn, r->cmp_mod, "helion_compare");
+  if (!res)
+    res = r->drv->cuModuleGetFunction(&r->read_fn, r->cmp_mod,
+                                      "helion_l2_read");
   if (!res && !r->cmp_out)
     res = r->drv->cuMemAlloc(&r->cmp_out, 2 * sizeof(uint64_t));
   if (res) {

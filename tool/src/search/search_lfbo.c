@@ -52,6 +52,15 @@
  *  - global proposals (HELION_LFBO_GLOBAL_DRAWS 200 /
  *    HELION_LFBO_GLOBAL_SELECTED 1): each generation the surrogate also
  *    screens random unmeasured configs and one joins the batch.
+ *  - async (HELION_LFBO_ASYNC, where the backend can submit): no lockstep
+ *    generations. A copy's next step is proposed (with the surrogate
+ *    refitted on everything measured by then) and submitted as soon as its
+ *    last step is measured, so the compile processes work on one copy's
+ *    step while the GPU times another's, instead of every generation
+ *    waiting for its slowest compile. The population is not rebenchmarked
+ *    between steps (the backend times nothing else while configs are in
+ *    flight); the final verification still re-times the best ones side by
+ *    side.
  *  - Under an evaluation cap (max_evals) only: the initial population is
  *    35% of the cap (HELION_LFBO_INIT_FRAC; at least 2 per copy, at most
  *    the profile's size) instead of the profile's 100, which alone is
