@@ -60,7 +60,10 @@
  *    waiting for its slowest compile. The population is not rebenchmarked
  *    between steps (the backend times nothing else while configs are in
  *    flight); the final verification still re-times the best ones side by
- *    side.
+ *    side. Off by default: in the simulator it shortened a compile-bound
+ *    tune's clock 1.1-1.6x but ended 2-8 more runs in 100 beyond 2% of the
+ *    optimum at a 220 cap (each copy proposes without the other copies'
+ *    steps still in flight); not yet measured on a GPU (RESULTS.md).
  *  - Under an evaluation cap (max_evals) only: the initial population is
  *    35% of the cap (HELION_LFBO_INIT_FRAC; at least 2 per copy, at most
  *    the profile's size) instead of the profile's 100, which alone is
