@@ -14,6 +14,7 @@
 # Also --shapes-from, the runtime's recorded misses as the shapes to tune.
 # Also where the time went (--json "phases", "timing_stops") and the early
 # stop against the best so far, and with HELION_AUTOTUNE_EARLY_STOP=0 none.
+# Also the asynchronous LFBO steps (HELION_LFBO_ASYNC=1).
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -248,6 +249,28 @@ has "$TMP/merr3" "torn.jsonl:1: not a miss record"
 "$HELION_TUNE" tune "$SPEC" --shape N=4 --shapes-from "$TMP/misses.jsonl" \
   >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--shape with --shapes-from: want exit 2"
+
+# Asynchronous LFBO steps (HELION_LFBO_ASYNC=1): copies submit their steps
+# while others are compiled or timed. The tune ends cleanly within the cap,
+# measures no config twice, and its trace's times only grow.
+HELION_LFBO_ASYNC=1 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+  --effort full --max-evals 60 --seed 7 --json --no-results \
+  --trace "$TMP/async.jsonl" >"$TMP/async" 2>"$TMP/async.err" ||
+  fail "async: exit $?"
+has "$TMP/async.err" "Copies step asynchronously"
+check_json "$TMP/async" "
+assert s['options']['options']['async'] is True, s['options']
+n = s['configs_tested']
+assert 20 < n <= 60, n
+assert 0 < s['best_ms'] <= 1.05 * s['default_ms'], (s['best_ms'], s['default_ms'])
+ev = [json.loads(l) for l in open('$TMP/async.jsonl') if '\"evaluation\"' in l]
+assert len(ev) == n, (len(ev), n)
+keys = [json.dumps(e['config'], sort_keys=True) for e in ev]
+assert len(set(keys)) == n, 'a config measured twice'
+t = [e['elapsed'] for e in ev]
+assert t == sorted(t), 'trace times go back'
+assert max(e['generation'] for e in ev) >= 2, 'no round after the first'
+"
 
 # A winner that loses the final side-by-side to the default config gives
 # way to it, loudly (the test double slows the first of every pair timed
