@@ -192,11 +192,16 @@ static helion_status sim_bench(helion_backend_t *b, const int64_t *configs,
     tags[i] = i;
   helion_status rc = sim_submit(b, configs, n, tags, err);
   for (size_t left = n; !rc && left > 0; left--) {
-    uint64_t tag;
+    uint64_t tag = 0;
     helion_bench_result_t r;
-    size_t got;
+    size_t got = 0;
     if ((rc = sim_collect(b, 1, &tag, &r, &got, err)))
       break;
+    if (got != 1 || tag >= n) {
+      rc = helion_err_set(err, HELION_ERR_INVALID,
+                          "simulator: %zu results queued but none came", left);
+      break;
+    }
     out[tag] = r;
   }
   free(tags);
