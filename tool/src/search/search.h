@@ -498,8 +498,6 @@ helion_status helion_search_submit(helion_search_t *s, const int64_t *configs,
 helion_status helion_search_collect(helion_search_t *s, helion_member_id *id,
                                     uint64_t *tag, bool *got,
                                     helion_err_t *err);
-/* Configurations submitted and not collected yet. */
-size_t helion_search_in_flight(const helion_search_t *s);
 
 bool helion_search_should_rebench(const helion_search_t *s,
                                   helion_member_id id);

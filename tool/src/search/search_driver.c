@@ -197,7 +197,6 @@ void helion_search_destroy(helion_search_t *s) {
   free(s->flight_cells);
   free(s->flight_tag);
   free(s->flight_used);
-  free(s->flight_free);
   free(s->send_tags);
   free(s->rb_ms);
   free(s->rb_ids);

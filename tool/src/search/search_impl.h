@@ -88,12 +88,11 @@ struct helion_search {
   helion_buf_t json;
 
   /* Asynchronous measurement: configs submitted and not collected, by
-   * slot (the backend's tag); slots are reused once collected. */
+   * slot (the backend's tag); a slot is free again once collected. */
   int64_t *flight_cells; /* flight_cap * ncells */
   uint64_t *flight_tag;  /* the caller's tag, by slot */
   uint8_t *flight_used;  /* by slot: in flight */
-  size_t *flight_free;   /* free slots, a stack */
-  size_t nflight, nflight_free, flight_cap;
+  size_t nflight, flight_cap;
   uint64_t *send_tags; /* one submit call's backend tags */
 
   /* A hybrid's second stage (helion__search_run_stage). */

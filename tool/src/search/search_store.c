@@ -458,15 +458,10 @@ out:
   return rc;
 }
 
-/* ------------------------------------------------- asynchronous measuring --
- */
+/* -------------------------------------------------- asynchronous runs -- */
 
 bool helion_search_can_submit(const helion_search_t *s) {
   return helion_backend_can_submit(s->backend);
-}
-
-size_t helion_search_in_flight(const helion_search_t *s) {
-  return s->nflight;
 }
 
 /* Room for `more` slots in flight, and for a submit of `more` configs. */
@@ -485,10 +480,6 @@ static helion_status flight_grow(helion_search_t *s, size_t more) {
   if (!t)
     return HELION_ERR_NOMEM;
   s->flight_tag = t;
-  size_t *f = realloc(s->flight_free, cap * sizeof(*f));
-  if (!f)
-    return HELION_ERR_NOMEM;
-  s->flight_free = f;
   uint64_t *st = realloc(s->send_tags, cap * sizeof(*st));
   if (!st)
     return HELION_ERR_NOMEM;
@@ -498,14 +489,12 @@ static helion_status flight_grow(helion_search_t *s, size_t more) {
     return HELION_ERR_NOMEM;
   memset(u + s->flight_cap, 0, cap - s->flight_cap);
   s->flight_used = u;
-  /* New slots are free, the lowest on top. */
-  for (size_t k = cap; k-- > s->flight_cap;)
-    s->flight_free[s->nflight_free++] = k;
   s->flight_cap = cap;
   return HELION_OK;
 }
 
-/* True when c is in flight (a linear scan: at most a few dozen are). */
+/* True when c is in flight (a linear scan, like the search for a free slot:
+ * at most a few dozen are). */
 static bool in_flight(const helion_search_t *s, const int64_t *c) {
   for (size_t k = 0; k < s->flight_cap; k++)
     if (s->flight_used[k] &&
@@ -539,7 +528,9 @@ helion_status helion_search_submit(helion_search_t *s, const int64_t *configs,
     }
     if (helion_search_lookup(s, c) != HELION_NO_MEMBER || in_flight(s, c))
       continue;
-    size_t slot = s->flight_free[--s->nflight_free];
+    size_t slot = 0; /* the first free one: flight_grow made room */
+    while (s->flight_used[slot])
+      slot++;
     memcpy(s->flight_cells + slot * nc, c, nc * sizeof(int64_t));
     s->flight_tag[slot] = tag;
     s->flight_used[slot] = 1;
@@ -578,7 +569,6 @@ helion_status helion_search_collect(helion_search_t *s, helion_member_id *id,
     return helion_err_set(err, rc, "search: out of memory");
   *tag = s->flight_tag[slot];
   s->flight_used[slot] = 0;
-  s->flight_free[s->nflight_free++] = (size_t)slot;
   s->nflight--;
   if ((rc = record_result(s, mid, &r, helion_backend_elapsed(s->backend), err)))
     return rc;
