@@ -117,7 +117,8 @@ done
 
 echo "simulate: ${SECONDS}s"
 # ---- tune against the fake worker: 20 interrupts within its first 2 s
-# (the tune takes ~25 s). bench_chunk=2 makes the driver check for the
+# (at full effort the tune takes ~15 s; a quick one, ~2 s, ended before a
+# late signal once asynchronous LFBO steps made it faster). bench_chunk=2 makes the driver check for the
 # interrupt every 2 configs, as it does between every backend call.
 SPEC="$SRC/samples/vector_add/vector_add.json"
 RUN="$TMP/run"
@@ -141,7 +142,7 @@ for i in $(seq 1 20); do
   delay=$(printf '%d.%d' $((RANDOM % 2)) $((RANDOM % 10)))
   rm -f "$TMP/t.jsonl"
   interrupt "$i" "$sig" "$delay" env HELION_BENCH_WORKER="$WORKER" \
-    "$TUNE" tune "$SPEC" --shape N=1048576 --effort quick --jobs 2 \
+    "$TUNE" tune "$SPEC" --shape N=1048576 --effort full --jobs 2 \
     --set bench_chunk=2 --json --trace "$TMP/t.jsonl" --tuned "$TMP/t.tuned.json"
   what="tune #$i (SIG$sig after ${delay}s)"
   if [ ! -d "$TMP" ]; then
