@@ -17,7 +17,6 @@
 # (220), NOISE (1: run the noise check), NOISE_GAP (8 s), NOISE_SAMPLES
 # (default "matmul softmax"), NOISE_DUTIES (the duty cycles the noise check
 # runs under, default "0.5 1"), NOISE_RUNS (processes each, default 2),
-# NOISE_FLUSHES (HELION_BENCH_FLUSH values it runs under, default "write"),
 # VARIANTS ("LABEL:VAR=VALUE,VAR=VALUE ..."; each also tunes every sample
 # with this tree under those variables, as run LABEL).
 set -uo pipefail
@@ -144,16 +143,10 @@ if [ "${NOISE:-1}" = 1 ]; then
     spec="samples/$name/$name.json"
     for duty in ${NOISE_DUTIES:-0.5 1}; do
       for k in $(seq 1 "${NOISE_RUNS:-2}"); do
-        # The flushes take turns, so neither always runs first.
-        for flush in ${NOISE_FLUSHES:-write}; do
-          sleep "${NOISE_GAP:-8}"
-          tag=""
-          [ "$flush" = write ] || tag=".$flush"
-          HELION_AUTOTUNE_DUTY_CYCLE=$duty HELION_BENCH_FLUSH=$flush \
-            "$tune" tune "$spec" \
-            --shape "$(first_shape "$spec")" --effort none --no-results --json \
-            > "$out/noise_${name}.duty${duty}${tag}_$k.json" 2> /dev/null
-        done
+        sleep "${NOISE_GAP:-8}"
+        HELION_AUTOTUNE_DUTY_CYCLE=$duty "$tune" tune "$spec" \
+          --shape "$(first_shape "$spec")" --effort none --no-results --json \
+          > "$out/noise_${name}.duty${duty}_$k.json" 2> /dev/null
       done
     done
   done

@@ -168,8 +168,7 @@ def main():
                             f" ms | {100 * d:.2f}% |")
     if rows:
         print("\nNoise: the default config, separate processes after idling"
-              " (sample.dutyD: HELION_AUTOTUNE_DUTY_CYCLE=D; .read:"
-              " HELION_BENCH_FLUSH=read)\n")
+              " (sample.dutyD: HELION_AUTOTUNE_DUTY_CYCLE=D)\n")
         print("| sample | runs | max / min - 1 (target < 2%) |\n|---|---|---|")
         print("\n".join(rows))
 

@@ -317,8 +317,8 @@ helion_status helion_runner_time_interleaved(
     const helion_timing_t *t, double *out_ms, uint32_t *out_rounds,
     helion_run_fail_t *fail, helion_err_t *err);
 
-/* The CUDA source of the runner's own kernels, helion_compare and
- * helion_l2_read (runner_kernels.c). */
+/* The CUDA source of the runner's own kernel, helion_compare
+ * (runner_kernels.c). */
 extern const char helion__runner_kernels_src[];
 
 #endif /* HELION_RUNNER_H */

@@ -1,7 +1,7 @@
 /*
  * runner_kernels.c: the CUDA source of the runner's own kernels, compiled
  * with NVRTC once per runner (need_compare in runner.c): the output
- * compare and the read flush (HELION_BENCH_FLUSH=read).
+ * compare.
  */
 #include "backend/runner.h"
 
@@ -58,20 +58,4 @@ const char helion__runner_kernels_src[] =
     "      atomicMin(&out[1], i);\n"
     "    }\n"
     "  }\n"
-    "}\n"
-    "/* The read flush: the L2 ends up holding clean lines of buf. The xor of\n"
-    " * everything read is stored only if it equals a sentinel (the buffer\n"
-    " * is zeroed, so never), which keeps the loads alive. */\n"
-    "extern \"C\" __global__ void helion_l2_read(const uint4 *buf,\n"
-    "    unsigned long long n, unsigned *sink) {\n"
-    "  unsigned long long stride = (unsigned long long)gridDim.x * "
-    "blockDim.x;\n"
-    "  unsigned acc = 0;\n"
-    "  for (unsigned long long i = (unsigned long long)blockIdx.x * "
-    "blockDim.x\n"
-    "       + threadIdx.x; i < n; i += stride) {\n"
-    "    uint4 v = __ldcg(buf + i);\n"
-    "    acc ^= v.x ^ v.y ^ v.z ^ v.w;\n"
-    "  }\n"
-    "  if (acc == 0x7e3a91c5u) *sink = acc;\n"
     "}\n";
