@@ -19,7 +19,7 @@ for k in $(seq 1 "${RUNS:-4}"); do
   for c in 1 "${COPIES:-4}"; do
     sleep "${GAP:-2}"
     HELION_BENCH_COPIES=$c "$tune" tune "$spec" --shape M=4096,N=1024 \
-      --algorithm FiniteSearch --config '{}' --config "$win" --no-results \
+      --algorithm FiniteSearch --seed 1 --config '{}' --config "$win" --no-results \
       --json > "$out/copies$c.$k.json" 2> "$out/copies$c.$k.log"
     echo "copies=$c run $k rc=$?"
   done
