@@ -14,7 +14,7 @@
 # Also --shapes-from, the runtime's recorded misses as the shapes to tune.
 # Also where the time went (--json "phases", "timing_stops") and the early
 # stop against the best so far, and with HELION_AUTOTUNE_EARLY_STOP=0 none.
-# Also the asynchronous LFBO steps (HELION_LFBO_ASYNC=1).
+# Also the asynchronous LFBO steps (the default) and lockstep (async=0).
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -250,10 +250,11 @@ has "$TMP/merr3" "torn.jsonl:1: not a miss record"
   >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--shape with --shapes-from: want exit 2"
 
-# Asynchronous LFBO steps (HELION_LFBO_ASYNC=1): copies submit their steps
-# while others are compiled or timed. The tune ends cleanly within the cap,
-# measures no config twice, and its trace's times only grow.
-HELION_LFBO_ASYNC=1 "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+# Asynchronous LFBO steps (the default): copies submit their steps while
+# others are compiled or timed. The tune ends cleanly within the cap,
+# measures no config twice, and its trace's times only grow; --set async=0
+# runs lockstep generations instead.
+env -u HELION_LFBO_ASYNC "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
   --effort full --max-evals 60 --seed 7 --json --no-results \
   --trace "$TMP/async.jsonl" >"$TMP/async" 2>"$TMP/async.err" ||
   fail "async: exit $?"
@@ -270,6 +271,15 @@ assert len(set(keys)) == n, 'a config measured twice'
 t = [e['elapsed'] for e in ev]
 assert t == sorted(t), 'trace times go back'
 assert max(e['generation'] for e in ev) >= 2, 'no round after the first'
+"
+env -u HELION_LFBO_ASYNC "$HELION_TUNE" tune "$SPEC" --shape N=1048576 \
+  --effort full --max-evals 60 --seed 7 --set async=0 --json --no-results \
+  >"$TMP/lockstep" 2>"$TMP/lockstep.err" || fail "async=0: exit $?"
+has "$TMP/lockstep.err" "Generation 1 starting"
+grep -q "Copies step asynchronously" "$TMP/lockstep.err" &&
+  fail "async=0: the copies still stepped asynchronously"
+check_json "$TMP/lockstep" "
+assert s['options']['options']['async'] is False, s['options']
 "
 
 # A winner that loses the final side-by-side to the default config gives
