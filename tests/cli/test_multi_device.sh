@@ -7,6 +7,7 @@
 #    models exit 1 with a clear message (both models, --device N to tune
 #    them separately); --devices all on one GPU is that GPU;
 #  - the work is split: both GPUs time configs (--json "devices");
+#  - the workers set up at the same time, not one after the other;
 #  - determinism: on tests/data/multi (configs that crash or kill their
 #    worker, or are wrong), the result with two workers equals the result
 #    with one (best_config, best_ms, configs_tested, failures, and every
@@ -120,6 +121,19 @@ evals "$TMP/w2.trace" >"$TMP/w2.evals"
 cmp -s "$TMP/w1.evals" "$TMP/w2.evals" ||
   fail "the traces differ: $(diff "$TMP/w1.evals" "$TMP/w2.evals" | head -6)"
 echo "configs/s with one worker: $(field w1 "round(s['configs_per_second'], 1)"), with two: $(field w2 "round(s['configs_per_second'], 1)") (fake GPUs: the tuner's overhead)"
+
+# --- The workers set up at once: with every setup taking 1 s (the fake's
+# HELION_FAKE_SETUP_MS), the two setups' intervals overlap (each worker
+# logs its own), rather than one starting after the other ended.
+HELION_FAKE_SETUP_MS=1000 HELION_FAKE_SETUP_LOG="$TMP/setup.log" \
+  tune setup "$VADD" --devices 0,1 --shape N=4096 --max-evals 4
+python3 - "$TMP/setup.log" <<'PY' || fail "setups did not overlap: $(cat "$TMP/setup.log")"
+import sys
+rows = [l.split() for l in open(sys.argv[1])]
+assert sorted(r[0] for r in rows) == ["0", "1"], rows
+(a0, a1), (b0, b1) = [(float(r[1]), float(r[2])) for r in rows]
+assert max(a0, b0) < min(a1, b1), rows
+PY
 
 # --- A worker killed mid-run (GPU 1's 3rd job) restarts on GPU 1 only.
 HELION_FAKE_DIE=1:3 tune die "$VADD" --devices 0,1 --shape N=4096 \

@@ -28,6 +28,10 @@
  *   HELION_FAKE_DIE=K:J           the worker of device K aborts at its J-th
  *                                 bench job (every worker process counts
  *                                 from 1), a GPU failing whatever it runs
+ *   HELION_FAKE_SETUP_MS=N        a setup (the inputs' upload) takes N ms
+ *   HELION_FAKE_SETUP_LOG=FILE    each setup appends "ordinal start end"
+ *                                 (CLOCK_MONOTONIC seconds) to FILE, so a
+ *                                 test can see the workers' setups overlap
  *
  * Disagreeing measurements (tests/gpu/test_tune.sh):
  *   HELION_FAKE_PAIR_PENALTY=P    in interleaved timing of exactly two
@@ -43,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/bench_worker.h"
@@ -111,12 +116,31 @@ static helion_status fake_create(int ordinal, void **out,
 
 static void fake_destroy(void *r) { free(r); }
 
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static helion_status fake_set_args(void *r, const helion_spec_t *spec,
                                    const helion_host_args_t *args,
                                    helion_err_t *err) {
   (void)args;
   (void)err;
   ((fake_runner *)r)->spec = spec;
+  double t0 = now_s();
+  int ms = env_int("HELION_FAKE_SETUP_MS", 0);
+  if (ms > 0) {
+    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0) {
+    }
+  }
+  const char *log = getenv("HELION_FAKE_SETUP_LOG");
+  FILE *f = log && log[0] ? fopen(log, "a") : NULL;
+  if (f) {
+    fprintf(f, "%d %.6f %.6f\n", ((fake_runner *)r)->ordinal, t0, now_s());
+    fclose(f);
+  }
   return HELION_OK;
 }
 

@@ -645,19 +645,30 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
                                 b->scope,      b->spec->nscope, seed,
                                 base};
-  /* Every GPU needs the inputs and the baseline's outputs; the first GPU's
-   * baseline time is the one reported (it times the finalists too). */
+  /* Every GPU needs the inputs and the baseline's outputs, all at once;
+   * the first GPU's baseline time is the one reported (it times the
+   * finalists too). Every setup begun is waited for, so no reply is left
+   * unread after a failure; the first error is the one returned. */
   double base_ms = INFINITY;
-  for (size_t w = 0; w < b->nclients; w++) {
+  size_t begun = 0;
+  setup_worker_s = helion_now();
+  for (; begun < b->nclients && !rc; begun++)
+    rc = helion_bench_client_setup_begin(b->clients[begun], &setup, err);
+  if (rc)
+    begun--;
+  for (size_t w = 0; w < begun; w++) {
     double ms = INFINITY;
-    setup_worker_s = helion_now();
-    rc = helion_bench_client_setup(b->clients[w], &setup, &ms, err);
+    helion_err_t later = {{0}}; /* after the first error: dropped */
+    helion_status wrc =
+        helion_bench_client_setup_end(b->clients[w], &ms, rc ? &later : err);
     add_busy(b, w, helion_now() - setup_worker_s);
-    if (rc)
-      goto out;
+    if (!rc)
+      rc = wrc;
     if (w == 0)
       base_ms = ms;
   }
+  if (rc)
+    goto out;
   HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
              b->spec->reference ? b->spec->reference : "default config",
              base_ms);

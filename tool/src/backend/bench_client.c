@@ -33,6 +33,12 @@ struct helion_bench_client {
   bool busy;
   uint32_t expect; /* reply type */
   double started, deadline;
+  /* A setup sent and not yet answered (setup_begin .. setup_end): how
+   * sending went, and the reply's deadline. */
+  bool setup_pending;
+  helion_status setup_sent;
+  helion_err_t setup_err;
+  double setup_due;
   helion_wire_reader_t rd;
   unsigned restarts;
 };
@@ -127,20 +133,17 @@ static helion_status wait_reply(helion_bench_client_t *c, double deadline,
   }
 }
 
-/* Sends a request and waits for its reply (blocking). On a lost worker or
- * timeout returns HELION_ERR_SUBPROCESS / HELION_ERR_TIMEOUT with the
- * story. */
-static helion_status call(helion_bench_client_t *c, uint32_t type,
-                          const helion__wire_enc_t *e, double timeout_s,
-                          uint32_t *rtype, uint8_t **payload, size_t *len,
-                          helion_err_t *err) {
+/* The second half of call(): `sent` is how sending the request went;
+ * waits for its reply until `deadline` (timeout_s after the send). */
+static helion_status call_finish(helion_bench_client_t *c, helion_status sent,
+                                 double deadline, double timeout_s,
+                                 uint32_t *rtype, uint8_t **payload,
+                                 size_t *len, helion_err_t *err) {
   bool done = false, timeout = false;
   char how[128];
-  helion_status rc = helion_wire_send(c->fd, type, e ? e->b.data : NULL,
-                                      e ? e->b.len : 0, err);
+  helion_status rc = sent;
   if (!rc)
-    rc = wait_reply(c, helion_now() + timeout_s, -1, &done, &timeout, rtype,
-                    payload, len, err);
+    rc = wait_reply(c, deadline, -1, &done, &timeout, rtype, payload, len, err);
   if (rc || timeout || !done) {
     worker_reap(c, how, sizeof(how));
     if (timeout)
@@ -152,6 +155,19 @@ static helion_status call(helion_bench_client_t *c, uint32_t type,
     return HELION_ERR_SUBPROCESS;
   }
   return HELION_OK;
+}
+
+/* Sends a request and waits for its reply (blocking). On a lost worker or
+ * timeout returns HELION_ERR_SUBPROCESS / HELION_ERR_TIMEOUT with the
+ * story. */
+static helion_status call(helion_bench_client_t *c, uint32_t type,
+                          const helion__wire_enc_t *e, double timeout_s,
+                          uint32_t *rtype, uint8_t **payload, size_t *len,
+                          helion_err_t *err) {
+  helion_status sent = helion_wire_send(c->fd, type, e ? e->b.data : NULL,
+                                        e ? e->b.len : 0, err);
+  return call_finish(c, sent, helion_now() + timeout_s, timeout_s, rtype,
+                     payload, len, err);
 }
 
 static helion_status reply_to_status(uint32_t rtype, helion__wire_dec_t *d,
@@ -232,17 +248,29 @@ static bool decode_result(helion__wire_dec_t *d, helion_bench_outcome_t *o,
   return !d->bad && o->kind < HELION_RESULT_KIND_COUNT;
 }
 
-/* Replays the setup on a fresh worker. */
-static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
-                               helion_err_t *err) {
+/* Sends the setup; setup_finish() waits for its reply and reports a
+ * failed send. */
+static void setup_send(helion_bench_client_t *c) {
+  memset(&c->setup_err, 0, sizeof(c->setup_err));
+  c->setup_sent =
+      helion_wire_send(c->fd, HELION__REQ_SETUP, (const char *)c->setup_msg,
+                       c->setup_len, &c->setup_err);
+  c->setup_due = helion_now() + c->opts.start_timeout_s;
+  c->setup_pending = true;
+}
+
+/* Waits for the setup's reply: the baseline's time. */
+static helion_status setup_finish(helion_bench_client_t *c, double *out_ms,
+                                  helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;
-  helion__wire_enc_t e;
-  e.b.data = (char *)c->setup_msg;
-  e.b.len = c->setup_len;
-  helion_status rc = call(c, HELION__REQ_SETUP, &e, c->opts.start_timeout_s,
-                          &rtype, &payload, &len, err);
+  c->setup_pending = false;
+  if (c->setup_sent)
+    *err = c->setup_err;
+  helion_status rc =
+      call_finish(c, c->setup_sent, c->setup_due, c->opts.start_timeout_s,
+                  &rtype, &payload, &len, err);
   if (rc) {
     helion_err_prefix(err, "setup: ");
     return rc;
@@ -270,6 +298,13 @@ static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
   }
   free(payload);
   return rc;
+}
+
+/* Runs the setup on a fresh worker (and replays it after a restart). */
+static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
+                               helion_err_t *err) {
+  setup_send(c);
+  return setup_finish(c, out_ms, err);
 }
 
 static helion_status ensure_worker(helion_bench_client_t *c,
@@ -316,11 +351,10 @@ helion_bench_client_device(const helion_bench_client_t *c) {
   return &c->info;
 }
 
-helion_status helion_bench_client_setup(helion_bench_client_t *c,
-                                        const helion_bench_setup_t *s,
-                                        double *out_baseline_ms,
-                                        helion_err_t *err) {
-  if (c->busy)
+helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
+                                              const helion_bench_setup_t *s,
+                                              helion_err_t *err) {
+  if (c->busy || c->setup_pending)
     return helion_err_set(err, HELION_ERR_USAGE,
                           "benchmark client: setup while a job is in flight");
   helion__wire_enc_t e;
@@ -350,9 +384,19 @@ helion_status helion_bench_client_setup(helion_bench_client_t *c,
   helion_status rc = HELION_OK;
   if (c->proc.pid <= 0)
     rc = ensure_worker(c, err);
-  double ms = 0;
   if (!rc)
-    rc = run_setup(c, &ms, err);
+    setup_send(c);
+  return rc;
+}
+
+helion_status helion_bench_client_setup_end(helion_bench_client_t *c,
+                                            double *out_baseline_ms,
+                                            helion_err_t *err) {
+  if (!c->setup_pending)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "benchmark client: no setup was begun");
+  double ms = 0;
+  helion_status rc = setup_finish(c, &ms, err);
   if (rc)
     return rc;
   c->have_setup = true;
@@ -360,6 +404,14 @@ helion_status helion_bench_client_setup(helion_bench_client_t *c,
   if (out_baseline_ms)
     *out_baseline_ms = ms;
   return HELION_OK;
+}
+
+helion_status helion_bench_client_setup(helion_bench_client_t *c,
+                                        const helion_bench_setup_t *s,
+                                        double *out_baseline_ms,
+                                        helion_err_t *err) {
+  helion_status rc = helion_bench_client_setup_begin(c, s, err);
+  return rc ? rc : helion_bench_client_setup_end(c, out_baseline_ms, err);
 }
 
 static helion_timing_t merge_timing(const helion_timing_t *job,

@@ -210,6 +210,18 @@ helion_status helion_bench_client_setup(helion_bench_client_t *c,
                                         double *out_baseline_ms,
                                         helion_err_t *err);
 
+/* The setup in two halves, so that several workers set up at once: begin
+ * starts the worker if needed and sends the setup; end waits for its reply
+ * (start_timeout_s from the send) with helion_bench_client_setup's
+ * results and errors (a failed send is reported here). Nothing else may be
+ * sent to the client in between. */
+helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
+                                              const helion_bench_setup_t *s,
+                                              helion_err_t *err);
+helion_status helion_bench_client_setup_end(helion_bench_client_t *c,
+                                            double *out_baseline_ms,
+                                            helion_err_t *err);
+
 /*
  * Sends a bench job (after a setup; one job in flight at a time). If the
  * worker was lost, restarts it and replays the setup first (blocking).
