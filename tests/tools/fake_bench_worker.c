@@ -116,19 +116,13 @@ static helion_status fake_create(int ordinal, void **out,
 
 static void fake_destroy(void *r) { free(r); }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static helion_status fake_set_args(void *r, const helion_spec_t *spec,
                                    const helion_host_args_t *args,
                                    helion_err_t *err) {
   (void)args;
   (void)err;
   ((fake_runner *)r)->spec = spec;
-  double t0 = now_s();
+  double t0 = helion_now();
   int ms = env_int("HELION_FAKE_SETUP_MS", 0);
   if (ms > 0) {
     struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -138,7 +132,7 @@ static helion_status fake_set_args(void *r, const helion_spec_t *spec,
   const char *log = getenv("HELION_FAKE_SETUP_LOG");
   FILE *f = log && log[0] ? fopen(log, "a") : NULL;
   if (f) {
-    fprintf(f, "%d %.6f %.6f\n", ((fake_runner *)r)->ordinal, t0, now_s());
+    fprintf(f, "%d %.6f %.6f\n", ((fake_runner *)r)->ordinal, t0, helion_now());
     fclose(f);
   }
   return HELION_OK;

@@ -652,10 +652,9 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   double base_ms = INFINITY;
   size_t begun = 0;
   setup_worker_s = helion_now();
-  for (; begun < b->nclients && !rc; begun++)
-    rc = helion_bench_client_setup_begin(b->clients[begun], &setup, err);
-  if (rc)
-    begun--;
+  for (; begun < b->nclients; begun++)
+    if ((rc = helion_bench_client_setup_begin(b->clients[begun], &setup, err)))
+      break;
   for (size_t w = 0; w < begun; w++) {
     double ms = INFINITY;
     helion_err_t later = {{0}}; /* after the first error: dropped */

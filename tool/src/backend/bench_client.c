@@ -33,11 +33,9 @@ struct helion_bench_client {
   bool busy;
   uint32_t expect; /* reply type */
   double started, deadline;
-  /* A setup sent and not yet answered (setup_begin .. setup_end): how
-   * sending went, and the reply's deadline. */
+  /* A setup sent and not yet answered (setup_begin .. setup_end), and
+   * its reply's deadline. */
   bool setup_pending;
-  helion_status setup_sent;
-  helion_err_t setup_err;
   double setup_due;
   helion_wire_reader_t rd;
   unsigned restarts;
@@ -248,29 +246,24 @@ static bool decode_result(helion__wire_dec_t *d, helion_bench_outcome_t *o,
   return !d->bad && o->kind < HELION_RESULT_KIND_COUNT;
 }
 
-/* Sends the setup; setup_finish() waits for its reply and reports a
- * failed send. */
-static void setup_send(helion_bench_client_t *c) {
-  memset(&c->setup_err, 0, sizeof(c->setup_err));
-  c->setup_sent =
-      helion_wire_send(c->fd, HELION__REQ_SETUP, (const char *)c->setup_msg,
-                       c->setup_len, &c->setup_err);
+/* Sends the setup; setup_finish() waits for its reply. */
+static helion_status setup_send(helion_bench_client_t *c, helion_err_t *err) {
   c->setup_due = helion_now() + c->opts.start_timeout_s;
   c->setup_pending = true;
+  return helion_wire_send(c->fd, HELION__REQ_SETUP, (const char *)c->setup_msg,
+                          c->setup_len, err);
 }
 
-/* Waits for the setup's reply: the baseline's time. */
-static helion_status setup_finish(helion_bench_client_t *c, double *out_ms,
-                                  helion_err_t *err) {
+/* Waits for the setup's reply (`sent`: how sending it went): the
+ * baseline's time. */
+static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
+                                  double *out_ms, helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;
   c->setup_pending = false;
-  if (c->setup_sent)
-    *err = c->setup_err;
-  helion_status rc =
-      call_finish(c, c->setup_sent, c->setup_due, c->opts.start_timeout_s,
-                  &rtype, &payload, &len, err);
+  helion_status rc = call_finish(c, sent, c->setup_due, c->opts.start_timeout_s,
+                                 &rtype, &payload, &len, err);
   if (rc) {
     helion_err_prefix(err, "setup: ");
     return rc;
@@ -303,8 +296,8 @@ static helion_status setup_finish(helion_bench_client_t *c, double *out_ms,
 /* Runs the setup on a fresh worker (and replays it after a restart). */
 static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
                                helion_err_t *err) {
-  setup_send(c);
-  return setup_finish(c, out_ms, err);
+  helion_status sent = setup_send(c, err);
+  return setup_finish(c, sent, out_ms, err);
 }
 
 static helion_status ensure_worker(helion_bench_client_t *c,
@@ -384,8 +377,10 @@ helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
   helion_status rc = HELION_OK;
   if (c->proc.pid <= 0)
     rc = ensure_worker(c, err);
-  if (!rc)
-    setup_send(c);
+  if (!rc && (rc = setup_send(c, err))) {
+    double ms;
+    rc = setup_finish(c, rc, &ms, err); /* the lost worker's story */
+  }
   return rc;
 }
 
@@ -396,7 +391,7 @@ helion_status helion_bench_client_setup_end(helion_bench_client_t *c,
     return helion_err_set(err, HELION_ERR_USAGE,
                           "benchmark client: no setup was begun");
   double ms = 0;
-  helion_status rc = setup_finish(c, &ms, err);
+  helion_status rc = setup_finish(c, HELION_OK, &ms, err);
   if (rc)
     return rc;
   c->have_setup = true;

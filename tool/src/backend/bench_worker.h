@@ -211,10 +211,10 @@ helion_status helion_bench_client_setup(helion_bench_client_t *c,
                                         helion_err_t *err);
 
 /* The setup in two halves, so that several workers set up at once: begin
- * starts the worker if needed and sends the setup; end waits for its reply
+ * starts the worker if needed and sends the setup (a failed send is its
+ * error, and then there is nothing to end); end waits for the reply
  * (start_timeout_s from the send) with helion_bench_client_setup's
- * results and errors (a failed send is reported here). Nothing else may be
- * sent to the client in between. */
+ * results and errors. Nothing else may be sent to the client in between. */
 helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
                                               const helion_bench_setup_t *s,
                                               helion_err_t *err);

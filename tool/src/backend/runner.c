@@ -310,14 +310,12 @@ static CUresult grow_copies(helion_runner_t *r, size_t copies) {
  */
 static helion_status rotate_copies(helion_runner_t *r, helion_err_t *err) {
   const char *v = getenv("HELION_BENCH_COPIES");
+  int64_t n;
   r->rotate = 1;
   r->turn = 0;
   if (!v || !*v)
     return HELION_OK;
-  char *end;
-  errno = 0;
-  unsigned long n = strtoul(v, &end, 10);
-  if (errno || *end || n < 1 || n > MAX_COPIES || v[0] == '-')
+  if (!helion_env_int("HELION_BENCH_COPIES", &n) || n < 1 || n > MAX_COPIES)
     return helion_err_set(err, HELION_ERR_USAGE,
                           "HELION_BENCH_COPIES: '%s' is not a count of "
                           "argument sets from 1 to %d",
