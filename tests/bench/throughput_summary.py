@@ -71,6 +71,7 @@ def tune_row(out, name, which):
         "to2": to_within(evals),
         "phases": s.get("phases"),
         "stops": s.get("timing_stops"),
+        "pool": s.get("compile_pool"),
     }
 
 
@@ -130,7 +131,7 @@ def main():
                   f" {r['best_ms']:.4f} | {fmt(i)} | {ratio} |"
                   f" {fmt(iso.get(key(r['best'])))} |")
             if which == "new" and r["phases"]:
-                phases.append((name, r["phases"], r["stops"]))
+                phases.append((name, r["phases"], r["stops"], r["pool"]))
         kt = load(os.path.join(out, f"{name}.kt", "kt_result.json"))
         if kt:
             i = sbs_time(out, name, "kt")
@@ -147,11 +148,14 @@ def main():
     if phases:
         names = list(phases[0][1].keys())
         print("\nWhere the new tune's wall time went (seconds):\n")
-        print("| sample | " + " | ".join(names) + " | timing stops |")
-        print("|---" * (len(names) + 2) + "|")
-        for name, p, st in phases:
+        print("| sample | " + " | ".join(names) +
+              " | timing stops | compile pool use (compiles, jobs) |")
+        print("|---" * (len(names) + 3) + "|")
+        for name, p, st, pool in phases:
+            use = (f"{100 * pool['use']:.0f}% ({pool['compiles']}, "
+                   f"{pool['jobs']})" if pool else "")
             print(f"| {name} | " + " | ".join(f"{p[k]:.2f}" for k in names) +
-                  f" | {json.dumps(st)} |")
+                  f" | {json.dumps(st)} | {use} |")
     rows = []
     for f in sorted(os.listdir(out)):
         if f.startswith("noise_") and f.endswith("_1.json"):

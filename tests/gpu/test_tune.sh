@@ -101,6 +101,14 @@ assert sorted(st) == ["cut", "full", "settled", "slower"], st
 assert sum(st.values()) == s["configs_tested"] - sum(f.values()), (st, s["configs_tested"], f)
 # The test double'"'"'s kernels take 0.1-0.2 ms by hash: many are clearly slower.
 assert "fake" not in d["device"] or st["slower"] > 0, st
+# The compile processes: every config tested that could launch was
+# compiled (the default before the search); their seconds fit in jobs x
+# wall.
+cp = s["compile_pool"]
+assert sorted(cp) == ["busy_s", "compiles", "jobs", "use"], cp
+assert cp["jobs"] >= 1 and cp["compiles"] >= s["configs_tested"] - f["runtime"], (cp, s)
+assert cp["busy_s"] > 0 and 0 < cp["use"] <= 1.05, cp
+assert abs(cp["use"] - cp["busy_s"] / (cp["jobs"] * ph["wall_s"])) < 1e-6, (cp, ph)
 '
 tested=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["shapes"][0]["configs_tested"])' "$TMP/out")
 

@@ -385,6 +385,7 @@ static helion_status compile_sync(helion_backend_cuda_t *b,
   for (;;) {
     helion_compile_result_t r;
     while (helion_compile_pool_take(b->pool, &r)) {
+      b->stats.compile_s += r.seconds;
       if (r.tag == tag) {
         *out = r;
         return HELION_OK;
@@ -902,6 +903,7 @@ static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
 
   helion_compile_result_t r;
   while (helion_compile_pool_take(b->pool, &r)) {
+    b->stats.compile_s += r.seconds;
     if ((r.tag >> 32) == (b->generation & 0xffffffffu) &&
         (r.tag & 0xffffffffu) < b->nq)
       on_compiled(b, &r, js);
@@ -1167,6 +1169,7 @@ void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
                                ? 1 - b->stats.gpu_busy_s / gpu_wall
                                : 0;
   out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
+  out->compile_jobs = helion_compile_pool_jobs(b->pool);
   out->worker_restarts = 0;
   for (size_t w = 0; w < b->nclients; w++) {
     out->devices[w].restarts = helion_bench_client_restarts(b->clients[w]);

@@ -215,6 +215,12 @@ typedef struct helion_cuda_stats {
   size_t by_kind[HELION_RESULT_KIND_COUNT];
   size_t compile_timeouts; /* of by_kind[TIMEOUT]: compile deadline */
   size_t compiles;         /* compile children run */
+  /* The compile processes' share of the wall time: seconds of every
+   * compile that ended (summed over the processes, wasted ones too), and
+   * how many may run at once. compile_s / (compile_jobs x wall_s) under 1
+   * with the GPU waiting for NVRTC means the search left processes idle. */
+  double compile_s;
+  size_t compile_jobs;
   /* Configs timed, by why their timing ended (runner.h). */
   size_t by_stop[HELION_TIMING_STOP_COUNT];
   /* Where the shape's wall time went, in seconds. The worker's phases

@@ -100,7 +100,9 @@ static void usage(FILE *f) {
   "                        own phases), bench_other_s, rebench_s,\n"
   "                        side_by_side_s, search_s (the search's own work)},\n"
   "                        timing_stops: {full, settled, slower, cut} (configs\n"
-  "                        by why their timing ended), device: {name,\n"
+  "                        by why their timing ended), compile_pool: {jobs,\n"
+  "                        compiles, busy_s (compile seconds summed over the\n"
+  "                        processes), use (busy_s / (jobs x wall))}, device: {name,\n"
   "                        compute_capability, sm_count, driver_version,\n"
   "                        nvrtc_version}, source_hash, space_fingerprint,\n"
   "                        tool_version, error (if any)\n"
@@ -346,8 +348,9 @@ static helion_status parse_shapes(const tune_args *a, const helion_spec_t *spec,
   return HELION_OK;
 }
 
-/* Adds "phases" (where the shape's wall time went, seconds) and
- * "timing_stops" (configs by why their timing ended) to o. */
+/* Adds "phases" (where the shape's wall time went, seconds),
+ * "timing_stops" (configs by why their timing ended) and "compile_pool" to
+ * o. */
 static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
                        const helion_cuda_stats_t *st) {
   double worker = st->load_s + st->check_s + st->warm_s + st->timed_s;
@@ -381,7 +384,14 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
     if (!cJSON_AddNumberToObject(sp, helion_timing_stop_name(i),
                                  (double)st->by_stop[i]))
       return false;
-  return true;
+  /* How busy the compile processes were: with the GPU waiting for NVRTC,
+   * a use well under 1 says the search kept too few configs in flight. */
+  cJSON *cp = cJSON_AddObjectToObject(o, "compile_pool");
+  double cap = (double)st->compile_jobs * st->wall_s;
+  return cp && cJSON_AddNumberToObject(cp, "jobs", (double)st->compile_jobs) &&
+         cJSON_AddNumberToObject(cp, "compiles", (double)st->compiles) &&
+         cJSON_AddNumberToObject(cp, "busy_s", st->compile_s) &&
+         cJSON_AddNumberToObject(cp, "use", cap > 0 ? st->compile_s / cap : 0);
 }
 
 /* "devices": each GPU's share of the shape. False when out of memory. */
