@@ -39,6 +39,7 @@ typedef struct queued {
   size_t art;   /* index into arts */
   uint64_t tag; /* the caller's */
   helion_bench_result_t res;
+  bool held; /* the default config, waiting for the setup's compile */
 } queued;
 
 /* A benchmark worker's job in flight. */
@@ -72,6 +73,26 @@ struct helion_backend_cuda {
   size_t nslots;
   helion_cuda_stats_t stats;
   double best_ms; /* fastest OK time of this shape (the baseline's first) */
+
+  /* The shape's setup. set_shape() only starts the compiles of the
+   * default config and the reference kernel, so they run in the pool
+   * beside the search's first compiles; the first collect(), rebench() or
+   * baseline() waits for them and gives every worker its inputs and the
+   * baseline (setup_finish). Its compile tags carry UINT32_MAX where queue
+   * entries carry the generation (which never reaches it) and `serial`,
+   * which tells this shape's compiles from an abandoned earlier shape's. */
+  struct {
+    bool pending;    /* started, not finished */
+    uint32_t serial; /* of the current shape's setup */
+    uint64_t seed;
+    size_t def_art;          /* the default config's art */
+    bool def_done, ref_done; /* their compiles are back */
+    helion_compile_result_t ref;
+    double ms;          /* the baseline's time; +inf until known */
+    helion_status fail; /* not OK: every later call repeats why */
+    helion_err_t why;
+  } setup;
+  uint32_t setup_serial; /* setups started so far */
 
   /* The queue of configurations being compiled and timed: filled by
    * submit() (bench() submits too), emptied by collect(). It starts over
@@ -371,30 +392,11 @@ static helion_status submit_compile(helion_backend_cuda_t *b,
   return rc;
 }
 
-/* Compiles one config now and waits for it (the default config and the
- * reference kernel, before anything else runs). */
-static helion_status compile_sync(helion_backend_cuda_t *b,
-                                  const int64_t *cells, const char *entry,
-                                  helion_compile_result_t *out,
-                                  helion_err_t *err) {
-  /* generation 0xffffffff: never a queue entry's */
-  const uint64_t tag = UINT64_MAX;
-  helion_status rc = submit_compile(b, cells, entry, tag, err);
-  if (rc)
-    return rc;
-  for (;;) {
-    helion_compile_result_t r;
-    while (helion_compile_pool_take(b->pool, &r)) {
-      b->stats.compile_s += r.seconds;
-      if (r.tag == tag) {
-        *out = r;
-        return HELION_OK;
-      }
-      helion_compile_result_cleanup(&r); /* nothing else is in flight */
-    }
-    if ((rc = helion_compile_pool_wait(b->pool, -1, NULL, 0, NULL, err)))
-      return rc;
-  }
+/* The compile tag of the current setup's default config (ref false) or
+ * reference kernel (ref true). */
+static uint64_t setup_tag(const helion_backend_cuda_t *b, bool ref) {
+  return (uint64_t)UINT32_MAX << 32 |
+         (uint64_t)(b->setup.serial & 0x7fffffffu) << 1 | (ref ? 1u : 0u);
 }
 
 /* Moves the compile products into the art. */
@@ -533,6 +535,7 @@ void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
     return;
   if (b->base.space)
     arts_clear(b);
+  helion_compile_result_cleanup(&b->setup.ref);
   helion_compile_pool_destroy(b->pool);
   for (size_t w = 0; w < b->nclients; w++)
     helion_bench_client_destroy(b->clients[w]);
@@ -559,135 +562,6 @@ const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b) {
 
 helion_backend_t *helion_backend_cuda_backend(helion_backend_cuda_t *b) {
   return &b->base;
-}
-
-helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
-                                            const helion_space_t *space,
-                                            const int64_t *shape, uint64_t seed,
-                                            double *out_baseline_ms,
-                                            helion_err_t *err) {
-  /* Queued entries point into the artifacts this forgets. */
-  if (queue_busy(b))
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "set_shape while configurations are queued");
-  helion_status rc = HELION_OK;
-  helion_compile_result_t def, ref;
-  memset(&def, 0, sizeof(def));
-  memset(&ref, 0, sizeof(ref));
-  helion_buf_t js;
-  helion_buf_init(&js, (size_t)1 << 20);
-  int64_t *cells = NULL;
-  helion_err_t why = {{0}};
-
-  if (b->base.space)
-    arts_clear(b);
-  b->base.space = space;
-  memcpy(b->shape, shape, b->spec->nkeys * sizeof(*shape));
-  memset(&b->stats, 0, sizeof(b->stats));
-  b->stats.ndevices = b->nclients;
-  for (size_t w = 0; w < b->nclients; w++)
-    b->stats.devices[w].ordinal =
-        helion_bench_client_device(b->clients[w])->ordinal;
-  b->clock0 = helion_now();
-  double setup_worker_s = 0;
-
-  cells = malloc(space->ncells * sizeof(*cells));
-  if (!cells) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  helion_space_default(space, cells);
-  helion_launch_t launch;
-  if (!config_launch(b, cells, &launch, &why)) {
-    rc = helion_err_set(err, HELION_ERR_INVALID,
-                        "%s: default config %s cannot launch: %s",
-                        b->spec->path, config_str(b, cells, &js), why.msg);
-    goto out;
-  }
-  if ((rc = compile_sync(b, cells, b->spec->entry, &def, err)))
-    goto out;
-  if (def.status != HELION_COMPILE_OK) {
-    char line[512];
-    first_error_line(def.out.log, def.msg, line, sizeof(line));
-    rc = helion_err_set(err, HELION_ERR_INVALID,
-                        "%s: default config failed to compile: %s: %s",
-                        b->spec->path, config_str(b, cells, &js), line);
-    goto out;
-  }
-  size_t idx;
-  art *a = art_get(b, cells, &idx);
-  if (!a) {
-    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  art_take_compile(a, &def);
-  a->launch = launch;
-
-  helion_kernel_image_t base = {a->cubin, a->cubin_size, b->spec->entry,
-                                launch};
-  if (b->spec->reference) {
-    if ((rc = compile_sync(b, cells, b->spec->reference, &ref, err)))
-      goto out;
-    if (ref.status != HELION_COMPILE_OK) {
-      char line[512];
-      first_error_line(ref.out.log, ref.msg, line, sizeof(line));
-      rc = helion_err_set(err, HELION_ERR_INVALID,
-                          "%s: reference kernel '%s' failed to compile: %s",
-                          b->spec->path, b->spec->reference, line);
-      goto out;
-    }
-    base.image = ref.out.cubin;
-    base.len = ref.out.cubin_size;
-    base.entry = b->spec->reference;
-  }
-  /* Arguments are sized by the default config's scope. */
-  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
-  helion_launch_scope(b->spec, space, b->shape, &dev->props, NULL, b->scope);
-  helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
-                                b->scope,      b->spec->nscope, seed,
-                                base};
-  /* Every GPU needs the inputs and the baseline's outputs, all at once;
-   * the first GPU's baseline time is the one reported (it times the
-   * finalists too). Every setup begun is waited for, so no reply is left
-   * unread after a failure; the first error is the one returned. */
-  double base_ms = INFINITY;
-  size_t begun = 0;
-  setup_worker_s = helion_now();
-  for (; begun < b->nclients; begun++)
-    if ((rc = helion_bench_client_setup_begin(b->clients[begun], &setup, err)))
-      break;
-  for (size_t w = 0; w < begun; w++) {
-    double ms = INFINITY;
-    helion_err_t later = {{0}}; /* after the first error: dropped */
-    helion_status wrc =
-        helion_bench_client_setup_end(b->clients[w], &ms, rc ? &later : err);
-    add_busy(b, w, helion_now() - setup_worker_s);
-    if (!rc)
-      rc = wrc;
-    if (w == 0)
-      base_ms = ms;
-  }
-  if (rc)
-    goto out;
-  HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
-             b->spec->reference ? b->spec->reference : "default config",
-             base_ms);
-  *out_baseline_ms = base_ms;
-  b->best_ms = base_ms;
-  if (!b->spec->reference && isfinite(base_ms)) {
-    /* The baseline run was the default config's bench: keep its result,
-     * so a later rebench can time it again. */
-    a = &b->arts[idx];
-    a->kind = HELION_RESULT_OK;
-    a->ms = base_ms;
-  }
-out:
-  b->stats.setup_s = helion_now() - b->clock0;
-  helion_compile_result_cleanup(&def);
-  helion_compile_result_cleanup(&ref);
-  helion_buf_cleanup(&js);
-  free(cells);
-  return rc;
 }
 
 /* ------------------------------------------------------------- bench -- */
@@ -860,6 +734,61 @@ static helion_status feed_workers(helion_backend_cuda_t *b, helion_err_t *err) {
   return HELION_OK;
 }
 
+/* Empties the queue; compiles still out for its entries are ignored when
+ * they come back (a new generation, which skips UINT32_MAX: setup tags). */
+static void queue_reset(helion_backend_cuda_t *b) {
+  b->nq = b->nfinished = b->nreturned = 0;
+  b->ready_head = b->nready = 0;
+  b->generation = (b->generation + 1) % UINT32_MAX;
+}
+
+/* A compile of the current setup is back: the default config's goes into
+ * its art, the reference kernel's is kept for the workers' setup. A
+ * failure fails the setup (the shape cannot be tuned). */
+static void setup_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
+                           helion_buf_t *js) {
+  bool ref = r->tag & 1;
+  if (!b->setup.pending || r->tag != setup_tag(b, ref))
+    return; /* an abandoned shape's */
+  if (r->status != HELION_COMPILE_OK && b->setup.fail == HELION_OK) {
+    char line[512];
+    first_error_line(r->out.log, r->msg, line, sizeof(line));
+    if (ref)
+      b->setup.fail =
+          helion_err_set(&b->setup.why, HELION_ERR_INVALID,
+                         "%s: reference kernel '%s' failed to compile: %s",
+                         b->spec->path, b->spec->reference, line);
+    else
+      b->setup.fail = helion_err_set(
+          &b->setup.why, HELION_ERR_INVALID,
+          "%s: default config failed to compile: %s: %s", b->spec->path,
+          config_str(b, b->arts[b->setup.def_art].cells, js), line);
+  }
+  if (ref) {
+    b->setup.ref = *r;
+    memset(r, 0, sizeof(*r)); /* moved */
+    b->setup.ref_done = true;
+  } else {
+    art_take_compile(&b->arts[b->setup.def_art], r);
+    b->setup.def_done = true;
+  }
+}
+
+/* Takes every finished compile: the setup's, and the queue entries' of the
+ * current generation. */
+static void take_compiles(helion_backend_cuda_t *b, helion_buf_t *js) {
+  helion_compile_result_t r;
+  while (helion_compile_pool_take(b->pool, &r)) {
+    b->stats.compile_s += r.seconds;
+    if ((r.tag >> 32) == UINT32_MAX)
+      setup_compiled(b, &r, js);
+    else if ((r.tag >> 32) == (b->generation & 0xffffffffu) &&
+             (r.tag & 0xffffffffu) < b->nq)
+      on_compiled(b, &r, js);
+    helion_compile_result_cleanup(&r);
+  }
+}
+
 /* One turn of the event loop: waits for a compile, a worker's answer or the
  * nearest deadline, then takes every compile and job that finished. */
 static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
@@ -901,14 +830,7 @@ static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
   if (waiting_for_nvrtc)
     b->stats.gpu_idle_wait_s += (double)nidle * (helion_now() - w0);
 
-  helion_compile_result_t r;
-  while (helion_compile_pool_take(b->pool, &r)) {
-    b->stats.compile_s += r.seconds;
-    if ((r.tag >> 32) == (b->generation & 0xffffffffu) &&
-        (r.tag & 0xffffffffu) < b->nq)
-      on_compiled(b, &r, js);
-    helion_compile_result_cleanup(&r);
-  }
+  take_compiles(b, js);
   for (size_t w = 0; w < nw; w++) {
     worker_job *job = &b->jobs[w];
     if (!job->busy)
@@ -928,10 +850,191 @@ static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
   return HELION_OK;
 }
 
+/* Gives every worker its setup (inputs, the baseline's outputs and time)
+ * at once; the first GPU's baseline time is the one reported (it times the
+ * finalists too). Every setup begun is waited for, so no reply is left
+ * unread after a failure; the first error is the one returned. */
+static helion_status setup_workers(helion_backend_cuda_t *b, double *out_ms,
+                                   helion_err_t *err) {
+  art *a = &b->arts[b->setup.def_art];
+  helion_kernel_image_t base = {a->cubin, a->cubin_size, b->spec->entry,
+                                a->launch};
+  if (b->spec->reference) {
+    base.image = b->setup.ref.out.cubin;
+    base.len = b->setup.ref.out.cubin_size;
+    base.entry = b->spec->reference;
+  }
+  /* Arguments are sized by the default config's scope. */
+  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
+  helion_launch_scope(b->spec, b->base.space, b->shape, &dev->props, NULL,
+                      b->scope);
+  helion_bench_setup_t setup = {b->spec->path, b->shape,        b->spec->nkeys,
+                                b->scope,      b->spec->nscope, b->setup.seed,
+                                base};
+  helion_status rc = HELION_OK;
+  size_t begun = 0;
+  double t0 = helion_now();
+  *out_ms = INFINITY;
+  for (; begun < b->nclients; begun++)
+    if ((rc = helion_bench_client_setup_begin(b->clients[begun], &setup, err)))
+      break;
+  for (size_t w = 0; w < begun; w++) {
+    double ms = INFINITY;
+    helion_err_t later = {{0}}; /* after the first error: dropped */
+    helion_status wrc =
+        helion_bench_client_setup_end(b->clients[w], &ms, rc ? &later : err);
+    add_busy(b, w, helion_now() - t0);
+    if (!rc)
+      rc = wrc;
+    if (w == 0)
+      *out_ms = ms;
+  }
+  return rc;
+}
+
+/* Finishes the shape's setup if set_shape() left it running: waits for the
+ * default config's (and the reference kernel's) compile, taking the queue
+ * entries' compiles as they come, then sets up the workers. The default
+ * config's entries held meanwhile go to the workers after. A failure
+ * empties the queue and is repeated by every later call of this shape. */
+static helion_status setup_finish(helion_backend_cuda_t *b, helion_err_t *err) {
+  if (!b->setup.pending)
+    return b->setup.fail
+               ? helion_err_set(err, b->setup.fail, "%s", b->setup.why.msg)
+               : HELION_OK;
+  double t0 = helion_now();
+  helion_status rc = HELION_OK;
+  helion_buf_t js;
+  helion_buf_init(&js, (size_t)1 << 20);
+  while (!rc && !b->setup.fail &&
+         !(b->setup.def_done && (b->setup.ref_done || !b->spec->reference)))
+    if (!(rc = helion_compile_pool_wait(b->pool, -1, NULL, 0, NULL, err)))
+      take_compiles(b, &js);
+  if (!rc && b->setup.fail)
+    rc = helion_err_set(err, b->setup.fail, "%s", b->setup.why.msg);
+  double base_ms = INFINITY;
+  if (!rc) {
+    HELION_LOG(HELION_LOG_DEBUG,
+               "Setup: default config compiled in %.2fs; the workers set up "
+               "while %zu configs of the search are queued",
+               b->arts[b->setup.def_art].compile_s, b->nq);
+    rc = setup_workers(b, &base_ms, err);
+  }
+  b->setup.pending = false;
+  helion_compile_result_cleanup(&b->setup.ref);
+  memset(&b->setup.ref, 0, sizeof(b->setup.ref));
+  if (rc) {
+    b->setup.fail = rc;
+    if (err)
+      b->setup.why = *err;
+    queue_reset(b);
+    goto out;
+  }
+  HELION_LOG(HELION_LOG_INFO, "Baseline (%s): %.4fms",
+             b->spec->reference ? b->spec->reference : "default config",
+             base_ms);
+  b->setup.ms = base_ms;
+  b->best_ms = base_ms;
+  art *a = &b->arts[b->setup.def_art];
+  if (!b->spec->reference && isfinite(base_ms)) {
+    /* The baseline run was the default config's bench: keep its result,
+     * so a later rebench can time it again. */
+    a->kind = HELION_RESULT_OK;
+    a->ms = base_ms;
+  }
+  for (size_t i = 0; i < b->nq; i++)
+    if (b->q[i].held) {
+      b->q[i].held = false;
+      b->ready[b->nready++] = i;
+    }
+out:
+  helion_buf_cleanup(&js);
+  b->stats.setup_s += helion_now() - t0;
+  return rc;
+}
+
+helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
+                                            const helion_space_t *space,
+                                            const int64_t *shape, uint64_t seed,
+                                            helion_err_t *err) {
+  /* Queued entries point into the artifacts this forgets. */
+  if (queue_busy(b))
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "set_shape while configurations are queued");
+  double t0 = helion_now();
+  helion_status rc = HELION_OK;
+  helion_buf_t js;
+  helion_buf_init(&js, (size_t)1 << 20);
+  int64_t *cells = NULL;
+  helion_err_t why = {{0}};
+
+  if (b->base.space)
+    arts_clear(b);
+  helion_compile_result_cleanup(&b->setup.ref);
+  memset(&b->setup, 0, sizeof(b->setup));
+  b->setup.serial = ++b->setup_serial;
+  b->setup.seed = seed;
+  b->setup.ms = INFINITY;
+  b->best_ms = INFINITY;
+  b->base.space = space;
+  memcpy(b->shape, shape, b->spec->nkeys * sizeof(*shape));
+  memset(&b->stats, 0, sizeof(b->stats));
+  b->stats.ndevices = b->nclients;
+  for (size_t w = 0; w < b->nclients; w++)
+    b->stats.devices[w].ordinal =
+        helion_bench_client_device(b->clients[w])->ordinal;
+  b->clock0 = t0;
+
+  cells = malloc(space->ncells * sizeof(*cells));
+  if (!cells) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  helion_space_default(space, cells);
+  helion_launch_t launch;
+  if (!config_launch(b, cells, &launch, &why)) {
+    rc = helion_err_set(err, HELION_ERR_INVALID,
+                        "%s: default config %s cannot launch: %s",
+                        b->spec->path, config_str(b, cells, &js), why.msg);
+    goto out;
+  }
+  art *a = art_get(b, cells, &b->setup.def_art);
+  if (!a) {
+    rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
+    goto out;
+  }
+  a->launch = launch;
+  /* First in the pool's queue, so the first to start. */
+  if ((rc = submit_compile(b, cells, b->spec->entry, setup_tag(b, false),
+                           err)) ||
+      (b->spec->reference && (rc = submit_compile(b, cells, b->spec->reference,
+                                                  setup_tag(b, true), err))))
+    goto out;
+  b->setup.pending = true;
+out:
+  b->stats.setup_s = helion_now() - t0;
+  helion_buf_cleanup(&js);
+  free(cells);
+  return rc;
+}
+
+helion_status helion_backend_cuda_baseline(helion_backend_cuda_t *b,
+                                           double *out_ms, helion_err_t *err) {
+  *out_ms = INFINITY;
+  if (!b->base.space)
+    return helion_err_set(err, HELION_ERR_USAGE, "baseline before set_shape");
+  helion_status rc = setup_finish(b, err);
+  if (rc == HELION_OK)
+    *out_ms = b->setup.ms;
+  return rc;
+}
+
 static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
                                  size_t n, const uint64_t *tags,
                                  helion_err_t *err) {
   helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
+  if (b->setup.fail)
+    return helion_err_set(err, b->setup.fail, "%s", b->setup.why.msg);
   const size_t nc = ncells(b);
   double t0 = helion_now();
   helion_buf_t js;
@@ -943,6 +1046,7 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
     queued *e = &b->q[qi];
     e->tag = tags[i];
     e->res = (helion_bench_result_t){HELION_RESULT_COMPILE, INFINITY, 0};
+    e->held = false;
     art *a = art_get(b, cells, &e->art);
     if (!a) {
       rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
@@ -959,8 +1063,10 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
       continue;
     }
     a->launch = launch;
-    if (a->cubin) /* compiled before (the default config) */
+    if (a->cubin) /* compiled before */
       b->ready[b->nready++] = qi;
+    else if (b->setup.pending && e->art == b->setup.def_art)
+      e->held = true; /* its compile is the setup's */
     else if ((rc = submit_compile(b, cells, b->spec->entry,
                                   (b->generation & 0xffffffffu) << 32 | qi,
                                   err))) {
@@ -978,11 +1084,11 @@ static helion_status cuda_collect(helion_backend_t *base, size_t max,
                                   uint64_t *tags, helion_bench_result_t *out,
                                   size_t *got, helion_err_t *err) {
   helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
-  helion_status rc = HELION_OK;
-  if (!queue_busy(b)) {
-    *got = 0;
-    return HELION_OK;
-  }
+  *got = 0;
+  /* Its own phase (setup_s), not the collect's. */
+  helion_status rc = setup_finish(b, err);
+  if (rc || !queue_busy(b))
+    return rc;
   double t0 = helion_now();
   helion_buf_t js;
   helion_buf_init(&js, (size_t)1 << 20);
@@ -1002,9 +1108,7 @@ static helion_status cuda_collect(helion_backend_t *base, size_t max,
   *got = k;
   if (!queue_busy(b)) {
     /* Drained: start over, so the queue does not grow forever. */
-    b->nq = b->nfinished = b->nreturned = 0;
-    b->ready_head = b->nready = 0;
-    b->generation++;
+    queue_reset(b);
     adapt_once(b);
   }
 out:
@@ -1060,7 +1164,9 @@ static helion_status cuda_rebench(helion_backend_t *base,
   if (queue_busy(b))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "rebench while configurations are queued");
-  helion_status rc = HELION_OK;
+  helion_status rc = setup_finish(b, err);
+  if (rc)
+    return rc;
   const size_t nc = ncells(b);
   helion_kernel_image_t *ks = calloc(n ? n : 1, sizeof(*ks));
   double *prev = calloc(n ? n : 1, sizeof(*prev));

@@ -10,8 +10,9 @@
  *   dev = helion_backend_cuda_device(cb);            // props for the space
  *   per shape:
  *     helion_spec_space(spec, shape, &dev->props, &space, err);
- *     helion_backend_cuda_set_shape(cb, space, shape, seed, &base_ms, err);
+ *     helion_backend_cuda_set_shape(cb, space, shape, seed, err);
  *     search against helion_backend_cuda_backend(cb);
+ *     helion_backend_cuda_baseline(cb, &base_ms, err);
  *     helion_backend_cuda_stats(cb, &st);
  *   helion_backend_cuda_destroy(cb);
  *
@@ -164,19 +165,28 @@ const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b);
  * Switches to one shape: `space` (borrowed; from helion_spec_space for this
  * shape and the device's props) and `shape` (spec->nkeys values, copied).
  * Forgets the previous shape's artifacts and statistics, restarts the
- * elapsed() clock, compiles the default config and sends the worker its
- * setup (arguments from `seed`, the baseline = the spec's reference kernel
- * or else the default config). Writes the baseline's time. A default
- * config that does not compile or run is HELION_ERR_INVALID ("default
- * config failed to compile: ..."): the tune of this shape cannot go on.
- * HELION_ERR_USAGE while configurations are queued (submit() without their
- * collect()).
+ * elapsed() clock and starts the setup: the default config's compile (and
+ * the reference kernel's) goes to the pool first and returns at once, so
+ * the search's first configs compile beside it. The first collect() (or
+ * bench()), rebench() or helion_backend_cuda_baseline() finishes the setup:
+ * waits for those compiles and sends every worker its setup (arguments
+ * from `seed`, the baseline = the spec's reference kernel or else the
+ * default config). A default config that cannot launch is
+ * HELION_ERR_INVALID here; one that does not compile or run is
+ * HELION_ERR_INVALID ("default config failed to compile: ...") from the
+ * call that finishes the setup and from every call after it, until the
+ * next set_shape: the tune of this shape cannot go on. HELION_ERR_USAGE
+ * while configurations are queued (submit() without their collect()).
  */
 helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
                                             const helion_space_t *space,
                                             const int64_t *shape, uint64_t seed,
-                                            double *out_baseline_ms,
                                             helion_err_t *err);
+
+/* The baseline's time (+inf if it did not run), finishing the setup first
+ * if nothing has yet; its errors are set_shape's. */
+helion_status helion_backend_cuda_baseline(helion_backend_cuda_t *b,
+                                           double *out_ms, helion_err_t *err);
 
 /* The helion_backend_t searches drive (owned by b; never destroy it with
  * helion_backend_destroy, which would free b). */

@@ -180,9 +180,8 @@ static helion_status measure_shape(drun *r, size_t i, char **full,
     }
     col[n++] = c;
   }
-  double base_ms;
   if ((rc = helion_backend_cuda_set_shape(r->cb, space, shape_at(r, i),
-                                          r->o->search->seed, &base_ms, err)))
+                                          r->o->search->seed, err)))
     goto out;
   helion_backend_t *be = helion_backend_cuda_backend(r->cb);
   if (n && (rc = helion_backend_bench(be, cells, n, res, err)))

@@ -370,8 +370,7 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
     o.llm_context = &llm_ctx;
   }
   if (hooks && hooks->prepare &&
-      (rc = hooks->prepare(hooks->ud, space, e.shape, o.seed, &baseline_ms,
-                           &le)))
+      (rc = hooks->prepare(hooks->ud, space, e.shape, o.seed, &le)))
     goto out;
   if ((rc = helion_search_create(space, in->backend, &o, &s, &le)))
     goto out;
@@ -397,6 +396,9 @@ helion_status helion_tune_shape(const helion_tune_input_t *in,
   e.configs_tested = m->configs_tested;
   memcpy(e.by_kind, m->by_kind, sizeof(e.by_kind));
   e.backend_seconds = helion_backend_elapsed(in->backend);
+  if (!run_rc && hooks && hooks->baseline &&
+      (rc = hooks->baseline(hooks->ud, &baseline_ms, &le)))
+    goto out;
   e.default_ms = default_time(s, def, in->spec, baseline_ms);
   /* Also when the interrupt came during the last batch, after the search's
    * last check: the side-by-side timing is then skipped too. */

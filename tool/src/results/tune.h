@@ -47,14 +47,16 @@ typedef struct helion_tune_hooks {
   void *ud;
   /*
    * Called once before the search: point the backend at `space` and `shape`
-   * (borrowed until the tune returns). Writes the baseline's time (the
-   * default config's, unless the spec has a reference kernel), +inf if
-   * unknown. HELION_ERR_INVALID means this shape cannot be tuned (its
+   * (borrowed until the tune returns). HELION_ERR_INVALID, here or from
+   * the search's first benchmark, means this shape cannot be tuned (its
    * default config fails): the entry gets the message as its error.
    */
   helion_status (*prepare)(void *ud, const helion_space_t *space,
                            const int64_t *shape, uint64_t seed,
-                           double *out_baseline_ms, helion_err_t *err);
+                           helion_err_t *err);
+  /* Called after the search: the baseline's time (the default config's,
+   * unless the spec has a reference kernel), +inf if unknown. */
+  helion_status (*baseline)(void *ud, double *out_ms, helion_err_t *err);
 } helion_tune_hooks_t;
 
 /* One shape's tune, everything borrowed for the duration of the call. */

@@ -135,9 +135,14 @@ typedef struct cuda_shape {
 
 static helion_status cuda_prepare(void *ud, const helion_space_t *space,
                                   const int64_t *shape, uint64_t seed,
-                                  double *out_baseline_ms, helion_err_t *err) {
+                                  helion_err_t *err) {
   return helion_backend_cuda_set_shape(((cuda_shape *)ud)->cb, space, shape,
-                                       seed, out_baseline_ms, err);
+                                       seed, err);
+}
+
+static helion_status cuda_baseline(void *ud, double *out_ms,
+                                   helion_err_t *err) {
+  return helion_backend_cuda_baseline(((cuda_shape *)ud)->cb, out_ms, err);
 }
 
 helion_status helion_tune_run(const helion_tune_run_opts_t *o,
@@ -215,7 +220,7 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
       continue;
     }
     cuda_shape cs = {cb, {0}};
-    helion_tune_hooks_t hooks = {&cs, cuda_prepare};
+    helion_tune_hooks_t hooks = {&cs, cuda_prepare, cuda_baseline};
     if (o->trace)
       helion_tune_trace_name(o->trace, o->nshapes, i, trace_name, name_cap);
     HELION_LOG(HELION_LOG_INFO, "Tuning %s for %s on %s (%s)", spec->name,
