@@ -18,7 +18,8 @@
 # (default "matmul softmax"), NOISE_DUTIES (the duty cycles the noise check
 # runs under, default "0.5 1"), NOISE_RUNS (processes each, default 2),
 # VARIANTS ("LABEL:VAR=VALUE,VAR=VALUE ..."; each also tunes every sample
-# with this tree under those variables, as run LABEL).
+# with this tree under those variables, as run LABEL; SET=KEY=VALUE there is
+# a search option, `--set KEY=VALUE`).
 set -uo pipefail
 export HELION_SKIP_CACHE=1 HELION_AUTOTUNE_PROGRESS_BAR=0
 cd "$(dirname "$0")/../.."
@@ -60,13 +61,20 @@ best_of() {
   python3 -c "import json,sys; print(json.dumps(json.load(open(sys.argv[1]))['shapes'][0]['best_config'], separators=(',', ':')))" "$1" 2> /dev/null
 }
 
-# run_tune WHICH EXE SPEC SHAPE NAME [VAR=VALUE ...]
+# run_tune WHICH EXE SPEC SHAPE NAME [VAR=VALUE ...]: SET=KEY=VALUE is
+# `--set KEY=VALUE`, anything else a variable of the environment.
 run_tune() {
-  local t0=$(date +%s.%N)
-  env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG "${@:6}" \
+  local t0=$(date +%s.%N) envs=() sets=()
+  for v in "${@:6}"; do
+    case "$v" in
+      SET=*) sets+=(--set "${v#SET=}") ;;
+      *) envs+=("$v") ;;
+    esac
+  done
+  env HELION_BENCH_PROFILE=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG "${envs[@]}" \
     "$2" tune "$3" \
     --shape "$4" --effort full \
-    --seed 1 --max-evals "$max_evals" --no-results --json \
+    --seed 1 --max-evals "$max_evals" --no-results --json "${sets[@]}" \
     --trace "$out/$5.$1.trace.jsonl" > "$out/$5.$1.json" 2> "$out/$5.$1.log"
   echo "$5 $1 rc=$? $(python3 -c "import sys; print(round($(date +%s.%N) - $t0, 1))") s"
 }

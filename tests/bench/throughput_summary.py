@@ -107,10 +107,11 @@ def main():
         if os.path.exists(os.path.join(out, "gpu_name.txt")) else "?"
     samples = sorted(f[:-6] for f in os.listdir(out) if f.endswith(".shape"))
     print(f"GPU: {gpu}\n")
-    print("| sample | run | configs | s | configs/s | GPU idle | to 2% (s) |"
+    print("| sample | run | configs | s | configs/s | GPU idle |"
+          " compile pool use | to 2% (s) |"
           " best in search (ms) | isolated, side by side (ms) |"
           " in-search / isolated | back to back (ms) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     phases = []
     for name in samples:
         iso = iso_times(out, name)
@@ -125,8 +126,9 @@ def main():
                 continue
             i = sbs_time(out, name, which)
             ratio = f"{r['best_ms'] / i:.3f}" if i else ""
+            pool = (f"{100 * r['pool']['use']:.0f}%" if r["pool"] else "")
             print(f"| {name} | {which} | {r['configs']} | {r['seconds']:.1f} |"
-                  f" {r['cps']:.1f} | {100 * r['idle']:.0f}% |"
+                  f" {r['cps']:.1f} | {100 * r['idle']:.0f}% | {pool} |"
                   f" {r['to2'] if r['to2'] is None else round(r['to2'], 1)} |"
                   f" {r['best_ms']:.4f} | {fmt(i)} | {ratio} |"
                   f" {fmt(iso.get(key(r['best'])))} |")
@@ -142,7 +144,7 @@ def main():
                   f" {kt.get('evaluated')} + {kt.get('failed')} failed |"
                   f" {kt.get('seconds', 0):.1f} (space"
                   f" {kt.get('searchspace_seconds') or 0:.1f}) |"
-                  f" {kt.get('configs_per_second_after_searchspace', 0):.1f} | |"
+                  f" {kt.get('configs_per_second_after_searchspace', 0):.1f} | | |"
                   f" {to2 if to2 is None else round(to2, 1)} |"
                   f" {fmt(kt.get('best_ms_kt'))} (its timer) | {fmt(i)} | | |")
     if phases:
