@@ -7,7 +7,8 @@
 #    models exit 1 with a clear message (both models, --device N to tune
 #    them separately); --devices all on one GPU is that GPU;
 #  - the work is split: both GPUs time configs (--json "devices");
-#  - the workers set up at the same time, not one after the other;
+#  - the workers set up at the same time, not one after the other, and
+#    start (device init) at once after the first;
 #  - determinism: on tests/data/multi (configs that crash or kill their
 #    worker, or are wrong), the result with two workers equals the result
 #    with one (best_config, best_ms, configs_tested, failures, and every
@@ -133,6 +134,21 @@ rows = [l.split() for l in open(sys.argv[1])]
 assert sorted(r[0] for r in rows) == ["0", "1"], rows
 (a0, a1), (b0, b1) = [(float(r[1]), float(r[2])) for r in rows]
 assert max(a0, b0) < min(a1, b1), rows
+PY
+
+# --- The workers start at once after the first (which tells how many GPUs
+# there are): with every device init taking 1 s (HELION_FAKE_INIT_MS), the
+# inits of GPUs 1 and 2 overlap and both start after GPU 0's ended.
+HELION_FAKE_DEVICES=3 HELION_FAKE_INIT_MS=1000 \
+  HELION_FAKE_INIT_LOG="$TMP/init.log" \
+  tune init "$VADD" --devices all --shape N=4096 --max-evals 4
+python3 - "$TMP/init.log" <<'PY' || fail "inits not as expected: $(cat "$TMP/init.log")"
+import sys
+rows = {r[0]: (float(r[1]), float(r[2])) for r in map(str.split, open(sys.argv[1]))}
+assert sorted(rows) == ["0", "1", "2"], rows
+(a0, a1), (b0, b1), (c0, c1) = rows["0"], rows["1"], rows["2"]
+assert b0 >= a1 and c0 >= a1, rows
+assert max(b0, c0) < min(b1, c1), rows
 PY
 
 # --- A worker killed mid-run (GPU 1's 3rd job) restarts on GPU 1 only.

@@ -5,7 +5,8 @@
  * real wire protocol and worker loop (helion_bench_worker_main_with), and
  * only the runner (what needs CUDA) replaced.
  *
- *   HELION_BENCH_WORKER=build/tests/tools/fake_bench_worker helion-tune tune SPEC
+ *   HELION_BENCH_WORKER=build/tests/tools/fake_bench_worker helion-tune tune
+ * SPEC
  *
  * The fake device is an sm_90 with the H200's properties. It cannot run a
  * kernel, so a kernel tells it what to do with a string in its module (a
@@ -32,6 +33,9 @@
  *   HELION_FAKE_SETUP_LOG=FILE    each setup appends "ordinal start end"
  *                                 (CLOCK_MONOTONIC seconds) to FILE, so a
  *                                 test can see the workers' setups overlap
+ *   HELION_FAKE_INIT_MS=N         a worker's device init (CUDA's start-up)
+ *                                 takes N ms
+ *   HELION_FAKE_INIT_LOG=FILE     the same log of every init
  *
  * Disagreeing measurements (tests/gpu/test_tune.sh):
  *   HELION_FAKE_PAIR_PENALTY=P    in interleaved timing of exactly two
@@ -81,8 +85,28 @@ static const char *find(const void *hay, size_t len, const char *needle,
   return NULL;
 }
 
+/* Takes the milliseconds in variable `ms_var` (CUDA's start-up, an
+ * upload), then appends "ordinal start end" (CLOCK_MONOTONIC seconds) to
+ * the file in `log_var`, if set. */
+static void pretend_work(int ordinal, const char *ms_var, const char *log_var) {
+  double t0 = helion_now();
+  int ms = env_int(ms_var, 0);
+  if (ms > 0) {
+    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0) {
+    }
+  }
+  const char *log = getenv(log_var);
+  FILE *f = log && log[0] ? fopen(log, "a") : NULL;
+  if (f) {
+    fprintf(f, "%d %.6f %.6f\n", ordinal, t0, helion_now());
+    fclose(f);
+  }
+}
+
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
+  pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG");
   int count = env_int("HELION_FAKE_DEVICES", 1);
   if (ordinal < 0 || ordinal >= count)
     return helion_err_set(err, HELION_ERR_INVALID,
@@ -122,19 +146,8 @@ static helion_status fake_set_args(void *r, const helion_spec_t *spec,
   (void)args;
   (void)err;
   ((fake_runner *)r)->spec = spec;
-  double t0 = helion_now();
-  int ms = env_int("HELION_FAKE_SETUP_MS", 0);
-  if (ms > 0) {
-    struct timespec d = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&d, &d) != 0) {
-    }
-  }
-  const char *log = getenv("HELION_FAKE_SETUP_LOG");
-  FILE *f = log && log[0] ? fopen(log, "a") : NULL;
-  if (f) {
-    fprintf(f, "%d %.6f %.6f\n", ((fake_runner *)r)->ordinal, t0, helion_now());
-    fclose(f);
-  }
+  pretend_work(((fake_runner *)r)->ordinal, "HELION_FAKE_SETUP_MS",
+               "HELION_FAKE_SETUP_LOG");
   return HELION_OK;
 }
 

@@ -429,8 +429,9 @@ static void add_busy(helion_backend_cuda_t *b, size_t w, double s) {
 /* --------------------------------------------------------- lifecycle -- */
 
 /* The GPUs to time on: `device` alone, the listed ones, or every GPU the
- * first worker sees. Starts one worker each; refuses ordinals beyond the
- * machine and GPUs of different models. */
+ * first worker sees. Starts one worker each: the first alone (it tells how
+ * many GPUs there are), then the others at once; refuses ordinals beyond
+ * the machine and GPUs of different models. */
 static helion_status start_workers(helion_backend_cuda_t *b,
                                    const helion_backend_cuda_opts_t *o,
                                    helion_err_t *err) {
@@ -452,20 +453,35 @@ static helion_status start_workers(helion_backend_cuda_t *b,
   if (want > HELION_CUDA_MAX_DEVICES)
     want = HELION_CUDA_MAX_DEVICES;
   for (size_t w = 1; w < want; w++) {
-    co.device = o->all_devices ? (int)w : o->devices[w];
-    if (co.device >= count)
+    int d = o->all_devices ? (int)w : o->devices[w];
+    if (d >= count)
       return helion_err_set(err, HELION_ERR_INVALID,
                             "--devices: GPU %d does not exist (%d visible; "
                             "pick from 0..%d)",
-                            co.device, count, count - 1);
-    if ((rc = helion_bench_client_create(&co, &b->clients[w], err)))
-      return rc;
-    b->nclients++;
+                            d, count, count - 1);
+  }
+  /* The others initialise their GPUs at once (CUDA's start-up is most of
+   * a worker's); every one begun is waited for, the first error kept. */
+  size_t begun = 1;
+  for (; begun < want; begun++) {
+    co.device = o->all_devices ? (int)begun : o->devices[begun];
+    if ((rc = helion_bench_client_create_begin(&co, &b->clients[begun], err)))
+      break;
+  }
+  b->nclients = begun;
+  for (size_t w = 1; w < begun; w++) {
+    helion_err_t later = {{0}}; /* after the first error: dropped */
+    helion_status wrc =
+        helion_bench_client_create_end(b->clients[w], rc ? &later : err);
+    if (!rc)
+      rc = wrc;
+  }
+  for (size_t w = 1; w < b->nclients && !rc; w++) {
     const helion_gpu_info_t *d = helion_bench_client_device(b->clients[w]);
     if (strcmp(d->props.name, first->props.name) != 0 ||
         d->props.cc_major != first->props.cc_major ||
         d->props.cc_minor != first->props.cc_minor)
-      return helion_err_set(
+      rc = helion_err_set(
           err, HELION_ERR_INVALID,
           "--devices: GPU %d is a %s (sm_%d%d) but GPU %d is a %s (sm_%d%d): "
           "GPUs of different models cannot share one tune (their winners "
@@ -474,7 +490,7 @@ static helion_status start_workers(helion_backend_cuda_t *b,
           first->props.cc_minor, d->ordinal, d->props.name, d->props.cc_major,
           d->props.cc_minor, first->ordinal, d->ordinal);
   }
-  return HELION_OK;
+  return rc;
 }
 
 helion_status helion_backend_cuda_create(const helion_spec_t *spec,

@@ -37,6 +37,11 @@ struct helion_bench_client {
    * its reply's deadline. */
   bool setup_pending;
   double setup_due;
+  /* The init request sent and not yet answered (create_begin ..
+   * create_end), and its reply's deadline. */
+  bool init_pending;
+  double init_due;
+  helion_status init_sent; /* how begin's send went */
   helion_wire_reader_t rd;
   unsigned restarts;
 };
@@ -184,20 +189,33 @@ static helion_status reply_to_status(uint32_t rtype, helion__wire_dec_t *d,
                         job);
 }
 
-/* Starts a worker and runs init. */
-static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
-  uint32_t rtype = 0;
-  uint8_t *payload = NULL;
-  size_t len = 0;
+/* Starts a worker and sends it the init request (its device). */
+static helion_status worker_start_send(helion_bench_client_t *c,
+                                       helion_err_t *err) {
   helion__wire_enc_t e;
   helion_status rc = worker_spawn(c, err);
   if (rc)
     return rc;
   helion__wire_enc_init(&e);
   helion__wire_put_u32(&e, (uint32_t)c->opts.device);
-  rc = call(c, HELION__REQ_INIT, &e, c->opts.start_timeout_s, &rtype, &payload,
-            &len, err);
+  rc = helion_wire_send(c->fd, HELION__REQ_INIT, e.b.data, e.b.len, err);
   helion_buf_cleanup(&e.b);
+  c->init_due = helion_now() + c->opts.start_timeout_s;
+  c->init_pending = true;
+  return rc;
+}
+
+/* Waits for the init reply: the device's properties. `sent` is how
+ * worker_start_send's send went. */
+static helion_status worker_start_finish(helion_bench_client_t *c,
+                                         helion_status sent,
+                                         helion_err_t *err) {
+  uint32_t rtype = 0;
+  uint8_t *payload = NULL;
+  size_t len = 0;
+  c->init_pending = false;
+  helion_status rc = call_finish(c, sent, c->init_due, c->opts.start_timeout_s,
+                                 &rtype, &payload, &len, err);
   if (rc)
     return rc;
   helion__wire_dec_t d = {payload, len, 0, false};
@@ -213,6 +231,14 @@ static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
   if (rc)
     worker_reap(c, NULL, 0);
   return rc;
+}
+
+/* Starts a worker and runs init. */
+static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
+  helion_status sent = worker_start_send(c, err);
+  if (sent == HELION_OK || c->init_pending)
+    return worker_start_finish(c, sent, err);
+  return sent; /* no worker to wait for */
 }
 
 /* Decodes a HELION__REP_RESULT into an outcome. *out_exiting: the worker ends.
@@ -315,9 +341,11 @@ static helion_status ensure_worker(helion_bench_client_t *c,
   return rc;
 }
 
-helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
-                                         helion_bench_client_t **out,
-                                         helion_err_t *err) {
+helion_status
+helion_bench_client_create_begin(const helion_bench_client_opts_t *opts,
+                                 helion_bench_client_t **out,
+                                 helion_err_t *err) {
+  *out = NULL;
   helion_bench_client_t *c = calloc(1, sizeof(*c));
   if (!c)
     return helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
@@ -329,14 +357,34 @@ helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
   c->exe = helion_strdup(c->opts.exe ? c->opts.exe : "/proc/self/exe");
   helion_wire_reader_init(&c->rd);
   helion_status rc =
-      c->exe ? worker_start(c, err)
+      c->exe ? worker_start_send(c, err)
              : helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  if (rc) {
+  /* A failed send still has a worker to hear from: end tells its story. */
+  if (rc && !c->init_pending) {
     helion_bench_client_destroy(c);
     return rc;
   }
+  c->init_sent = rc;
   *out = c;
   return HELION_OK;
+}
+
+helion_status helion_bench_client_create_end(helion_bench_client_t *c,
+                                             helion_err_t *err) {
+  return worker_start_finish(c, c->init_sent, err);
+}
+
+helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
+                                         helion_bench_client_t **out,
+                                         helion_err_t *err) {
+  helion_bench_client_t *c;
+  helion_status rc = helion_bench_client_create_begin(opts, &c, err);
+  if (!rc && (rc = helion_bench_client_create_end(c, err))) {
+    helion_bench_client_destroy(c);
+    c = NULL;
+  }
+  *out = c;
+  return rc;
 }
 
 const helion_gpu_info_t *
@@ -683,8 +731,9 @@ void helion_bench_client_destroy(helion_bench_client_t *c) {
   if (!c)
     return;
   if (c->proc.pid > 0) {
-    if (!c->busy && helion_wire_send(c->fd, HELION__REQ_SHUTDOWN, NULL, 0,
-                                     NULL) == HELION_OK) {
+    if (!c->busy && !c->init_pending && !c->setup_pending &&
+        helion_wire_send(c->fd, HELION__REQ_SHUTDOWN, NULL, 0, NULL) ==
+            HELION_OK) {
       /* Up to 5 s for a clean exit, then the group is killed. */
       bool done = false;
       (void)helion_proc_wait(&c->proc, 5.0, &done, NULL, NULL);

@@ -193,6 +193,18 @@ helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
                                          helion_bench_client_t **out,
                                          helion_err_t *err);
 
+/* helion_bench_client_create in two halves, so several workers (one per
+ * GPU) initialise their devices at once: begin starts the worker and sends
+ * the init request (an error there leaves *out NULL); end waits for the
+ * device's properties (start_timeout_s from the send), with create's
+ * errors. After an error of end, only destroy is valid. */
+helion_status
+helion_bench_client_create_begin(const helion_bench_client_opts_t *opts,
+                                 helion_bench_client_t **out,
+                                 helion_err_t *err);
+helion_status helion_bench_client_create_end(helion_bench_client_t *c,
+                                             helion_err_t *err);
+
 /* The device the worker uses (valid for the client's life). */
 const helion_gpu_info_t *
 helion_bench_client_device(const helion_bench_client_t *c);
