@@ -14,7 +14,8 @@
 #    with one (best_config, best_ms, configs_tested, failures, and every
 #    evaluation line of the trace but its elapsed time);
 #  - a worker killed mid-run (HELION_FAKE_DIE) restarts on its GPU only,
-#    the other goes on, the killed job's config is a runtime failure;
+#    the other goes on (it starts jobs while the restart runs), the killed
+#    job's config is a runtime failure;
 #  - tests/data/broken (hangs, illegal addresses, wrong answers) fails the
 #    same configs over two GPUs as over one.
 # Prints the configs per second with one and two workers (the fake's
@@ -164,6 +165,24 @@ HELION_FAKE_DIE=1:3 tune die "$VADD" --devices 0,1 --shape N=4096 \
   fail "the killed job's config is not a runtime failure: $(field die "s['failures']")"
 grep -qF "benchmark worker died" "$TMP/die.err" ||
   fail "no 'benchmark worker died' line: $(grep -i worker "$TMP/die.err" | head -3)"
+
+# --- The restart does not hold up the other GPU: with every device init
+# taking 1.5 s, GPU 0 starts jobs while GPU 1's worker restarts (between
+# the start and the end of GPU 1's second init).
+HELION_FAKE_DIE=1:3 HELION_FAKE_INIT_MS=1500 HELION_FAKE_INIT_LOG="$TMP/rinit.log" \
+  HELION_FAKE_JOB_LOG="$TMP/rjobs.log" tune restart "$VADD" --devices 0,1 \
+  --shape N=4096 --algorithm RandomSearch --max-evals 40 --seed 1
+grep -qF "GPU 1: benchmark worker restarted" "$TMP/restart.err" ||
+  fail "no 'GPU 1: benchmark worker restarted' line: $(grep -i worker "$TMP/restart.err" | head -3)"
+python3 - "$TMP/rinit.log" "$TMP/rjobs.log" <<'PY' || fail "GPU 0 waited for GPU 1's restart: $(cat "$TMP/rinit.log")"
+import sys
+inits = [(float(r[1]), float(r[2])) for r in map(str.split, open(sys.argv[1])) if r[0] == "1"]
+assert len(inits) == 2, inits
+r0, r1 = inits[1]
+jobs = [float(r[1]) for r in map(str.split, open(sys.argv[2])) if r[0] == "0"]
+during = [t for t in jobs if r0 < t < r1]
+assert len(during) >= 2, (r0, r1, jobs)
+PY
 [ "$(field die "s['best_ms'] > 0 and s['configs_tested']")" = 24 ] ||
   fail "the run did not go on to 24 configs: $(field die "s['configs_tested']")"
 

@@ -36,6 +36,10 @@
  *   HELION_FAKE_INIT_MS=N         a worker's device init (CUDA's start-up)
  *                                 takes N ms
  *   HELION_FAKE_INIT_LOG=FILE     the same log of every init
+ *   HELION_FAKE_JOB_MS=N, HELION_FAKE_JOB_LOG=FILE
+ *                                 the same for every bench job's checked
+ *                                 run (so a test sees which GPU worked
+ *                                 when)
  *
  * Disagreeing measurements (tests/gpu/test_tune.sh):
  *   HELION_FAKE_PAIR_PENALTY=P    in interleaved timing of exactly two
@@ -214,6 +218,7 @@ static helion_status fake_run_checked(void *r, void *kp, bool keep_as_baseline,
     if (die && sscanf(die, "%d:%d", &dev, &at) == 2 && dev == fr->ordinal &&
         (unsigned)at == fr->jobs)
       abort();
+    pretend_work(fr->ordinal, "HELION_FAKE_JOB_MS", "HELION_FAKE_JOB_LOG");
   }
   switch (k->mode) {
   case OK:

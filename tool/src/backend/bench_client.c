@@ -41,6 +41,9 @@ struct helion_bench_client {
    * create_end), and its reply's deadline. */
   bool init_pending;
   double init_due;
+  /* A restart in progress without blocking (restart_begin .. poll): the
+   * init, then the setup's replay, pending. */
+  bool restarting;
   helion_status init_sent; /* how begin's send went */
   helion_wire_reader_t rd;
   unsigned restarts;
@@ -137,17 +140,24 @@ static helion_status wait_reply(helion_bench_client_t *c, double deadline,
 }
 
 /* The second half of call(): `sent` is how sending the request went;
- * waits for its reply until `deadline` (timeout_s after the send). */
-static helion_status call_finish(helion_bench_client_t *c, helion_status sent,
-                                 double deadline, double timeout_s,
-                                 uint32_t *rtype, uint8_t **payload,
-                                 size_t *len, helion_err_t *err) {
-  bool done = false, timeout = false;
+ * waits for its reply until `deadline` (timeout_s after the send), or
+ * `wait_ms` at most (-1: until the deadline; then *out_done says whether
+ * the reply came). */
+static helion_status reply_wait(helion_bench_client_t *c, helion_status sent,
+                                double deadline, double timeout_s, int wait_ms,
+                                bool *out_done, uint32_t *rtype,
+                                uint8_t **payload, size_t *len,
+                                helion_err_t *err) {
+  bool timeout = false;
   char how[128];
   helion_status rc = sent;
+  *out_done = false;
   if (!rc)
-    rc = wait_reply(c, deadline, -1, &done, &timeout, rtype, payload, len, err);
-  if (rc || timeout || !done) {
+    rc = wait_reply(c, deadline, wait_ms, out_done, &timeout, rtype, payload,
+                    len, err);
+  if (!rc && !timeout && !*out_done && wait_ms >= 0)
+    return HELION_OK; /* not yet */
+  if (rc || timeout || !*out_done) {
     worker_reap(c, how, sizeof(how));
     if (timeout)
       return helion_err_set(err, HELION_ERR_TIMEOUT,
@@ -158,6 +168,15 @@ static helion_status call_finish(helion_bench_client_t *c, helion_status sent,
     return HELION_ERR_SUBPROCESS;
   }
   return HELION_OK;
+}
+
+static helion_status call_finish(helion_bench_client_t *c, helion_status sent,
+                                 double deadline, double timeout_s,
+                                 uint32_t *rtype, uint8_t **payload,
+                                 size_t *len, helion_err_t *err) {
+  bool done;
+  return reply_wait(c, sent, deadline, timeout_s, -1, &done, rtype, payload,
+                    len, err);
 }
 
 /* Sends a request and waits for its reply (blocking). On a lost worker or
@@ -206,16 +225,18 @@ static helion_status worker_start_send(helion_bench_client_t *c,
 }
 
 /* Waits for the init reply: the device's properties. `sent` is how
- * worker_start_send's send went. */
+ * worker_start_send's send went; wait_ms as for reply_wait. */
 static helion_status worker_start_finish(helion_bench_client_t *c,
-                                         helion_status sent,
-                                         helion_err_t *err) {
+                                         helion_status sent, int wait_ms,
+                                         bool *out_done, helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;
+  helion_status rc = reply_wait(c, sent, c->init_due, c->opts.start_timeout_s,
+                                wait_ms, out_done, &rtype, &payload, &len, err);
+  if (!rc && !*out_done)
+    return HELION_OK;
   c->init_pending = false;
-  helion_status rc = call_finish(c, sent, c->init_due, c->opts.start_timeout_s,
-                                 &rtype, &payload, &len, err);
   if (rc)
     return rc;
   helion__wire_dec_t d = {payload, len, 0, false};
@@ -235,9 +256,10 @@ static helion_status worker_start_finish(helion_bench_client_t *c,
 
 /* Starts a worker and runs init. */
 static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
+  bool done;
   helion_status sent = worker_start_send(c, err);
   if (sent == HELION_OK || c->init_pending)
-    return worker_start_finish(c, sent, err);
+    return worker_start_finish(c, sent, -1, &done, err);
   return sent; /* no worker to wait for */
 }
 
@@ -281,15 +303,18 @@ static helion_status setup_send(helion_bench_client_t *c, helion_err_t *err) {
 }
 
 /* Waits for the setup's reply (`sent`: how sending it went): the
- * baseline's time. */
+ * baseline's time; wait_ms as for reply_wait. */
 static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
-                                  double *out_ms, helion_err_t *err) {
+                                  int wait_ms, bool *out_done, double *out_ms,
+                                  helion_err_t *err) {
   uint32_t rtype = 0;
   uint8_t *payload = NULL;
   size_t len = 0;
+  helion_status rc = reply_wait(c, sent, c->setup_due, c->opts.start_timeout_s,
+                                wait_ms, out_done, &rtype, &payload, &len, err);
+  if (!rc && !*out_done)
+    return HELION_OK;
   c->setup_pending = false;
-  helion_status rc = call_finish(c, sent, c->setup_due, c->opts.start_timeout_s,
-                                 &rtype, &payload, &len, err);
   if (rc) {
     helion_err_prefix(err, "setup: ");
     return rc;
@@ -322,22 +347,81 @@ static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
 /* Runs the setup on a fresh worker (and replays it after a restart). */
 static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
                                helion_err_t *err) {
+  bool done;
   helion_status sent = setup_send(c, err);
-  return setup_finish(c, sent, out_ms, err);
+  return setup_finish(c, sent, -1, &done, out_ms, err);
 }
 
+/* One step of a restart begun by helion_bench_client_restart_begin: the
+ * init reply, then the setup's replay; wait_ms as for reply_wait. */
+static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
+                                  helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  bool done = true;
+  if (c->init_pending &&
+      !(rc = worker_start_finish(c, HELION_OK, wait_ms, &done, err)) && done &&
+      c->have_setup)
+    rc = setup_send(c, err);
+  if (!rc && done && c->setup_pending) {
+    double ms = 0;
+    rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err);
+  }
+  if (rc || (!c->init_pending && !c->setup_pending))
+    c->restarting = false;
+  if (rc)
+    helion_err_prefix(err, "restarting the benchmark worker: ");
+  return rc;
+}
+
+/* A worker ready for a job: a restart in progress is finished, a lost
+ * worker restarted (blocking), with the setup replayed. */
 static helion_status ensure_worker(helion_bench_client_t *c,
                                    helion_err_t *err) {
-  if (c->proc.pid > 0)
-    return HELION_OK;
+  helion_status rc = HELION_OK;
+  while (c->restarting && !rc)
+    rc = restart_step(c, -1, err);
+  if (rc || c->proc.pid > 0)
+    return rc;
   c->restarts++;
-  helion_status rc = worker_start(c, err);
+  rc = worker_start(c, err);
   if (!rc && c->have_setup) {
     double ms = 0;
     rc = run_setup(c, &ms, err);
   }
   if (rc)
     helion_err_prefix(err, "restarting the benchmark worker: ");
+  return rc;
+}
+
+helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
+                                                helion_err_t *err) {
+  if (c->busy || c->restarting || c->proc.pid > 0)
+    return HELION_OK;
+  c->restarts++;
+  c->restarting = true;
+  helion_status sent = worker_start_send(c, err);
+  if (sent && !c->init_pending) { /* no worker started */
+    c->restarting = false;
+    helion_err_prefix(err, "restarting the benchmark worker: ");
+    return sent;
+  }
+  if (sent) {
+    bool done;
+    c->restarting = false;
+    helion_status rc = worker_start_finish(c, sent, -1, &done, err);
+    helion_err_prefix(err, "restarting the benchmark worker: ");
+    return rc;
+  }
+  return HELION_OK;
+}
+
+helion_status helion_bench_client_restart_poll(helion_bench_client_t *c,
+                                               bool *out_ready,
+                                               helion_err_t *err) {
+  helion_status rc = HELION_OK;
+  if (c->restarting)
+    rc = restart_step(c, 0, err);
+  *out_ready = !c->restarting;
   return rc;
 }
 
@@ -371,7 +455,8 @@ helion_bench_client_create_begin(const helion_bench_client_opts_t *opts,
 
 helion_status helion_bench_client_create_end(helion_bench_client_t *c,
                                              helion_err_t *err) {
-  return worker_start_finish(c, c->init_sent, err);
+  bool done;
+  return worker_start_finish(c, c->init_sent, -1, &done, err);
 }
 
 helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
@@ -423,11 +508,16 @@ helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
   c->setup_msg = (uint8_t *)helion_buf_take(&e.b);
   c->have_setup = false;
   helion_status rc = HELION_OK;
+  if (c->restarting) { /* its replay would be the old setup: start over */
+    worker_reap(c, NULL, 0);
+    c->restarting = c->init_pending = c->setup_pending = false;
+  }
   if (c->proc.pid <= 0)
     rc = ensure_worker(c, err);
   if (!rc && (rc = setup_send(c, err))) {
     double ms;
-    rc = setup_finish(c, rc, &ms, err); /* the lost worker's story */
+    bool done;
+    rc = setup_finish(c, rc, -1, &done, &ms, err); /* the lost worker's story */
   }
   return rc;
 }
@@ -439,7 +529,8 @@ helion_status helion_bench_client_setup_end(helion_bench_client_t *c,
     return helion_err_set(err, HELION_ERR_USAGE,
                           "benchmark client: no setup was begun");
   double ms = 0;
-  helion_status rc = setup_finish(c, HELION_OK, &ms, err);
+  bool done;
+  helion_status rc = setup_finish(c, HELION_OK, -1, &done, &ms, err);
   if (rc)
     return rc;
   c->have_setup = true;
@@ -537,7 +628,11 @@ int helion_bench_client_fd(const helion_bench_client_t *c) {
 }
 
 double helion_bench_client_deadline(const helion_bench_client_t *c) {
-  return c->busy ? c->deadline : 0;
+  if (c->busy)
+    return c->deadline;
+  if (c->restarting)
+    return c->init_pending ? c->init_due : c->setup_due;
+  return 0;
 }
 
 bool helion_bench_client_busy(const helion_bench_client_t *c) {

@@ -244,13 +244,31 @@ helion_status helion_bench_client_submit(helion_bench_client_t *c,
                                          const helion_bench_job_t *job,
                                          helion_err_t *err);
 
-/* The descriptor to poll() for POLLIN while a job is in flight; -1 when no
- * worker runs. Readable means: call helion_bench_client_collect. */
+/* The descriptor to poll() for POLLIN while a job is in flight or a
+ * restart is in progress; -1 when no worker runs. Readable means: call
+ * helion_bench_client_collect (or helion_bench_client_restart_poll). */
 int helion_bench_client_fd(const helion_bench_client_t *c);
 
-/* Absolute deadline (helion_now() seconds) of the job in flight; 0 if none.
- * An event loop should wake by then and call collect. */
+/* Absolute deadline (helion_now() seconds) of the job in flight or of the
+ * restart's current step; 0 if none. An event loop should wake by then and
+ * call collect (or restart_poll). */
 double helion_bench_client_deadline(const helion_bench_client_t *c);
+
+/*
+ * Restarts a lost worker without blocking, so an event loop goes on with
+ * the other GPUs meanwhile: begin starts the worker and sends the init
+ * (nothing to do unless the worker was lost and no job is in flight);
+ * poll takes the replies that have arrived, replays the setup after the
+ * init, and sets *out_ready once the worker can take a job. Errors as
+ * for a restart inside submit ("restarting the benchmark worker: ...").
+ * Any other call finishes a restart in progress first (blocking), but
+ * setup_begin, which starts a fresh worker for its new setup instead.
+ */
+helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
+                                                helion_err_t *err);
+helion_status helion_bench_client_restart_poll(helion_bench_client_t *c,
+                                               bool *out_ready,
+                                               helion_err_t *err);
 
 /* True while a job is in flight. */
 bool helion_bench_client_busy(const helion_bench_client_t *c);
