@@ -15,7 +15,8 @@
 #    evaluation line of the trace but its elapsed time);
 #  - a worker killed mid-run (HELION_FAKE_DIE) restarts on its GPU only,
 #    the other goes on (it starts jobs while the restart runs), the killed
-#    job's config is a runtime failure;
+#    job's config is a runtime failure; a restart that fails ends the tune
+#    with its reason;
 #  - tests/data/broken (hangs, illegal addresses, wrong answers) fails the
 #    same configs over two GPUs as over one.
 # Prints the configs per second with one and two workers (the fake's
@@ -165,6 +166,18 @@ HELION_FAKE_DIE=1:3 tune die "$VADD" --devices 0,1 --shape N=4096 \
   fail "the killed job's config is not a runtime failure: $(field die "s['failures']")"
 grep -qF "benchmark worker died" "$TMP/die.err" ||
   fail "no 'benchmark worker died' line: $(grep -i worker "$TMP/die.err" | head -3)"
+
+# --- A restart that fails (GPU 1's second init) ends the tune with the
+# reason, rather than hanging or going on without saying.
+HELION_FAKE_DIE=1:3 HELION_FAKE_INIT_FAIL=1:2 HELION_FAKE_INIT_LOG="$TMP/finit.log" \
+  HELION_CACHE_DIR="$TMP/cache-frestart" timeout -k 5 120 "$HELION_TUNE" tune \
+  "$VADD" --devices 0,1 --shape N=4096 --algorithm RandomSearch --max-evals 40 \
+  --seed 1 --no-results --json >"$TMP/frestart.json" 2>"$TMP/frestart.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "failed restart: exit $rc, want 1: $(tail -3 "$TMP/frestart.err")"
+grep -qF "GPU 1: restarting the benchmark worker: " "$TMP/frestart.err" &&
+  grep -qF "device 1's init number 2 fails" "$TMP/frestart.err" ||
+  fail "failed restart: no reason given: $(tail -3 "$TMP/frestart.err")"
 
 # --- The restart does not hold up the other GPU: with every device init
 # taking 1.5 s, GPU 0 starts jobs while GPU 1's worker restarts (between

@@ -36,6 +36,9 @@
  *   HELION_FAKE_INIT_MS=N         a worker's device init (CUDA's start-up)
  *                                 takes N ms
  *   HELION_FAKE_INIT_LOG=FILE     the same log of every init
+ *   HELION_FAKE_INIT_FAIL=K:J     device K's init fails from its J-th on
+ *                                 (counted in HELION_FAKE_INIT_LOG): a GPU
+ *                                 that does not come back after a restart
  *   HELION_FAKE_JOB_MS=N, HELION_FAKE_JOB_LOG=FILE
  *                                 the same for every bench job's checked
  *                                 run (so a test sees which GPU worked
@@ -108,9 +111,31 @@ static void pretend_work(int ordinal, const char *ms_var, const char *log_var) {
   }
 }
 
+/* Lines of the init log (HELION_FAKE_INIT_LOG) for `ordinal`: the inits
+ * of that device so far, this one included. */
+static int inits_logged(int ordinal) {
+  const char *log = getenv("HELION_FAKE_INIT_LOG");
+  FILE *f = log && log[0] ? fopen(log, "r") : NULL;
+  int n = 0, o;
+  double a, b;
+  while (f && fscanf(f, "%d %lf %lf", &o, &a, &b) == 3)
+    n += o == ordinal;
+  if (f)
+    fclose(f);
+  return n;
+}
+
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
   pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG");
+  int fail_dev = -1, fail_from = 0;
+  const char *ff = getenv("HELION_FAKE_INIT_FAIL");
+  if (ff && sscanf(ff, "%d:%d", &fail_dev, &fail_from) == 2 &&
+      fail_dev == ordinal && inits_logged(ordinal) >= fail_from)
+    return helion_err_set(err, HELION_ERR_CUDA,
+                          "cuInit: CUDA_ERROR_UNKNOWN (fake: device %d's "
+                          "init number %d fails)",
+                          ordinal, inits_logged(ordinal));
   int count = env_int("HELION_FAKE_DEVICES", 1);
   if (ordinal < 0 || ordinal >= count)
     return helion_err_set(err, HELION_ERR_INVALID,

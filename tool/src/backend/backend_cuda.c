@@ -722,14 +722,16 @@ static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
   take_compiles(b, js);
   for (size_t w = 0; w < nw; w++) {
     worker_job *job = &b->jobs[w];
+    const int gpu = helion_bench_client_device(b->clients[w])->ordinal;
     if (job->restarting) {
       bool ready = false;
-      if ((rc = helion_bench_client_restart_poll(b->clients[w], &ready, err)))
+      if ((rc = helion_bench_client_restart_poll(b->clients[w], &ready, err))) {
+        helion_err_prefix(err, "GPU %d: ", gpu);
         return rc;
+      }
       if (ready) {
         job->restarting = false;
-        HELION_LOG(HELION_LOG_INFO, "GPU %d: benchmark worker restarted",
-                   helion_bench_client_device(b->clients[w])->ordinal);
+        HELION_LOG(HELION_LOG_INFO, "GPU %d: benchmark worker restarted", gpu);
       }
     }
     if (!job->busy)
@@ -747,8 +749,10 @@ static helion_status queue_step(helion_backend_cuda_t *b, helion_buf_t *js,
     on_benched(b, job->q, &o, js);
     /* A lost worker restarts at once, without holding up the others. */
     if (o.worker_lost) {
-      if ((rc = helion_bench_client_restart_begin(b->clients[w], err)))
+      if ((rc = helion_bench_client_restart_begin(b->clients[w], err))) {
+        helion_err_prefix(err, "GPU %d: ", gpu);
         return rc;
+      }
       job->restarting = true;
     }
   }
