@@ -206,29 +206,6 @@ static const char *config_str(const helion_backend_cuda_t *b,
   return helion_buf_str(buf);
 }
 
-/* The first error line of an NVRTC log ("k.cu(12): error: ..."), else
- * `fallback`. Written into out. */
-static void first_error_line(const char *log, const char *fallback, char *out,
-                             size_t n) {
-  const char *p = log;
-  while (p && *p) {
-    const char *eol = strchr(p, '\n');
-    size_t len = eol ? (size_t)(eol - p) : strlen(p);
-    const char *hit = NULL;
-    for (size_t k = 0; k + 6 <= len && !hit; k++)
-      if (memcmp(p + k, "error", 5) == 0)
-        hit = p + k;
-    if (hit) {
-      while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
-        len--;
-      snprintf(out, n, "%.*s", (int)(len < 400 ? len : 400), p);
-      return;
-    }
-    p = eol ? eol + 1 : NULL;
-  }
-  snprintf(out, n, "%s", fallback && *fallback ? fallback : "unknown error");
-}
-
 static const char *path_basename(const char *p) {
   const char *s = strrchr(p, '/');
   return s ? s + 1 : p;
@@ -518,7 +495,7 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
     return;
   case HELION_COMPILE_FAILED: {
     char line[512];
-    first_error_line(r->out.log, r->msg, line, sizeof(line));
+    helion_nvrtc_first_error(r->out.log, r->msg, line, sizeof(line));
     HELION_LOG(HELION_LOG_WARN,
                "Skipping config that failed to compile: %s: %s",
                config_str(b, a->cells, js), line);
@@ -641,7 +618,7 @@ static void setup_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
     return; /* an abandoned shape's */
   if (r->status != HELION_COMPILE_OK && b->setup.fail == HELION_OK) {
     char line[512];
-    first_error_line(r->out.log, r->msg, line, sizeof(line));
+    helion_nvrtc_first_error(r->out.log, r->msg, line, sizeof(line));
     if (ref)
       b->setup.fail =
           helion_err_set(&b->setup.why, HELION_ERR_INVALID,
@@ -989,6 +966,19 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
   return rc;
 }
 
+/* Nothing can finish: no compile out or waiting to be taken, no compiled
+ * config waiting, no worker timing or restarting; collect would wait
+ * forever. */
+static bool stalled(const helion_backend_cuda_t *b) {
+  if (helion_compile_pool_outstanding(b->pool) > 0 ||
+      helion_compile_pool_ready(b->pool) > 0 || b->ready_head < b->nready)
+    return false;
+  for (size_t w = 0; w < b->nclients; w++)
+    if (b->jobs[w].busy || b->jobs[w].restarting)
+      return false;
+  return true;
+}
+
 static helion_status cuda_collect(helion_backend_t *base, size_t max,
                                   uint64_t *tags, helion_bench_result_t *out,
                                   size_t *got, helion_err_t *err) {
@@ -1002,7 +992,17 @@ static helion_status cuda_collect(helion_backend_t *base, size_t max,
   helion_buf_t js;
   helion_buf_init(&js, (size_t)1 << 20);
   while (b->nfinished == b->nreturned) {
-    if ((rc = feed_workers(b, err)) || (rc = queue_step(b, &js, err)))
+    if ((rc = feed_workers(b, err)))
+      goto out;
+    if (stalled(b)) {
+      rc = helion_err_set(err, HELION_ERR_USAGE,
+                          "CUDA backend: %zu configurations queued but none "
+                          "is compiling, waiting for a GPU or being timed "
+                          "(a bug: please report it)",
+                          b->nq - b->nfinished);
+      goto out;
+    }
+    if ((rc = queue_step(b, &js, err)))
       goto out;
   }
   /* The GPUs go on timing while the caller thinks about the results. */

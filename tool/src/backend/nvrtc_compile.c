@@ -485,3 +485,24 @@ out:
   helion_buf_cleanup(&opts);
   return rc;
 }
+
+void helion_nvrtc_first_error(const char *log, const char *fallback, char *out,
+                              size_t n) {
+  const char *p = log;
+  while (p && *p) {
+    const char *eol = strchr(p, '\n');
+    size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    const char *hit = NULL;
+    for (size_t k = 0; k + 6 <= len && !hit; k++)
+      if (memcmp(p + k, "error", 5) == 0)
+        hit = p + k;
+    if (hit) {
+      while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == ' '))
+        len--;
+      snprintf(out, n, "%.*s", (int)(len < 400 ? len : 400), p);
+      return;
+    }
+    p = eol ? eol + 1 : NULL;
+  }
+  snprintf(out, n, "%s", fallback && *fallback ? fallback : "unknown error");
+}

@@ -113,6 +113,12 @@ void helion_nvrtc_target(const char *arch, bool specific, char *out,
 /* True when the PTX text defines `.entry <name>` (or `.visible .entry`). */
 bool helion_nvrtc_ptx_has_entry(const char *ptx, const char *name);
 
+/* The first line of an NVRTC log that says "error" (at most 400 bytes),
+ * else `fallback`, else "unknown error", into out[n]: what a failed
+ * compile's one-line message quotes. */
+void helion_nvrtc_first_error(const char *log, const char *fallback, char *out,
+                              size_t n);
+
 /* The include directories the compile uses (env override, else the build's
  * default). Static or environment strings; do not free. */
 const char *helion_nvrtc_runtime_include_dir(void);
