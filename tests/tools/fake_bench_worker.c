@@ -128,14 +128,14 @@ static int inits_logged(int ordinal) {
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
   pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG");
-  int fail_dev = -1, fail_from = 0;
+  int fail_dev = -1, fail_from = 0, nth;
   const char *ff = getenv("HELION_FAKE_INIT_FAIL");
   if (ff && sscanf(ff, "%d:%d", &fail_dev, &fail_from) == 2 &&
-      fail_dev == ordinal && inits_logged(ordinal) >= fail_from)
+      fail_dev == ordinal && (nth = inits_logged(ordinal)) >= fail_from)
     return helion_err_set(err, HELION_ERR_CUDA,
                           "cuInit: CUDA_ERROR_UNKNOWN (fake: device %d's "
                           "init number %d fails)",
-                          ordinal, inits_logged(ordinal));
+                          ordinal, nth);
   int count = env_int("HELION_FAKE_DEVICES", 1);
   if (ordinal < 0 || ordinal >= count)
     return helion_err_set(err, HELION_ERR_INVALID,

@@ -38,13 +38,12 @@ struct helion_bench_client {
   bool setup_pending;
   double setup_due;
   /* The init request sent and not yet answered (create_begin ..
-   * create_end), and its reply's deadline. */
+   * create_end, or a restart), and its reply's deadline. */
   bool init_pending;
   double init_due;
   /* A restart in progress without blocking (restart_begin .. poll): the
    * init, then the setup's replay, pending. */
   bool restarting;
-  helion_status init_sent; /* how begin's send went */
   helion_wire_reader_t rd;
   unsigned restarts;
 };
@@ -208,24 +207,8 @@ static helion_status reply_to_status(uint32_t rtype, helion__wire_dec_t *d,
                         job);
 }
 
-/* Starts a worker and sends it the init request (its device). */
-static helion_status worker_start_send(helion_bench_client_t *c,
-                                       helion_err_t *err) {
-  helion__wire_enc_t e;
-  helion_status rc = worker_spawn(c, err);
-  if (rc)
-    return rc;
-  helion__wire_enc_init(&e);
-  helion__wire_put_u32(&e, (uint32_t)c->opts.device);
-  rc = helion_wire_send(c->fd, HELION__REQ_INIT, e.b.data, e.b.len, err);
-  helion_buf_cleanup(&e.b);
-  c->init_due = helion_now() + c->opts.start_timeout_s;
-  c->init_pending = true;
-  return rc;
-}
-
 /* Waits for the init reply: the device's properties. `sent` is how
- * worker_start_send's send went; wait_ms as for reply_wait. */
+ * sending the init went; wait_ms as for reply_wait. */
 static helion_status worker_start_finish(helion_bench_client_t *c,
                                          helion_status sent, int wait_ms,
                                          bool *out_done, helion_err_t *err) {
@@ -254,13 +237,24 @@ static helion_status worker_start_finish(helion_bench_client_t *c,
   return rc;
 }
 
-/* Starts a worker and runs init. */
-static helion_status worker_start(helion_bench_client_t *c, helion_err_t *err) {
-  bool done;
-  helion_status sent = worker_start_send(c, err);
-  if (sent == HELION_OK || c->init_pending)
-    return worker_start_finish(c, sent, -1, &done, err);
-  return sent; /* no worker to wait for */
+/* Starts a worker and sends it the init request (its device). */
+static helion_status worker_start_send(helion_bench_client_t *c,
+                                       helion_err_t *err) {
+  helion__wire_enc_t e;
+  helion_status rc = worker_spawn(c, err);
+  if (rc)
+    return rc;
+  helion__wire_enc_init(&e);
+  helion__wire_put_u32(&e, (uint32_t)c->opts.device);
+  rc = helion_wire_send(c->fd, HELION__REQ_INIT, e.b.data, e.b.len, err);
+  helion_buf_cleanup(&e.b);
+  c->init_due = helion_now() + c->opts.start_timeout_s;
+  c->init_pending = true;
+  if (rc) { /* the worker is reaped and its story told */
+    bool done;
+    rc = worker_start_finish(c, rc, -1, &done, err);
+  }
+  return rc;
 }
 
 /* Decodes a HELION__REP_RESULT into an outcome. *out_exiting: the worker ends.
@@ -344,14 +338,6 @@ static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
   return rc;
 }
 
-/* Runs the setup on a fresh worker (and replays it after a restart). */
-static helion_status run_setup(helion_bench_client_t *c, double *out_ms,
-                               helion_err_t *err) {
-  bool done;
-  helion_status sent = setup_send(c, err);
-  return setup_finish(c, sent, -1, &done, out_ms, err);
-}
-
 /* One step of a restart begun by helion_bench_client_restart_begin: the
  * init reply, then the setup's replay; wait_ms as for reply_wait. */
 static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
@@ -373,46 +359,26 @@ static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
   return rc;
 }
 
-/* A worker ready for a job: a restart in progress is finished, a lost
- * worker restarted (blocking), with the setup replayed. */
-static helion_status ensure_worker(helion_bench_client_t *c,
-                                   helion_err_t *err) {
-  helion_status rc = HELION_OK;
-  while (c->restarting && !rc)
-    rc = restart_step(c, -1, err);
-  if (rc || c->proc.pid > 0)
-    return rc;
-  c->restarts++;
-  rc = worker_start(c, err);
-  if (!rc && c->have_setup) {
-    double ms = 0;
-    rc = run_setup(c, &ms, err);
-  }
-  if (rc)
-    helion_err_prefix(err, "restarting the benchmark worker: ");
-  return rc;
-}
-
 helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
                                                 helion_err_t *err) {
   if (c->busy || c->restarting || c->proc.pid > 0)
     return HELION_OK;
   c->restarts++;
-  c->restarting = true;
-  helion_status sent = worker_start_send(c, err);
-  if (sent && !c->init_pending) { /* no worker started */
-    c->restarting = false;
+  helion_status rc = worker_start_send(c, err);
+  if (rc)
     helion_err_prefix(err, "restarting the benchmark worker: ");
-    return sent;
-  }
-  if (sent) {
-    bool done;
-    c->restarting = false;
-    helion_status rc = worker_start_finish(c, sent, -1, &done, err);
-    helion_err_prefix(err, "restarting the benchmark worker: ");
-    return rc;
-  }
-  return HELION_OK;
+  c->restarting = rc == HELION_OK;
+  return rc;
+}
+
+/* A worker ready for a job: a lost worker restarted, or a restart in
+ * progress finished, blocking until the setup is replayed. */
+static helion_status ensure_worker(helion_bench_client_t *c,
+                                   helion_err_t *err) {
+  helion_status rc = helion_bench_client_restart_begin(c, err);
+  while (!rc && c->restarting)
+    rc = restart_step(c, -1, err);
+  return rc;
 }
 
 helion_status helion_bench_client_restart_poll(helion_bench_client_t *c,
@@ -443,12 +409,10 @@ helion_bench_client_create_begin(const helion_bench_client_opts_t *opts,
   helion_status rc =
       c->exe ? worker_start_send(c, err)
              : helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
-  /* A failed send still has a worker to hear from: end tells its story. */
-  if (rc && !c->init_pending) {
+  if (rc) {
     helion_bench_client_destroy(c);
     return rc;
   }
-  c->init_sent = rc;
   *out = c;
   return HELION_OK;
 }
@@ -456,7 +420,7 @@ helion_bench_client_create_begin(const helion_bench_client_opts_t *opts,
 helion_status helion_bench_client_create_end(helion_bench_client_t *c,
                                              helion_err_t *err) {
   bool done;
-  return worker_start_finish(c, c->init_sent, -1, &done, err);
+  return worker_start_finish(c, HELION_OK, -1, &done, err);
 }
 
 helion_status helion_bench_client_create(const helion_bench_client_opts_t *opts,
