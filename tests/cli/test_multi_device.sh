@@ -179,6 +179,22 @@ grep -qF "GPU 1: restarting the benchmark worker: " "$TMP/frestart.err" &&
   grep -qF "device 1's init number 2 fails" "$TMP/frestart.err" ||
   fail "failed restart: no reason given: $(tail -3 "$TMP/frestart.err")"
 
+# --- A GPU gone at its restart (the runner's "does not exist", an invalid
+# input elsewhere) is a fault of the run too, not a shape that cannot be
+# tuned: over two shapes the tune ends with the reason (it used to record
+# the first shape's error and then fail the second's set_shape with the
+# first's configs still queued, exit 2).
+HELION_FAKE_DIE=1:3 HELION_FAKE_INIT_FAIL=1:2:gone \
+  HELION_FAKE_INIT_LOG="$TMP/fgone.log" HELION_CACHE_DIR="$TMP/cache-fgone" \
+  timeout -k 5 120 "$HELION_TUNE" tune "$VADD" --devices 0,1 --shape N=4096 \
+  --shape N=8192 --algorithm RandomSearch --max-evals 40 --seed 1 \
+  --no-results --json >"$TMP/fgone.json" 2>"$TMP/fgone.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "GPU gone at restart: exit $rc, want 1: $(tail -3 "$TMP/fgone.err")"
+grep -qF "GPU 1: restarting the benchmark worker: CUDA device 1 does not exist" \
+  "$TMP/fgone.err" ||
+  fail "GPU gone at restart: no reason given: $(tail -3 "$TMP/fgone.err")"
+
 # --- The restart does not hold up the other GPU: with every device init
 # taking 1.5 s, GPU 0 starts jobs while GPU 1's worker restarts (between
 # the start and the end of GPU 1's second init, its first restart).

@@ -36,9 +36,12 @@
  *   HELION_FAKE_INIT_MS=N         a worker's device init (CUDA's start-up)
  *                                 takes N ms
  *   HELION_FAKE_INIT_LOG=FILE     the same log of every init
- *   HELION_FAKE_INIT_FAIL=K:J     device K's init fails from its J-th on
+ *   HELION_FAKE_INIT_FAIL=K:J[:gone]
+ *                                 device K's init fails from its J-th on
  *                                 (counted in HELION_FAKE_INIT_LOG): a GPU
  *                                 that does not come back after a restart
+ *                                 (":gone": the device no longer exists,
+ *                                 HELION_ERR_INVALID as from the runner)
  *   HELION_FAKE_JOB_MS=N, HELION_FAKE_JOB_LOG=FILE
  *                                 the same for every bench job's checked
  *                                 run (so a test sees which GPU worked
@@ -128,14 +131,21 @@ static int inits_logged(int ordinal) {
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
   pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG");
-  int fail_dev = -1, fail_from = 0, nth;
+  int fail_dev = -1, fail_from = 0, nth, tail = 0;
   const char *ff = getenv("HELION_FAKE_INIT_FAIL");
-  if (ff && sscanf(ff, "%d:%d", &fail_dev, &fail_from) == 2 &&
-      fail_dev == ordinal && (nth = inits_logged(ordinal)) >= fail_from)
+  if (ff && sscanf(ff, "%d:%d%n", &fail_dev, &fail_from, &tail) == 2 &&
+      fail_dev == ordinal && (nth = inits_logged(ordinal)) >= fail_from) {
+    /* ":gone": as the runner says of an ordinal that no longer exists. */
+    if (strcmp(ff + tail, ":gone") == 0)
+      return helion_err_set(err, HELION_ERR_INVALID,
+                            "CUDA device %d does not exist (fake: device "
+                            "%d's init number %d)",
+                            ordinal, ordinal, nth);
     return helion_err_set(err, HELION_ERR_CUDA,
                           "cuInit: CUDA_ERROR_UNKNOWN (fake: device %d's "
                           "init number %d fails)",
                           ordinal, nth);
+  }
   int count = env_int("HELION_FAKE_DEVICES", 1);
   if (ordinal < 0 || ordinal >= count)
     return helion_err_set(err, HELION_ERR_INVALID,

@@ -2,19 +2,23 @@
  * test_compile_pool.c: the NVRTC compile pool with the real NVRTC: parallel
  * compiles return cubins tagged to their inputs, a syntax error returns the
  * log, a compile that runs for minutes is killed at its deadline while the
- * others finish, a crashing child fails only its own compile, the caller's
- * descriptor wakes the wait, and Helion's adaptive timeout rule.
+ * others finish, a crashing child fails only its own compile, a compile
+ * process serves compile after compile and is replaced when it dies, the
+ * caller's descriptor wakes the wait, and Helion's adaptive timeout rule.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -186,6 +190,102 @@ static void test_compile_pool_crash_fails_one_config(void **state) {
   helion_compile_pool_destroy(p);
 }
 
+/* The pids of this process's children (Linux: /proc/self/task/<tid>/
+ * children; the test is single-threaded). */
+static size_t children(pid_t *out, size_t max) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  size_t n = 0;
+  int pid;
+  while (n < max && fscanf(f, "%d", &pid) == 1)
+    out[n++] = (pid_t)pid;
+  fclose(f);
+  return n;
+}
+
+/* Waits until child `pid` is dead (a zombie its parent has not reaped). */
+static void wait_zombie(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+  for (int i = 0; i < 1000; i++) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char state = 0;
+    int got = fscanf(f, "%*d (%*[^)]) %c", &state);
+    fclose(f);
+    if (got == 1 && state == 'Z')
+      return;
+    nanosleep(&(struct timespec){0, 10000000}, NULL);
+  }
+  fail_msg("process %d did not die", (int)pid);
+}
+
+/* Compiles `n` store kernels with tags from `first` on pool p and checks
+ * each result. */
+static void compile_ok(helion_compile_pool_t *p, int first, size_t n) {
+  helion_compile_result_t res[4];
+  assert_true(n <= 4);
+  memset(res, 0, sizeof(res));
+  for (size_t i = 0; i < n; i++) {
+    char opt[32];
+    snprintf(opt, sizeof(opt), "-DVAL=%d\n", first + (int)i);
+    submit(p, store_src, "store", opt, i);
+  }
+  collect_all(p, res, n);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(res[i].status, HELION_COMPILE_OK);
+    char want[16];
+    snprintf(want, sizeof(want), "%d", first + (int)i);
+    assert_non_null(strstr(res[i].out.ptx, want));
+    helion_compile_result_cleanup(&res[i]);
+  }
+}
+
+/* One compile process per slot serves compile after compile; one that
+ * crashed, or was killed while idle, is replaced by the next compile. */
+static void test_compile_pool_processes_live_on_and_are_replaced(void **state) {
+  (void)state;
+  pid_t before[8], after[8];
+  /* A compile process reads the hook when it starts. */
+  setenv("HELION_COMPILE_POOL_TEST_CRASH", "-DCRASH_ME", 1);
+  helion_compile_pool_t *p = make_pool(1, 60);
+  assert_int_equal(children(before, 8), 0);
+  compile_ok(p, 9100, 3);
+  assert_int_equal(children(before, 8), 1);
+  compile_ok(p, 9200, 2);
+  assert_int_equal(children(after, 8), 1);
+  assert_int_equal(after[0], before[0]); /* the same process */
+
+  /* Killed while idle: the next compile starts another. (Sent once it is
+   * dead: a process killed after it took the job fails that job.) */
+  assert_int_equal(kill(before[0], SIGKILL), 0);
+  wait_zombie(before[0]);
+  compile_ok(p, 9300, 1);
+  assert_int_equal(children(after, 8), 1);
+  assert_int_not_equal(after[0], before[0]);
+  /* The dead one was reaped, not left a zombie. */
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%d", (int)before[0]);
+  assert_int_not_equal(access(path, F_OK), 0);
+
+  /* A crash fails its config only; the slot's next compile works. */
+  submit(p, store_src, "store", "-DVAL=5\n-DCRASH_ME=1\n", 0);
+  helion_compile_result_t res[1];
+  memset(res, 0, sizeof(res));
+  collect_all(p, res, 1);
+  assert_int_equal(res[0].status, HELION_COMPILE_CRASHED);
+  helion_compile_result_cleanup(&res[0]);
+  assert_int_equal(children(before, 8), 0);
+  compile_ok(p, 9400, 2);
+  assert_int_equal(children(after, 8), 1);
+
+  helion_compile_pool_destroy(p);
+  unsetenv("HELION_COMPILE_POOL_TEST_CRASH");
+  assert_int_equal(children(after, 8), 0); /* destroy ends it */
+}
+
 static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   (void)state;
   int fds[2];
@@ -332,6 +432,7 @@ int main(void) {
       cmocka_unit_test(test_compile_pool_syntax_error_returns_log),
       cmocka_unit_test(test_compile_pool_slow_compile_times_out_others_finish),
       cmocka_unit_test(test_compile_pool_crash_fails_one_config),
+      cmocka_unit_test(test_compile_pool_processes_live_on_and_are_replaced),
       cmocka_unit_test(test_compile_pool_extra_fd_wakes_wait),
       cmocka_unit_test(test_compile_pool_extra_fds_any_wakes_wait),
       cmocka_unit_test(test_compile_pool_adaptive_rule),

@@ -898,6 +898,13 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
     goto out;
   b->setup.pending = true;
 out:
+  if (rc) {
+    /* The workers still hold the last shape's inputs: nothing of this
+     * shape may be timed against them. */
+    b->setup.fail = rc;
+    if (err)
+      b->setup.why = *err;
+  }
   b->stats.setup_s = helion_now() - t0;
   helion_buf_cleanup(&js);
   free(cells);

@@ -340,23 +340,31 @@ static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
 
 /* One step of a restart begun by helion_bench_client_restart_begin: the
  * init reply, then the setup's replay; wait_ms as for reply_wait. */
+/* A restart's error, prefixed. A worker that cannot come back is a fault
+ * of the run whatever the worker called it: an invalid input there (the
+ * device no longer exists, the baseline no longer runs) is not this
+ * shape's, and a caller must not take the shape for untunable and go on
+ * with configs still queued. */
+static helion_status restart_failed(helion_status rc, helion_err_t *err) {
+  helion_err_prefix(err, "restarting the benchmark worker: ");
+  return rc == HELION_ERR_INVALID ? HELION_ERR_SUBPROCESS : rc;
+}
+
 static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
                                   helion_err_t *err) {
   helion_status rc = HELION_OK;
   bool done = true;
+  double ms = 0;
   if (c->init_pending &&
       !(rc = worker_start_finish(c, HELION_OK, wait_ms, &done, err)) && done &&
-      c->have_setup)
-    rc = setup_send(c, err);
-  if (!rc && done && c->setup_pending) {
-    double ms = 0;
+      c->have_setup && (rc = setup_send(c, err)))
+    /* Reaps the worker and tells its story, as setup_begin does. */
+    rc = setup_finish(c, rc, -1, &done, &ms, err);
+  if (!rc && done && c->setup_pending)
     rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err);
-  }
   if (rc || (!c->init_pending && !c->setup_pending))
     c->restarting = false;
-  if (rc)
-    helion_err_prefix(err, "restarting the benchmark worker: ");
-  return rc;
+  return rc ? restart_failed(rc, err) : rc;
 }
 
 helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
@@ -365,10 +373,8 @@ helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
     return HELION_OK;
   c->restarts++;
   helion_status rc = worker_start_send(c, err);
-  if (rc)
-    helion_err_prefix(err, "restarting the benchmark worker: ");
   c->restarting = rc == HELION_OK;
-  return rc;
+  return rc ? restart_failed(rc, err) : rc;
 }
 
 /* A worker ready for a job: a lost worker restarted, or a restart in

@@ -1,6 +1,6 @@
 /*
- * compile_pool.c: NVRTC compiles in forked children under deadlines, polled
- * without blocking (see compile_pool.h).
+ * compile_pool.c: NVRTC compiles in long-lived forked processes under
+ * deadlines, polled without blocking (see compile_pool.h).
  */
 #define _POSIX_C_SOURCE 200809L /* fileno, pread */
 
@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/proc.h"
@@ -24,16 +26,29 @@
 #define DEFAULT_GRACE_S 1.0
 /* A result file bigger than this is a broken child, not a kernel. */
 #define RESULT_MAX ((size_t)1 << 30)
+/* A compile process is replaced after this many compiles, so nothing NVRTC
+ * may keep between programs grows without bound. */
+#define SERVER_MAX_JOBS 256
 
 typedef struct job {
   uint64_t tag;
   char *source, *name, *arch, *options, *entry;
-  helion_proc_t proc; /* proc.exit_fd: EOF when the child is gone */
-  FILE *tmp;          /* the child writes its result here */
   double started, deadline, term_at;
   bool timed_out, sigkill;
   struct job *next;
 } job;
+
+/* A compile process: it waits for a byte on its end of `ctl`, compiles the
+ * job in `jobf`, writes the result to `resf` and answers with a byte. Its
+ * end of `ctl` is the only one, so `ctl` reads end-of-file once it is
+ * gone. */
+typedef struct server {
+  helion_proc_t proc;
+  int ctl;       /* the parent's end of the socket pair; -1: no process */
+  int child_ctl; /* the child's end (the parent's copy closed at start) */
+  FILE *jobf, *resf;
+  size_t served; /* compiles it finished */
+} server;
 
 typedef struct done_node {
   helion_compile_result_t r;
@@ -45,7 +60,8 @@ struct helion_compile_pool {
   double timeout_s, initial_timeout_s, grace_s;
   job *queue_head, *queue_tail;
   size_t nqueued;
-  job **running; /* `jobs` slots, NULL when free */
+  job **running;   /* `jobs` slots, NULL when free */
+  server *servers; /* `jobs` slots: the process of each */
   size_t nrunning;
   done_node *done_head, *done_tail;
   size_t ndone;
@@ -120,9 +136,6 @@ static void job_free(job *j) {
   free(j->arch);
   free(j->options);
   free(j->entry);
-  (void)helion_proc_kill_reap(&j->proc, NULL);
-  if (j->tmp)
-    fclose(j->tmp);
   free(j);
 }
 
@@ -145,25 +158,102 @@ static bool write_blob(int fd, const void *data, uint64_t n) {
   return write_all(fd, &n, sizeof(n)) && (n == 0 || write_all(fd, data, n));
 }
 
-/* The niceness of compile children (0..19). */
+/* A string of the job file: its length, UINT64_MAX for NULL, then it. */
+static bool write_str(int fd, const char *s) {
+  uint64_t n = s ? strlen(s) : UINT64_MAX;
+  return write_all(fd, &n, sizeof(n)) && (!s || write_all(fd, s, n));
+}
+
+/* Empties the file behind fd and leaves its offset at 0 (parent and child
+ * share the offset: each rewinds before it writes). */
+static bool rewind_fd(int fd) {
+  return ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0;
+}
+
+/* The whole file behind fd (at most RESULT_MAX bytes), malloc'd; NULL if
+ * empty, too big or unreadable. */
+static uint8_t *read_file_fd(int fd, size_t *out_len) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0 ||
+      (uint64_t)st.st_size > RESULT_MAX)
+    return NULL;
+  size_t size = (size_t)st.st_size, len = 0;
+  uint8_t *buf = malloc(size);
+  if (!buf)
+    return NULL;
+  while (len < size) {
+    ssize_t got = pread(fd, buf + len, size - len, (off_t)len);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    len += (size_t)got;
+  }
+  if (len < size) {
+    free(buf);
+    return NULL;
+  }
+  *out_len = len;
+  return buf;
+}
+
+/* Reads `n` bytes at *pos of the buffer. */
+static bool take_bytes(const uint8_t *buf, size_t len, size_t *pos, void *out,
+                       size_t n) {
+  if (len - *pos < n)
+    return false;
+  memcpy(out, buf + *pos, n);
+  *pos += n;
+  return true;
+}
+
+/* A length-prefixed blob as a malloc'd, NUL-terminated copy; with
+ * `nullable`, the length UINT64_MAX is NULL. */
+static bool take_blob(const uint8_t *buf, size_t len, size_t *pos, char **out,
+                      size_t *out_n, bool nullable) {
+  uint64_t n;
+  if (!take_bytes(buf, len, pos, &n, sizeof(n)))
+    return false;
+  if (nullable && n == UINT64_MAX) {
+    *out = NULL;
+    *out_n = 0;
+    return true;
+  }
+  if (n > len - *pos)
+    return false;
+  char *s = malloc((size_t)n + 1);
+  if (!s)
+    return false;
+  memcpy(s, buf + *pos, (size_t)n);
+  s[n] = '\0';
+  *pos += (size_t)n;
+  *out = s;
+  *out_n = (size_t)n;
+  return true;
+}
+
+/* The niceness of compile processes (0..19). */
 #define COMPILE_NICE 10
 
-/* The child (helion_proc_start runs it in its own process group, with the
- * default action for fatal signals, so a crash in NVRTC kills this child and
- * nothing else): compile, write the result file; returns the exit status. */
-static int child_main(void *arg) {
-  const job *j = arg;
-  int out_fd = fileno(j->tmp);
+/* In the child: compiles one job read from the job file and writes the
+ * result file. False if either file failed (the parent then sees no
+ * answer). */
+static bool serve_one(int job_fd, int res_fd) {
+  size_t len = 0, pos = 0, n;
+  uint8_t *buf = read_file_fd(job_fd, &len);
+  char *str[5] = {NULL, NULL, NULL, NULL, NULL};
+  bool ok = buf != NULL;
+  for (size_t k = 0; ok && k < 5; k++)
+    ok = take_blob(buf, len, &pos, &str[k], &n, true);
+  free(buf);
+  if (!ok)
+    goto out;
   const char *hook = getenv("HELION_COMPILE_POOL_TEST_CRASH");
-  if (hook && hook[0] && j->options && strstr(j->options, hook))
+  if (hook && hook[0] && str[3] && strstr(str[3], hook))
     raise(SIGSEGV);
-  /* Below the tuner and the benchmark worker: with every core compiling,
-   * a worker descheduled between its launches would leave the GPU idle
-   * (and the search waiting). Failure only costs that, so it is ignored. */
-  (void)setpriority(PRIO_PROCESS, 0, COMPILE_NICE);
 
   double t0 = helion_now();
-  helion_nvrtc_input_t in = {j->source, j->name, j->arch, j->options, j->entry};
+  helion_nvrtc_input_t in = {str[0], str[1], str[2], str[3], str[4]};
   helion_nvrtc_result_t r;
   helion_nvrtc_result_init(&r);
   helion_err_t err;
@@ -178,64 +268,54 @@ static int child_main(void *arg) {
                      r.usage.spill_stores, r.usage.spill_loads};
   const char *log = r.log ? r.log : "";
   const char *msg = rc == HELION_OK ? "" : err.msg;
-  bool ok = write_all(out_fd, head, sizeof(head)) &&
-            write_all(out_fd, &r.seconds, sizeof(r.seconds)) &&
-            write_all(out_fd, &wall, sizeof(wall)) &&
-            write_all(out_fd, &known, sizeof(known)) &&
-            write_all(out_fd, &regs, sizeof(regs)) &&
-            write_all(out_fd, nums, sizeof(nums)) &&
-            write_blob(out_fd, r.cubin, rc == HELION_OK ? r.cubin_size : 0) &&
-            write_blob(out_fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
-            write_blob(out_fd, log, strlen(log)) &&
-            write_blob(out_fd, msg, strlen(msg));
-  return ok ? 0 : 3;
+  ok = rewind_fd(res_fd) && write_all(res_fd, head, sizeof(head)) &&
+       write_all(res_fd, &r.seconds, sizeof(r.seconds)) &&
+       write_all(res_fd, &wall, sizeof(wall)) &&
+       write_all(res_fd, &known, sizeof(known)) &&
+       write_all(res_fd, &regs, sizeof(regs)) &&
+       write_all(res_fd, nums, sizeof(nums)) &&
+       write_blob(res_fd, r.cubin, rc == HELION_OK ? r.cubin_size : 0) &&
+       write_blob(res_fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
+       write_blob(res_fd, log, strlen(log)) &&
+       write_blob(res_fd, msg, strlen(msg));
+  helion_nvrtc_result_cleanup(&r);
+out:
+  for (size_t k = 0; k < 5; k++)
+    free(str[k]);
+  return ok;
 }
 
-/* Reads `n` bytes at *pos of the result buffer. */
-static bool take_bytes(const uint8_t *buf, size_t len, size_t *pos, void *out,
-                       size_t n) {
-  if (len - *pos < n)
-    return false;
-  memcpy(out, buf + *pos, n);
-  *pos += n;
-  return true;
-}
-
-/* A length-prefixed blob as a malloc'd, NUL-terminated copy. */
-static bool take_blob(const uint8_t *buf, size_t len, size_t *pos, char **out,
-                      size_t *out_n) {
-  uint64_t n;
-  if (!take_bytes(buf, len, pos, &n, sizeof(n)) || n > len - *pos)
-    return false;
-  char *s = malloc((size_t)n + 1);
-  if (!s)
-    return false;
-  memcpy(s, buf + *pos, (size_t)n);
-  s[n] = '\0';
-  *pos += (size_t)n;
-  *out = s;
-  *out_n = (size_t)n;
-  return true;
-}
-
-/* Parses the child's result file into r. False if it is missing or torn. */
-static bool read_result(job *j, helion_compile_result_t *r) {
-  int fd = fileno(j->tmp);
-  off_t size = lseek(fd, 0, SEEK_END);
-  if (size <= 0 || (size_t)size > RESULT_MAX)
-    return false;
-  uint8_t *buf = malloc((size_t)size);
-  if (!buf)
-    return false;
-  size_t len = 0;
-  while (len < (size_t)size) {
-    ssize_t got = pread(fd, buf + len, (size_t)size - len, (off_t)len);
+/* The compile process (helion_proc_start runs it in its own process group,
+ * with the default action for fatal signals, so a crash in NVRTC kills this
+ * process and nothing else): one compile per byte on ctl, a byte back when
+ * its result is written, until the parent closes its end. Returns the exit
+ * status. */
+static int server_main(void *arg) {
+  const server *sv = arg;
+  /* Below the tuner and the benchmark worker: with every core compiling,
+   * a worker descheduled between its launches would leave the GPU idle
+   * (and the search waiting). Failure only costs that, so it is ignored. */
+  (void)setpriority(PRIO_PROCESS, 0, COMPILE_NICE);
+  for (;;) {
+    char c;
+    ssize_t got = read(sv->child_ctl, &c, 1);
     if (got < 0 && errno == EINTR)
       continue;
     if (got <= 0)
-      break;
-    len += (size_t)got;
+      return 0; /* the parent closed its end */
+    if (!serve_one(fileno(sv->jobf), fileno(sv->resf)))
+      return 3;
+    if (!write_all(sv->child_ctl, "d", 1))
+      return 0;
   }
+}
+
+/* Parses the result file into r. False if it is missing or torn. */
+static bool read_result(server *sv, helion_compile_result_t *r) {
+  size_t len = 0;
+  uint8_t *buf = read_file_fd(fileno(sv->resf), &len);
+  if (!buf)
+    return false;
   bool ok = false;
   size_t pos = 0;
   uint32_t head[2];
@@ -252,10 +332,10 @@ static bool read_result(job *j, helion_compile_result_t *r) {
       !take_bytes(buf, len, &pos, &known, sizeof(known)) ||
       !take_bytes(buf, len, &pos, &regs, sizeof(regs)) ||
       !take_bytes(buf, len, &pos, nums, sizeof(nums)) ||
-      !take_blob(buf, len, &pos, &cubin, &ncubin) ||
-      !take_blob(buf, len, &pos, &ptx, &nptx) ||
-      !take_blob(buf, len, &pos, &log, &nlog) ||
-      !take_blob(buf, len, &pos, &msg, &nmsg))
+      !take_blob(buf, len, &pos, &cubin, &ncubin, false) ||
+      !take_blob(buf, len, &pos, &ptx, &nptx, false) ||
+      !take_blob(buf, len, &pos, &log, &nlog, false) ||
+      !take_blob(buf, len, &pos, &msg, &nmsg, false))
     goto out;
 
   r->status = head[1] == 0 ? HELION_COMPILE_OK : HELION_COMPILE_FAILED;
@@ -309,16 +389,76 @@ static void record_ok_time(helion_compile_pool_t *p, double s) {
   p->ok_times[p->nok++] = s;
 }
 
-/* The child of slot i is gone (its pipe hung up): reap it and turn what it
- * left into a result. */
-static helion_status finish_job(helion_compile_pool_t *p, size_t i,
-                                helion_err_t *err) {
-  job *j = p->running[i];
-  helion_proc_exit_t how;
-  helion_err_t werr = {""};
-  bool reaped = false;
-  helion_status w = helion_proc_wait(&j->proc, -1, &reaped, &how, &werr);
+/* Ends compile process `sv` (SIGKILL to its group, reaped) and keeps how
+ * it ended in *how (may be NULL). Its files stay for the next process. */
+static void server_stop(server *sv, helion_proc_exit_t *how) {
+  if (sv->ctl >= 0)
+    close(sv->ctl);
+  sv->ctl = -1;
+  (void)helion_proc_kill_reap(&sv->proc, how);
+  sv->served = 0;
+}
 
+static void server_free(server *sv) {
+  server_stop(sv, NULL);
+  if (sv->jobf)
+    fclose(sv->jobf);
+  if (sv->resf)
+    fclose(sv->resf);
+  sv->jobf = sv->resf = NULL;
+}
+
+/* Starts compile process `sv` (its files first, once). */
+static helion_status server_start(server *sv, helion_err_t *err) {
+  for (FILE **f = &sv->jobf; f <= &sv->resf; f++) {
+    if (*f)
+      continue;
+    if (!(*f = tmpfile()))
+      return helion_err_set(err, HELION_ERR_SUBPROCESS,
+                            "compile pool: tmpfile: %s", strerror(errno));
+    /* Not to leak into the benchmark worker's exec. */
+    fcntl(fileno(*f), F_SETFD, FD_CLOEXEC);
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+    return helion_err_set(err, HELION_ERR_SUBPROCESS,
+                          "compile pool: socketpair: %s", strerror(errno));
+  sv->child_ctl = pair[1];
+  int keep[3] = {pair[1], fileno(sv->jobf), fileno(sv->resf)};
+  helion_proc_opts_t o = {.fn = server_main,
+                          .arg = sv,
+                          .keep_fds = keep,
+                          .nkeep_fds = 3,
+                          .close_other_fds = true,
+                          .ignore_sigint = true};
+  helion_status rc = helion_proc_start(&o, &sv->proc, err);
+  close(pair[1]);
+  sv->child_ctl = -1;
+  if (rc) {
+    close(pair[0]);
+    helion_err_prefix(err, "compile pool: ");
+    return rc;
+  }
+  sv->ctl = pair[0];
+  sv->served = 0;
+  return HELION_OK;
+}
+
+/* Writes job j into the job file of `sv` and wakes it. False if the
+ * process is gone. */
+static bool server_send(server *sv, const job *j) {
+  int fd = fileno(sv->jobf);
+  return rewind_fd(fd) && write_str(fd, j->source) && write_str(fd, j->name) &&
+         write_str(fd, j->arch) && write_str(fd, j->options) &&
+         write_str(fd, j->entry) && send(sv->ctl, "j", 1, MSG_NOSIGNAL) == 1;
+}
+
+/* The job of slot i answered (`answered`) or its process is gone: turn
+ * what it left into a result. */
+static helion_status finish_job(helion_compile_pool_t *p, size_t i,
+                                bool answered, helion_err_t *err) {
+  job *j = p->running[i];
+  server *sv = &p->servers[i];
   done_node *d = calloc(1, sizeof(*d));
   if (!d)
     return helion_err_set(err, HELION_ERR_NOMEM,
@@ -328,28 +468,46 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
   double wall = helion_now() - j->started;
 
   if (j->timed_out) {
+    /* Even if it answered just after SIGTERM: the deadline decided. */
+    server_stop(sv, NULL);
     r->status = HELION_COMPILE_TIMEOUT;
     r->seconds = wall;
     r->sigkill = j->sigkill;
     snprintf(r->msg, sizeof(r->msg), "Timeout after %.1fs compiling%s", wall,
              j->sigkill ? " (SIGKILL required)" : "");
-  } else if (w || !reaped) {
-    r->status = HELION_COMPILE_CRASHED;
-    r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s", werr.msg);
-  } else if (how.signaled) {
-    char say[96];
-    r->status = HELION_COMPILE_CRASHED;
-    r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg), "compile process %s",
-             helion_proc_exit_str(&how, say, sizeof(say)));
-  } else if (how.status != 0 || !read_result(j, r)) {
+  } else if (answered && read_result(sv, r)) {
+    if (++sv->served >= SERVER_MAX_JOBS)
+      server_stop(sv, NULL);
+  } else {
     helion_nvrtc_result_cleanup(&r->out);
+    helion_proc_exit_t how = {0};
+    bool gone = sv->proc.pid > 0;
+    if (answered) {
+      server_stop(sv, NULL); /* a torn result: never trust it again */
+    } else {
+      /* It closed its end: it exited or died; reap it. */
+      helion_err_t werr = {""};
+      bool reaped = false;
+      if (helion_proc_wait(&sv->proc, -1, &reaped, &how, &werr) || !reaped) {
+        gone = false;
+        snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s",
+                 werr.msg);
+      }
+      server_stop(sv, NULL);
+    }
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    snprintf(r->msg, sizeof(r->msg),
-             "compile process exited with status %d without a result",
-             how.status);
+    if (answered)
+      snprintf(r->msg, sizeof(r->msg),
+               "compile process answered without a readable result");
+    else if (gone && how.signaled) {
+      char say[96];
+      snprintf(r->msg, sizeof(r->msg), "compile process %s",
+               helion_proc_exit_str(&how, say, sizeof(say)));
+    } else if (gone)
+      snprintf(r->msg, sizeof(r->msg),
+               "compile process exited with status %d without a result",
+               how.status);
   }
   if (r->status == HELION_COMPILE_OK)
     record_ok_time(p, r->seconds);
@@ -361,27 +519,24 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
   return HELION_OK;
 }
 
-/* Forks the child of job j into slot i. */
+/* Hands job j to the compile process of slot i, started (again) if need
+ * be: one that died while idle is replaced once. */
 static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
                                helion_err_t *err) {
-  j->tmp = tmpfile();
-  if (!j->tmp)
-    return helion_err_set(err, HELION_ERR_SUBPROCESS,
-                          "compile pool: tmpfile: %s", strerror(errno));
-  /* The result file must not leak into the benchmark worker's exec. */
-  fcntl(fileno(j->tmp), F_SETFD, FD_CLOEXEC);
-  int keep = fileno(j->tmp);
-  helion_proc_opts_t o = {.fn = child_main,
-                          .arg = j,
-                          .keep_fds = &keep,
-                          .nkeep_fds = 1,
-                          .close_other_fds = true,
-                          .ignore_sigint = true,
-                          .exit_pipe = true};
-  helion_status rc = helion_proc_start(&o, &j->proc, err);
-  if (rc) {
-    helion_err_prefix(err, "compile pool: ");
-    return rc;
+  server *sv = &p->servers[i];
+  for (int attempt = 0;; attempt++) {
+    helion_status rc;
+    if (sv->ctl < 0 && (rc = server_start(sv, err)))
+      return rc;
+    if (server_send(sv, j))
+      break;
+    int e = errno;
+    server_stop(sv, NULL);
+    if (attempt > 0)
+      return helion_err_set(err, HELION_ERR_SUBPROCESS,
+                            "compile pool: a new compile process took no "
+                            "job: %s",
+                            strerror(e));
   }
   j->started = helion_now();
   j->deadline = j->started + p->timeout_s;
@@ -410,25 +565,26 @@ static helion_status start_queued(helion_compile_pool_t *p, helion_err_t *err) {
   return HELION_OK;
 }
 
-/* Sends SIGTERM to children past their deadline and SIGKILL to those that
- * outlived the grace. Returns the next moment something is due (+inf if
- * nothing). */
+/* Sends SIGTERM to compile processes past their job's deadline and SIGKILL
+ * to those that outlived the grace. Returns the next moment something is
+ * due (+inf if nothing). */
 static double enforce_deadlines(helion_compile_pool_t *p, double now) {
   double next = INFINITY;
   for (size_t i = 0; i < p->jobs; i++) {
     job *j = p->running[i];
     if (!j)
       continue;
+    const helion_proc_t *proc = &p->servers[i].proc;
     if (!j->timed_out && now >= j->deadline) {
       HELION_LOG(HELION_LOG_DEBUG,
                  "compile of tag %llu past its %.1fs deadline: SIGTERM",
                  (unsigned long long)j->tag, p->timeout_s);
-      helion_proc_kill(&j->proc, SIGTERM);
+      helion_proc_kill(proc, SIGTERM);
       j->timed_out = true;
       j->term_at = now;
     }
     if (j->timed_out && !j->sigkill && now >= j->term_at + p->grace_s) {
-      helion_proc_kill(&j->proc, SIGKILL);
+      helion_proc_kill(proc, SIGKILL);
       j->sigkill = true;
     }
     double due = !j->timed_out ? j->deadline
@@ -458,10 +614,17 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
   p->initial_timeout_s = p->timeout_s;
   p->grace_s = o && o->grace_s > 0 ? o->grace_s : DEFAULT_GRACE_S;
   p->running = calloc(p->jobs, sizeof(*p->running));
-  if (!p->running) {
+  p->servers = calloc(p->jobs, sizeof(*p->servers));
+  if (!p->running || !p->servers) {
+    free(p->running);
+    free(p->servers);
     free(p);
     return helion_err_set(err, HELION_ERR_NOMEM,
                           "out of memory creating the compile pool");
+  }
+  for (size_t i = 0; i < p->jobs; i++) {
+    helion_proc_init(&p->servers[i].proc);
+    p->servers[i].ctl = p->servers[i].child_ctl = -1;
   }
   *out = p;
   return HELION_OK;
@@ -471,10 +634,8 @@ void helion_compile_pool_destroy(helion_compile_pool_t *p) {
   if (!p)
     return;
   for (size_t i = 0; i < p->jobs; i++) {
-    job *j = p->running[i];
-    if (!j)
-      continue;
-    job_free(j); /* kills the group and reaps the child */
+    job_free(p->running[i]);
+    server_free(&p->servers[i]); /* kills the group, reaps the process */
   }
   while (p->queue_head) {
     job *j = p->queue_head;
@@ -488,6 +649,7 @@ void helion_compile_pool_destroy(helion_compile_pool_t *p) {
     free(d);
   }
   free(p->running);
+  free(p->servers);
   free(p->ok_times);
   free(p);
 }
@@ -499,7 +661,6 @@ helion_status helion_compile_pool_submit(helion_compile_pool_t *p,
   if (!j)
     return helion_err_set(err, HELION_ERR_NOMEM,
                           "out of memory queueing a compile");
-  helion_proc_init(&j->proc);
   j->tag = tag;
   j->source = helion_strdup(in->source);
   j->name = helion_strdup(in->name);
@@ -557,7 +718,7 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
     for (size_t i = 0; i < p->jobs; i++) {
       if (!p->running[i])
         continue;
-      pfds[n].fd = p->running[i]->proc.exit_fd;
+      pfds[n].fd = p->servers[i].ctl;
       pfds[n].events = POLLIN;
       pfds[n].revents = 0;
       slot[n++] = i;
@@ -588,13 +749,13 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
     for (size_t k = 0; k < extra_at; k++) {
       if (!pfds[k].revents)
         continue;
-      /* The child never writes to the pipe: any event is its exit. Drain
-       * to be sure it is EOF and not stray bytes. */
-      char sink[64];
-      ssize_t r = read(pfds[k].fd, sink, sizeof(sink));
-      if (r > 0 || (r < 0 && errno == EINTR))
+      /* One byte: the job's result is written; end-of-file (or a reset):
+       * the process is gone. */
+      char c;
+      ssize_t r = read(pfds[k].fd, &c, 1);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN))
         continue;
-      rc = finish_job(p, slot[k], err);
+      rc = finish_job(p, slot[k], r == 1, err);
       if (rc)
         goto out;
     }

@@ -2,29 +2,34 @@
  * compile_pool.h: NVRTC compiles in child processes, many at once, each
  * under a deadline (DESIGN.md §6, reference/helion-autotuner.md §3.2).
  *
- * Every compile runs in a forked child that calls setsid() (its own process
- * group), dies with the parent (PR_SET_PDEATHSIG), runs
- * helion_nvrtc_compile() and writes its result into an unlinked temporary
- * file before it exits. The child never initialises CUDA: NVRTC only. The
- * parent keeps one pipe per child whose write end only the child holds, so
- * the pipe reads end-of-file exactly when the child is gone; that is what
- * helion_compile_pool_wait() polls, next to descriptors of the caller's
- * (the benchmark workers), so finished cubins reach the GPU while other
- * compiles still run.
+ * Each of the `jobs` slots has a compile process: a forked child that
+ * calls setsid() (its own process group), dies with the parent
+ * (PR_SET_PDEATHSIG), never initialises CUDA (NVRTC only) and compiles one
+ * job after another: the parent writes the job into a file and sends a byte
+ * over a socket pair, the child runs helion_nvrtc_compile(), writes the
+ * result into a second file and answers with a byte. Its end of the socket
+ * is the only one, so the parent's end reads end-of-file exactly when it is
+ * gone; that is what helion_compile_pool_wait() polls, next to descriptors
+ * of the caller's (the benchmark workers), so finished cubins reach the GPU
+ * while other compiles still run. A process that lives on compiles about
+ * 15-20% faster than a fresh fork per compile (warm caches and heap; the
+ * samples' NVRTC times, tests/bench/RESULTS.md); it is replaced after 256
+ * compiles, and whenever it dies or is killed.
  *
  * A compile past its deadline gets SIGTERM on its process group, then after
- * a short grace SIGKILL, and is reported as TIMEOUT. A child that dies by a
- * signal (NVRTC crashed) fails that one config as CRASHED. Neither is an
- * error of the pool: failed configs are data.
+ * a short grace SIGKILL, and is reported as TIMEOUT. A process that dies by
+ * a signal (NVRTC crashed) fails that one config as CRASHED. Neither is an
+ * error of the pool: failed configs are data; the slot's next compile
+ * starts a new process.
  *
  * Settings (read by helion_compile_pool_opts_init):
  *   HELION_AUTOTUNE_PRECOMPILE_JOBS  concurrent compiles (default: online CPUs)
  *   HELION_AUTOTUNE_COMPILE_TIMEOUT  seconds per compile (default 60)
  *
  * Test-only hook: when HELION_COMPILE_POOL_TEST_CRASH is set to a non-empty
- * string, a child whose options contain that string raises SIGSEGV instead
- * of compiling. It exists so the crash path can be tested with the real
- * pool; nothing else reads it.
+ * string when a compile process starts, the process raises SIGSEGV instead
+ * of compiling any job whose options contain that string. It exists so the
+ * crash path can be tested with the real pool; nothing else reads it.
  *
  * Threads: a pool is used from one thread. It forks, so the caller should
  * be single-threaded (the child only runs NVRTC and writes a file).
