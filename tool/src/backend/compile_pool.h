@@ -11,10 +11,10 @@
  * is the only one, so the parent's end reads end-of-file exactly when it is
  * gone; that is what helion_compile_pool_wait() polls, next to descriptors
  * of the caller's (the benchmark workers), so finished cubins reach the GPU
- * while other compiles still run. A process that lives on compiles about
- * 15-20% faster than a fresh fork per compile (warm caches and heap; the
- * samples' NVRTC times, tests/bench/RESULTS.md); it is replaced after 256
- * compiles, and whenever it dies or is killed.
+ * while other compiles still run. A process that lives on compiles the
+ * samples 5-43% faster than a fresh fork per compile did, and whole
+ * compile-bound tunes ran 9-23% more configs/s (tests/bench/RESULTS.md); it
+ * is replaced after 256 compiles, and whenever it dies or is killed.
  *
  * A compile past its deadline gets SIGTERM on its process group, then after
  * a short grace SIGKILL, and is reported as TIMEOUT. A process that dies by
