@@ -15,7 +15,7 @@
 #  - a default config that does not compile (tests/data/nodefault) fails
 #    each of the spec's two shapes with the compiler's message, and the
 #    tune goes on to the second shape (nothing of the first is left
-#    queued): exit 1.
+#    queued, and its compiles not started yet are dropped): exit 1.
 set -u
 
 [ -n "${HELION_TUNE:-}" ] || { echo "HELION_TUNE not set"; exit 77; }
@@ -100,6 +100,15 @@ for s in ss:
     assert "BLOCK 256 is broken on purpose" in s["error"] and s["configs_tested"] == 0, s
 assert "Tuning nodefault for N=65536" in err, err
 assert "while configurations are queued" not in err, err'
+
+# With one compile process the first shape's search leaves compiles queued
+# behind the failed default; the second shape drops them rather than have
+# its setup wait for them.
+HELION_AUTOTUNE_PRECOMPILE_JOBS=1 HELION_AUTOTUNE_LOG_LEVEL=DEBUG \
+  run dropped 1 "$DATA/nodefault/nodefault.json" --seed 1
+check dropped 'm = re.search(r"Dropped ([0-9]+) compiles no shape waits for any more", err)
+assert m and int(m.group(1)) > 0, err
+assert err.index("Dropped") > err.index("Tuning nodefault for N=65536"), err'
 
 [ "$FAILS" -eq 0 ] && echo "test_setup: all passed"
 exit $((FAILS > 0))

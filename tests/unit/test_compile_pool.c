@@ -286,6 +286,28 @@ static void test_compile_pool_processes_live_on_and_are_replaced(void **state) {
   assert_int_equal(children(after, 8), 0); /* destroy ends it */
 }
 
+/* Compiles not started yet can be dropped; the running one still comes. */
+static void test_compile_pool_cancel_queued(void **state) {
+  (void)state;
+  helion_compile_pool_t *p = make_pool(1, 60);
+  for (uint64_t i = 0; i < 3; i++) {
+    char opt[32];
+    snprintf(opt, sizeof(opt), "-DVAL=%d\n", 9500 + (int)i);
+    submit(p, store_src, "store", opt, i);
+  }
+  assert_int_equal(helion_compile_pool_cancel_queued(p), 2);
+  assert_int_equal(helion_compile_pool_outstanding(p), 1);
+  helion_compile_result_t res[1];
+  memset(res, 0, sizeof(res));
+  collect_all(p, res, 1); /* tag 0 only: collect_all checks tags < 1 */
+  assert_int_equal(res[0].status, HELION_COMPILE_OK);
+  assert_non_null(strstr(res[0].out.ptx, "9500"));
+  helion_compile_result_cleanup(&res[0]);
+  assert_int_equal(helion_compile_pool_cancel_queued(p), 0);
+  compile_ok(p, 9600, 2); /* the pool goes on */
+  helion_compile_pool_destroy(p);
+}
+
 static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   (void)state;
   int fds[2];
@@ -433,6 +455,7 @@ int main(void) {
       cmocka_unit_test(test_compile_pool_slow_compile_times_out_others_finish),
       cmocka_unit_test(test_compile_pool_crash_fails_one_config),
       cmocka_unit_test(test_compile_pool_processes_live_on_and_are_replaced),
+      cmocka_unit_test(test_compile_pool_cancel_queued),
       cmocka_unit_test(test_compile_pool_extra_fd_wakes_wait),
       cmocka_unit_test(test_compile_pool_extra_fds_any_wakes_wait),
       cmocka_unit_test(test_compile_pool_adaptive_rule),

@@ -1,11 +1,12 @@
 /*
  * backend_cuda.c: the GPU backend: the compile pool feeds the benchmark
- * worker, overlapped, with per-config artifacts and statistics (see
- * backend_cuda.h).
+ * workers, overlapped; the queue, the shape's setup, the workers and the
+ * statistics (see backend_cuda.h; the per-config artifacts are in
+ * backend_cuda_art.c).
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "backend/backend_cuda.h"
+#include "backend/backend_cuda_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -18,251 +19,15 @@
 
 #define SOURCE_MAX ((size_t)16 << 20)
 
-/* One configuration of the current shape. */
-typedef struct art {
-  int64_t *cells;
-  uint8_t *cubin;
-  size_t cubin_size;
-  char *ptx;
-  size_t ptx_size;
-  helion_nvrtc_usage_t usage;
-  double compile_s;
-  helion_result_kind kind;
-  double ms;
-  helion_launch_t launch;
-} art;
-
-/* One configuration of the queue (submit() or bench()). Whether it is done
- * and whether collect() returned it is where it stands in `finished`. */
-typedef struct queued {
-  size_t art;   /* index into arts */
-  uint64_t tag; /* the caller's */
-  helion_bench_result_t res;
-  bool held; /* the default config, waiting for the setup's compile */
-} queued;
-
-/* A benchmark worker's job in flight. */
-typedef struct worker_job {
-  bool busy;
-  size_t q; /* its entry in the queue */
-  double since;
-  /* Its worker was lost and restarts (init, setup replay) while the
-   * other GPUs go on; no job until it is ready. */
-  bool restarting;
-} worker_job;
-
-struct helion_backend_cuda {
-  helion_backend_t base; /* first: the vtable's functions cast back */
-  const helion_spec_t *spec;
-  helion_backend_cuda_opts_t opts;
-  char arch[16];
-  char *source;      /* the .cu text */
-  char *source_name; /* its file name, as NVRTC logs cite it */
-  helion_compile_pool_t *pool;
-  /* One worker per GPU; the first also times the finalists (rebench). */
-  helion_bench_client_t *clients[HELION_CUDA_MAX_DEVICES];
-  size_t nclients;
-  size_t next_worker; /* round robin of bench() */
-
-  /* The current shape. */
-  int64_t *shape;
-  helion_num_t *scope; /* spec->nscope scratch */
-  double clock0;
-  bool adapted;
-  art *arts;
-  size_t narts, cap_arts;
-  size_t *slots; /* index + 1 into arts; 0 = empty */
-  size_t nslots;
-  helion_cuda_stats_t stats;
-  double best_ms; /* fastest OK time of this shape (the baseline's first) */
-
-  /* The shape's setup. set_shape() only starts the compiles of the
-   * default config and the reference kernel, so they run in the pool
-   * beside the search's first compiles; the first collect(), rebench() or
-   * baseline() waits for them and gives every worker its inputs and the
-   * baseline (setup_finish). Its compile tags carry UINT32_MAX where queue
-   * entries carry the generation (which never reaches it) and `serial`,
-   * which tells this shape's compiles from an abandoned earlier shape's. */
-  struct {
-    bool pending;    /* started, not finished */
-    uint32_t serial; /* of the current shape's setup */
-    uint64_t seed;
-    size_t def_art;          /* the default config's art */
-    bool def_done, ref_done; /* their compiles are back */
-    helion_compile_result_t ref;
-    double ms;          /* the baseline's time; +inf until known */
-    helion_status fail; /* not OK: every later call repeats why */
-    helion_err_t why;
-  } setup;
-  uint32_t setup_serial; /* setups started so far */
-
-  /* The queue of configurations being compiled and timed: filled by
-   * submit() (bench() submits too), emptied by collect(). It starts over
-   * once collect() has returned every entry. Compile tags are
-   * (generation << 32) | entry, and the generation changes whenever the
-   * queue starts over, so a compile left over from an entry abandoned by
-   * an error is never taken for a later entry. */
-  queued *q;
-  size_t nq, cap_q;
-  size_t *ready; /* compiled entries waiting for a worker, in order */
-  size_t ready_head, nready;
-  size_t *finished; /* entries in the order they finished */
-  size_t nfinished;
-  size_t nreturned; /* finished[0 .. nreturned) went back to the caller */
-  uint64_t generation;
-  worker_job jobs[HELION_CUDA_MAX_DEVICES];
-};
-
 static const helion_backend_vtable_t cuda_vtable;
 
-/* ---------------------------------------------------------- artifacts -- */
-
-static void arts_clear(helion_backend_cuda_t *b) {
-  for (size_t i = 0; i < b->narts; i++) {
-    free(b->arts[i].cells);
-    free(b->arts[i].cubin);
-    free(b->arts[i].ptx);
-  }
-  b->narts = 0;
-  if (b->slots)
-    memset(b->slots, 0, b->nslots * sizeof(*b->slots));
-}
-
-static size_t ncells(const helion_backend_cuda_t *b) {
-  return b->base.space->ncells;
-}
-
-/* The slot of `cells` in the index: its art or the empty slot to use. */
-static size_t slot_of(const helion_backend_cuda_t *b, const int64_t *cells) {
-  size_t mask = b->nslots - 1;
-  size_t h = (size_t)helion_config_hash(b->base.space, cells) & mask;
-  for (;;) {
-    size_t v = b->slots[h];
-    if (v == 0 ||
-        memcmp(b->arts[v - 1].cells, cells, ncells(b) * sizeof(int64_t)) == 0)
-      return h;
-    h = (h + 1) & mask;
-  }
-}
-
-static art *art_find(const helion_backend_cuda_t *b, const int64_t *cells) {
-  if (!b->slots || !b->base.space)
-    return NULL;
-  size_t v = b->slots[slot_of(b, cells)];
-  return v ? &b->arts[v - 1] : NULL;
-}
-
-/* The art of `cells`, created (kind COMPILE, ms +inf) when new. NULL on
- * out of memory. Pointers into arts move when it grows: callers keep
- * indices across calls. */
-static art *art_get(helion_backend_cuda_t *b, const int64_t *cells,
-                    size_t *out_index) {
-  if (b->nslots == 0 || (b->narts + 1) * 2 > b->nslots) {
-    size_t n = b->nslots ? b->nslots * 2 : 256;
-    size_t *s = calloc(n, sizeof(*s));
-    if (!s)
-      return NULL;
-    free(b->slots);
-    b->slots = s;
-    b->nslots = n;
-    for (size_t i = 0; i < b->narts; i++)
-      b->slots[slot_of(b, b->arts[i].cells)] = i + 1;
-  }
-  size_t h = slot_of(b, cells);
-  if (b->slots[h]) {
-    *out_index = b->slots[h] - 1;
-    return &b->arts[b->slots[h] - 1];
-  }
-  if (b->narts == b->cap_arts) {
-    size_t cap = b->cap_arts ? b->cap_arts * 2 : 128;
-    art *a = realloc(b->arts, cap * sizeof(*a));
-    if (!a)
-      return NULL;
-    b->arts = a;
-    b->cap_arts = cap;
-  }
-  art *a = &b->arts[b->narts];
-  memset(a, 0, sizeof(*a));
-  a->cells = malloc(ncells(b) * sizeof(int64_t));
-  if (!a->cells)
-    return NULL;
-  memcpy(a->cells, cells, ncells(b) * sizeof(int64_t));
-  a->kind = HELION_RESULT_COMPILE;
-  a->ms = INFINITY;
-  b->slots[h] = b->narts + 1;
-  *out_index = b->narts++;
-  return a;
-}
-
 /* ------------------------------------------------------------ helpers -- */
-
-/* The config as canonical JSON, for log lines ("{...}" if it cannot be
- * formatted). Owned by `buf`. */
-static const char *config_str(const helion_backend_cuda_t *b,
-                              const int64_t *cells, helion_buf_t *buf) {
-  helion_buf_reset(buf);
-  if (helion_config_to_json(b->base.space, cells, false, buf))
-    return "{...}";
-  return helion_buf_str(buf);
-}
-
-static const char *path_basename(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s ? s + 1 : p;
-}
-
-/* The config's launch geometry; false (with the reason) when CUDA could not
- * launch it. */
-static bool config_launch(helion_backend_cuda_t *b, const int64_t *cells,
-                          helion_launch_t *out, helion_err_t *why) {
-  const helion_gpu_info_t *dev = helion_bench_client_device(b->clients[0]);
-  helion_launch_scope(b->spec, b->base.space, b->shape, &dev->props, cells,
-                      b->scope);
-  return helion_launch_eval(b->spec, b->scope, out, why) == HELION_OK;
-}
-
-static helion_status submit_compile(helion_backend_cuda_t *b,
-                                    const int64_t *cells, const char *entry,
-                                    uint64_t tag, helion_err_t *err) {
-  helion_buf_t opts;
-  helion_buf_init(&opts, (size_t)1 << 20);
-  helion_status rc = helion_config_defines(b->base.space, cells, &opts);
-  if (rc) {
-    helion_buf_cleanup(&opts);
-    return helion_err_set(err, rc,
-                          "cannot build the NVRTC options of a "
-                          "config");
-  }
-  helion_nvrtc_input_t in = {b->source, b->source_name, b->arch,
-                             helion_buf_str(&opts), entry};
-  rc = helion_compile_pool_submit(b->pool, &in, tag, err);
-  helion_buf_cleanup(&opts);
-  if (rc == HELION_OK)
-    b->stats.compiles++;
-  return rc;
-}
 
 /* The compile tag of the current setup's default config (ref false) or
  * reference kernel (ref true). */
 static uint64_t setup_tag(const helion_backend_cuda_t *b, bool ref) {
   return (uint64_t)UINT32_MAX << 32 |
          (uint64_t)(b->setup.serial & 0x7fffffffu) << 1 | (ref ? 1u : 0u);
-}
-
-/* Moves the compile products into the art. */
-static void art_take_compile(art *a, helion_compile_result_t *r) {
-  a->compile_s = r->seconds;
-  a->usage = r->out.usage;
-  if (r->status == HELION_COMPILE_OK) {
-    free(a->cubin);
-    free(a->ptx);
-    a->cubin = r->out.cubin;
-    a->cubin_size = r->out.cubin_size;
-    a->ptx = r->out.ptx;
-    a->ptx_size = r->out.ptx_size;
-    r->out.cubin = NULL;
-    r->out.ptx = NULL;
-  }
 }
 
 /* Configurations submitted and not yet returned by collect(). */
@@ -277,6 +42,11 @@ static void add_busy(helion_backend_cuda_t *b, size_t w, double s) {
 }
 
 /* --------------------------------------------------------- lifecycle -- */
+
+static const char *path_basename(const char *p) {
+  const char *s = strrchr(p, '/');
+  return s ? s + 1 : p;
+}
 
 /* The GPUs to time on: `device` alone, the listed ones, or every GPU the
  * first worker sees. Starts one worker each: the first alone (it tells how
@@ -400,7 +170,7 @@ void helion_backend_cuda_destroy(helion_backend_cuda_t *b) {
   if (!b)
     return;
   if (b->base.space)
-    arts_clear(b);
+    helion__cuda_arts_clear(b);
   helion_compile_result_cleanup(&b->setup.ref);
   helion_compile_pool_destroy(b->pool);
   for (size_t w = 0; w < b->nclients; w++)
@@ -488,7 +258,7 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
                         helion_buf_t *js) {
   size_t i = (size_t)(r->tag & 0xffffffffu);
   art *a = &b->arts[b->q[i].art];
-  art_take_compile(a, r);
+  helion__cuda_art_take_compile(a, r);
   switch (r->status) {
   case HELION_COMPILE_OK:
     b->ready[b->nready++] = i;
@@ -498,7 +268,7 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
     helion_nvrtc_first_error(r->out.log, r->msg, line, sizeof(line));
     HELION_LOG(HELION_LOG_WARN,
                "Skipping config that failed to compile: %s: %s",
-               config_str(b, a->cells, js), line);
+               helion__cuda_config_str(b, a->cells, js), line);
     HELION_LOG(HELION_LOG_DEBUG, "NVRTC log:\n%s",
                r->out.log ? r->out.log : "");
     record(b, i, HELION_RESULT_COMPILE, INFINITY);
@@ -506,12 +276,12 @@ static void on_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
   }
   case HELION_COMPILE_CRASHED:
     HELION_LOG(HELION_LOG_WARN, "Skipping config whose compile crashed: %s: %s",
-               config_str(b, a->cells, js), r->msg);
+               helion__cuda_config_str(b, a->cells, js), r->msg);
     record(b, i, HELION_RESULT_COMPILE, INFINITY);
     return;
   case HELION_COMPILE_TIMEOUT:
     HELION_LOG(HELION_LOG_WARN, "Timeout after %.1fs compiling %s%s",
-               r->seconds, config_str(b, a->cells, js),
+               r->seconds, helion__cuda_config_str(b, a->cells, js),
                r->sigkill ? " (SIGKILL required)" : "");
     b->stats.compile_timeouts++;
     record(b, i, HELION_RESULT_TIMEOUT, INFINITY);
@@ -535,24 +305,24 @@ static void on_benched(helion_backend_cuda_t *b, size_t i,
     HELION_LOG(HELION_LOG_DEBUG,
                "config %s: %.4f ms (%u reps, %s), compile %.2f s, worker "
                "%.1f ms: load %.1f, check %.1f, warm-up %.1f, timing %.1f",
-               config_str(b, cells, js), o->ms, t->reps,
+               helion__cuda_config_str(b, cells, js), o->ms, t->reps,
                helion_timing_stop_name(t->stop), a->compile_s, o->wall_s * 1e3,
                t->load_ms, t->check_ms, t->warm_ms, t->timed_ms);
     break;
   case HELION_RESULT_ACCURACY:
     HELION_LOG(HELION_LOG_WARN,
                "Skipping config with accuracy mismatch: %s: %s",
-               config_str(b, cells, js), o->msg);
+               helion__cuda_config_str(b, cells, js), o->msg);
     break;
   case HELION_RESULT_TIMEOUT:
     HELION_LOG(HELION_LOG_WARN, "Benchmark worker timed out for %s: %s",
-               config_str(b, cells, js), o->msg);
+               helion__cuda_config_str(b, cells, js), o->msg);
     break;
   default:
     HELION_LOG(HELION_LOG_WARN,
                "Skipping config that triggered a runtime error in the "
                "benchmark worker: %s: %s",
-               config_str(b, cells, js), o->msg);
+               helion__cuda_config_str(b, cells, js), o->msg);
     break;
   }
   record(b, i, o->kind, o->ms);
@@ -628,14 +398,15 @@ static void setup_compiled(helion_backend_cuda_t *b, helion_compile_result_t *r,
       b->setup.fail = helion_err_set(
           &b->setup.why, HELION_ERR_INVALID,
           "%s: default config failed to compile: %s: %s", b->spec->path,
-          config_str(b, b->arts[b->setup.def_art].cells, js), line);
+          helion__cuda_config_str(b, b->arts[b->setup.def_art].cells, js),
+          line);
   }
   if (ref) {
     b->setup.ref = *r;
     memset(r, 0, sizeof(*r)); /* moved */
     b->setup.ref_done = true;
   } else {
-    art_take_compile(&b->arts[b->setup.def_art], r);
+    helion__cuda_art_take_compile(&b->arts[b->setup.def_art], r);
     b->setup.def_done = true;
   }
 }
@@ -855,7 +626,13 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   helion_err_t why = {{0}};
 
   if (b->base.space)
-    arts_clear(b);
+    helion__cuda_arts_clear(b);
+  /* Nothing is queued, so every compile not started yet is an abandoned
+   * queue's or an earlier setup's: this shape's must not wait for them. */
+  size_t dropped = helion_compile_pool_cancel_queued(b->pool);
+  if (dropped)
+    HELION_LOG(HELION_LOG_DEBUG,
+               "Dropped %zu compiles no shape waits for any more", dropped);
   helion_compile_result_cleanup(&b->setup.ref);
   memset(&b->setup, 0, sizeof(b->setup));
   b->setup.serial = ++b->setup_serial;
@@ -878,23 +655,24 @@ helion_status helion_backend_cuda_set_shape(helion_backend_cuda_t *b,
   }
   helion_space_default(space, cells);
   helion_launch_t launch;
-  if (!config_launch(b, cells, &launch, &why)) {
-    rc = helion_err_set(err, HELION_ERR_INVALID,
-                        "%s: default config %s cannot launch: %s",
-                        b->spec->path, config_str(b, cells, &js), why.msg);
+  if (!helion__cuda_config_launch(b, cells, &launch, &why)) {
+    rc = helion_err_set(
+        err, HELION_ERR_INVALID, "%s: default config %s cannot launch: %s",
+        b->spec->path, helion__cuda_config_str(b, cells, &js), why.msg);
     goto out;
   }
-  art *a = art_get(b, cells, &b->setup.def_art);
+  art *a = helion__cuda_art_get(b, cells, &b->setup.def_art);
   if (!a) {
     rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory");
     goto out;
   }
   a->launch = launch;
   /* First in the pool's queue, so the first to start. */
-  if ((rc = submit_compile(b, cells, b->spec->entry, setup_tag(b, false),
-                           err)) ||
-      (b->spec->reference && (rc = submit_compile(b, cells, b->spec->reference,
-                                                  setup_tag(b, true), err))))
+  if ((rc = helion__cuda_submit_compile(b, cells, b->spec->entry,
+                                        setup_tag(b, false), err)) ||
+      (b->spec->reference &&
+       (rc = helion__cuda_submit_compile(b, cells, b->spec->reference,
+                                         setup_tag(b, true), err))))
     goto out;
   b->setup.pending = true;
 out:
@@ -928,7 +706,7 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
   helion_backend_cuda_t *b = (helion_backend_cuda_t *)base;
   if (b->setup.fail)
     return helion_err_set(err, b->setup.fail, "%s", b->setup.why.msg);
-  const size_t nc = ncells(b);
+  const size_t nc = helion__cuda_ncells(b);
   double t0 = helion_now();
   helion_buf_t js;
   helion_buf_init(&js, (size_t)1 << 20);
@@ -940,7 +718,7 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
     e->tag = tags[i];
     e->res = (helion_bench_result_t){HELION_RESULT_COMPILE, INFINITY, 0};
     e->held = false;
-    art *a = art_get(b, cells, &e->art);
+    art *a = helion__cuda_art_get(b, cells, &e->art);
     if (!a) {
       rc = helion_err_set(err, HELION_ERR_NOMEM, "out of memory in bench");
       break;
@@ -949,9 +727,9 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
     b->stats.configs++;
     helion_err_t why = {{0}};
     helion_launch_t launch;
-    if (!config_launch(b, cells, &launch, &why)) {
+    if (!helion__cuda_config_launch(b, cells, &launch, &why)) {
       HELION_LOG(HELION_LOG_WARN, "Skipping config that cannot launch: %s: %s",
-                 config_str(b, cells, &js), why.msg);
+                 helion__cuda_config_str(b, cells, &js), why.msg);
       record(b, qi, HELION_RESULT_RUNTIME, INFINITY);
       continue;
     }
@@ -960,9 +738,9 @@ static helion_status cuda_submit(helion_backend_t *base, const int64_t *configs,
       b->ready[b->nready++] = qi;
     else if (b->setup.pending && e->art == b->setup.def_art)
       e->held = true; /* its compile is the setup's */
-    else if ((rc = submit_compile(b, cells, b->spec->entry,
-                                  (b->generation & 0xffffffffu) << 32 | qi,
-                                  err))) {
+    else if ((rc = helion__cuda_submit_compile(
+                  b, cells, b->spec->entry,
+                  (b->generation & 0xffffffffu) << 32 | qi, err))) {
       /* Not queued after all: collect() must not wait for it. */
       b->nq--;
       b->stats.configs--;
@@ -1083,7 +861,7 @@ static helion_status cuda_rebench(helion_backend_t *base,
   helion_status rc = setup_finish(b, err);
   if (rc)
     return rc;
-  const size_t nc = ncells(b);
+  const size_t nc = helion__cuda_ncells(b);
   helion_kernel_image_t *ks = calloc(n ? n : 1, sizeof(*ks));
   double *prev = calloc(n ? n : 1, sizeof(*prev));
   double *got = calloc(n ? n : 1, sizeof(*got));
@@ -1097,7 +875,7 @@ static helion_status cuda_rebench(helion_backend_t *base,
   }
   for (size_t i = 0; i < n; i++) {
     res[i] = INFINITY;
-    art *a = art_find(b, configs + i * nc);
+    art *a = helion__cuda_art_find(b, configs + i * nc);
     if (!a || !a->cubin || a->kind != HELION_RESULT_OK)
       continue;
     ks[k].image = a->cubin;
@@ -1126,7 +904,7 @@ static helion_status cuda_rebench(helion_backend_t *base,
                k, rounds, repeat, target_ms, helion_now() - t0);
     for (size_t j = 0; j < k; j++) {
       res[which[j]] = got[j];
-      art *a = art_find(b, configs + which[j] * nc);
+      art *a = helion__cuda_art_find(b, configs + which[j] * nc);
       if (a)
         a->ms = got[j];
     }
@@ -1164,7 +942,7 @@ static const helion_backend_vtable_t cuda_vtable = {
 bool helion_backend_cuda_artifact(const helion_backend_cuda_t *b,
                                   const int64_t *cells,
                                   helion_cuda_artifact_t *out) {
-  const art *a = art_find(b, cells);
+  const art *a = helion__cuda_art_find(b, cells);
   if (!a)
     return false;
   out->cells = a->cells;

@@ -785,6 +785,19 @@ bool helion_compile_pool_take(helion_compile_pool_t *p,
   return true;
 }
 
+size_t helion_compile_pool_cancel_queued(helion_compile_pool_t *p) {
+  size_t n = 0;
+  while (p->queue_head) {
+    job *j = p->queue_head;
+    p->queue_head = j->next;
+    job_free(j);
+    n++;
+  }
+  p->queue_tail = NULL;
+  p->nqueued = 0;
+  return n;
+}
+
 size_t helion_compile_pool_outstanding(const helion_compile_pool_t *p) {
   return p->nqueued + p->nrunning;
 }

@@ -100,7 +100,7 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
                                          helion_compile_pool_t **out,
                                          helion_err_t *err);
 
-/* Kills every running child (SIGKILL to its group), reaps it and frees
+/* Kills every compile process (SIGKILL to its group), reaps it and frees
  * everything, finished results not taken included. Accepts NULL. */
 void helion_compile_pool_destroy(helion_compile_pool_t *p);
 
@@ -132,6 +132,10 @@ helion_status helion_compile_pool_wait(helion_compile_pool_t *p,
  * and cleans up). False when none is ready. Never blocks. */
 bool helion_compile_pool_take(helion_compile_pool_t *p,
                               helion_compile_result_t *out);
+
+/* Drops every compile submitted and not started yet; the running ones
+ * finish and their results come as before. Returns how many it dropped. */
+size_t helion_compile_pool_cancel_queued(helion_compile_pool_t *p);
 
 /* Compiles submitted and not yet finished (queued or running). */
 size_t helion_compile_pool_outstanding(const helion_compile_pool_t *p);
