@@ -195,6 +195,26 @@ grep -qF "GPU 1: restarting the benchmark worker: CUDA device 1 does not exist" 
   "$TMP/fgone.err" ||
   fail "GPU gone at restart: no reason given: $(tail -3 "$TMP/fgone.err")"
 
+# --- A restart still running when the next shape sets up is finished, not
+# thrown away and begun again: GPU 1 dies at each worker's first job (once
+# in each shape), its CUDA init takes 1.5 s, so shape N=8192 sets up while
+# the restart after shape N=4096's death is under way. Restarts = deaths
+# (it used to count one more, and pay one more init).
+HELION_FAKE_DIE=1:1 HELION_FAKE_INIT_MS=1500 HELION_CACHE_DIR="$TMP/cache-rsetup" \
+  timeout -k 5 120 "$HELION_TUNE" tune "$VADD" --devices 0,1 --shape N=4096 \
+  --shape N=8192 --algorithm FiniteSearch --config '{"block_sizes":[128]}' \
+  --config '{"block_sizes":[512]}' --no-results --json \
+  >"$TMP/rsetup.json" 2>"$TMP/rsetup.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "restart across shapes: exit $rc: $(tail -3 "$TMP/rsetup.err")"
+python3 - "$TMP/rsetup.json" "$TMP/rsetup.err" <<'PY' || fail "restart across shapes: restarts do not match deaths"
+import json, sys
+d = json.load(open(sys.argv[1]))
+deaths = open(sys.argv[2]).read().count("triggered a runtime error")
+gpu1 = d["shapes"][-1]["devices"][1]
+assert deaths >= 1 and gpu1["restarts"] == deaths, (deaths, gpu1)
+PY
+
 # --- The restart does not hold up the other GPU: with every device init
 # taking 1.5 s, GPU 0 starts jobs while GPU 1's worker restarts (between
 # the start and the end of GPU 1's second init, its first restart).

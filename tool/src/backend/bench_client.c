@@ -477,13 +477,10 @@ helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
   c->setup_len = e.b.len;
   c->setup_msg = (uint8_t *)helion_buf_take(&e.b);
   c->have_setup = false;
-  helion_status rc = HELION_OK;
-  if (c->restarting) { /* its replay would be the old setup: start over */
-    worker_reap(c, NULL, 0);
-    c->restarting = c->init_pending = c->setup_pending = false;
-  }
-  if (c->proc.pid <= 0)
-    rc = ensure_worker(c, err);
+  /* A lost worker restarts; one restarting finishes (with have_setup false
+   * it replays nothing more; a replay already sent is waited for), so its
+   * CUDA init is not thrown away and the restart counts once. */
+  helion_status rc = ensure_worker(c, err);
   if (!rc && (rc = setup_send(c, err))) {
     double ms;
     bool done;
