@@ -308,6 +308,42 @@ static void test_compile_pool_cancel_queued(void **state) {
   helion_compile_pool_destroy(p);
 }
 
+/* A compile that finished before its deadline is OK even when the caller
+ * comes to wait after the deadline (it used to be taken for a timeout). */
+static void test_compile_pool_answer_before_late_wait(void **state) {
+  (void)state;
+  helion_compile_pool_t *p = make_pool(1, 1.0);
+  submit(p, store_src, "store", "-DVAL=9700\n", 0);
+  nanosleep(&(struct timespec){1, 500000000}, NULL);
+  helion_compile_result_t res[1];
+  memset(res, 0, sizeof(res));
+  collect_all(p, res, 1);
+  assert_int_equal(res[0].status, HELION_COMPILE_OK);
+  assert_true(res[0].seconds < 1.0);
+  helion_compile_result_cleanup(&res[0]);
+  helion_compile_pool_destroy(p);
+}
+
+/* A process is replaced after its share of compiles (the test hook sets 2
+ * for the 256). */
+static void test_compile_pool_recycles_processes(void **state) {
+  (void)state;
+  pid_t first[8], later[8];
+  setenv("HELION_COMPILE_POOL_TEST_MAX_JOBS", "2", 1);
+  helion_compile_pool_t *p = make_pool(1, 60);
+  unsetenv("HELION_COMPILE_POOL_TEST_MAX_JOBS");
+  compile_ok(p, 9800, 1);
+  assert_int_equal(children(first, 8), 1);
+  compile_ok(p, 9810, 1); /* its second: it ends after answering */
+  assert_int_equal(children(later, 8), 0);
+  compile_ok(p, 9820, 2); /* a new one serves two */
+  assert_int_equal(children(later, 8), 0);
+  compile_ok(p, 9830, 1);
+  assert_int_equal(children(later, 8), 1);
+  assert_int_not_equal(later[0], first[0]);
+  helion_compile_pool_destroy(p);
+}
+
 static void test_compile_pool_extra_fd_wakes_wait(void **state) {
   (void)state;
   int fds[2];
@@ -456,6 +492,8 @@ int main(void) {
       cmocka_unit_test(test_compile_pool_crash_fails_one_config),
       cmocka_unit_test(test_compile_pool_processes_live_on_and_are_replaced),
       cmocka_unit_test(test_compile_pool_cancel_queued),
+      cmocka_unit_test(test_compile_pool_answer_before_late_wait),
+      cmocka_unit_test(test_compile_pool_recycles_processes),
       cmocka_unit_test(test_compile_pool_extra_fd_wakes_wait),
       cmocka_unit_test(test_compile_pool_extra_fds_any_wakes_wait),
       cmocka_unit_test(test_compile_pool_adaptive_rule),

@@ -38,15 +38,16 @@ typedef struct job {
   struct job *next;
 } job;
 
-/* A compile process: it waits for a byte on its end of `ctl`, compiles the
- * job in `jobf`, writes the result to `resf` and answers with a byte. Its
- * end of `ctl` is the only one, so `ctl` reads end-of-file once it is
- * gone. */
+/* A compile process: it waits for a byte on its end of `ctl`, reads the
+ * job from `xfer`, compiles it, writes the result over it and answers with
+ * a byte (job and result take turns, so one file serves both). Its end of
+ * `ctl` is the only one, so `ctl` reads end-of-file once it is gone. */
 typedef struct server {
   helion_proc_t proc;
   int ctl;       /* the parent's end of the socket pair; -1: no process */
   int child_ctl; /* the child's end (the parent's copy closed at start) */
-  FILE *jobf, *resf;
+  FILE *xfer;
+  size_t max_jobs; /* SERVER_MAX_JOBS, or the test hook's */
   size_t served; /* compiles it finished */
 } server;
 
@@ -235,12 +236,12 @@ static bool take_blob(const uint8_t *buf, size_t len, size_t *pos, char **out,
 /* The niceness of compile processes (0..19). */
 #define COMPILE_NICE 10
 
-/* In the child: compiles one job read from the job file and writes the
- * result file. False if either file failed (the parent then sees no
+/* In the child: compiles the job in the file behind fd and writes its
+ * result over it. False if the file failed (the parent then sees no
  * answer). */
-static bool serve_one(int job_fd, int res_fd) {
+static bool serve_one(int fd) {
   size_t len = 0, pos = 0, n;
-  uint8_t *buf = read_file_fd(job_fd, &len);
+  uint8_t *buf = read_file_fd(fd, &len);
   char *str[5] = {NULL, NULL, NULL, NULL, NULL};
   bool ok = buf != NULL;
   for (size_t k = 0; ok && k < 5; k++)
@@ -268,16 +269,15 @@ static bool serve_one(int job_fd, int res_fd) {
                      r.usage.spill_stores, r.usage.spill_loads};
   const char *log = r.log ? r.log : "";
   const char *msg = rc == HELION_OK ? "" : err.msg;
-  ok = rewind_fd(res_fd) && write_all(res_fd, head, sizeof(head)) &&
-       write_all(res_fd, &r.seconds, sizeof(r.seconds)) &&
-       write_all(res_fd, &wall, sizeof(wall)) &&
-       write_all(res_fd, &known, sizeof(known)) &&
-       write_all(res_fd, &regs, sizeof(regs)) &&
-       write_all(res_fd, nums, sizeof(nums)) &&
-       write_blob(res_fd, r.cubin, rc == HELION_OK ? r.cubin_size : 0) &&
-       write_blob(res_fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
-       write_blob(res_fd, log, strlen(log)) &&
-       write_blob(res_fd, msg, strlen(msg));
+  ok = rewind_fd(fd) && write_all(fd, head, sizeof(head)) &&
+       write_all(fd, &r.seconds, sizeof(r.seconds)) &&
+       write_all(fd, &wall, sizeof(wall)) &&
+       write_all(fd, &known, sizeof(known)) &&
+       write_all(fd, &regs, sizeof(regs)) &&
+       write_all(fd, nums, sizeof(nums)) &&
+       write_blob(fd, r.cubin, rc == HELION_OK ? r.cubin_size : 0) &&
+       write_blob(fd, r.ptx, rc == HELION_OK ? r.ptx_size : 0) &&
+       write_blob(fd, log, strlen(log)) && write_blob(fd, msg, strlen(msg));
   helion_nvrtc_result_cleanup(&r);
 out:
   for (size_t k = 0; k < 5; k++)
@@ -303,7 +303,7 @@ static int server_main(void *arg) {
       continue;
     if (got <= 0)
       return 0; /* the parent closed its end */
-    if (!serve_one(fileno(sv->jobf), fileno(sv->resf)))
+    if (!serve_one(fileno(sv->xfer)))
       return 3;
     if (!write_all(sv->child_ctl, "d", 1))
       return 0;
@@ -313,7 +313,7 @@ static int server_main(void *arg) {
 /* Parses the result file into r. False if it is missing or torn. */
 static bool read_result(server *sv, helion_compile_result_t *r) {
   size_t len = 0;
-  uint8_t *buf = read_file_fd(fileno(sv->resf), &len);
+  uint8_t *buf = read_file_fd(fileno(sv->xfer), &len);
   if (!buf)
     return false;
   bool ok = false;
@@ -401,35 +401,32 @@ static void server_stop(server *sv, helion_proc_exit_t *how) {
 
 static void server_free(server *sv) {
   server_stop(sv, NULL);
-  if (sv->jobf)
-    fclose(sv->jobf);
-  if (sv->resf)
-    fclose(sv->resf);
-  sv->jobf = sv->resf = NULL;
+  if (sv->xfer)
+    fclose(sv->xfer);
+  sv->xfer = NULL;
 }
 
 /* Starts compile process `sv` (its files first, once). */
 static helion_status server_start(server *sv, helion_err_t *err) {
-  for (FILE **f = &sv->jobf; f <= &sv->resf; f++) {
-    if (*f)
-      continue;
-    if (!(*f = tmpfile()))
+  if (!sv->xfer) {
+    if (!(sv->xfer = tmpfile()))
       return helion_err_set(err, HELION_ERR_SUBPROCESS,
                             "compile pool: tmpfile: %s", strerror(errno));
     /* Not to leak into the benchmark worker's exec. */
-    fcntl(fileno(*f), F_SETFD, FD_CLOEXEC);
+    fcntl(fileno(sv->xfer), F_SETFD, FD_CLOEXEC);
   }
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     return helion_err_set(err, HELION_ERR_SUBPROCESS,
                           "compile pool: socketpair: %s", strerror(errno));
   sv->child_ctl = pair[1];
-  int keep[3] = {pair[1], fileno(sv->jobf), fileno(sv->resf)};
+  int keep[2] = {pair[1], fileno(sv->xfer)};
   helion_proc_opts_t o = {.fn = server_main,
                           .arg = sv,
                           .keep_fds = keep,
-                          .nkeep_fds = 3,
+                          .nkeep_fds = 2,
                           .close_other_fds = true,
+                          .stdout_to_stderr = true,
                           .ignore_sigint = true};
   helion_status rc = helion_proc_start(&o, &sv->proc, err);
   close(pair[1]);
@@ -444,10 +441,10 @@ static helion_status server_start(server *sv, helion_err_t *err) {
   return HELION_OK;
 }
 
-/* Writes job j into the job file of `sv` and wakes it. False if the
- * process is gone. */
+/* Writes job j into the file of `sv` and wakes it. False if the process is
+ * gone. */
 static bool server_send(server *sv, const job *j) {
-  int fd = fileno(sv->jobf);
+  int fd = fileno(sv->xfer);
   return rewind_fd(fd) && write_str(fd, j->source) && write_str(fd, j->name) &&
          write_str(fd, j->arch) && write_str(fd, j->options) &&
          write_str(fd, j->entry) && send(sv->ctl, "j", 1, MSG_NOSIGNAL) == 1;
@@ -476,7 +473,7 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
     snprintf(r->msg, sizeof(r->msg), "Timeout after %.1fs compiling%s", wall,
              j->sigkill ? " (SIGKILL required)" : "");
   } else if (answered && read_result(sv, r)) {
-    if (++sv->served >= SERVER_MAX_JOBS)
+    if (++sv->served >= sv->max_jobs)
       server_stop(sv, NULL);
   } else {
     helion_nvrtc_result_cleanup(&r->out);
@@ -575,7 +572,10 @@ static double enforce_deadlines(helion_compile_pool_t *p, double now) {
     if (!j)
       continue;
     const helion_proc_t *proc = &p->servers[i].proc;
-    if (!j->timed_out && now >= j->deadline) {
+    struct pollfd answered = {p->servers[i].ctl, POLLIN, 0};
+    if (!j->timed_out && now >= j->deadline && poll(&answered, 1, 0) == 0) {
+      /* (An answer already waiting is read as one: the caller was late to
+       * wait, the compile was not.) */
       HELION_LOG(HELION_LOG_DEBUG,
                  "compile of tag %llu past its %.1fs deadline: SIGTERM",
                  (unsigned long long)j->tag, p->timeout_s);
@@ -613,6 +613,10 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
   p->timeout_s = o && o->timeout_s > 0 ? o->timeout_s : DEFAULT_TIMEOUT_S;
   p->initial_timeout_s = p->timeout_s;
   p->grace_s = o && o->grace_s > 0 ? o->grace_s : DEFAULT_GRACE_S;
+  size_t max_jobs = SERVER_MAX_JOBS;
+  const char *hook = getenv("HELION_COMPILE_POOL_TEST_MAX_JOBS");
+  if (hook && atoi(hook) > 0)
+    max_jobs = (size_t)atoi(hook);
   p->running = calloc(p->jobs, sizeof(*p->running));
   p->servers = calloc(p->jobs, sizeof(*p->servers));
   if (!p->running || !p->servers) {
@@ -625,6 +629,7 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
   for (size_t i = 0; i < p->jobs; i++) {
     helion_proc_init(&p->servers[i].proc);
     p->servers[i].ctl = p->servers[i].child_ctl = -1;
+    p->servers[i].max_jobs = max_jobs;
   }
   *out = p;
   return HELION_OK;

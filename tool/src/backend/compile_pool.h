@@ -5,9 +5,9 @@
  * Each of the `jobs` slots has a compile process: a forked child that
  * calls setsid() (its own process group), dies with the parent
  * (PR_SET_PDEATHSIG), never initialises CUDA (NVRTC only) and compiles one
- * job after another: the parent writes the job into a file and sends a byte
- * over a socket pair, the child runs helion_nvrtc_compile(), writes the
- * result into a second file and answers with a byte. Its end of the socket
+ * job after another: the parent writes the job into an unlinked file and
+ * sends a byte over a socket pair, the child runs helion_nvrtc_compile(),
+ * writes the result over the job and answers with a byte. Its end of the socket
  * is the only one, so the parent's end reads end-of-file exactly when it is
  * gone; that is what helion_compile_pool_wait() polls, next to descriptors
  * of the caller's (the benchmark workers), so finished cubins reach the GPU
@@ -26,13 +26,21 @@
  *   HELION_AUTOTUNE_PRECOMPILE_JOBS  concurrent compiles (default: online CPUs)
  *   HELION_AUTOTUNE_COMPILE_TIMEOUT  seconds per compile (default 60)
  *
- * Test-only hook: when HELION_COMPILE_POOL_TEST_CRASH is set to a non-empty
- * string when a compile process starts, the process raises SIGSEGV instead
- * of compiling any job whose options contain that string. It exists so the
- * crash path can be tested with the real pool; nothing else reads it.
+ * Test-only hooks, so these paths can be tested with the real pool
+ * (nothing else reads them): when HELION_COMPILE_POOL_TEST_CRASH is set to
+ * a non-empty string when a compile process starts, the process raises
+ * SIGSEGV instead of compiling any job whose options contain that string;
+ * HELION_COMPILE_POOL_TEST_MAX_JOBS=N, read when a pool is created,
+ * replaces its processes after N compiles instead of 256.
  *
- * Threads: a pool is used from one thread. It forks, so the caller should
- * be single-threaded (the child only runs NVRTC and writes a file).
+ * Threads: a pool is used from one thread. It forks (a slot's process when
+ * its first compile starts, and each replacement), so the caller should be
+ * single-threaded then; the child only runs NVRTC and reads and writes its
+ * file. (The LLM searches' HTTP thread may run at that moment: glibc keeps
+ * malloc and stdio usable in a child forked from several threads.)
+ *
+ * A compile whose answer is waiting when its deadline passes (the caller
+ * came late to helion_compile_pool_wait) is a result, not a TIMEOUT.
  */
 #ifndef HELION_COMPILE_POOL_H
 #define HELION_COMPILE_POOL_H

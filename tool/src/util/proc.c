@@ -106,6 +106,10 @@ static void child_main(const helion_proc_opts_t *o, int exit_r, int exit_w,
                               SIGFPE,  SIGABRT, SIGPIPE};
   for (size_t k = 0; k < sizeof(fatal) / sizeof(fatal[0]); k++)
     signal(fatal[k], SIG_DFL);
+  /* Nor its blocked signals: a deadline's SIGTERM must end this child. */
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
   if (o->ignore_sigint)
     signal(SIGINT, SIG_IGN);
   if (o->argv) {
