@@ -13,7 +13,7 @@
  * of the caller's (the benchmark workers), so finished cubins reach the GPU
  * while other compiles still run. A process that lives on compiles the
  * samples 5-43% faster than a fresh fork per compile did, and whole
- * compile-bound tunes ran 9-23% more configs/s (tests/bench/RESULTS.md); it
+ * compile-bound tunes ran 8-19% more configs/s (tests/bench/RESULTS.md); it
  * is replaced after 256 compiles, and whenever it dies or is killed.
  *
  * A compile past its deadline gets SIGTERM on its process group, then after
