@@ -59,13 +59,18 @@ PY
 queued='m = re.search(r"Setup: default config compiled in [0-9.]+s; the workers set up while ([0-9]+) configs of the search are queued", err)
 assert m and int(m.group(1)) > 0, err
 assert err.index("Setup:") < err.index("Baseline (default config)"), err'
+# The summary line says how busy the compile processes were, as --json.
+busy='use = d["shapes"][0]["compile_pool"]["use"]
+m = re.search(r"GPU idle [0-9]+% of the wall time, compile processes busy ([0-9]+)%", err)
+assert m and 0 < use <= 1 and int(m.group(1)) == round(100 * use), (use, err[-400:])'
 for mode in async lockstep; do
   set --
   [ "$mode" = lockstep ] && set -- --set async=0
   HELION_AUTOTUNE_LOG_LEVEL=DEBUG run "queued_$mode" 0 "$VADD" \
     --shape N=1048576 --max-evals 12 --seed 1 "$@"
   check "queued_$mode" "$queued" \
-    's = d["shapes"][0]; assert s["configs_tested"] == 12 and s["best_ms"] > 0, s'
+    's = d["shapes"][0]; assert s["configs_tested"] == 12 and s["best_ms"] > 0, s' \
+    "$busy"
 done
 
 # The default config, submitted while its compile is the setup's, is timed.

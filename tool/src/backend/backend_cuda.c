@@ -970,6 +970,8 @@ void helion_backend_cuda_stats(const helion_backend_cuda_t *b,
                                : 0;
   out->compile_timeout_s = helion_compile_pool_timeout(b->pool);
   out->compile_jobs = helion_compile_pool_jobs(b->pool);
+  double cap = (double)out->compile_jobs * wall;
+  out->compile_use = cap > 0 ? b->stats.compile_s / cap : 0;
   out->worker_restarts = 0;
   for (size_t w = 0; w < b->nclients; w++) {
     out->devices[w].restarts = helion_bench_client_restarts(b->clients[w]);

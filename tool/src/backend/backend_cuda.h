@@ -231,6 +231,7 @@ typedef struct helion_cuda_stats {
    * with the GPU waiting for NVRTC means the search left processes idle. */
   double compile_s;
   size_t compile_jobs;
+  double compile_use; /* compile_s / (compile_jobs x wall_s), 0 if none */
   /* Configs timed, by why their timing ended (runner.h). */
   size_t by_stop[HELION_TIMING_STOP_COUNT];
   /* Where the shape's wall time went, in seconds. The worker's phases

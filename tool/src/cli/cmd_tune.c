@@ -387,11 +387,10 @@ static bool add_phases(cJSON *o, const helion_tune_entry_t *e,
   /* How busy the compile processes were: with the GPU waiting for NVRTC,
    * a use well under 1 says the search kept too few configs in flight. */
   cJSON *cp = cJSON_AddObjectToObject(o, "compile_pool");
-  double cap = (double)st->compile_jobs * st->wall_s;
   return cp && cJSON_AddNumberToObject(cp, "jobs", (double)st->compile_jobs) &&
          cJSON_AddNumberToObject(cp, "compiles", (double)st->compiles) &&
          cJSON_AddNumberToObject(cp, "busy_s", st->compile_s) &&
-         cJSON_AddNumberToObject(cp, "use", cap > 0 ? st->compile_s / cap : 0);
+         cJSON_AddNumberToObject(cp, "use", st->compile_use);
 }
 
 /* "devices": each GPU's share of the shape. False when out of memory. */

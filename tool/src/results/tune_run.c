@@ -252,10 +252,14 @@ helion_status helion_tune_run(const helion_tune_run_opts_t *o,
     helion_err_t werr = {{0}};
     if (r.cache_on && helion_cache_put(&r.cache, &key, &e, &werr))
       HELION_LOG(HELION_LOG_WARN, "Could not write the cache: %s", werr.msg);
-    char idle[64 + 24 * HELION_CUDA_MAX_DEVICES];
+    char idle[128 + 24 * HELION_CUDA_MAX_DEVICES];
+    /* With the compile processes' use beside it, the line tells a tune
+     * bound by the compiler (use near 100%) from one bound by the GPU. */
     int at = snprintf(
-        idle, sizeof(idle), ", GPU%s idle %.0f%% of the wall time",
-        cs.stats.ndevices > 1 ? "s" : "", 100.0 * cs.stats.gpu_idle_fraction);
+        idle, sizeof(idle),
+        ", GPU%s idle %.0f%% of the wall time, compile processes busy %.0f%%",
+        cs.stats.ndevices > 1 ? "s" : "", 100.0 * cs.stats.gpu_idle_fraction,
+        100.0 * cs.stats.compile_use);
     /* With several GPUs, how the configs spread over them. */
     for (size_t w = 0; cs.stats.ndevices > 1 && w < cs.stats.ndevices; w++)
       at += snprintf(idle + at, sizeof(idle) - (size_t)at, "%s GPU %d: %zu",
