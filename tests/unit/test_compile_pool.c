@@ -258,6 +258,17 @@ static void test_compile_pool_processes_live_on_and_are_replaced(void **state) {
   assert_int_equal(children(after, 8), 1);
   assert_int_equal(after[0], before[0]); /* the same process */
 
+  /* A config that does not compile leaves the process serving. */
+  submit(p, syntax_src, "broken", NULL, 0);
+  helion_compile_result_t bad[1];
+  memset(bad, 0, sizeof(bad));
+  collect_all(p, bad, 1);
+  assert_int_equal(bad[0].status, HELION_COMPILE_FAILED);
+  helion_compile_result_cleanup(&bad[0]);
+  compile_ok(p, 9250, 1);
+  assert_int_equal(children(after, 8), 1);
+  assert_int_equal(after[0], before[0]);
+
   /* Killed while idle: the next compile starts another. (Sent once it is
    * dead: a process killed after it took the job fails that job.) */
   assert_int_equal(kill(before[0], SIGKILL), 0);
