@@ -196,23 +196,56 @@ grep -qF "GPU 1: restarting the benchmark worker: CUDA device 1 does not exist" 
   fail "GPU gone at restart: no reason given: $(tail -3 "$TMP/fgone.err")"
 
 # --- A restart still running when the next shape sets up is finished, not
-# thrown away and begun again: GPU 1 dies at each worker's first job (once
-# in each shape), its CUDA init takes 1.5 s, so shape N=8192 sets up while
-# the restart after shape N=4096's death is under way. Restarts = deaths
-# (it used to count one more, and pay one more init).
-HELION_FAKE_DIE=1:1 HELION_FAKE_INIT_MS=1500 HELION_CACHE_DIR="$TMP/cache-rsetup" \
+# thrown away and begun again, and the other GPU does not wait for it: GPU
+# 1 dies at each worker's first job and its CUDA init takes 3 s, so shape
+# N=8192 sets up while the restart after shape N=4096's death is under
+# way. Restarts = deaths (it used to count one more, and pay one more
+# init), and GPU 0 tunes shape N=8192 in well under the 3 s (it used to
+# wait for the restart to end).
+HELION_FAKE_DIE=1:1 HELION_FAKE_INIT_MS=3000 HELION_CACHE_DIR="$TMP/cache-rsetup" \
   timeout -k 5 120 "$HELION_TUNE" tune "$VADD" --devices 0,1 --shape N=4096 \
   --shape N=8192 --algorithm FiniteSearch --config '{"block_sizes":[128]}' \
   --config '{"block_sizes":[512]}' --no-results --json \
   >"$TMP/rsetup.json" 2>"$TMP/rsetup.err"
 rc=$?
 [ "$rc" -eq 0 ] || fail "restart across shapes: exit $rc: $(tail -3 "$TMP/rsetup.err")"
-python3 - "$TMP/rsetup.json" "$TMP/rsetup.err" <<'PY' || fail "restart across shapes: restarts do not match deaths"
+python3 - "$TMP/rsetup.json" "$TMP/rsetup.err" <<'PY' || fail "restart across shapes: restarts do not match deaths, or GPU 0 waited for GPU 1's restart"
 import json, sys
 d = json.load(open(sys.argv[1]))
 deaths = open(sys.argv[2]).read().count("triggered a runtime error")
-gpu1 = d["shapes"][-1]["devices"][1]
+first, second = d["shapes"]
+gpu1 = second["devices"][1]
 assert deaths >= 1 and gpu1["restarts"] == deaths, (deaths, gpu1)
+assert first["devices"][1]["restarts"] == 1, first["devices"]
+assert second["wall_seconds"] < 2.5 and second["devices"][0]["configs"] >= 1, second
+PY
+
+# --- A GPU that takes the next shape's setup when its restart ends never
+# times that shape's configs on the last shape's inputs. GPU 1's workers
+# die at their second job and each setup takes 1.5 s, so the next shape
+# mostly finds GPU 1 replaying the old setup: the new one must follow that
+# reply before any job. Each GPU 1 job after shape N=8192 began must come
+# after a GPU 1 setup of that shape's inputs (the setup log's bytes).
+HELION_FAKE_DIE=1:2 HELION_FAKE_SETUP_MS=1500 HELION_FAKE_JOB_MS=100 \
+  HELION_FAKE_SETUP_LOG="$TMP/later.setup" HELION_FAKE_JOB_LOG="$TMP/later.jobs" \
+  HELION_CACHE_DIR="$TMP/cache-later" timeout -k 5 120 "$HELION_TUNE" tune \
+  "$VADD" --devices 0,1 --shape N=4096 --shape N=8192 --algorithm RandomSearch \
+  --max-evals 30 --seed 1 --no-results --json \
+  >"$TMP/later.json" 2>"$TMP/later.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "setup after a restart: exit $rc: $(tail -3 "$TMP/later.err")"
+python3 - "$TMP/later" <<'PY' || fail "setup after a restart: GPU 1 timed a config on the old shape's inputs"
+import sys
+setups = [(int(o), float(a), float(b), int(n)) for o, a, b, n in
+          (l.split() for l in open(sys.argv[1] + ".setup"))]
+jobs = [(int(o), float(a)) for o, a, _ in
+        (l.split() for l in open(sys.argv[1] + ".jobs"))]
+_, t2, _, bytes2 = [x for x in setups if x[0] == 0][-1]  # GPU 0, shape 2
+late = [a for o, a in jobs if o == 1 and a > t2]
+assert late, "GPU 1 timed nothing of the second shape"
+for a in late:
+    last = max((x for x in setups if x[0] == 1 and x[2] <= a), key=lambda x: x[2])
+    assert last[3] == bytes2, (a, last, bytes2)
 PY
 
 # --- The restart does not hold up the other GPU: with every device init

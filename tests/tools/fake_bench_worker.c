@@ -30,9 +30,11 @@
  *                                 bench job (every worker process counts
  *                                 from 1), a GPU failing whatever it runs
  *   HELION_FAKE_SETUP_MS=N        a setup (the inputs' upload) takes N ms
- *   HELION_FAKE_SETUP_LOG=FILE    each setup appends "ordinal start end"
- *                                 (CLOCK_MONOTONIC seconds) to FILE, so a
- *                                 test can see the workers' setups overlap
+ *   HELION_FAKE_SETUP_LOG=FILE    each setup appends "ordinal start end
+ *                                 bytes" (CLOCK_MONOTONIC seconds; the
+ *                                 inputs' size, which tells the shapes
+ *                                 apart) to FILE, so a test can see the
+ *                                 workers' setups overlap
  *   HELION_FAKE_INIT_MS=N         a worker's device init (CUDA's start-up)
  *                                 takes N ms
  *   HELION_FAKE_INIT_LOG=FILE     the same log of every init
@@ -98,7 +100,8 @@ static const char *find(const void *hay, size_t len, const char *needle,
 /* Takes the milliseconds in variable `ms_var` (CUDA's start-up, an
  * upload), then appends "ordinal start end" (CLOCK_MONOTONIC seconds) to
  * the file in `log_var`, if set. */
-static void pretend_work(int ordinal, const char *ms_var, const char *log_var) {
+static void pretend_work(int ordinal, const char *ms_var, const char *log_var,
+                         long long tag) {
   double t0 = helion_now();
   int ms = env_int(ms_var, 0);
   if (ms > 0) {
@@ -109,7 +112,10 @@ static void pretend_work(int ordinal, const char *ms_var, const char *log_var) {
   const char *log = getenv(log_var);
   FILE *f = log && log[0] ? fopen(log, "a") : NULL;
   if (f) {
-    fprintf(f, "%d %.6f %.6f\n", ordinal, t0, helion_now());
+    fprintf(f, "%d %.6f %.6f", ordinal, t0, helion_now());
+    if (tag >= 0)
+      fprintf(f, " %lld", tag);
+    fputc('\n', f);
     fclose(f);
   }
 }
@@ -130,7 +136,7 @@ static int inits_logged(int ordinal) {
 
 static helion_status fake_create(int ordinal, void **out,
                                  helion_gpu_info_t *info, helion_err_t *err) {
-  pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG");
+  pretend_work(ordinal, "HELION_FAKE_INIT_MS", "HELION_FAKE_INIT_LOG", -1);
   int fail_dev = -1, fail_from = 0, nth, tail = 0;
   const char *ff = getenv("HELION_FAKE_INIT_FAIL");
   if (ff && sscanf(ff, "%d:%d%n", &fail_dev, &fail_from, &tail) == 2 &&
@@ -182,11 +188,11 @@ static void fake_destroy(void *r) { free(r); }
 static helion_status fake_set_args(void *r, const helion_spec_t *spec,
                                    const helion_host_args_t *args,
                                    helion_err_t *err) {
-  (void)args;
   (void)err;
   ((fake_runner *)r)->spec = spec;
+  /* The inputs' size tells one shape's setup from another's. */
   pretend_work(((fake_runner *)r)->ordinal, "HELION_FAKE_SETUP_MS",
-               "HELION_FAKE_SETUP_LOG");
+               "HELION_FAKE_SETUP_LOG", (long long)args->total_bytes);
   return HELION_OK;
 }
 
@@ -253,7 +259,7 @@ static helion_status fake_run_checked(void *r, void *kp, bool keep_as_baseline,
     if (die && sscanf(die, "%d:%d", &dev, &at) == 2 && dev == fr->ordinal &&
         (unsigned)at == fr->jobs)
       abort();
-    pretend_work(fr->ordinal, "HELION_FAKE_JOB_MS", "HELION_FAKE_JOB_LOG");
+    pretend_work(fr->ordinal, "HELION_FAKE_JOB_MS", "HELION_FAKE_JOB_LOG", -1);
   }
   switch (k->mode) {
   case OK:

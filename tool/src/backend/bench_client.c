@@ -42,8 +42,9 @@ struct helion_bench_client {
   bool init_pending;
   double init_due;
   /* A restart in progress without blocking (restart_begin .. poll): the
-   * init, then the setup's replay, pending. */
-  bool restarting;
+   * init, then the setup's replay, pending. `resend`: setup_later gave a
+   * new setup while the old one's replay was out; it follows the reply. */
+  bool restarting, resend;
   helion_wire_reader_t rd;
   unsigned restarts;
 };
@@ -350,6 +351,18 @@ static helion_status restart_failed(helion_status rc, helion_err_t *err) {
   return rc == HELION_ERR_INVALID ? HELION_ERR_SUBPROCESS : rc;
 }
 
+/* Sends the stored setup to a restarted worker; a failed send reaps the
+ * worker and tells its story, as setup_begin does. */
+static helion_status replay_setup(helion_bench_client_t *c, helion_err_t *err) {
+  helion_status rc = setup_send(c, err);
+  if (rc) {
+    bool done;
+    double ms;
+    rc = setup_finish(c, rc, -1, &done, &ms, err);
+  }
+  return rc;
+}
+
 static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
                                   helion_err_t *err) {
   helion_status rc = HELION_OK;
@@ -357,13 +370,16 @@ static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
   double ms = 0;
   if (c->init_pending &&
       !(rc = worker_start_finish(c, HELION_OK, wait_ms, &done, err)) && done &&
-      c->have_setup && (rc = setup_send(c, err)))
-    /* Reaps the worker and tells its story, as setup_begin does. */
-    rc = setup_finish(c, rc, -1, &done, &ms, err);
-  if (!rc && done && c->setup_pending)
-    rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err);
+      c->have_setup)
+    rc = replay_setup(c, err);
+  if (!rc && done && c->setup_pending &&
+      !(rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err)) && done &&
+      c->resend) {
+    c->resend = false; /* that reply was the old setup's: now the new */
+    rc = replay_setup(c, err);
+  }
   if (rc || (!c->init_pending && !c->setup_pending))
-    c->restarting = false;
+    c->restarting = c->resend = false;
   return rc ? restart_failed(rc, err) : rc;
 }
 
@@ -385,6 +401,10 @@ static helion_status ensure_worker(helion_bench_client_t *c,
   while (!rc && c->restarting)
     rc = restart_step(c, -1, err);
   return rc;
+}
+
+bool helion_bench_client_restarting(const helion_bench_client_t *c) {
+  return c->restarting;
 }
 
 helion_status helion_bench_client_restart_poll(helion_bench_client_t *c,
@@ -447,12 +467,11 @@ helion_bench_client_device(const helion_bench_client_t *c) {
   return &c->info;
 }
 
-helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
-                                              const helion_bench_setup_t *s,
-                                              helion_err_t *err) {
-  if (c->busy || c->setup_pending)
-    return helion_err_set(err, HELION_ERR_USAGE,
-                          "benchmark client: setup while a job is in flight");
+/* Encodes setup `s` as the client's setup message (replayed after
+ * restarts). */
+static helion_status setup_store(helion_bench_client_t *c,
+                                 const helion_bench_setup_t *s,
+                                 helion_err_t *err) {
   helion__wire_enc_t e;
   helion__wire_enc_init(&e);
   helion__wire_put_str(&e, s->spec_path);
@@ -476,17 +495,45 @@ helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
   free(c->setup_msg);
   c->setup_len = e.b.len;
   c->setup_msg = (uint8_t *)helion_buf_take(&e.b);
-  c->have_setup = false;
+  return HELION_OK;
+}
+
+helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
+                                              const helion_bench_setup_t *s,
+                                              helion_err_t *err) {
+  if (c->busy || c->setup_pending)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "benchmark client: setup while a job is in flight");
+  helion_status rc = setup_store(c, s, err);
+  if (rc)
+    return rc;
+  c->have_setup = c->resend = false;
   /* A lost worker restarts; one restarting finishes (with have_setup false
    * it replays nothing more; a replay already sent is waited for), so its
    * CUDA init is not thrown away and the restart counts once. */
-  helion_status rc = ensure_worker(c, err);
+  rc = ensure_worker(c, err);
   if (!rc && (rc = setup_send(c, err))) {
     double ms;
     bool done;
     rc = setup_finish(c, rc, -1, &done, &ms, err); /* the lost worker's story */
   }
   return rc;
+}
+
+helion_status helion_bench_client_setup_later(helion_bench_client_t *c,
+                                              const helion_bench_setup_t *s,
+                                              helion_err_t *err) {
+  if (!c->restarting)
+    return helion_err_set(err, HELION_ERR_USAGE,
+                          "benchmark client: setup_later without a restart");
+  helion_status rc = setup_store(c, s, err);
+  if (rc)
+    return rc;
+  /* Sent after the init; or, with the old setup's replay out, after its
+   * reply. */
+  c->have_setup = true;
+  c->resend = c->setup_pending;
+  return HELION_OK;
 }
 
 helion_status helion_bench_client_setup_end(helion_bench_client_t *c,

@@ -262,13 +262,29 @@ double helion_bench_client_deadline(const helion_bench_client_t *c);
  * init, and sets *out_ready once the worker can take a job. Errors as
  * for a restart inside submit ("restarting the benchmark worker: ...").
  * Any other call finishes a restart in progress first (blocking), but
- * setup_begin, which starts a fresh worker for its new setup instead.
+ * setup_later.
  */
 helion_status helion_bench_client_restart_begin(helion_bench_client_t *c,
                                                 helion_err_t *err);
 helion_status helion_bench_client_restart_poll(helion_bench_client_t *c,
                                                bool *out_ready,
                                                helion_err_t *err);
+
+/* True while a restart is in progress (restart_begin .. the poll that
+ * says ready). */
+bool helion_bench_client_restarting(const helion_bench_client_t *c);
+
+/*
+ * The setup for a client that is restarting, without waiting for it: the
+ * restart sends this setup once the worker is up (after the reply to a
+ * replay of the old setup already sent, if one was) and ends with its
+ * reply, so restart_poll says ready only for the new setup. Its baseline
+ * time is not reported; a setup that fails there fails the restart.
+ * HELION_ERR_USAGE unless the client is restarting.
+ */
+helion_status helion_bench_client_setup_later(helion_bench_client_t *c,
+                                              const helion_bench_setup_t *s,
+                                              helion_err_t *err);
 
 /* True while a job is in flight. */
 bool helion_bench_client_busy(const helion_bench_client_t *c);
