@@ -46,7 +46,9 @@
  * ready queue (round robin, so each GPU gets work); the results still land
  * positionally, so the search sees the same batch whichever GPU timed what.
  * Every worker gets the setup (inputs and the baseline's outputs); a worker
- * whose GPU fails is restarted on that GPU only, the others go on.
+ * whose GPU fails is restarted on that GPU only, the others go on, also
+ * into the next shape: a GPU after the first that is still restarting then
+ * takes the new setup when its restart ends, and no job before it.
  *
  * The backend keeps, per config of the current shape, the compile artifacts
  * (cubin, PTX, ptxas resource usage, compile seconds) and the latest time,
@@ -171,7 +173,8 @@ const char *helion_backend_cuda_arch(const helion_backend_cuda_t *b);
  * bench()), rebench() or helion_backend_cuda_baseline() finishes the setup:
  * waits for those compiles and sends every worker its setup (arguments
  * from `seed`, the baseline = the spec's reference kernel or else the
- * default config). A default config that cannot launch is
+ * default config). Compiles of an abandoned queue or an earlier setup that
+ * have not started are dropped. A default config that cannot launch is
  * HELION_ERR_INVALID here; one that does not compile or run is
  * HELION_ERR_INVALID ("default config failed to compile: ...") from the
  * call that finishes the setup and from every call after it, until the
