@@ -248,6 +248,24 @@ for a in late:
     assert last[3] == bytes2, (a, last, bytes2)
 PY
 
+# --- The first GPU's worker dies late in a shape, and its restart's replay
+# of the setup is still out when the next shape sets up (no final
+# rebench waited for it: the default config wins, the others fail): the
+# new setup waits for that reply and follows it. (It used to end the tune
+# with exit 2, "setup while a job is in flight".)
+HELION_FAKE_DIE=0:2 HELION_FAKE_SETUP_MS=1500 HELION_FAKE_JOB_MS=400 \
+  HELION_CACHE_DIR="$TMP/cache-g0" timeout -k 5 120 "$HELION_TUNE" tune \
+  "$MULTI" --devices 0,1 --shape N=4096 --shape N=8192 --algorithm FiniteSearch \
+  --config '{"MODE":"ok","UNROLL":1,"block_sizes":[256]}' \
+  --config '{"MODE":"wrong","UNROLL":1,"block_sizes":[128]}' \
+  --config '{"MODE":"wrong","UNROLL":2,"block_sizes":[128]}' \
+  --config '{"MODE":"wrong","UNROLL":4,"block_sizes":[128]}' \
+  --no-results --json >"$TMP/g0.json" 2>"$TMP/g0.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "GPU 0 restarting at a new shape: exit $rc: $(tail -2 "$TMP/g0.err")"
+grep -q '"shape": {"N": 8192}' "$TMP/g0.json" ||
+  fail "GPU 0 restarting at a new shape: the second shape has no entry"
+
 # --- The restart does not hold up the other GPU: with every device init
 # taking 1.5 s, GPU 0 starts jobs while GPU 1's worker restarts (between
 # the start and the end of GPU 1's second init, its first restart).

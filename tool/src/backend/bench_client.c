@@ -372,11 +372,16 @@ static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
       !(rc = worker_start_finish(c, HELION_OK, wait_ms, &done, err)) && done &&
       c->have_setup)
     rc = replay_setup(c, err);
-  if (!rc && done && c->setup_pending &&
-      !(rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err)) && done &&
-      c->resend) {
-    c->resend = false; /* that reply was the old setup's: now the new */
-    rc = replay_setup(c, err);
+  if (!rc && done && c->setup_pending) {
+    rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err);
+    if (c->resend && (rc ? c->proc.pid > 0 : done)) {
+      /* That reply was the old setup's, and whatever it said no longer
+       * matters while the worker lives: now the new setup. */
+      c->resend = false;
+      rc = replay_setup(c, err);
+    } else if (!rc && done) {
+      c->baseline_ms = ms; /* the watchdog's measure for this setup */
+    }
   }
   if (rc || (!c->init_pending && !c->setup_pending))
     c->restarting = c->resend = false;
@@ -501,7 +506,8 @@ static helion_status setup_store(helion_bench_client_t *c,
 helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
                                               const helion_bench_setup_t *s,
                                               helion_err_t *err) {
-  if (c->busy || c->setup_pending)
+  /* (A restart's replay may be out: ensure_worker waits for it.) */
+  if (c->busy || (c->setup_pending && !c->restarting))
     return helion_err_set(err, HELION_ERR_USAGE,
                           "benchmark client: setup while a job is in flight");
   helion_status rc = setup_store(c, s, err);
