@@ -533,21 +533,18 @@ static helion_status setup_workers(helion_backend_cuda_t *b, double *out_ms,
   bool later_w[HELION_CUDA_MAX_DEVICES] = {false};
   double t0 = helion_now();
   *out_ms = INFINITY;
-  for (; begun < b->nclients && !rc; begun++) {
+  for (; begun < b->nclients; begun++) {
     helion_bench_client_t *c = b->clients[begun];
     /* A GPU still restarting (its worker lost late in the last shape)
      * takes this setup when its restart ends; the others do not wait for
      * it. The first GPU's baseline is the one reported: it is waited for. */
-    if (begun > 0 && helion_bench_client_restarting(c)) {
-      later_w[begun] = true;
-      b->jobs[begun].restarting = true;
-      rc = helion_bench_client_setup_later(c, &setup, err);
-    } else {
-      rc = helion_bench_client_setup_begin(c, &setup, err);
-    }
+    later_w[begun] = begun > 0 && helion_bench_client_restarting(c);
+    b->jobs[begun].restarting |= later_w[begun];
+    rc = later_w[begun] ? helion_bench_client_setup_later(c, &setup, err)
+                        : helion_bench_client_setup_begin(c, &setup, err);
+    if (rc)
+      break; /* the failed one has nothing to end */
   }
-  if (rc)
-    begun--; /* the failed one has nothing to end */
   for (size_t w = 0; w < begun; w++) {
     double ms = INFINITY;
     if (later_w[w])

@@ -339,8 +339,6 @@ static helion_status setup_finish(helion_bench_client_t *c, helion_status sent,
   return rc;
 }
 
-/* One step of a restart begun by helion_bench_client_restart_begin: the
- * init reply, then the setup's replay; wait_ms as for reply_wait. */
 /* A restart's error, prefixed. A worker that cannot come back is a fault
  * of the run whatever the worker called it: an invalid input there (the
  * device no longer exists, the baseline no longer runs) is not this
@@ -351,9 +349,9 @@ static helion_status restart_failed(helion_status rc, helion_err_t *err) {
   return rc == HELION_ERR_INVALID ? HELION_ERR_SUBPROCESS : rc;
 }
 
-/* Sends the stored setup to a restarted worker; a failed send reaps the
- * worker and tells its story, as setup_begin does. */
-static helion_status replay_setup(helion_bench_client_t *c, helion_err_t *err) {
+/* Sends the stored setup; a failed send reaps the worker and tells its
+ * story. */
+static helion_status send_setup(helion_bench_client_t *c, helion_err_t *err) {
   helion_status rc = setup_send(c, err);
   if (rc) {
     bool done;
@@ -363,6 +361,8 @@ static helion_status replay_setup(helion_bench_client_t *c, helion_err_t *err) {
   return rc;
 }
 
+/* One step of a restart begun by helion_bench_client_restart_begin: the
+ * init reply, then the setup's replay; wait_ms as for reply_wait. */
 static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
                                   helion_err_t *err) {
   helion_status rc = HELION_OK;
@@ -371,14 +371,14 @@ static helion_status restart_step(helion_bench_client_t *c, int wait_ms,
   if (c->init_pending &&
       !(rc = worker_start_finish(c, HELION_OK, wait_ms, &done, err)) && done &&
       c->have_setup)
-    rc = replay_setup(c, err);
+    rc = send_setup(c, err);
   if (!rc && done && c->setup_pending) {
     rc = setup_finish(c, HELION_OK, wait_ms, &done, &ms, err);
     if (c->resend && (rc ? c->proc.pid > 0 : done)) {
       /* That reply was the old setup's, and whatever it said no longer
        * matters while the worker lives: now the new setup. */
       c->resend = false;
-      rc = replay_setup(c, err);
+      rc = send_setup(c, err);
     } else if (!rc && done) {
       c->baseline_ms = ms; /* the watchdog's measure for this setup */
     }
@@ -518,12 +518,7 @@ helion_status helion_bench_client_setup_begin(helion_bench_client_t *c,
    * it replays nothing more; a replay already sent is waited for), so its
    * CUDA init is not thrown away and the restart counts once. */
   rc = ensure_worker(c, err);
-  if (!rc && (rc = setup_send(c, err))) {
-    double ms;
-    bool done;
-    rc = setup_finish(c, rc, -1, &done, &ms, err); /* the lost worker's story */
-  }
-  return rc;
+  return rc ? rc : send_setup(c, err);
 }
 
 helion_status helion_bench_client_setup_later(helion_bench_client_t *c,

@@ -47,7 +47,6 @@ typedef struct server {
   int ctl;       /* the parent's end of the socket pair; -1: no process */
   int child_ctl; /* the child's end (the parent's copy closed at start) */
   FILE *xfer;
-  size_t max_jobs; /* SERVER_MAX_JOBS, or the test hook's */
   size_t served; /* compiles it finished */
 } server;
 
@@ -63,6 +62,7 @@ struct helion_compile_pool {
   size_t nqueued;
   job **running;   /* `jobs` slots, NULL when free */
   server *servers; /* `jobs` slots: the process of each */
+  size_t server_max_jobs; /* SERVER_MAX_JOBS, or the test hook's */
   size_t nrunning;
   done_node *done_head, *done_tail;
   size_t ndone;
@@ -389,18 +389,18 @@ static void record_ok_time(helion_compile_pool_t *p, double s) {
   p->ok_times[p->nok++] = s;
 }
 
-/* Ends compile process `sv` (SIGKILL to its group, reaped) and keeps how
- * it ended in *how (may be NULL). Its files stay for the next process. */
-static void server_stop(server *sv, helion_proc_exit_t *how) {
+/* Ends compile process `sv` (SIGKILL to its group, reaped). Its file stays
+ * for the next process. */
+static void server_stop(server *sv) {
   if (sv->ctl >= 0)
     close(sv->ctl);
   sv->ctl = -1;
-  (void)helion_proc_kill_reap(&sv->proc, how);
+  (void)helion_proc_kill_reap(&sv->proc, NULL);
   sv->served = 0;
 }
 
 static void server_free(server *sv) {
-  server_stop(sv, NULL);
+  server_stop(sv);
   if (sv->xfer)
     fclose(sv->xfer);
   sv->xfer = NULL;
@@ -466,45 +466,40 @@ static helion_status finish_job(helion_compile_pool_t *p, size_t i,
 
   if (j->timed_out) {
     /* Even if it answered just after SIGTERM: the deadline decided. */
-    server_stop(sv, NULL);
+    server_stop(sv);
     r->status = HELION_COMPILE_TIMEOUT;
     r->seconds = wall;
     r->sigkill = j->sigkill;
     snprintf(r->msg, sizeof(r->msg), "Timeout after %.1fs compiling%s", wall,
              j->sigkill ? " (SIGKILL required)" : "");
   } else if (answered && read_result(sv, r)) {
-    if (++sv->served >= sv->max_jobs)
-      server_stop(sv, NULL);
+    if (++sv->served >= p->server_max_jobs)
+      server_stop(sv);
   } else {
     helion_nvrtc_result_cleanup(&r->out);
-    helion_proc_exit_t how = {0};
-    bool gone = sv->proc.pid > 0;
-    if (answered) {
-      server_stop(sv, NULL); /* a torn result: never trust it again */
-    } else {
-      /* It closed its end: it exited or died; reap it. */
-      helion_err_t werr = {""};
-      bool reaped = false;
-      if (helion_proc_wait(&sv->proc, -1, &reaped, &how, &werr) || !reaped) {
-        gone = false;
-        snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s",
-                 werr.msg);
-      }
-      server_stop(sv, NULL);
-    }
     r->status = HELION_COMPILE_CRASHED;
     r->seconds = wall;
-    if (answered)
+    if (answered) {
       snprintf(r->msg, sizeof(r->msg),
                "compile process answered without a readable result");
-    else if (gone && how.signaled) {
+    } else {
+      /* It closed its end: it exited or died; reap it. */
+      helion_proc_exit_t how;
+      helion_err_t werr = {""};
+      bool reaped = false;
       char say[96];
-      snprintf(r->msg, sizeof(r->msg), "compile process %s",
-               helion_proc_exit_str(&how, say, sizeof(say)));
-    } else if (gone)
-      snprintf(r->msg, sizeof(r->msg),
-               "compile process exited with status %d without a result",
-               how.status);
+      if (helion_proc_wait(&sv->proc, -1, &reaped, &how, &werr) || !reaped)
+        snprintf(r->msg, sizeof(r->msg), "compile process lost: %.200s",
+                 werr.msg);
+      else if (how.signaled)
+        snprintf(r->msg, sizeof(r->msg), "compile process %s",
+                 helion_proc_exit_str(&how, say, sizeof(say)));
+      else
+        snprintf(r->msg, sizeof(r->msg),
+                 "compile process exited with status %d without a result",
+                 how.status);
+    }
+    server_stop(sv); /* never trusted again; what is left is reaped */
   }
   if (r->status == HELION_COMPILE_OK)
     record_ok_time(p, r->seconds);
@@ -528,7 +523,7 @@ static helion_status start_job(helion_compile_pool_t *p, size_t i, job *j,
     if (server_send(sv, j))
       break;
     int e = errno;
-    server_stop(sv, NULL);
+    server_stop(sv);
     if (attempt > 0)
       return helion_err_set(err, HELION_ERR_SUBPROCESS,
                             "compile pool: a new compile process took no "
@@ -613,10 +608,9 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
   p->timeout_s = o && o->timeout_s > 0 ? o->timeout_s : DEFAULT_TIMEOUT_S;
   p->initial_timeout_s = p->timeout_s;
   p->grace_s = o && o->grace_s > 0 ? o->grace_s : DEFAULT_GRACE_S;
-  size_t max_jobs = SERVER_MAX_JOBS;
   const char *hook = getenv("HELION_COMPILE_POOL_TEST_MAX_JOBS");
-  if (hook && atoi(hook) > 0)
-    max_jobs = (size_t)atoi(hook);
+  p->server_max_jobs =
+      hook && atoi(hook) > 0 ? (size_t)atoi(hook) : SERVER_MAX_JOBS;
   p->running = calloc(p->jobs, sizeof(*p->running));
   p->servers = calloc(p->jobs, sizeof(*p->servers));
   if (!p->running || !p->servers) {
@@ -629,7 +623,6 @@ helion_status helion_compile_pool_create(const helion_compile_pool_opts_t *o,
   for (size_t i = 0; i < p->jobs; i++) {
     helion_proc_init(&p->servers[i].proc);
     p->servers[i].ctl = p->servers[i].child_ctl = -1;
-    p->servers[i].max_jobs = max_jobs;
   }
   *out = p;
   return HELION_OK;
